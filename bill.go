@@ -1,0 +1,216 @@
+package settle
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Certificate types (mdtrt_cert_type) a patient identifies with.
+const (
+	CertEVoucher = "01" // 医保电子凭证 ecToken
+	CertIDNumber = "02" // 居民身份证号
+	CertSSCard   = "03" // 社会保障卡
+)
+
+// Medical types (med_type) the agent settles.
+const (
+	MedTypeOutpatient = "11" // 普通门诊
+	MedTypeChronic    = "14" // 门诊慢特病
+	MedTypeInpatient  = "21" // 住院
+)
+
+// Insurance types (insutype).
+const (
+	InsutypeEmployee = "310" // 职工基本医疗保险
+	InsutypeResident = "390" // 城乡居民基本医疗保险
+)
+
+// Bill is one outpatient charge at one window, as the HIS sends it. Its BillNo is its
+// identity everywhere: the idempotency key, the queue ordering key, the chrg_bchno.
+type Bill struct {
+	BillNo    string    `json:"bill_no"`
+	Window    string    `json:"window"`
+	Patient   Patient   `json:"patient"`
+	MedType   string    `json:"med_type"`
+	Dept      Code      `json:"dept"`
+	Doctor    Code      `json:"doctor"`
+	Diagnoses []Code    `json:"diagnoses"`
+	Items     []Item    `json:"items"`
+	Total     Money     `json:"total"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Patient names who is being charged: the certificate shown at the window.
+type Patient struct {
+	MdtrtCertType string `json:"mdtrt_cert_type"`
+	MdtrtCertNo   string `json:"mdtrt_cert_no"`
+	CardSN        string `json:"card_sn,omitempty"`
+	PsnNo         string `json:"psn_no,omitempty"`
+	PsnName       string `json:"psn_name,omitempty"`
+}
+
+// Code is a code with its display name (department, doctor, diagnosis).
+type Code struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Item is one bill line with the HIS's own item code. MedListCodg and
+// MedinsListCodg are filled by the item code mapping (目录对照), never by the HIS.
+type Item struct {
+	Line           int    `json:"line"`
+	HISCode        string `json:"his_code"`
+	Name           string `json:"name"`
+	Qty            Qty    `json:"qty"`
+	UnitPrice      Price  `json:"unit_price"`
+	Amount         Money  `json:"amount"`
+	MedListCodg    string `json:"med_list_codg,omitempty"`
+	MedinsListCodg string `json:"medins_list_codg,omitempty"`
+}
+
+// FieldError is one problem with one field, named by its JSON path ("items[2].amount").
+type FieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// ValidationError lists every problem found in a value at once.
+type ValidationError struct {
+	What   string
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Reason
+	}
+	return fmt.Sprintf("invalid %s: %s", e.What, strings.Join(parts, "; "))
+}
+
+// Is makes errors.Is(err, ErrInvalid) true for every ValidationError.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Add records a problem.
+func (e *ValidationError) Add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Err returns e when it holds a problem, nil otherwise.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Limits that keep a bill sane; the platform's own fields are smaller still.
+const (
+	MaxBillItems  = 500
+	maxBillNoLen  = 30
+	maxNameLen    = 100
+	maxMoneyValue = Money(100_000_000_00) // 100 million yuan: no outpatient bill is larger
+)
+
+// Validate checks every rule of cashier-api.md and reports every broken one at once:
+// amount = qty × unit_price rounded half-up to 0.01, total = sum of amounts, unique
+// lines, at least one item, a diagnosis for med_type 14. Whether a chronic-disease
+// diagnosis is one the patient qualifies for is the platform's knowledge (5301),
+// checked by the agent.
+func (b *Bill) Validate() error {
+	v := &ValidationError{What: "bill"}
+	checkCode(v, "bill_no", b.BillNo, maxBillNoLen)
+	checkCode(v, "window", b.Window, 16)
+	switch b.Patient.MdtrtCertType {
+	case CertEVoucher, CertIDNumber, CertSSCard:
+	case "":
+		v.Add("patient.mdtrt_cert_type", "is required (01 e-voucher, 02 ID number, 03 social security card)")
+	default:
+		v.Add("patient.mdtrt_cert_type", "%q is not 01, 02 or 03", b.Patient.MdtrtCertType)
+	}
+	if strings.TrimSpace(b.Patient.MdtrtCertNo) == "" {
+		v.Add("patient.mdtrt_cert_no", "is required")
+	} else if len(b.Patient.MdtrtCertNo) > 512 || !printable(b.Patient.MdtrtCertNo) {
+		v.Add("patient.mdtrt_cert_no", "must be printable and at most 512 characters")
+	}
+	switch b.MedType {
+	case MedTypeOutpatient, MedTypeChronic, MedTypeInpatient:
+	case "":
+		v.Add("med_type", "is required (11 outpatient, 14 chronic/special disease, 21 inpatient)")
+	default:
+		v.Add("med_type", "%q is not a supported medical type (11, 14, 21)", b.MedType)
+	}
+	if b.MedType == MedTypeChronic && len(b.Diagnoses) == 0 {
+		v.Add("diagnoses", "med_type 14 (chronic/special disease) needs the diagnosis it is treated for")
+	}
+	for i, d := range b.Diagnoses {
+		if strings.TrimSpace(d.Code) == "" {
+			v.Add(fmt.Sprintf("diagnoses[%d].code", i), "is required")
+		}
+	}
+	if len(b.Items) == 0 {
+		v.Add("items", "a bill needs at least one item")
+	}
+	if len(b.Items) > MaxBillItems {
+		v.Add("items", "%d items is more than the %d one bill may hold; split the bill", len(b.Items), MaxBillItems)
+	}
+	lines := make(map[int]int, len(b.Items))
+	var sum Money
+	for i, it := range b.Items {
+		p := fmt.Sprintf("items[%d]", i)
+		if it.Line <= 0 {
+			v.Add(p+".line", "must be a positive number, got %d", it.Line)
+		} else if j, dup := lines[it.Line]; dup {
+			v.Add(p+".line", "line %d already used by items[%d]", it.Line, j)
+		} else {
+			lines[it.Line] = i
+		}
+		checkCode(v, p+".his_code", it.HISCode, 50)
+		if utf8.RuneCountInString(it.Name) > maxNameLen {
+			v.Add(p+".name", "is longer than %d characters", maxNameLen)
+		}
+		if it.Qty <= 0 {
+			v.Add(p+".qty", "must be more than zero, got %s", it.Qty)
+		}
+		if it.UnitPrice < 0 {
+			v.Add(p+".unit_price", "must not be negative, got %s", it.UnitPrice)
+		}
+		if it.Amount < 0 || it.Amount > maxMoneyValue {
+			v.Add(p+".amount", "%s is out of range", it.Amount)
+		} else if it.Qty > 0 && it.UnitPrice >= 0 {
+			if want := LineAmount(it.Qty, it.UnitPrice); want != it.Amount {
+				v.Add(p+".amount", "is %s but qty %s × unit_price %s = %s", it.Amount, it.Qty, it.UnitPrice, want)
+			}
+		}
+		sum += it.Amount
+	}
+	if b.Total != sum && len(b.Items) > 0 {
+		v.Add("total", "is %s but the items add up to %s", b.Total, sum)
+	}
+	return v.Err()
+}
+
+func checkCode(v *ValidationError, field, s string, max int) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		v.Add(field, "is required")
+	case len(s) > max:
+		v.Add(field, "is longer than %d characters", max)
+	case !printable(s) || strings.ContainsAny(s, "/\\?#%"):
+		v.Add(field, "%q may hold letters, digits and - _ . only", truncate(s, 40))
+	}
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

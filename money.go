@@ -1,0 +1,187 @@
+package settle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Money is an amount of yuan held as integer fen (0.01 yuan). It is never a
+// float: in JSON it is a decimal string with two places ("25.00").
+type Money int64
+
+// Qty is a quantity with up to four decimal places, held as 1/10000 units.
+type Qty int64
+
+// Price is a unit price with up to six decimal places, held as 1/1000000 yuan.
+type Price int64
+
+const (
+	moneyPlaces = 2
+	qtyPlaces   = 4
+	pricePlaces = 6
+)
+
+// ParseMoney parses a decimal string with at most two places ("25", "25.5", "25.00").
+func ParseMoney(s string) (Money, error) {
+	v, err := parseFixed(s, moneyPlaces)
+	return Money(v), err
+}
+
+// MustMoney is ParseMoney for constants in code and tests; it panics on a bad string.
+func MustMoney(s string) Money {
+	m, err := ParseMoney(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// ParseQty parses a decimal string with at most four places.
+func ParseQty(s string) (Qty, error) {
+	v, err := parseFixed(s, qtyPlaces)
+	return Qty(v), err
+}
+
+// ParsePrice parses a decimal string with at most six places.
+func ParsePrice(s string) (Price, error) {
+	v, err := parseFixed(s, pricePlaces)
+	return Price(v), err
+}
+
+// String formats m with exactly two places.
+func (m Money) String() string { return formatFixed(int64(m), moneyPlaces, moneyPlaces) }
+
+// String formats q with the places it needs (at most four).
+func (q Qty) String() string { return formatFixed(int64(q), qtyPlaces, 0) }
+
+// String formats p with the places it needs, at least two (at most six).
+func (p Price) String() string { return formatFixed(int64(p), pricePlaces, 2) }
+
+// Decimal returns m as an exact decimal.
+func (m Money) Decimal() decimal.Decimal { return decimal.New(int64(m), -moneyPlaces) }
+
+// Decimal returns q as an exact decimal.
+func (q Qty) Decimal() decimal.Decimal { return decimal.New(int64(q), -qtyPlaces) }
+
+// Decimal returns p as an exact decimal.
+func (p Price) Decimal() decimal.Decimal { return decimal.New(int64(p), -pricePlaces) }
+
+// MoneyFromDecimal rounds d half-up (away from zero) to 0.01.
+func MoneyFromDecimal(d decimal.Decimal) Money {
+	return Money(d.Round(moneyPlaces).Shift(moneyPlaces).IntPart())
+}
+
+// LineAmount is qty × unit price rounded half-up to 0.01, the rule every bill line keeps.
+func LineAmount(q Qty, p Price) Money {
+	return MoneyFromDecimal(q.Decimal().Mul(p.Decimal()))
+}
+
+// MulRatio returns m × ratio rounded half-up to 0.01 (ratio such as "0.85").
+func (m Money) MulRatio(ratio decimal.Decimal) Money {
+	return MoneyFromDecimal(m.Decimal().Mul(ratio))
+}
+
+// MarshalJSON writes m as a decimal string.
+func (m Money) MarshalJSON() ([]byte, error) { return []byte(`"` + m.String() + `"`), nil }
+
+// UnmarshalJSON accepts only a decimal string: a JSON number is refused so that no
+// float ever carries money.
+func (m *Money) UnmarshalJSON(b []byte) error {
+	v, err := unmarshalFixed(b, moneyPlaces, "money")
+	*m = Money(v)
+	return err
+}
+
+// MarshalJSON writes q as a decimal string.
+func (q Qty) MarshalJSON() ([]byte, error) { return []byte(`"` + q.String() + `"`), nil }
+
+// UnmarshalJSON accepts only a decimal string.
+func (q *Qty) UnmarshalJSON(b []byte) error {
+	v, err := unmarshalFixed(b, qtyPlaces, "quantity")
+	*q = Qty(v)
+	return err
+}
+
+// MarshalJSON writes p as a decimal string.
+func (p Price) MarshalJSON() ([]byte, error) { return []byte(`"` + p.String() + `"`), nil }
+
+// UnmarshalJSON accepts only a decimal string.
+func (p *Price) UnmarshalJSON(b []byte) error {
+	v, err := unmarshalFixed(b, pricePlaces, "price")
+	*p = Price(v)
+	return err
+}
+
+// ErrDecimal is returned for a string that is not a plain decimal with the allowed places.
+var ErrDecimal = errors.New("not a decimal")
+
+func unmarshalFixed(b []byte, places int, what string) (int64, error) {
+	if len(b) == 0 || b[0] != '"' {
+		return 0, fmt.Errorf("%s must be a decimal string such as \"25.00\", got %s: %w", what, truncate(string(b), 32), ErrDecimal)
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return parseFixed(s, places)
+}
+
+// parseFixed parses a plain decimal (no exponent, no spaces) with at most places
+// decimal places into an integer scaled by 10^places. The arithmetic is done by
+// shopspring/decimal; this function only enforces the shape money must have.
+func parseFixed(s string, places int) (int64, error) {
+	if s == "" || len(s) > 32 || strings.ContainsAny(s, "eE+ _") {
+		return 0, fmt.Errorf("%q: %w", truncate(s, 32), ErrDecimal)
+	}
+	if i := strings.IndexByte(s, '.'); i >= 0 && (i == len(s)-1 || i == 0 || s[0] == '-' && i == 1) {
+		return 0, fmt.Errorf("%q: %w", s, ErrDecimal)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", s, ErrDecimal)
+	}
+	if -d.Exponent() > int32(places) && !d.Equal(d.Round(int32(places))) {
+		return 0, fmt.Errorf("%q has more than %d decimal places: %w", s, places, ErrDecimal)
+	}
+	scaled := d.Shift(int32(places))
+	if !scaled.IsInteger() || scaled.Abs().GreaterThan(decimal.New(1, 17)) {
+		return 0, fmt.Errorf("%q is out of range: %w", s, ErrDecimal)
+	}
+	return scaled.IntPart(), nil
+}
+
+func formatFixed(v int64, places, minPlaces int) string {
+	d := decimal.New(v, -int32(places))
+	s := d.StringFixed(int32(places))
+	if minPlaces < places {
+		s = strings.TrimRight(s, "0")
+		if dot := strings.IndexByte(s, '.'); dot >= 0 {
+			for len(s)-dot-1 < minPlaces {
+				s += "0"
+			}
+			s = strings.TrimSuffix(s, ".")
+		}
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// MarshalText writes m as a decimal string (TOML, CSV, form values).
+func (m Money) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses a decimal string with at most two places.
+func (m *Money) UnmarshalText(b []byte) error {
+	v, err := ParseMoney(string(b))
+	*m = v
+	return err
+}
