@@ -1,0 +1,85 @@
+package platform
+
+import "encoding/json"
+
+// Transaction numbers (infno) the agent speaks; see docs/platform.md.
+const (
+	InfnoSignIn         = "9001" // 签到 sign-in
+	InfnoSignOut        = "9002" // 签退 sign-out
+	InfnoPersonInfo     = "1101" // 人员信息获取 person info
+	InfnoChronicQuery   = "5301" // 人员慢特病备案查询 chronic/special disease filings
+	InfnoRegister       = "2201" // 门诊挂号 outpatient registration
+	InfnoCancelRegister = "2202" // 门诊挂号撤销 cancel registration
+	InfnoVisitInfo      = "2203" // 门诊就诊信息上传 visit info upload
+	InfnoFeeUpload      = "2204" // 门诊费用明细上传 fee detail upload
+	InfnoCancelFee      = "2205" // 门诊费用明细撤销 cancel fee details
+	InfnoPreSettle      = "2206" // 门诊预结算 pre-settlement
+	InfnoSettle         = "2207" // 门诊结算 settlement
+	InfnoCancelSettle   = "2208" // 门诊结算撤销 cancel settlement
+	InfnoReversal       = "2601" // 冲正 reversal
+	InfnoTotalRecon     = "3201" // 医药机构费用结算对总账 total reconciliation
+	InfnoDetailRecon    = "3202" // 医药机构费用结算对明细账 detail reconciliation
+)
+
+// IsWrite reports whether infno books something at the platform, so that an unknown
+// outcome must be settled by a reversal (2601) naming its msgid before the step is
+// repeated: 2201, 2202, 2204, 2205, 2207 and 2208.
+func IsWrite(infno string) bool {
+	switch infno {
+	case InfnoRegister, InfnoCancelRegister, InfnoFeeUpload, InfnoCancelFee, InfnoSettle, InfnoCancelSettle:
+		return true
+	}
+	return false
+}
+
+// Request is the envelope of every call to the platform. Field names are the spec's;
+// Input holds the transaction's own input object.
+type Request struct {
+	Infno          string          `json:"infno"`
+	Msgid          string          `json:"msgid"`
+	MdtrtareaAdmvs string          `json:"mdtrtarea_admvs"`
+	InsuplcAdmdvs  string          `json:"insuplc_admdvs"`
+	RecerSysCode   string          `json:"recer_sys_code"`
+	DevNo          string          `json:"dev_no"`
+	DevSafeInfo    string          `json:"dev_safe_info"`
+	Cainfo         string          `json:"cainfo"`
+	Signtype       string          `json:"signtype"`
+	Infver         string          `json:"infver"`
+	OpterType      string          `json:"opter_type"`
+	Opter          string          `json:"opter"`
+	OpterName      string          `json:"opter_name"`
+	InfTime        string          `json:"inf_time"`
+	FixmedinsCode  string          `json:"fixmedins_code"`
+	FixmedinsName  string          `json:"fixmedins_name"`
+	SignNo         string          `json:"sign_no"`
+	Input          json.RawMessage `json:"input"`
+}
+
+// Operator types (opter_type).
+const (
+	OpterStaff    = "1" // 经办人 staff at a window
+	OpterTerminal = "2" // 自助终端 self-service terminal
+	OpterMobile   = "3" // 移动终端 mobile
+)
+
+// InfTimeLayout is the layout of inf_time, refmsg_time and respond_time (Beijing time).
+const InfTimeLayout = "2006-01-02 15:04:05"
+
+// Response is the envelope of every answer. Infcode 0 is success, -1 a system error
+// (outcome unknown), any other negative value a final business error whose ErrMsg is
+// meant for the cashier.
+type Response struct {
+	Infcode     int             `json:"infcode"`
+	InfRefmsgid string          `json:"inf_refmsgid"`
+	RefmsgTime  string          `json:"refmsg_time"`
+	RespondTime string          `json:"respond_time"`
+	ErrMsg      string          `json:"err_msg"`
+	WarnMsg     string          `json:"warn_msg"`
+	Output      json.RawMessage `json:"output"`
+}
+
+// Infcodes with a fixed meaning.
+const (
+	InfcodeOK          = 0  // success
+	InfcodeSystemError = -1 // 系统异常: outcome unknown
+)

@@ -1,0 +1,238 @@
+package platform
+
+import settle "github.com/settle-agent/settle-agent"
+
+// Settlement means (psn_setlway) and account use (acct_used_flag).
+const (
+	SetlwayByItem  = "01" // 按项目结算
+	SetlwayByQuota = "02" // 定额结算
+	AcctUsed       = "1"  // pay from the personal account
+	AcctNotUsed    = "0"
+)
+
+// SettleInput is the input of 2206 预结算 and 2207 结算 (the same shape).
+type SettleInput struct {
+	Data SettleData `json:"data"`
+}
+
+// SettleData names the visit and the total to settle.
+type SettleData struct {
+	PsnNo         string `json:"psn_no"`
+	MdtrtCertType string `json:"mdtrt_cert_type"`
+	MdtrtCertNo   string `json:"mdtrt_cert_no"`
+	MedType       string `json:"med_type"`
+	MedfeeSumamt  Amount `json:"medfee_sumamt"`
+	PsnSetlway    string `json:"psn_setlway"`
+	MdtrtID       string `json:"mdtrt_id"`
+	ChrgBchno     string `json:"chrg_bchno"`
+	Insutype      string `json:"insutype"`
+	AcctUsedFlag  string `json:"acct_used_flag"`
+}
+
+// SettleOutput is the output of 2206 and 2207 (nothing is booked by 2206).
+type SettleOutput struct {
+	Setlinfo   Setlinfo     `json:"setlinfo"`
+	Setldetail []SetlDetail `json:"setldetail"`
+}
+
+// Setlinfo is the split of a settlement. The amounts keep two identities, which
+// Validate checks:
+//
+//	medfee_sumamt = fund_pay_sumamt + psn_part_amt
+//	psn_part_amt  = acct_pay + acct_mulaid_pay + psn_cash_pay
+//
+// and, when the platform itemises the funds (any of them non-zero),
+//
+//	fund_pay_sumamt = hifp_pay + cvlserv_pay + hifes_pay + hifmi_pay + hifob_pay + maf_pay + oth_pay
+//
+// medins_setl_id echoes the msgid of the 2207 request.
+type Setlinfo struct {
+	SetlID          string `json:"setl_id"`
+	MdtrtID         string `json:"mdtrt_id"`
+	PsnNo           string `json:"psn_no"`
+	MedfeeSumamt    Amount `json:"medfee_sumamt"`
+	FulamtOwnpayAmt Amount `json:"fulamt_ownpay_amt"`
+	OverlmtSelfpay  Amount `json:"overlmt_selfpay"`
+	PreselfpayAmt   Amount `json:"preselfpay_amt"`
+	InscpScpAmt     Amount `json:"inscp_scp_amt"`
+	ActPayDedc      Amount `json:"act_pay_dedc"`
+	HifpPay         Amount `json:"hifp_pay"`
+	PoolPropSelfpay Ratio  `json:"pool_prop_selfpay"`
+	CvlservPay      Amount `json:"cvlserv_pay"`
+	HifesPay        Amount `json:"hifes_pay"`
+	HifmiPay        Amount `json:"hifmi_pay"`
+	HifobPay        Amount `json:"hifob_pay"`
+	MafPay          Amount `json:"maf_pay"`
+	OthPay          Amount `json:"oth_pay"`
+	FundPaySumamt   Amount `json:"fund_pay_sumamt"`
+	PsnPartAmt      Amount `json:"psn_part_amt"`
+	AcctPay         Amount `json:"acct_pay"`
+	PsnCashPay      Amount `json:"psn_cash_pay"`
+	Balc            Amount `json:"balc"`
+	AcctMulaidPay   Amount `json:"acct_mulaid_pay"`
+	MedinsSetlID    string `json:"medins_setl_id"`
+	ClrOptins       string `json:"clr_optins"`
+	ClrWay          string `json:"clr_way"`
+	ClrType         string `json:"clr_type"`
+	Insutype        string `json:"insutype,omitempty"`
+	MedType         string `json:"med_type,omitempty"`
+	SetlTime        string `json:"setl_time,omitempty"`
+}
+
+// SetlDetail is one fund's share of a settlement.
+type SetlDetail struct {
+	FundPayType     string `json:"fund_pay_type"`
+	InscpScpAmt     Amount `json:"inscp_scp_amt"`
+	CrtPaybLmtAmt   Amount `json:"crt_payb_lmt_amt"`
+	FundPayamt      Amount `json:"fund_payamt"`
+	FundPayTypeName string `json:"fund_pay_type_name"`
+	SetlProcInfo    string `json:"setl_proc_info"`
+}
+
+// Split converts the settlement to the domain type.
+func (s Setlinfo) Split() settle.Split {
+	return settle.Split{
+		SetlID:          s.SetlID,
+		MdtrtID:         s.MdtrtID,
+		PsnNo:           s.PsnNo,
+		MedfeeSumamt:    s.MedfeeSumamt.Money(),
+		FulamtOwnpayAmt: s.FulamtOwnpayAmt.Money(),
+		OverlmtSelfpay:  s.OverlmtSelfpay.Money(),
+		PreselfpayAmt:   s.PreselfpayAmt.Money(),
+		InscpScpAmt:     s.InscpScpAmt.Money(),
+		ActPayDedc:      s.ActPayDedc.Money(),
+		HifpPay:         s.HifpPay.Money(),
+		PoolPropSelfpay: s.PoolPropSelfpay.String(),
+		CvlservPay:      s.CvlservPay.Money(),
+		HifesPay:        s.HifesPay.Money(),
+		HifmiPay:        s.HifmiPay.Money(),
+		HifobPay:        s.HifobPay.Money(),
+		MafPay:          s.MafPay.Money(),
+		OthPay:          s.OthPay.Money(),
+		FundPaySumamt:   s.FundPaySumamt.Money(),
+		PsnPartAmt:      s.PsnPartAmt.Money(),
+		AcctPay:         s.AcctPay.Money(),
+		PsnCashPay:      s.PsnCashPay.Money(),
+		Balc:            s.Balc.Money(),
+		AcctMulaidPay:   s.AcctMulaidPay.Money(),
+		MedinsSetlID:    s.MedinsSetlID,
+		ClrOptins:       s.ClrOptins,
+		ClrWay:          s.ClrWay,
+		ClrType:         s.ClrType,
+		Insutype:        s.Insutype,
+	}
+}
+
+// SetlinfoOf converts a domain split to the wire form (the simulator answers with it).
+func SetlinfoOf(s settle.Split) Setlinfo {
+	r, _ := ParseRatio(s.PoolPropSelfpay)
+	return Setlinfo{
+		SetlID:          s.SetlID,
+		MdtrtID:         s.MdtrtID,
+		PsnNo:           s.PsnNo,
+		MedfeeSumamt:    AmountOf(s.MedfeeSumamt),
+		FulamtOwnpayAmt: AmountOf(s.FulamtOwnpayAmt),
+		OverlmtSelfpay:  AmountOf(s.OverlmtSelfpay),
+		PreselfpayAmt:   AmountOf(s.PreselfpayAmt),
+		InscpScpAmt:     AmountOf(s.InscpScpAmt),
+		ActPayDedc:      AmountOf(s.ActPayDedc),
+		HifpPay:         AmountOf(s.HifpPay),
+		PoolPropSelfpay: r,
+		CvlservPay:      AmountOf(s.CvlservPay),
+		HifesPay:        AmountOf(s.HifesPay),
+		HifmiPay:        AmountOf(s.HifmiPay),
+		HifobPay:        AmountOf(s.HifobPay),
+		MafPay:          AmountOf(s.MafPay),
+		OthPay:          AmountOf(s.OthPay),
+		FundPaySumamt:   AmountOf(s.FundPaySumamt),
+		PsnPartAmt:      AmountOf(s.PsnPartAmt),
+		AcctPay:         AmountOf(s.AcctPay),
+		PsnCashPay:      AmountOf(s.PsnCashPay),
+		Balc:            AmountOf(s.Balc),
+		AcctMulaidPay:   AmountOf(s.AcctMulaidPay),
+		MedinsSetlID:    s.MedinsSetlID,
+		ClrOptins:       s.ClrOptins,
+		ClrWay:          s.ClrWay,
+		ClrType:         s.ClrType,
+		Insutype:        s.Insutype,
+	}
+}
+
+// CheckAmounts checks the identities documented on Setlinfo; infno names the answer in
+// the error. The signs are not checked (a cancellation answers with negative amounts).
+func (s Setlinfo) CheckAmounts(infno string) error {
+	if s.FundPaySumamt+s.PsnPartAmt != s.MedfeeSumamt {
+		return badf("%s answer: fund_pay_sumamt %s + psn_part_amt %s != medfee_sumamt %s",
+			infno, s.FundPaySumamt, s.PsnPartAmt, s.MedfeeSumamt)
+	}
+	if s.AcctPay+s.AcctMulaidPay+s.PsnCashPay != s.PsnPartAmt {
+		return badf("%s answer: acct_pay %s + acct_mulaid_pay %s + psn_cash_pay %s != psn_part_amt %s",
+			infno, s.AcctPay, s.AcctMulaidPay, s.PsnCashPay, s.PsnPartAmt)
+	}
+	funds := []Amount{s.HifpPay, s.CvlservPay, s.HifesPay, s.HifmiPay, s.HifobPay, s.MafPay, s.OthPay}
+	var sum Amount
+	itemised := false
+	for _, f := range funds {
+		sum += f
+		itemised = itemised || f != 0
+	}
+	if itemised && sum != s.FundPaySumamt {
+		return badf("%s answer: the funds add up to %s, fund_pay_sumamt is %s", infno, sum, s.FundPaySumamt)
+	}
+	return nil
+}
+
+// Validate checks a 2207 answer: ValidateFor(InfnoSettle).
+func (o *SettleOutput) Validate() error { return o.ValidateFor(InfnoSettle) }
+
+// ValidateFor checks the answer to infno (2206 or 2207): amounts present and
+// non-negative and keeping the identities of Setlinfo; for 2207 also setl_id and mdtrt_id.
+// Client.Call prefers ValidateFor over Validate when an output has both.
+func (o *SettleOutput) ValidateFor(infno string) error {
+	s := o.Setlinfo
+	if infno == InfnoSettle && s.SetlID == "" {
+		return badf("%s answer has no setlinfo.setl_id", infno)
+	}
+	if infno == InfnoSettle && s.MdtrtID == "" {
+		return badf("%s answer has no setlinfo.mdtrt_id", infno)
+	}
+	for _, a := range []Amount{s.MedfeeSumamt, s.FundPaySumamt, s.PsnPartAmt, s.AcctPay, s.PsnCashPay, s.AcctMulaidPay} {
+		if a < 0 {
+			return badf("%s answer has a negative amount %s in setlinfo", infno, a)
+		}
+	}
+	return s.CheckAmounts(infno)
+}
+
+// CancelSettleInput is the input of 2208 结算撤销.
+type CancelSettleInput struct {
+	Data CancelSettleData `json:"data"`
+}
+
+// CancelSettleData names the settlement to cancel.
+type CancelSettleData struct {
+	SetlID  string `json:"setl_id"`
+	MdtrtID string `json:"mdtrt_id"`
+	PsnNo   string `json:"psn_no"`
+}
+
+// CancelSettleOutput is the output of 2208: the cancelling settlement (amounts usually
+// negative).
+type CancelSettleOutput struct {
+	Setlinfo Setlinfo `json:"setlinfo"`
+}
+
+// Validate checks the amount identities of the cancellation.
+func (o *CancelSettleOutput) Validate() error { return o.Setlinfo.CheckAmounts(InfnoCancelSettle) }
+
+// ReversalInput is the input of 2601 冲正.
+type ReversalInput struct {
+	Data ReversalData `json:"data"`
+}
+
+// ReversalData names the message to undo: its msgid and infno.
+type ReversalData struct {
+	PsnNo  string `json:"psn_no"`
+	Omsgid string `json:"omsgid"`
+	Oinfno string `json:"oinfno"`
+}
