@@ -1,0 +1,51 @@
+//go:build !linux && !windows
+
+package installer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/kardianos/service"
+)
+
+// defaultUserName on other systems: the account must exist already.
+const defaultUserName = "settle-agent"
+
+func defaultPlaces() Places {
+	return Places{
+		ConfigDir:  "/usr/local/etc/settle-agent",
+		ConfigFile: "/usr/local/etc/settle-agent/settle-agent.toml",
+		DataDir:    "/var/db/settle-agent",
+	}
+}
+
+func isPrivileged() bool { return os.Geteuid() == 0 }
+
+func privilegeHint(cmdline string) string { return "run as root: sudo " + cmdline }
+
+func logHint(name string) string { return "see the system log for " + name }
+
+func platformConfig(c *service.Config, o Options) error { return nil }
+
+func isInstalled(name, platform string) (known, installed bool) { return false, false }
+
+func runnerExited(error) {}
+
+// prepareInstall only creates the folders; this OS is not supported for
+// production, and the account and permissions are left to the administrator.
+func prepareInstall(o Options, log *slog.Logger) error {
+	for _, d := range []string{filepath.Dir(o.ConfigPath), o.DataDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("create folder %s: %w", d, err)
+		}
+	}
+	if _, err := os.Stat(o.ConfigPath); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s does not exist: write one with 'settle-agent config example > %s', then run install again", ErrNoConfig, o.ConfigPath, o.ConfigPath)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package installer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// serialGroups own /dev/ttyUSB* and /dev/ttyACM* on the common distributions;
+// the service account joins those that exist so it can open the card readers.
+var serialGroups = []string{"dialout", "uucp"}
+
+// prepareInstall creates the service account and the folders before kardianos
+// writes the unit.
+func prepareInstall(o Options, log *slog.Logger) error {
+	if o.UserName != "root" {
+		if err := ensureUser(o.UserName, o.DataDir, log); err != nil {
+			return err
+		}
+	}
+	acct, err := lookupAccount(o.UserName)
+	if err != nil {
+		return err
+	}
+	if o.UserName != "root" {
+		if err := checkReachable(o.Executable, o.UserName); err != nil {
+			return err
+		}
+	}
+	return setupFolders(o, acct, log)
+}
+
+// account is a uid and gid to own the data folder and to read the configuration.
+type account struct{ uid, gid int }
+
+func lookupAccount(name string) (account, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return account{}, fmt.Errorf("look up service account %q: %w; create it with: useradd --system --no-create-home --shell /usr/sbin/nologin %s", name, err, name)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err := errors.Join(err1, err2); err != nil {
+		return account{}, fmt.Errorf("service account %q: %w", name, err)
+	}
+	return account{uid, gid}, nil
+}
+
+// ensureUser creates the system account when missing and adds it to the serial
+// port groups.
+func ensureUser(name, home string, log *slog.Logger) error {
+	if _, err := user.Lookup(name); err != nil {
+		var unknown user.UnknownUserError
+		if !errors.As(err, &unknown) {
+			return fmt.Errorf("look up service account %q: %w", name, err)
+		}
+		out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", home,
+			"--shell", "/usr/sbin/nologin", "--user-group", name).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("create service account %q with useradd: %w: %s; create it yourself (useradd --system --no-create-home --shell /usr/sbin/nologin %s) and run install again", name, err, strings.TrimSpace(string(out)), name)
+		}
+		log.Info("service account created", "user", name)
+	}
+	for _, g := range serialGroups {
+		if _, err := user.LookupGroup(g); err != nil {
+			continue
+		}
+		if out, err := exec.Command("usermod", "--append", "--groups", g, name).CombinedOutput(); err != nil {
+			log.Warn("could not add the service account to the serial port group; card readers may not open",
+				"user", name, "group", g, "err", err, "output", strings.TrimSpace(string(out)))
+			continue
+		}
+		log.Info("service account may open serial ports", "user", name, "group", g)
+	}
+	return nil
+}
+
+// checkReachable refuses a binary the service account could not execute
+// (e.g. one left in /root): every folder on its path must be searchable by others.
+func checkReachable(exe, userName string) error {
+	for p := exe; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("program %s: %w", exe, err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the service account %s cannot run %s (%s is mode %v): copy the program to a system folder, e.g. 'install -m 0755 %s /usr/local/bin/settle-agent', and run install from there",
+				userName, exe, p, fi.Mode().Perm(), exe)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// sharedDirs are folders install must never chown or chmod.
+var sharedDirs = map[string]bool{
+	"/": true, "/etc": true, "/var": true, "/var/lib": true, "/usr": true, "/usr/local": true,
+	"/opt": true, "/srv": true, "/home": true, "/root": true, "/tmp": true, "/var/tmp": true, "/run": true,
+}
+
+// setupFolders creates the configuration folder (root:acct 0750), the data
+// folder and everything in it (acct:acct, folders 0750, files 0640) and
+// tightens the configuration file to root:acct 0640. It returns an error
+// wrapping ErrNoConfig when the configuration file does not exist yet, after
+// the folders are made.
+func setupFolders(o Options, acct account, log *slog.Logger) error {
+	confDir := filepath.Dir(o.ConfigPath)
+	for _, d := range []string{confDir, o.DataDir} {
+		if sharedDirs[filepath.Clean(d)] {
+			return fmt.Errorf("folder %s is shared with the system; give settle-agent a folder of its own (default %s and %s)", d, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
+		}
+	}
+	if err := os.MkdirAll(confDir, 0o750); err != nil {
+		return fmt.Errorf("create configuration folder: %w", err)
+	}
+	if err := setOwnerMode(confDir, os.Geteuid(), acct.gid, 0o750); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data folder: %w", err)
+	}
+	err := filepath.WalkDir(o.DataDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		mode := fs.FileMode(0o640)
+		if d.IsDir() {
+			mode = 0o750
+		}
+		return setOwnerMode(p, acct.uid, acct.gid, mode)
+	})
+	if err != nil {
+		return fmt.Errorf("give the data folder to the service account: %w", err)
+	}
+	log.Info("folders ready", "config_dir", confDir, "data_dir", o.DataDir)
+	if _, err := os.Stat(o.ConfigPath); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s does not exist: write one with 'settle-agent config example > %s', edit it, check it with 'settle-agent config check %s', then run install again",
+			ErrNoConfig, o.ConfigPath, o.ConfigPath, o.ConfigPath)
+	}
+	return setOwnerMode(o.ConfigPath, os.Geteuid(), acct.gid, 0o640)
+}
+
+func setOwnerMode(p string, uid, gid int, mode fs.FileMode) error {
+	if err := os.Lchown(p, uid, gid); err != nil {
+		return fmt.Errorf("set owner of %s: %w", p, err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		return fmt.Errorf("set permissions of %s: %w", p, err)
+	}
+	return nil
+}
