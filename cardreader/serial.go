@@ -1,0 +1,30 @@
+package cardreader
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/tarm/serial"
+)
+
+// OpenSerial opens cfg's port with github.com/tarm/serial (Windows COM ports, Linux
+// ttys and pseudo-terminals alike) with cfg's line settings and read timeout. It is the
+// default Options.Open.
+func OpenSerial(cfg Config) (io.ReadWriteCloser, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := serial.OpenPort(&serial.Config{
+		Name:        cfg.Port,
+		Baud:        cfg.Baud,
+		Size:        byte(cfg.DataBits),
+		Parity:      serial.Parity(cfg.Parity[0]),
+		StopBits:    serial.StopBits(cfg.StopBits),
+		ReadTimeout: cfg.ReadTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open serial port %s: %w", cfg.Port, err)
+	}
+	return p, nil
+}
