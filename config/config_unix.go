@@ -1,0 +1,50 @@
+//go:build !windows
+
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// DefaultPath is where the configuration file lives when --config is not given.
+func DefaultPath() string { return "/etc/settle-agent/settle-agent.toml" }
+
+// DefaultDataDir is the default store folder.
+func DefaultDataDir() string { return "/var/lib/settle-agent" }
+
+// DefaultReaderPort is the usual serial device of a USB card reader.
+func DefaultReaderPort() string { return "/dev/ttyUSB0" }
+
+// PermissionWarnings lists the configuration file and the secret files it names
+// ("file:PATH") that group or others may read or write, each with the command that
+// fixes it. It never fails: a file it cannot read or parse yields no warning here
+// (Load reports that).
+func PermissionWarnings(path string) []string {
+	var out []string
+	check := func(p, what string) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return
+		}
+		if w := modeWarning(fi.Mode().Perm()); w != "" {
+			out = append(out, fmt.Sprintf("%s %s is %s (mode %04o); run: chmod 600 %s", what, p, w, fi.Mode().Perm(), p))
+		}
+	}
+	check(path, "configuration file")
+	for _, f := range secretFiles(path) {
+		check(f.path, "secret file for "+f.field)
+	}
+	return out
+}
+
+func modeWarning(m fs.FileMode) string {
+	switch {
+	case m&0o022 != 0:
+		return "writable by group/others"
+	case m&0o044 != 0:
+		return "readable by group/others"
+	}
+	return ""
+}

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// EnvPrefix starts every environment override: SETTLE_AGENT_<SECTION>_<KEY>.
+const EnvPrefix = "SETTLE_AGENT_"
+
+// EnvVar is the environment variable that overrides key ("platform.base_url" ->
+// "SETTLE_AGENT_PLATFORM_BASE_URL").
+func EnvVar(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// envField is one overridable setting.
+type envField struct {
+	key string        // "platform.base_url"
+	v   reflect.Value // settable
+}
+
+// envFields lists every scalar key of the single-table sections of c.
+func (c *Config) envFields() []envField {
+	var out []envField
+	root := reflect.ValueOf(c).Elem()
+	rt := root.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		sec := tomlName(rt.Field(i))
+		if sec == "" || rt.Field(i).Type.Kind() != reflect.Struct {
+			continue
+		}
+		sv := root.Field(i)
+		st := sv.Type()
+		for j := 0; j < st.NumField(); j++ {
+			name := tomlName(st.Field(j))
+			if name == "" || !scalar(st.Field(j).Type) {
+				continue
+			}
+			out = append(out, envField{sec + "." + name, sv.Field(j)})
+		}
+	}
+	return out
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+func scalar(t reflect.Type) bool {
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+func tomlName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if name == "-" {
+		return ""
+	}
+	return name
+}
+
+// applyEnv applies SETTLE_AGENT_<SECTION>_<KEY> overrides; an empty variable is unset.
+func (c *Config) applyEnv(getenv func(string) string, v *ValidationError) {
+	if getenv == nil {
+		return
+	}
+	for _, f := range c.envFields() {
+		name := EnvVar(f.key)
+		val := getenv(name)
+		if val == "" {
+			continue
+		}
+		c.src.env[f.key] = name
+		if sp, ok := f.v.Addr().Interface().(*Secret); ok && !strings.HasPrefix(val, "file:") && !strings.HasPrefix(val, "env:") {
+			// The value came from the environment: say so in Ref, as "env:NAME" would.
+			*sp = Secret{ref: "env:" + name, value: val}
+			continue
+		}
+		if err := setScalar(f.v, val); err != nil {
+			shown := val
+			if _, secret := f.v.Interface().(Secret); secret {
+				shown = redacted
+			}
+			v.Problems = append(v.Problems, Problem{Field: f.key, Value: shown, Env: name, Reason: err.Error()})
+		}
+	}
+}
+
+func setScalar(v reflect.Value, s string) error {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(s))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v.OverflowInt(n) {
+			return fmt.Errorf("must be a whole number")
+		}
+		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("must be a number")
+		}
+		v.SetFloat(f)
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+// knownKeys lists every key the configuration has, with array tables unindexed:
+// "platform.timeout", "window.reader.port".
+func knownKeys() []string {
+	var out []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			name := tomlName(t.Field(i))
+			if name == "" {
+				continue
+			}
+			key := join(prefix, name)
+			out = append(out, key)
+			ft := t.Field(i).Type
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && !scalar(ft) {
+				walk(key, ft)
+			}
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
+	return out
+}

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Example returns a commented example configuration: the keys of cli.md set, every
+// other key shown commented out with its default. It holds no secret values, only
+// "env:" references; Parse accepts it when those variables are set.
+func Example() string {
+	return strings.NewReplacer(
+		"{{DATA}}", DefaultDataDir(),
+		"{{CONF}}", DefaultPath(),
+		"{{READER}}", DefaultReaderPort(),
+	).Replace(exampleText)
+}
+
+const exampleText = `# settle-agent configuration ({{CONF}}).
+# Every key has a default that suits a single-window install; the commented-out
+# lines show the defaults. Unknown keys are errors.
+#
+# Any key of a single-table section can be overridden by an environment variable
+# SETTLE_AGENT_<SECTION>_<KEY>, e.g. SETTLE_AGENT_PLATFORM_BASE_URL or
+# SETTLE_AGENT_OFFLINE_POLICY.
+#
+# Secrets (platform.token, api.admin_token, store.key, store.old_keys, window tokens)
+# may be written inline, or better as "file:PATH" (the file's content; keep it
+# chmod 600) or "env:NAME" (an environment variable). They are never printed.
+
+[hospital]
+fixmedins_code = "H33010200001"     # 12 characters, given by the platform
+fixmedins_name = "Example People's Hospital"
+admdvs = "330100"                    # treatment area (mdtrt_area_admvs), 6 digits
+# msgid_node = -1                    # 0-9 when several agents share one fixmedins_code
+
+[platform]
+base_url = "https://10.1.2.3:8080"   # https://, or http:// only on a link without TLS
+timeout = "3s"
+paasid = ""                          # empty: no x-tif-* signing
+token = "env:SETTLE_AGENT_PLATFORM_TOKEN"   # signing token; required with paasid
+ca_file = ""                         # PEM CA of the platform; empty: system roots
+# path = "/fsi/api/rsfComIfsService/callService"
+# cert_file = ""                     # client certificate (PEM), with key_file
+# key_file = ""
+# insecure_skip_verify = false       # never in production
+# recer_sys_code = "YBXT"
+# infver = "V1.0"
+# probe_interval = "5s"              # how often to probe while offline
+# breaker_threshold = 3              # failed calls in a row before going offline
+# probe_cert_type = ""               # with probe_cert_no: probe with 1101 of a test person
+# probe_cert_no = ""                 #   instead of 9001 sign-in
+
+[api]
+listen = "127.0.0.1:8420"
+admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admin.token"
+# tls_cert = ""                      # with tls_key: serve HTTPS
+# tls_key = ""
+# client_ca = ""                     # with TLS: require client certificates it signed
+# max_body_bytes = 1048576
+# rate_limit = 50.0                  # requests per second per client
+# read_timeout = "10s"
+# write_timeout = "60s"              # longer than the 30 s card wait
+# idle_timeout = "2m0s"
+
+[store]
+dir = '{{DATA}}'
+# key = "file:/etc/settle-agent/store.key"   # base64 of 32 random bytes: openssl rand -base64 32
+# old_keys = []                      # earlier keys, still read after a rotation
+# retention = "720h0m0s"             # settled records are kept this long
+
+# One [[window]] per cashier window. Each needs its own token.
+[[window]]
+id = "W01"
+name = "Window 1"
+token = "env:SETTLE_AGENT_W01_TOKEN"   # or "file:/etc/settle-agent/w01.token"
+reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
+# scanner = { port = "/dev/ttyACM0", baud = 9600, protocol = "line" }   # optional QR scanner
+# Port keys and defaults: port, baud = 9600, data_bits = 8, parity = "N", stop_bits = 1,
+# protocol = "frame" (reader) | "line" (scanner), read_timeout = "500ms".
+
+[offline]
+policy = "full"                      # full | estimate | refuse
+deadline = "3s"                      # longest a cashier waits for the platform
+max_bill_amount = "2000.00"          # larger bills are not taken offline
+max_outstanding_amount = "50000.00"  # offline total not yet settled
+retry_horizon = "168h"               # unsent after this long: dead
+# default_ratio = "0.70"             # fund ratio for estimates before a real settlement
+
+# [sync]
+# concurrency = 8                    # bills uploaded at once when the platform is back
+# rate_per_second = 200.0
+
+[mapping]
+file = ""                            # e.g. "/etc/settle-agent/mapping.csv"; empty: HIS codes are national codes
+
+[hl7]
+listen = ""                          # e.g. "0.0.0.0:2575"; empty: off
+# default_med_type = "11"
+# default_window = ""                # window for messages without PV1-3
+# idle_timeout = "5m0s"
+# max_message_bytes = 1048576
+
+[dropfolder]
+dir = ""                             # empty: off
+# encoding = "utf-8"                 # utf-8 | gbk
+# quiet_time = "2s"                  # a file unchanged this long is read
+# poll_interval = "1s"
+# default_window = ""
+
+# [log]
+# level = "info"                     # debug | info | warn | error
+# format = "text"                    # text | json
+# file = ""                          # empty: stderr; else rotated at max_size_mb
+# max_size_mb = 100
+# max_backups = 5
+`
+
+// Redacted returns the effective configuration as TOML, every secret shown as
+// "<redacted>" (with its reference in a comment), for doctor and the log.
+func (c *Config) Redacted() string {
+	var buf bytes.Buffer
+	src := c.Path
+	if src == "" {
+		src = c.src.name
+	}
+	if src == "" {
+		src = "defaults"
+	}
+	fmt.Fprintf(&buf, "# effective configuration from %s; secrets redacted\n", src)
+	for _, s := range c.secretFields() {
+		if ref := s.s.Ref(); ref != "" {
+			fmt.Fprintf(&buf, "# %s from %s\n", s.field, ref)
+		}
+	}
+	enc := toml.NewEncoder(&buf).SetIndentTables(false)
+	if err := enc.Encode(c); err != nil {
+		fmt.Fprintf(&buf, "# cannot encode: %v\n", err)
+	}
+	return buf.String()
+}

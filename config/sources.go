@@ -1,0 +1,274 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// position is where a key is written in the file (1-based).
+type position struct{ line, column int }
+
+// sources remembers where each setting came from, so that problems name the file's
+// line or the environment variable.
+type sources struct {
+	name string              // file name for messages
+	pos  map[string]position // "platform.timeout", "window[1].reader.port" -> position
+	env  map[string]string   // key -> environment variable that set it
+}
+
+// moneyKeys must be TOML strings: an integer would silently be read as fen.
+var moneyKeys = map[string]bool{
+	"offline.max_bill_amount":        true,
+	"offline.max_outstanding_amount": true,
+}
+
+// scan walks the document's syntax tree and records the position of every key. It
+// also refuses money written as a number. A syntax error is left to the decoder.
+func (s *sources) scan(data []byte, v *ValidationError) {
+	var p unstable.Parser
+	p.Reset(data)
+	arrays := map[string]int{} // array-table path -> elements seen
+	prefix := ""
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			parts, first := keyParts(e)
+			prefix = s.resolvePath(parts, arrays, e.Kind == unstable.ArrayTable)
+			s.record(&p, prefix, first)
+		case unstable.KeyValue:
+			s.keyValue(&p, v, prefix, e, arrays)
+		}
+	}
+}
+
+func (s *sources) keyValue(p *unstable.Parser, v *ValidationError, prefix string, e *unstable.Node, arrays map[string]int) {
+	parts, first := keyParts(e)
+	full := join(prefix, strings.Join(parts, "."))
+	s.record(p, full, first)
+	val := e.Value()
+	if moneyKeys[full] && val.Kind != unstable.String {
+		pos := s.pos[full]
+		v.Problems = append(v.Problems, Problem{Field: full, Value: string(p.Raw(val.Raw)), Line: pos.line, Column: pos.column,
+			Reason: "write money as a decimal string in yuan, e.g. \"2000.00\""})
+	}
+	switch val.Kind {
+	case unstable.InlineTable:
+		it := val.Children()
+		for it.Next() {
+			if it.Node().Kind == unstable.KeyValue {
+				s.keyValue(p, v, full, it.Node(), arrays)
+			}
+		}
+	case unstable.Array:
+		it := val.Children()
+		for i := 0; it.Next(); i++ {
+			if n := it.Node(); n.Kind == unstable.InlineTable {
+				elem := fmt.Sprintf("%s[%d]", full, i)
+				s.record(p, elem, first)
+				sub := n.Children()
+				for sub.Next() {
+					if sub.Node().Kind == unstable.KeyValue {
+						s.keyValue(p, v, elem, sub.Node(), arrays)
+					}
+				}
+			}
+		}
+	}
+}
+
+// keyParts returns the parts of a node's key and the node of its first part.
+func keyParts(e *unstable.Node) ([]string, *unstable.Node) {
+	var parts []string
+	var first *unstable.Node
+	it := e.Key()
+	for it.Next() {
+		if first == nil {
+			first = it.Node()
+		}
+		parts = append(parts, string(it.Node().Data))
+	}
+	return parts, first
+}
+
+// resolvePath turns a table header into a path with array indexes: after
+// [[window]] twice, [window.reader] is "window[1].reader".
+func (s *sources) resolvePath(parts []string, arrays map[string]int, arrayTable bool) string {
+	path := ""
+	for i, part := range parts {
+		path = join(path, part)
+		if i == len(parts)-1 && arrayTable {
+			n := arrays[path]
+			arrays[path] = n + 1
+			return fmt.Sprintf("%s[%d]", path, n)
+		}
+		if n, ok := arrays[path]; ok {
+			path = fmt.Sprintf("%s[%d]", path, n-1)
+		}
+	}
+	return path
+}
+
+func (s *sources) record(p *unstable.Parser, key string, first *unstable.Node) {
+	if first == nil || key == "" {
+		return
+	}
+	if _, ok := s.pos[key]; ok {
+		return
+	}
+	sh := p.Shape(first.Raw)
+	s.pos[key] = position{sh.Start.Line, sh.Start.Column}
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// has reports whether the file wrote key (or anything under it).
+func (s *sources) has(key string) bool {
+	for k := range s.pos {
+		if k == key || strings.HasPrefix(k, key+".") || strings.HasPrefix(k, key+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// where finds the position of key or, failing that, of its nearest parent.
+func (s *sources) where(key string) position {
+	for k := key; k != ""; {
+		if p, ok := s.pos[k]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return position{}
+}
+
+// atLine returns the key recorded at line:column, if any.
+func (s *sources) atLine(line, column int) string {
+	best := ""
+	for k, p := range s.pos {
+		if p.line == line && p.column == column && (best == "" || len(k) > len(best)) {
+			best = k
+		}
+	}
+	return best
+}
+
+// decodeProblems turns the decoder's error into problems. fatal is false when the
+// document decoded apart from unknown keys.
+func (s *sources) decodeProblems(err error, v *ValidationError) (fatal bool) {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		for i := range strict.Errors {
+			de := &strict.Errors[i]
+			line, col := de.Position()
+			key := s.atLine(line, col)
+			if key == "" {
+				key = strings.Join(de.Key(), ".")
+			}
+			v.Problems = append(v.Problems, Problem{Field: key, Line: line, Column: col,
+				Reason: ReasonUnknownKey + suggest(key)})
+		}
+		return false
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, col := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if k := s.atLine(line, col); k != "" {
+			key = k
+		} else if k := s.keyOnLine(line); k != "" {
+			key = k
+		}
+		v.Problems = append(v.Problems, Problem{Field: key, Line: line, Column: col,
+			Reason: strings.TrimPrefix(de.Error(), "toml: ")})
+		return true
+	}
+	v.Problems = append(v.Problems, Problem{Reason: err.Error()})
+	return true
+}
+
+// keyOnLine returns the longest key written on line.
+func (s *sources) keyOnLine(line int) string {
+	best := ""
+	for k, p := range s.pos {
+		if p.line == line && len(k) > len(best) {
+			best = k
+		}
+	}
+	return best
+}
+
+// suggest proposes the known key closest to an unknown one.
+func suggest(key string) string {
+	sec, name := "", key
+	if i := strings.LastIndex(key, "."); i >= 0 {
+		sec, name = key[:i], key[i+1:]
+	}
+	// Strip array indexes: "window[0]" -> "window".
+	generic := sec
+	for {
+		i := strings.Index(generic, "[")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(generic[i:], "]")
+		if j < 0 {
+			break
+		}
+		generic = generic[:i] + generic[i+j+1:]
+	}
+	var cands []string
+	for _, k := range knownKeys() {
+		ksec, kname := "", k
+		if i := strings.LastIndex(k, "."); i >= 0 {
+			ksec, kname = k[:i], k[i+1:]
+		}
+		if ksec == generic && distance(name, kname) <= 2 {
+			cands = append(cands, kname)
+		}
+	}
+	if len(cands) == 0 {
+		return ""
+	}
+	sort.Slice(cands, func(i, j int) bool { return distance(name, cands[i]) < distance(name, cands[j]) })
+	return fmt.Sprintf(" (did you mean %s?)", join(sec, cands[0]))
+}
+
+// distance is the Levenshtein distance of two short keys.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
