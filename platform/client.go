@@ -1,0 +1,401 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	settle "github.com/settle-agent/settle-agent"
+)
+
+// Defaults of Options.
+const (
+	DefaultPath                = "/fsi/api/rsfComIfsService/callService"
+	DefaultTimeout             = 3 * time.Second
+	DefaultRecerSysCode        = "YBXT"
+	DefaultInfver              = "V1.0"
+	DefaultMaxIdleConnsPerHost = 64
+	maxResponseBytes           = 16 << 20
+)
+
+// Options configures a Client. The zero value of each field means its default.
+type Options struct {
+	// BaseURL is the platform's scheme://host[:port][/prefix]. https unless it says
+	// http:// explicitly (simulator, tests). Required.
+	BaseURL string
+	// Path is appended to BaseURL (DefaultPath).
+	Path string
+	// Timeout bounds each call (DefaultTimeout); a context deadline that comes earlier wins.
+	Timeout time.Duration
+	// Paasid and Token sign every request with the x-tif-* headers when Paasid is set.
+	Paasid, Token string
+	// CAFile is a PEM bundle of the CAs trusted for the platform (the 金保 network's own
+	// CA); empty: the system roots.
+	CAFile string
+	// CertFile and KeyFile are an optional client certificate (PEM).
+	CertFile, KeyFile string
+	// InsecureSkipVerify turns off server certificate checks (never in production).
+	InsecureSkipVerify bool
+	// FixmedinsCode and FixmedinsName name the hospital in every envelope.
+	FixmedinsCode, FixmedinsName string
+	// MdtrtareaAdmvs is the treatment area (the hospital's region code).
+	MdtrtareaAdmvs string
+	// RecerSysCode is the receiving system code (DefaultRecerSysCode).
+	RecerSysCode string
+	// Infver is the interface version (DefaultInfver).
+	Infver string
+	// Now is the clock for inf_time and signatures (nil: time.Now).
+	Now func() time.Time
+	// Logger gets one line per call, without personal data (nil: discard).
+	Logger *slog.Logger
+	// MaxIdleConnsPerHost sizes the keep-alive pool (DefaultMaxIdleConnsPerHost).
+	MaxIdleConnsPerHost int
+}
+
+// Meta is what varies per call in the envelope. Msgid is required: the caller writes it
+// to its store before the call (it is what a reversal names). OpterType defaults to
+// OpterStaff.
+type Meta struct {
+	Msgid         string
+	InsuplcAdmdvs string
+	OpterType     string
+	Opter         string
+	OpterName     string
+}
+
+// Client calls the platform. It is safe for concurrent use; its connection pool is sized
+// for many windows calling at once.
+type Client struct {
+	o         Options
+	url       string
+	transport *http.Transport
+	rc        *resty.Client
+	log       *slog.Logger
+
+	mu     sync.RWMutex
+	signNo string
+}
+
+// NewClient checks o, loads the TLS material and returns a client.
+func NewClient(o Options) (*Client, error) {
+	if o.Path == "" {
+		o.Path = DefaultPath
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.RecerSysCode == "" {
+		o.RecerSysCode = DefaultRecerSysCode
+	}
+	if o.Infver == "" {
+		o.Infver = DefaultInfver
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxIdleConnsPerHost <= 0 {
+		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	u, err := url.Parse(o.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("platform base_url %q: want https://host[:port] (or http:// for a simulator): %w", o.BaseURL, settle.ErrInvalid)
+	}
+	tlsConf, err := tlsConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy: nil, // the 金保 link is direct; a desktop proxy setting must not reroute it
+		DialContext: (&net.Dialer{
+			Timeout:   o.Timeout,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   o.Timeout,
+		MaxIdleConns:          o.MaxIdleConnsPerHost * 2,
+		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // the per-call context deadline bounds it
+		DisableCompression:    false,
+	}
+	rc := resty.NewWithClient(&http.Client{Transport: tr}).
+		SetLogger(discardRestyLogger{}).
+		SetDisableWarn(true).
+		SetRetryCount(0).
+		SetResponseBodyLimit(maxResponseBytes)
+	c := &Client{
+		o:         o,
+		url:       strings.TrimSuffix(o.BaseURL, "/") + "/" + strings.TrimPrefix(o.Path, "/"),
+		transport: tr,
+		rc:        rc,
+		log:       log,
+	}
+	return c, nil
+}
+
+func tlsConfig(o Options) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // configurable, documented as never in production
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("platform ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("platform ca_file %s holds no PEM certificate: %w", o.CAFile, settle.ErrInvalid)
+		}
+		conf.RootCAs = pool
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("platform client certificate: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
+// SetSignNo sets the sign_no (from 9001) every later envelope carries.
+func (c *Client) SetSignNo(s string) {
+	c.mu.Lock()
+	c.signNo = s
+	c.mu.Unlock()
+}
+
+// SignNo returns the current sign_no ("" before sign-in).
+func (c *Client) SignNo() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.signNo
+}
+
+// Close drops the idle keep-alive connections.
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Envelope builds the request envelope for infno with input already marshalled.
+func (c *Client) Envelope(infno string, m Meta, input json.RawMessage) Request {
+	opterType := m.OpterType
+	if opterType == "" {
+		opterType = OpterStaff
+	}
+	return Request{
+		Infno:          infno,
+		Msgid:          m.Msgid,
+		MdtrtareaAdmvs: c.o.MdtrtareaAdmvs,
+		InsuplcAdmdvs:  m.InsuplcAdmdvs,
+		RecerSysCode:   c.o.RecerSysCode,
+		Infver:         c.o.Infver,
+		OpterType:      opterType,
+		Opter:          m.Opter,
+		OpterName:      m.OpterName,
+		InfTime:        c.o.Now().In(cst).Format(InfTimeLayout),
+		FixmedinsCode:  c.o.FixmedinsCode,
+		FixmedinsName:  c.o.FixmedinsName,
+		SignNo:         c.SignNo(),
+		Input:          input,
+	}
+}
+
+// Call sends one transaction and classifies its result. input is marshalled into the
+// envelope's input; when the answer is infcode 0 and output is non-nil, the answer's
+// output is decoded into it and checked by its ValidateFor(infno) or Validate method.
+//
+// The error, when not nil, wraps exactly one outcome class: ErrBusiness (a
+// *BusinessError), ErrOutcomeUnknown (ErrBadResponse is one kind), ErrNotSent or
+// ErrUnauthorized; see Classify. The *Response is returned whenever an envelope was
+// decoded, also with a business error.
+func (c *Client) Call(ctx context.Context, infno string, m Meta, input, output any) (*Response, error) {
+	start := time.Now()
+	resp, err := c.call(ctx, infno, m, input, output)
+	c.logCall(infno, m.Msgid, resp, err, time.Since(start))
+	return resp, err
+}
+
+func (c *Client) call(ctx context.Context, infno string, m Meta, input, output any) (*Response, error) {
+	if m.Msgid == "" {
+		return nil, fmt.Errorf("call %s: msgid is empty: %w", infno, ErrNotSent)
+	}
+	in, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("call %s %s: marshal input: %v: %w", infno, m.Msgid, err, ErrNotSent)
+	}
+	body, err := json.Marshal(c.Envelope(infno, m, in))
+	if err != nil {
+		return nil, fmt.Errorf("call %s %s: marshal envelope: %v: %w", infno, m.Msgid, err, ErrNotSent)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
+	var connected atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
+	})
+	req := c.rc.R().
+		SetContext(ctx).
+		SetHeader("Content-Type", "application/json; charset=utf-8").
+		SetHeader("Accept", "application/json").
+		SetBody(body)
+	if c.o.Paasid != "" {
+		SignHeaders(req.Header, c.o.Paasid, c.o.Token, c.o.Now())
+	}
+	hr, err := req.Post(c.url)
+	if err != nil {
+		return nil, transportError(infno, m.Msgid, err, connected.Load())
+	}
+	switch code := hr.StatusCode(); {
+	case code == http.StatusUnauthorized:
+		return nil, fmt.Errorf("call %s %s: %s: %w", infno, m.Msgid, bodyHint(hr.Body()), ErrUnauthorized)
+	case code != http.StatusOK:
+		return nil, fmt.Errorf("call %s %s: HTTP %d %s: %w", infno, m.Msgid, code, bodyHint(hr.Body()), ErrOutcomeUnknown)
+	}
+	resp, err := DecodeResponse(hr.Body())
+	if err != nil {
+		return nil, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+	}
+	if err := InfcodeError(infno, resp); err != nil {
+		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+	}
+	if output != nil {
+		if err := decodeOutput(infno, resp.Output, output); err != nil {
+			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+		}
+	}
+	return resp, nil
+}
+
+// DecodeResponse parses a response envelope. A body that is not one (not JSON, no
+// infcode) is ErrBadResponse, and so ErrOutcomeUnknown.
+func DecodeResponse(body []byte) (*Response, error) {
+	var probe struct {
+		Infcode *json.RawMessage `json:"infcode"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, badf("body is not a JSON envelope (%v): %s", err, bodyHint(body))
+	}
+	if probe.Infcode == nil {
+		return nil, badf("envelope has no infcode: %s", bodyHint(body))
+	}
+	var r Response
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, badf("envelope: %v", err)
+	}
+	return &r, nil
+}
+
+func decodeOutput(infno string, raw json.RawMessage, output any) error {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return badf("%s answer has no output", infno)
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.UseNumber()
+	if err := dec.Decode(output); err != nil {
+		return badf("%s output: %v", infno, err)
+	}
+	switch v := output.(type) {
+	case interface{ ValidateFor(string) error }:
+		return v.ValidateFor(infno)
+	case interface{ Validate() error }:
+		return v.Validate()
+	}
+	return nil
+}
+
+// transportError classifies an error of the HTTP exchange. Before a connection was
+// obtained (dial, DNS, TLS handshake, or a deadline hit while dialling) nothing was
+// sent; after, the platform may have the request.
+func transportError(infno, msgid string, err error, connected bool) error {
+	if !connected {
+		return fmt.Errorf("call %s %s: %s: %w", infno, msgid, describeNotSent(err), ErrNotSent)
+	}
+	what := "connection broken"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		what = "no answer before the deadline"
+	case errors.Is(err, context.Canceled):
+		what = "cancelled while waiting for the answer"
+	case errors.Is(err, resty.ErrResponseBodyTooLarge):
+		what = "answer too large"
+	}
+	return fmt.Errorf("call %s %s: %s: %v: %w", infno, msgid, what, err, ErrOutcomeUnknown)
+}
+
+func describeNotSent(err error) string {
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &certErr):
+		return fmt.Sprintf("platform certificate not trusted (check ca_file): %v", err)
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return fmt.Sprintf("could not connect before the deadline: %v", err)
+	}
+	return fmt.Sprintf("could not connect: %v", err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// bodyHint quotes the start of a body for an error message.
+func bodyHint(b []byte) string {
+	const n = 120
+	s := strings.TrimSpace(string(b))
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func (c *Client) logCall(infno, msgid string, resp *Response, err error, d time.Duration) {
+	outcome := Classify(err)
+	attrs := []any{
+		slog.String("infno", infno),
+		slog.String("msgid", msgid),
+		slog.String("outcome", outcome.String()),
+		slog.Duration("took", d),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("infcode", resp.Infcode))
+	}
+	if err != nil && outcome != OutcomeBusiness {
+		// Transport and envelope errors quote no input. A business err_msg may name the
+		// patient, so it goes to the cashier, not to the log.
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	level := slog.LevelDebug
+	switch outcome {
+	case OutcomeBusiness:
+		level = slog.LevelInfo
+	case OutcomeUnknown, OutcomeNotSent:
+		level = slog.LevelWarn
+	}
+	c.log.Log(context.Background(), level, "platform call", attrs...)
+}
+
+// discardRestyLogger keeps resty quiet; the client logs one line per call itself.
+type discardRestyLogger struct{}
+
+func (discardRestyLogger) Errorf(string, ...any) {}
+func (discardRestyLogger) Warnf(string, ...any)  {}
+func (discardRestyLogger) Debugf(string, ...any) {}
