@@ -1,0 +1,395 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// DefaultPath is the path the real platform serves; any path ending in /callService is
+// served the same way.
+const DefaultPath = "/fsi/api/rsfComIfsService/callService"
+
+// Options tune a Platform; the zero value (or nil) means defaults.
+type Options struct {
+	// Token and Paasid: when Token is set, every call must carry a valid gateway
+	// signature (platform.VerifySignature); a bad or stale one is answered HTTP 401.
+	Token, Paasid string
+	// RequireSignIn refuses business calls whose sign_no was not issued by 9001 since
+	// the last reset.
+	RequireSignIn bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Seed seeds the fault draws (0: a fixed default seed).
+	Seed int64
+	// Logger receives one line per fault and business refusal (nil: discard).
+	Logger *slog.Logger
+}
+
+// Platform is the simulated provincial platform. It is safe for concurrent use: one
+// mutex guards its state, and every call is answered at once unless a fault says
+// otherwise.
+type Platform struct {
+	fx   *Fixture
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+
+	// Read-only indexes of the fixture.
+	byPsnNo   map[string]*FixturePerson
+	byCertno  map[string]*FixturePerson
+	byCardNo  map[string]*FixturePerson
+	byECToken map[string]*FixturePerson
+	items     map[string]*CatalogueItem
+	policies  map[string]*Policy
+
+	mu     sync.Mutex
+	faults Faults
+	rng    *rand.Rand
+	seq    int64 // ids stay unique across resets
+	st     *state
+	calls  map[string]int
+	seen   map[string]struct{} // every msgid received since the last reset
+	repeat []string            // msgids received more than once
+}
+
+// state is everything Reset restores.
+type state struct {
+	persons  map[string]*personState
+	signNos  map[string]bool
+	visits   map[string]*visit
+	setls    map[string]*settlement
+	ledger   []*booking
+	byMsgid  map[string][]*booking
+	replies  map[string][]byte // msgid -> stored answer (writes always; all when replaying)
+	usedDedc map[yearKey]settle.Money
+	usedFund map[yearKey]settle.Money
+}
+
+type personState struct {
+	fx      *FixturePerson
+	balance settle.Money
+}
+
+type yearKey struct {
+	psnNo string
+	year  int
+}
+
+// New returns a platform holding f (DemoFixture when nil).
+func New(f *Fixture, o *Options) *Platform {
+	if f == nil {
+		f = DemoFixture()
+	}
+	p := &Platform{fx: f}
+	if o != nil {
+		p.opts = *o
+	}
+	p.now = p.opts.Now
+	if p.now == nil {
+		p.now = time.Now
+	}
+	p.log = p.opts.Logger
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	seed := uint64(p.opts.Seed)
+	if seed == 0 {
+		seed = 20261123
+	}
+	p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	p.byPsnNo = make(map[string]*FixturePerson, len(f.Persons))
+	p.byCertno = make(map[string]*FixturePerson, len(f.Persons))
+	p.byCardNo = make(map[string]*FixturePerson, len(f.Persons))
+	p.byECToken = make(map[string]*FixturePerson, len(f.Persons))
+	for i := range f.Persons {
+		fp := &f.Persons[i]
+		p.byPsnNo[fp.PsnNo] = fp
+		p.byCertno[fp.Certno] = fp
+		p.byCardNo[fp.CardNo] = fp
+		if fp.ECToken != "" {
+			p.byECToken[fp.ECToken] = fp
+		}
+	}
+	p.items = make(map[string]*CatalogueItem, len(f.Items))
+	for i := range f.Items {
+		p.items[f.Items[i].MedListCodg] = &f.Items[i]
+	}
+	p.policies = make(map[string]*Policy, len(f.Policies))
+	for i := range f.Policies {
+		p.policies[f.Policies[i].Admdvs] = &f.Policies[i]
+	}
+	p.resetLocked()
+	return p
+}
+
+// Reset restores the fixture's state (balances, deductibles, caps), forgets every
+// visit, sign-in and stored answer, clears the ledger, the call counts and the faults.
+func (p *Platform) Reset() {
+	p.mu.Lock()
+	p.resetLocked()
+	p.mu.Unlock()
+	p.log.Info("sim reset")
+}
+
+func (p *Platform) resetLocked() {
+	st := &state{
+		persons:  make(map[string]*personState, len(p.fx.Persons)),
+		signNos:  map[string]bool{},
+		visits:   map[string]*visit{},
+		setls:    map[string]*settlement{},
+		byMsgid:  map[string][]*booking{},
+		replies:  map[string][]byte{},
+		usedDedc: map[yearKey]settle.Money{},
+		usedFund: map[yearKey]settle.Money{},
+	}
+	for _, fp := range p.byPsnNo {
+		st.persons[fp.PsnNo] = &personState{fx: fp, balance: fp.Balance}
+	}
+	p.st = st
+	p.faults = Faults{}
+	p.calls = map[string]int{}
+	p.seen = map[string]struct{}{}
+	p.repeat = nil
+}
+
+// Fixture returns the fixture the platform holds (do not modify it).
+func (p *Platform) Fixture() *Fixture { return p.fx }
+
+// Stats returns how many calls arrived per infno since the last reset (including
+// calls a fault then dropped, but not calls refused while down or for a bad signature).
+func (p *Platform) Stats() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.calls))
+	for k, v := range p.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// RepeatedMsgids returns the msgids that arrived more than once since the last reset,
+// in order of repetition. An agent must never repeat a msgid, so tests expect none.
+func (p *Platform) RepeatedMsgids() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.repeat...)
+}
+
+// Handler serves POST to any path ending in /callService, and the /sim/ controls.
+func (p *Platform) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/sim/", p.serveControl)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/callService") {
+			http.Error(w, "not found: the platform serves POST "+DefaultPath+" (any path ending in /callService) and /sim/", http.StatusNotFound)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "callService takes POST", http.StatusMethodNotAllowed)
+			return
+		}
+		p.serveCall(w, r)
+	})
+	return mux
+}
+
+// maxRequestBytes bounds one request body.
+const maxRequestBytes = 8 << 20
+
+// infcodeBusiness is the infcode of every business refusal the simulator gives.
+const infcodeBusiness = -2
+
+// bizError is a business refusal: final, its message for the cashier.
+type bizError struct{ msg string }
+
+func biz(format string, args ...any) *bizError {
+	if len(args) == 0 {
+		return &bizError{msg: format}
+	}
+	return &bizError{msg: sprintf(format, args...)}
+}
+
+func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	f := p.faults
+	p.mu.Unlock()
+	if f.Down {
+		dropConnection(w, false)
+		return
+	}
+	if p.opts.Token != "" {
+		if err := platform.VerifySignature(r.Header, p.opts.Paasid, p.opts.Token, p.now(), platform.DefaultMaxSkew); err != nil {
+			p.log.Info("sim refused signature", "err", err)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil {
+		return // the client went away
+	}
+	if len(body) > maxRequestBytes {
+		http.Error(w, "request body larger than 8 MiB", http.StatusRequestEntityTooLarge)
+		return
+	}
+	var req platform.Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		p.reply(w, p.errorResponse(&req, infcodeBusiness, "报文格式错误: "+err.Error()))
+		return
+	}
+	if f.LatencyMS > 0 {
+		if sleep(r.Context(), time.Duration(f.LatencyMS)*time.Millisecond) != nil {
+			return
+		}
+	}
+
+	p.mu.Lock()
+	p.calls[req.Infno]++
+	if req.Msgid != "" {
+		if _, dup := p.seen[req.Msgid]; dup {
+			p.repeat = append(p.repeat, req.Msgid)
+		} else {
+			p.seen[req.Msgid] = struct{}{}
+		}
+	}
+	action := p.drawFault()
+	var out []byte
+	switch action {
+	case faultReset, faultHTTP500, faultMinus1NotBooked:
+	default:
+		out = p.processLocked(&req)
+	}
+	p.mu.Unlock()
+
+	switch action {
+	case faultReset:
+		p.log.Info("sim fault: connection reset before processing", "infno", req.Infno, "msgid", req.Msgid)
+		dropConnection(w, true)
+	case faultHTTP500:
+		p.log.Info("sim fault: HTTP 500, nothing booked", "infno", req.Infno, "msgid", req.Msgid)
+		http.Error(w, "internal server error (simulated)", http.StatusInternalServerError)
+	case faultMinus1Booked, faultMinus1NotBooked:
+		p.log.Info("sim fault: infcode -1", "infno", req.Infno, "msgid", req.Msgid, "booked", action == faultMinus1Booked)
+		p.reply(w, p.errorResponse(&req, platform.InfcodeSystemError, "系统异常"))
+	case faultLoseResponse:
+		p.log.Info("sim fault: processed, response lost", "infno", req.Infno, "msgid", req.Msgid)
+		dropConnection(w, false)
+	default:
+		p.reply(w, out)
+	}
+}
+
+func (p *Platform) reply(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
+}
+
+// processLocked answers one request (replaying a stored answer when asked to) and
+// stores the answer for a later replay; the caller holds p.mu.
+func (p *Platform) processLocked(req *platform.Request) []byte {
+	if p.faults.ReplayMsgid && req.Msgid != "" {
+		if out, ok := p.st.replies[req.Msgid]; ok {
+			return out
+		}
+	}
+	output, berr := p.dispatch(req)
+	var out []byte
+	if berr != nil {
+		p.log.Info("sim business error", "infno", req.Infno, "msgid", req.Msgid, "err_msg", berr.msg)
+		out = p.errorResponse(req, infcodeBusiness, berr.msg)
+	} else {
+		out = p.okResponse(req, output)
+	}
+	if req.Msgid != "" && (p.faults.ReplayMsgid || platform.IsWrite(req.Infno) || req.Infno == platform.InfnoReversal) {
+		p.st.replies[req.Msgid] = out
+	}
+	return out
+}
+
+func (p *Platform) okResponse(req *platform.Request, output any) []byte {
+	raw, err := json.Marshal(output)
+	if err != nil {
+		return p.errorResponse(req, platform.InfcodeSystemError, "系统异常: "+err.Error())
+	}
+	return p.encode(&platform.Response{Infcode: platform.InfcodeOK, Output: raw}, req)
+}
+
+func (p *Platform) errorResponse(req *platform.Request, code int, msg string) []byte {
+	return p.encode(&platform.Response{Infcode: code, ErrMsg: msg}, req)
+}
+
+func (p *Platform) encode(resp *platform.Response, req *platform.Request) []byte {
+	resp.InfRefmsgid = req.Msgid
+	resp.RefmsgTime = req.InfTime
+	resp.RespondTime = p.now().In(beijing).Format(platform.InfTimeLayout)
+	if resp.Output == nil {
+		resp.Output = json.RawMessage("{}")
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(resp)
+	return buf.Bytes()
+}
+
+// beijing is China Standard Time, fixed (no tzdata needed on Windows).
+var beijing = time.FixedZone("CST", 8*3600)
+
+// Start serves p on addr (127.0.0.1:0 when empty) until ctx ends or stop is called. url
+// is the base URL ("http://127.0.0.1:PORT"); calls go to url+DefaultPath.
+func Start(ctx context.Context, addr string, p *Platform) (url string, stop func() error, err error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	base, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{
+		Handler:           p.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel() // ends latency waits
+			sctx, done := context.WithTimeout(context.Background(), 5*time.Second)
+			defer done()
+			stopErr = srv.Shutdown(sctx)
+			if stopErr != nil {
+				_ = srv.Close()
+			}
+			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) && stopErr == nil {
+				stopErr = err
+			}
+		})
+		return stopErr
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = stop()
+		case <-base.Done():
+		}
+	}()
+	return "http://" + ln.Addr().String(), stop, nil
+}
