@@ -12,7 +12,9 @@ import (
 // <ConfigPath>`, the service account, restart on failure after 5 s, a stop
 // timeout 10 s longer than StopTimeout, and the hardening that leaves the agent
 // its serial ports and network: NoNewPrivileges, ProtectSystem=full,
-// ProtectHome=read-only, PrivateTmp, writes only to DataDir. It is passed to
+// ProtectHome=read-only, PrivateTmp, writes only to DataDir, no capabilities,
+// the @system-service system calls. Directives an older systemd does not know
+// are logged and ignored by it. It is passed to
 // kardianos as the "SystemdScript" option and holds no template actions, so
 // kardianos writes it unchanged.
 //
@@ -46,7 +48,6 @@ func (s *Service) SystemdUnit() (string, error) {
 	w("Type=simple")
 	w("ExecStart=%s run --config %s", o.Executable, o.ConfigPath)
 	w("User=%s", o.UserName)
-	w("Group=%s", o.UserName)
 	w("# Secrets given as env:NAME in the configuration can be set here, one NAME=value a line.")
 	w("EnvironmentFile=-%s", path.Join(path.Dir(o.ConfigPath), "environment"))
 	w("WorkingDirectory=%s", o.DataDir)
@@ -71,6 +72,18 @@ func (s *Service) SystemdUnit() (string, error) {
 	w("RestrictSUIDSGID=yes")
 	w("RestrictRealtime=yes")
 	w("LockPersonality=yes")
+	w("ProtectClock=yes")
+	w("ProtectKernelLogs=yes")
+	w("ProtectHostname=yes")
+	w("RestrictNamespaces=yes")
+	w("MemoryDenyWriteExecute=yes")
+	w("SystemCallArchitectures=native")
+	w("SystemCallFilter=@system-service")
+	w("SystemCallErrorNumber=EPERM")
+	w("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK")
+	w("# Listens on ports above 1024 only, so it needs no capabilities.")
+	w("CapabilityBoundingSet=")
+	w("AmbientCapabilities=")
 	w("")
 	w("[Install]")
 	w("WantedBy=multi-user.target")
