@@ -4,8 +4,11 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/settle-agent/settle-agent"
 )
 
 // EnvPrefix starts every environment override: SETTLE_AGENT_<SECTION>_<KEY>.
@@ -128,10 +131,37 @@ func setScalar(v reflect.Value, s string) error {
 	return nil
 }
 
+// textKeys maps every key that must be a TOML string (durations, money, secrets) to
+// the reason given when it is not.
+var textKeys = func() map[string]string {
+	out := map[string]string{}
+	for k, t := range keyTypes() {
+		switch t {
+		case reflect.TypeFor[Duration]():
+			out[k] = "write a duration as a string, e.g. \"3s\", \"500ms\" or \"168h\""
+		case reflect.TypeFor[settle.Money]():
+			out[k] = "write money as a decimal string in yuan, e.g. \"2000.00\""
+		case reflect.TypeFor[Secret]():
+			out[k] = "write a secret as a string: the value, \"file:PATH\" or \"env:NAME\""
+		}
+	}
+	return out
+}()
+
 // knownKeys lists every key the configuration has, with array tables unindexed:
 // "platform.timeout", "window.reader.port".
 func knownKeys() []string {
 	var out []string
+	for k := range keyTypes() {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keyTypes maps every key, array tables unindexed, to its Go type.
+func keyTypes() map[string]reflect.Type {
+	out := map[string]reflect.Type{}
 	var walk func(prefix string, t reflect.Type)
 	walk = func(prefix string, t reflect.Type) {
 		for i := 0; i < t.NumField(); i++ {
@@ -140,7 +170,7 @@ func knownKeys() []string {
 				continue
 			}
 			key := join(prefix, name)
-			out = append(out, key)
+			out[key] = t.Field(i).Type
 			ft := t.Field(i).Type
 			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
 				ft = ft.Elem()

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -19,12 +20,6 @@ type sources struct {
 	name string              // file name for messages
 	pos  map[string]position // "platform.timeout", "window[1].reader.port" -> position
 	env  map[string]string   // key -> environment variable that set it
-}
-
-// moneyKeys must be TOML strings: an integer would silently be read as fen.
-var moneyKeys = map[string]bool{
-	"offline.max_bill_amount":        true,
-	"offline.max_outstanding_amount": true,
 }
 
 // scan walks the document's syntax tree and records the position of every key. It
@@ -52,10 +47,18 @@ func (s *sources) keyValue(p *unstable.Parser, v *ValidationError, prefix string
 	full := join(prefix, strings.Join(parts, "."))
 	s.record(p, full, first)
 	val := e.Value()
-	if moneyKeys[full] && val.Kind != unstable.String {
+	if reason, ok := textKeys[unindexed(full)]; ok && val.Kind != unstable.String {
+		// Money as an integer would silently be read as fen; a duration as an
+		// integer would fail without a line. Both must be strings.
 		pos := s.pos[full]
-		v.Problems = append(v.Problems, Problem{Field: full, Value: string(p.Raw(val.Raw)), Line: pos.line, Column: pos.column,
-			Reason: "write money as a decimal string in yuan, e.g. \"2000.00\""})
+		raw := ""
+		if val.Raw.Length > 0 {
+			raw = string(p.Raw(val.Raw))
+		}
+		if keyTypes()[unindexed(full)] == reflect.TypeFor[Secret]() {
+			raw = redacted
+		}
+		v.Problems = append(v.Problems, Problem{Field: full, Value: raw, Line: pos.line, Column: pos.column, Reason: reason})
 	}
 	switch val.Kind {
 	case unstable.InlineTable:
@@ -198,7 +201,9 @@ func (s *sources) decodeProblems(err error, v *ValidationError) (fatal bool) {
 			Reason: strings.TrimPrefix(de.Error(), "toml: ")})
 		return true
 	}
-	v.Problems = append(v.Problems, Problem{Reason: err.Error()})
+	if len(v.Problems) == 0 { // else scan already named the key (a number for a string)
+		v.Problems = append(v.Problems, Problem{Reason: err.Error()})
+	}
 	return true
 }
 
@@ -219,19 +224,7 @@ func suggest(key string) string {
 	if i := strings.LastIndex(key, "."); i >= 0 {
 		sec, name = key[:i], key[i+1:]
 	}
-	// Strip array indexes: "window[0]" -> "window".
-	generic := sec
-	for {
-		i := strings.Index(generic, "[")
-		if i < 0 {
-			break
-		}
-		j := strings.Index(generic[i:], "]")
-		if j < 0 {
-			break
-		}
-		generic = generic[:i] + generic[i+j+1:]
-	}
+	generic := unindexed(sec)
 	var cands []string
 	for _, k := range knownKeys() {
 		ksec, kname := "", k
@@ -271,4 +264,19 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// unindexed strips array indexes: "window[0].reader" -> "window.reader".
+func unindexed(key string) string {
+	for {
+		i := strings.Index(key, "[")
+		if i < 0 {
+			return key
+		}
+		j := strings.Index(key[i:], "]")
+		if j < 0 {
+			return key
+		}
+		key = key[:i] + key[i+j+1:]
+	}
 }
