@@ -100,7 +100,18 @@ func (c *Config) applyEnv(getenv func(string) string, v *ValidationError) {
 	}
 }
 
+// setScalar sets v from s; on error v keeps its value.
 func setScalar(v reflect.Value, s string) error {
+	old := reflect.New(v.Type()).Elem()
+	old.Set(v)
+	if err := setScalarValue(v, s); err != nil {
+		v.Set(old)
+		return err
+	}
+	return nil
+}
+
+func setScalarValue(v reflect.Value, s string) error {
 	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
 		return u.UnmarshalText([]byte(s))
 	}

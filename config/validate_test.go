@@ -79,7 +79,10 @@ func TestValidate_Rules(t *testing.T) {
 		{"ReaderStopBits", func(c *Config) { c.Windows[0].Reader.StopBits = 3 }, "window[0].reader.stop_bits", "3"},
 		{"ReaderProtocol", func(c *Config) { c.Windows[0].Reader.Protocol = "vendor" }, "window[0].reader.protocol", "vendor"},
 		{"ReaderReadTimeout", func(c *Config) { c.Windows[0].Reader.ReadTimeout = Duration{} }, "window[0].reader.read_timeout", "0s"},
-		{"PortShared", func(c *Config) { c.Windows[1].Scanner = &Port{Port: "/DEV/ttyUSB0"}; c.Windows[1].Scanner.fillDefaults("line") }, "window[1].scanner.port", "/DEV/ttyUSB0"},
+		{"PortShared", func(c *Config) {
+			c.Windows[1].Scanner = &Port{Port: "/DEV/ttyUSB0"}
+			c.Windows[1].Scanner.fillDefaults("line")
+		}, "window[1].scanner.port", "/DEV/ttyUSB0"},
 		{"PolicyUnknown", func(c *Config) { c.Offline.Policy = "partial" }, "offline.policy", "partial"},
 		{"PolicyEstimate", func(c *Config) { c.Offline.Policy = "estimate" }, "", ""},
 		{"PolicyRefuse", func(c *Config) { c.Offline.Policy = "refuse" }, "", ""},

@@ -1,0 +1,59 @@
+//go:build !windows
+
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestPermissionWarnings(t *testing.T) {
+	tests := []struct {
+		name              string
+		confMode, secMode uint32
+		want              []string
+	}{
+		{"Private", 0o600, 0o600, nil},
+		{"ConfigReadable", 0o644, 0o600, []string{"configuration file", "readable by group/others (mode 0644)"}},
+		{"ConfigWritable", 0o664, 0o600, []string{"configuration file", "writable by group/others"}},
+		{"SecretReadable", 0o600, 0o640, []string{"secret file for window[0].token", "w01.token is readable by group/others (mode 0640); run: chmod 600"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "w01.token", "x\n", fileMode(tt.secMode))
+			data := strings.Replace(validTOML, `token = "tok-w01-aaaaaaaa"`, `token = "file:w01.token"`, 1)
+			path := writeFile(t, dir, "settle-agent.toml", data, fileMode(tt.confMode))
+			got := PermissionWarnings(path)
+			if tt.want == nil {
+				if len(got) != 0 {
+					t.Errorf("got %q; want no warnings", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %q; want one warning", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got[0], w) {
+					t.Errorf("got %q; want it to contain %q", got[0], w)
+				}
+			}
+		})
+	}
+	if got := PermissionWarnings(t.TempDir() + "/missing.toml"); len(got) != 0 {
+		t.Errorf("missing file: got %q; want no warnings", got)
+	}
+}
+
+func TestDefaultPlaces(t *testing.T) {
+	if got, want := DefaultPath(), "/etc/settle-agent/settle-agent.toml"; got != want {
+		t.Errorf("DefaultPath: got %q; want %q", got, want)
+	}
+	if got, want := Default().Store.Dir, "/var/lib/settle-agent"; got != want {
+		t.Errorf("Default().Store.Dir: got %q; want %q", got, want)
+	}
+}
+
+func fileMode(m uint32) os.FileMode { return os.FileMode(m) }
