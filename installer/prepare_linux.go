@@ -91,7 +91,7 @@ func checkReachable(exe, userName string) error {
 			return fmt.Errorf("program %s: %w", exe, err)
 		}
 		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("the service account %s cannot run %s (%s is mode %v): copy the program to a system folder, e.g. 'install -m 0755 %s /usr/local/bin/settle-agent', and run install from there",
+			return fmt.Errorf("the service account %s cannot run %s (%s is mode %04o): copy the program to a system folder, e.g. 'install -m 0755 %s /usr/local/bin/settle-agent', and run install from there",
 				userName, exe, p, fi.Mode().Perm(), exe)
 		}
 		if p == filepath.Dir(p) {
