@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,12 +67,12 @@ func Open(path string, o *Options) (*Store, error) {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
 			return nil, fmt.Errorf("open queue %s: %w", path, ErrLocked)
-		case existed && !errors.Is(err, fs.ErrPermission) && !errors.Is(err, fs.ErrNotExist):
+		case existed && !isOSError(err):
 			return nil, fmt.Errorf("open queue %s: %w: %v; the file was left as it is: keep it for inspection, restore a backup or start with a new file", path, ErrCorrupt, err)
 		}
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
-	if err := initFile(db); err != nil {
+	if err := initFile(db, path); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
@@ -90,6 +91,14 @@ func Open(path string, o *Options) (*Store, error) {
 	return s, nil
 }
 
+// isOSError tells an operating-system failure (permission, read-only filesystem,
+// I/O) from bbolt finding the content invalid.
+func isOSError(err error) bool {
+	var pe *fs.PathError
+	var errno syscall.Errno
+	return errors.As(err, &pe) || errors.As(err, &errno)
+}
+
 func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -102,9 +111,9 @@ func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	})
 }
 
-// initFile checks the meta bucket (magic and version), creating the buckets in a
+// initFile checks the file is not shorter than its pages reach, and the meta bucket (magic and version), creating the buckets in a
 // new file. An existing file is only read.
-func initFile(db *bolt.DB) (err error) {
+func initFile(db *bolt.DB, path string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrCorrupt, p)
@@ -112,6 +121,13 @@ func initFile(db *bolt.DB) (err error) {
 	}()
 	fresh := false
 	err = db.View(func(tx *bolt.Tx) error {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		if fi.Size() < tx.Size() {
+			return fmt.Errorf("%w: the file is %d bytes but its pages reach %d (truncated)", ErrCorrupt, fi.Size(), tx.Size())
+		}
 		m := tx.Bucket(bucketMeta)
 		if m == nil {
 			if tx.Bucket(bucketRecords) != nil {
@@ -259,19 +275,31 @@ func (s *Store) Compact(dst string) error {
 	return nil
 }
 
+// errChecked ends Check's write transaction without a commit.
+var errChecked = errors.New("checked")
+
 // Check reads every page of the file and reports inconsistencies as ErrCorrupt. It
-// reads the whole file: for doctor and after a crash, not for every start.
+// reads the whole file inside a write transaction (bbolt's check is only exact when
+// no writer runs beside it), so writers wait meanwhile: for doctor and tests, not
+// for every start.
 func (s *Store) Check() error {
-	return s.View(func(tx *bolt.Tx) error {
-		var errs []error
+	if s.isClosed() {
+		return ErrClosed
+	}
+	var errs []error
+	err := s.update(func(tx *bolt.Tx) error {
 		for err := range tx.Check() { // drain: Check's goroutine stops at the end
 			if len(errs) < 10 {
 				errs = append(errs, err)
 			}
 		}
-		if len(errs) > 0 {
-			return fmt.Errorf("check queue %s: %w: %w", s.path, ErrCorrupt, errors.Join(errs...))
-		}
-		return nil
+		return errChecked
 	})
+	if err != nil && !errors.Is(err, errChecked) {
+		return fmt.Errorf("check queue %s: %w", s.path, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("check queue %s: %w: %w", s.path, ErrCorrupt, errors.Join(errs...))
+	}
+	return nil
 }

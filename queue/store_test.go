@@ -368,10 +368,11 @@ func TestOpen_ErrCorrupt(t *testing.T) {
 
 	cases := map[string][]byte{
 		"NotBolt":       bytes.Repeat([]byte("settle-agent "), 1000),
-		"BadMagicPage0": flip(orig, 16),       // magic of meta page 0
+		"BadMagicPage0": flip(orig, 16), // magic of meta page 0
 		"BothMetaPages": flip(flip(orig, 16), 4096+16),
 		"Checksum":      flip(flip(orig, 40), 4096+40),
 		"ForeignMagic":  otherBytes,
+		"Truncated":     orig[:len(orig)/2],
 	}
 	for name, content := range cases {
 		t.Run(name, func(t *testing.T) {
