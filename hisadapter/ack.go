@@ -185,7 +185,7 @@ func buildACK(req *Message, code string, now time.Time, errs []FieldError) []byt
 		w.text("ACK" + ctrl), w.text(processing), w.text(version),
 	}
 	if charset != "" {
-		for len(fields) < 18 {
+		for len(fields) < 17 { // fields[i] is MSH-(i+1)
 			fields = append(fields, "")
 		}
 		fields = append(fields, w.text(charset))
