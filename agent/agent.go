@@ -1,0 +1,312 @@
+// Package agent wires settle-agent together and holds its workflows: the cashier API,
+// online and offline settlement with exactly-once delivery to the platform, the sync
+// loop that drains the durable queue, reconciliation, the status page and metrics.
+//
+// The program is an *Agent: New opens the store and builds the parts, Run serves until
+// its context ends (the service manager's Stop cancels it), Close releases what New took.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/hisadapter"
+	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/queue"
+)
+
+// Errors of the agent's workflows. The API turns each into a status and a sentence.
+var (
+	// ErrOffline means the platform cannot be reached now; the bill is queued or estimated.
+	ErrOffline = errors.New("the provincial platform cannot be reached")
+	// ErrRefusedOffline means the offline policy is "refuse".
+	ErrRefusedOffline = errors.New("insured settlement is refused while the platform is offline (offline policy \"refuse\")")
+	// ErrUnmapped means a bill holds item codes the mapping does not know.
+	ErrUnmapped = errors.New("unmapped item codes")
+	// ErrClosed means the agent is shutting down.
+	ErrClosed = errors.New("the agent is shutting down")
+)
+
+// StoreFile is the name of the store in the data folder.
+const StoreFile = "settle-agent.db"
+
+// Options are what the caller of New may set beyond the configuration. A nil *Options
+// means defaults.
+type Options struct {
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Version string
+	// Listener, when set, is used instead of listening on cfg.API.Listen (tests use :0).
+	Listener net.Listener
+	// OpenPort opens a reader's port; nil means the real serial port (tarm/serial).
+	// The demo passes in-process simulated readers here.
+	OpenPort func(cardreader.Config) (io.ReadWriteCloser, error)
+}
+
+// Agent is the running program.
+type Agent struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	version string
+	opts    Options
+
+	store   *queue.Store
+	client  *platform.Client
+	msgids  *platform.MsgidGenerator
+	seal    *sealer
+	breaker *breaker
+	mapping *hisadapter.MappingFile
+	cards   *cardHub
+	readers []*cardreader.Reader
+	metrics *metrics
+	locks   *billLocks
+	learned *learned
+	api     http.Handler
+	started time.Time
+
+	defaultRatio decimal.Decimal
+
+	mu          sync.Mutex
+	listenAddr  string
+	hl7Addr     string
+	outstanding settle.Money // fund share of offline bills collected by estimate, not yet settled
+	closing     bool
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+}
+
+// New opens the store and builds every part from cfg; nothing is served until Run.
+func New(cfg *config.Config, o *Options) (*Agent, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	a := &Agent{cfg: cfg, opts: *o, log: o.Logger, now: o.Now, version: o.Version}
+	if a.log == nil {
+		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.version == "" {
+		a.version = "dev"
+	}
+	a.started = a.now()
+	var err error
+	ratio := cfg.Offline.DefaultRatio
+	if ratio == "" {
+		ratio = "0.70"
+	}
+	if a.defaultRatio, err = decimal.NewFromString(ratio); err != nil {
+		return nil, fmt.Errorf("offline.default_ratio %q: %w", ratio, err)
+	}
+	old := make([]string, len(cfg.Store.OldKeys))
+	for i, k := range cfg.Store.OldKeys {
+		old[i] = k.Value()
+	}
+	if a.seal, err = newSealer(cfg.Store.Key.Value(), old); err != nil {
+		return nil, err
+	}
+	dir := cfg.Store.Dir
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w (create it, or set [store] dir to a writable folder)", dir, err)
+	}
+	a.store, err = queue.Open(filepath.Join(dir, StoreFile), &queue.Options{
+		Horizon:   cfg.Offline.RetryHorizon.Duration,
+		Retention: cfg.Store.Retention.Duration,
+		LeaseTime: 2*cfg.Platform.Timeout.Duration + 30*time.Second,
+		Logger:    a.log,
+		Now:       a.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := a.init(); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agent) init() error {
+	cfg := a.cfg
+	client, err := platform.NewClient(platform.Options{
+		BaseURL:            cfg.Platform.BaseURL,
+		Path:               cfg.Platform.Path,
+		Timeout:            cfg.Platform.Timeout.Duration,
+		Paasid:             cfg.Platform.Paasid,
+		Token:              cfg.Platform.Token.Value(),
+		CAFile:             cfg.Platform.CAFile,
+		CertFile:           cfg.Platform.CertFile,
+		KeyFile:            cfg.Platform.KeyFile,
+		InsecureSkipVerify: cfg.Platform.InsecureSkipVerify,
+		FixmedinsCode:      cfg.Hospital.FixmedinsCode,
+		FixmedinsName:      cfg.Hospital.FixmedinsName,
+		MdtrtareaAdmvs:     cfg.Hospital.Admdvs,
+		RecerSysCode:       cfg.Platform.RecerSysCode,
+		Infver:             cfg.Platform.Infver,
+		Now:                a.now,
+		Logger:             a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("platform client: %w", err)
+	}
+	a.client = client
+	reserved, err := a.loadMsgidReservation()
+	if err != nil {
+		return err
+	}
+	a.msgids, err = platform.NewMsgidGenerator(platform.MsgidOptions{
+		FixmedinsCode: cfg.Hospital.FixmedinsCode,
+		Node:          cfg.Hospital.MsgidNode,
+		Now:           a.now,
+		Reserved:      reserved,
+		Reserve:       a.reserveMsgids,
+	})
+	if err != nil {
+		return fmt.Errorf("msgid generator: %w", err)
+	}
+	a.breaker = newBreaker(cfg.Platform.BreakerThreshold, a.now)
+	a.locks = newBillLocks()
+	a.metrics = newMetrics(a)
+	a.learned = newLearned()
+	if err := a.loadLearned(); err != nil {
+		return err
+	}
+	if err := a.loadOutstanding(); err != nil {
+		return err
+	}
+	if cfg.Mapping.File != "" {
+		a.mapping, err = hisadapter.OpenMappingFile(cfg.Mapping.File, &hisadapter.MappingOptions{Logger: a.log, Now: a.now})
+		if err != nil {
+			return fmt.Errorf("item code mapping: %w", err)
+		}
+	} else {
+		a.log.Warn("no item code mapping configured: HIS item codes are sent as national codes unchanged", "setting", "mapping.file")
+	}
+	a.cards = newCardHub(a.now)
+	for i := range cfg.Windows {
+		w := &cfg.Windows[i]
+		for _, p := range []*config.Port{w.Reader, w.Scanner} {
+			if p == nil || p.Port == "" {
+				continue
+			}
+			rc := cardreader.Config{Window: w.ID, Port: p.Port, Baud: p.Baud, DataBits: p.DataBits,
+				Parity: p.Parity, StopBits: p.StopBits, Protocol: p.Protocol, ReadTimeout: p.ReadTimeout.Duration}
+			r, err := cardreader.New(rc, &cardreader.Options{Open: a.opts.OpenPort, OnRead: a.cards.publish, Now: a.now, Logger: a.log})
+			if err != nil {
+				return fmt.Errorf("window %s reader %s: %w", w.ID, p.Port, err)
+			}
+			a.readers = append(a.readers, r)
+		}
+	}
+	a.api = a.routes()
+	return nil
+}
+
+// Handler is the agent's HTTP API (tests may serve it themselves).
+func (a *Agent) Handler() http.Handler { return a.api }
+
+// Addr is the address the API listens on, once Run has started.
+func (a *Agent) Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.listenAddr
+}
+
+// Run serves until ctx ends, then stops taking bills, lets in-flight platform calls end
+// or parks them in the queue, signs out and closes the store.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.Close()
+	ln := a.opts.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", a.cfg.API.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (another program uses the port? change [api] listen)", a.cfg.API.Listen, err)
+		}
+	}
+	a.mu.Lock()
+	a.listenAddr = ln.Addr().String()
+	a.mu.Unlock()
+	srv := a.newServer()
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	errc := make(chan error, 4)
+	a.goRun(func() { errc <- a.serve(srv, ln) })
+	a.signIn(ctx)
+	a.goRun(func() { a.probeLoop(workCtx) })
+	a.goRun(func() { a.syncLoop(workCtx) })
+	if a.mapping != nil {
+		a.goRun(func() { a.mapping.Run(workCtx) })
+	}
+	for _, r := range a.readers {
+		r := r
+		a.goRun(func() { r.Run(workCtx) })
+	}
+	if err := a.startHIS(workCtx); err != nil {
+		stopWork()
+		_ = srv.Close()
+		a.wg.Wait()
+		return err
+	}
+	a.log.Info("agent started", "listen", a.listenAddr, "version", a.version, "windows", len(a.cfg.Windows),
+		"platform", a.cfg.Platform.BaseURL, "offline_policy", a.cfg.Offline.Policy)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("agent stopping")
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	shutCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Offline.Deadline.Duration+2*time.Second)
+	_ = srv.Shutdown(shutCtx) // in-flight cashier calls end within their deadline (and park in the queue)
+	cancel()
+	stopWork()
+	a.wg.Wait()
+	a.signOut()
+	a.log.Info("agent stopped")
+	return runErr
+}
+
+func (a *Agent) goRun(f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// Close releases the store. Run calls it on its way out; calling it again is harmless.
+func (a *Agent) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.store.Close() })
+	return err
+}
+
+func (a *Agent) isClosing() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closing
+}
+
+// Store exposes the durable store (the queue commands and tests read it).
+func (a *Agent) Store() *queue.Store { return a.store }

@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/hisadapter"
+)
+
+// hisSink is the agent as the HIS inputs see it: every way in ends in submitBill.
+type hisSink struct{ a *Agent }
+
+// SubmitBill stores the bill and starts its workflow; nil means it is durably stored
+// (whatever the platform then said of it, which GET /v1/bills shows).
+func (s hisSink) SubmitBill(ctx context.Context, b settle.Bill, source string) error {
+	_, err := s.a.submitBill(ctx, b, b.BillNo, source)
+	return err
+}
+
+// startHIS starts the HL7 v2/MLLP listener and the drop folder when configured.
+// The listener is opened here so that a taken port fails the start loudly.
+func (a *Agent) startHIS(ctx context.Context) error {
+	sink := hisSink{a}
+	if addr := a.cfg.HL7.Listen; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("hl7 listener on %s: %w (change [hl7] listen)", addr, err)
+		}
+		srv := &hisadapter.MLLPServer{
+			Sink:            sink,
+			Defaults:        hisadapter.DFTDefaults{MedType: a.cfg.HL7.DefaultMedType, Window: a.cfg.HL7.DefaultWindow},
+			Logger:          a.log.With("input", "hl7"),
+			IdleTimeout:     a.cfg.HL7.IdleTimeout.Duration,
+			MaxMessageBytes: int(a.cfg.HL7.MaxMessageBytes),
+			Now:             a.now,
+		}
+		a.mu.Lock()
+		a.hl7Addr = ln.Addr().String()
+		a.mu.Unlock()
+		a.goRun(func() {
+			if err := srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
+				a.log.Error("hl7 listener stopped", "err", err)
+			}
+		})
+		a.log.Info("hl7 listener started", "addr", ln.Addr().String())
+	}
+	if dir := a.cfg.DropFolder.Dir; dir != "" {
+		df := &hisadapter.DropFolder{
+			Dir:           dir,
+			Encoding:      a.cfg.DropFolder.Encoding,
+			QuietTime:     a.cfg.DropFolder.QuietTime.Duration,
+			PollInterval:  a.cfg.DropFolder.PollInterval.Duration,
+			Sink:          sink,
+			Logger:        a.log.With("input", "dropfolder"),
+			Now:           a.now,
+			DefaultWindow: a.cfg.DropFolder.DefaultWindow,
+		}
+		a.goRun(func() {
+			if err := df.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("drop folder stopped", "err", err)
+			}
+		})
+		a.log.Info("drop folder watched", "dir", dir)
+	}
+	return nil
+}
+
+// HL7Addr is the address of the MLLP listener once Run started it ("" when off).
+func (a *Agent) HL7Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hl7Addr
+}

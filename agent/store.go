@@ -1,0 +1,326 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/queue"
+)
+
+// The agent keeps its own buckets in the queue's bbolt file, so that a bill's state and
+// its queue record move in one transaction (one fsync, shared by concurrent callers).
+var (
+	bucketBills   = []byte("agent/bills")    // bill_no -> billRecord (sealed)
+	bucketByState = []byte("agent/bystate")  // state \x00 bill_no -> ""
+	bucketByDay   = []byte("agent/byday")    // yyyy-mm-dd \x00 bill_no -> "" (settled or queued that day)
+	bucketIdem    = []byte("agent/idem")     // idempotency key -> idemEntry
+	bucketPersons = []byte("agent/persons")  // cert type \x00 cert no -> cachedPerson (sealed)
+	bucketLearned = []byte("agent/learned")  // policy and catalogue learned from platform answers
+	bucketMeta    = []byte("agent/meta")     // msgid reservation, outstanding amount
+	keyMsgidHigh  = []byte("msgid_reserved") // unix seconds
+)
+
+// idemEntry is the remembered answer to one Idempotency-Key.
+type idemEntry struct {
+	Hash   string          `json:"hash"`
+	BillNo string          `json:"bill_no"`
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body"`
+	At     time.Time       `json:"at"`
+}
+
+// cachedPerson is the last 1101 answer for one certificate.
+type cachedPerson struct {
+	Person settle.Person `json:"person"`
+	At     time.Time     `json:"at"`
+}
+
+func (a *Agent) bucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
+	if tx.Writable() {
+		return tx.CreateBucketIfNotExists(name)
+	}
+	if b := tx.Bucket(name); b != nil {
+		return b, nil
+	}
+	return nil, nil
+}
+
+// putBill writes rec and its index entries inside tx. Run inside Batch: it may run twice.
+func (a *Agent) putBill(tx *bolt.Tx, rec *billRecord) error {
+	b, err := a.bucket(tx, bucketBills)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode bill %s: %w", rec.Bill.BillNo, err)
+	}
+	sealed, err := a.seal.Seal(data, []byte(rec.Bill.BillNo))
+	if err != nil {
+		return err
+	}
+	if err := b.Put([]byte(rec.Bill.BillNo), sealed); err != nil {
+		return err
+	}
+	idx, err := a.bucket(tx, bucketByState)
+	if err != nil {
+		return err
+	}
+	if rec.stored != "" && rec.stored != rec.State {
+		if err := idx.Delete(indexKey(string(rec.stored), rec.Bill.BillNo)); err != nil {
+			return err
+		}
+	}
+	if err := idx.Put(indexKey(string(rec.State), rec.Bill.BillNo), nil); err != nil {
+		return err
+	}
+	if rec.State == StateSettled || rec.State == StateQueued {
+		day, err := a.bucket(tx, bucketByDay)
+		if err != nil {
+			return err
+		}
+		when := rec.SettledAt
+		if when.IsZero() {
+			when = rec.QueuedAt
+		}
+		if err := day.Put(indexKey(dayOf(when), rec.Bill.BillNo), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func indexKey(prefix, billNo string) []byte {
+	k := make([]byte, 0, len(prefix)+1+len(billNo))
+	k = append(k, prefix...)
+	k = append(k, 0)
+	return append(k, billNo...)
+}
+
+// dayOf is the hospital's calendar day (China Standard Time) of t.
+func dayOf(t time.Time) string { return t.In(cst).Format("2006-01-02") }
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// save writes rec durably (fsynced) together with whatever more is done in also.
+func (a *Agent) save(ctx context.Context, rec *billRecord, also func(tx *queue.Tx) error) error {
+	rec.UpdatedAt = a.now()
+	err := a.store.Batch(ctx, func(tx *queue.Tx) error {
+		if err := a.putBill(tx.Bolt(), rec); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store bill %s: %w", rec.Bill.BillNo, err)
+	}
+	rec.stored = rec.State
+	return nil
+}
+
+// loadBill reads one bill; settle.ErrNotFound when there is none.
+func (a *Agent) loadBill(billNo string) (*billRecord, error) {
+	var rec *billRecord
+	err := a.store.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = a.getBill(tx, billNo)
+		return err
+	})
+	return rec, err
+}
+
+func (a *Agent) getBill(tx *bolt.Tx, billNo string) (*billRecord, error) {
+	b := tx.Bucket(bucketBills)
+	if b == nil {
+		return nil, fmt.Errorf("bill %s: %w", billNo, settle.ErrNotFound)
+	}
+	v := b.Get([]byte(billNo))
+	if v == nil {
+		return nil, fmt.Errorf("bill %s: %w", billNo, settle.ErrNotFound)
+	}
+	data, err := a.seal.Open(v, []byte(billNo))
+	if err != nil {
+		return nil, fmt.Errorf("bill %s: %w", billNo, err)
+	}
+	rec := new(billRecord)
+	if err := json.Unmarshal(data, rec); err != nil {
+		return nil, fmt.Errorf("bill %s: decode: %w", billNo, err)
+	}
+	rec.stored = rec.State
+	return rec, nil
+}
+
+// listBills returns up to limit bills in the given state (any state when empty),
+// after the bill number `after`, in bill-number order.
+func (a *Agent) listBills(state State, after string, limit int, since time.Time) ([]*billRecord, error) {
+	var out []*billRecord
+	err := a.store.View(func(tx *bolt.Tx) error {
+		if state == "" {
+			b := tx.Bucket(bucketBills)
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			k, _ := c.First()
+			if after != "" {
+				k, _ = c.Seek([]byte(after))
+				if k != nil && string(k) == after {
+					k, _ = c.Next()
+				}
+			}
+			for ; k != nil && len(out) < limit; k, _ = c.Next() {
+				rec, err := a.getBill(tx, string(k))
+				if err != nil {
+					return err
+				}
+				if !rec.UpdatedAt.Before(since) {
+					out = append(out, rec)
+				}
+			}
+			return nil
+		}
+		idx := tx.Bucket(bucketByState)
+		if idx == nil {
+			return nil
+		}
+		prefix := indexKey(string(state), "")
+		c := idx.Cursor()
+		k, _ := c.Seek(indexKey(string(state), after))
+		if after != "" && k != nil && bytes.Equal(k, indexKey(string(state), after)) {
+			k, _ = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			rec, err := a.getBill(tx, string(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			if !rec.UpdatedAt.Before(since) {
+				out = append(out, rec)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// countState counts the bills in one state from the index (no decoding).
+func (a *Agent) countState(tx *bolt.Tx, state State) int {
+	idx := tx.Bucket(bucketByState)
+	if idx == nil {
+		return 0
+	}
+	prefix := indexKey(string(state), "")
+	n := 0
+	c := idx.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// billsOfDay returns every bill settled or queued on day (yyyy-mm-dd).
+func (a *Agent) billsOfDay(day string) ([]*billRecord, error) {
+	var out []*billRecord
+	err := a.store.View(func(tx *bolt.Tx) error {
+		idx := tx.Bucket(bucketByDay)
+		if idx == nil {
+			return nil
+		}
+		prefix := indexKey(day, "")
+		c := idx.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			rec, err := a.getBill(tx, string(k[len(prefix):]))
+			if err != nil {
+				if errors.Is(err, settle.ErrNotFound) {
+					continue
+				}
+				return err
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (a *Agent) getIdem(key string) (*idemEntry, error) {
+	var e *idemEntry
+	err := a.store.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIdem)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		e = new(idemEntry)
+		return json.Unmarshal(v, e)
+	})
+	return e, err
+}
+
+func putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
+	b, err := tx.CreateBucketIfNotExists(bucketIdem)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), v)
+}
+
+func personKey(certType, certNo string) []byte { return indexKey(certType, certNo) }
+
+func (a *Agent) cachePerson(ctx context.Context, certType, certNo string, p settle.Person) error {
+	v, err := json.Marshal(cachedPerson{Person: p, At: a.now()})
+	if err != nil {
+		return err
+	}
+	key := personKey(certType, certNo)
+	sealed, err := a.seal.Seal(v, key)
+	if err != nil {
+		return err
+	}
+	return a.store.Batch(ctx, func(tx *queue.Tx) error {
+		b, err := tx.Bolt().CreateBucketIfNotExists(bucketPersons)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, sealed)
+	})
+}
+
+func (a *Agent) cachedPerson(certType, certNo string) (*cachedPerson, error) {
+	var cp *cachedPerson
+	key := personKey(certType, certNo)
+	err := a.store.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPersons)
+		if b == nil {
+			return nil
+		}
+		v := b.Get(key)
+		if v == nil {
+			return nil
+		}
+		data, err := a.seal.Open(v, key)
+		if err != nil {
+			return err
+		}
+		cp = new(cachedPerson)
+		return json.Unmarshal(data, cp)
+	})
+	return cp, err
+}
