@@ -105,7 +105,8 @@ func (s *Service) Status() (string, error) {
 	switch {
 	case errors.Is(err, service.ErrNotInstalled):
 		return StatusNotInstalled, nil
-	case err != nil && strings.Contains(err.Error(), "failed state"):
+	case err != nil && (strings.Contains(err.Error(), "failed state") || strings.Contains(err.Error(), "exit status")):
+		// systemd gave up on it, or an init script answered "not running" with a non-zero status.
 		return StatusStopped, nil
 	case err != nil:
 		return "", fmt.Errorf("service status: %w", err)

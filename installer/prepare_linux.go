@@ -83,21 +83,57 @@ func ensureUser(name, home string, log *slog.Logger) error {
 }
 
 // checkReachable refuses a binary the service account could not execute
-// (e.g. one left in /root): every folder on its path must be searchable by others.
+// (e.g. one left in /root): the file and every folder above it must be
+// executable/searchable by others.
 func checkReachable(exe, userName string) error {
-	for p := exe; ; p = filepath.Dir(p) {
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return fmt.Errorf("program %s: %w", exe, err)
+	}
+	err = traversable(exe, fi)
+	if err == nil {
+		err = traversableDirs(filepath.Dir(exe))
+	}
+	if err != nil {
+		return fmt.Errorf("the service account %s cannot run %s (%w): copy the program to a system folder, e.g. 'install -m 0755 %s /usr/local/bin/settle-agent', and run install from there",
+			userName, exe, err, exe)
+	}
+	return nil
+}
+
+// traversableDirs checks that dir and every folder above it is searchable by others.
+func traversableDirs(dir string) error {
+	for p := dir; ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return fmt.Errorf("program %s: %w", exe, err)
+			return err
 		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("the service account %s cannot run %s (%s is mode %04o): copy the program to a system folder, e.g. 'install -m 0755 %s /usr/local/bin/settle-agent', and run install from there",
-				userName, exe, p, fi.Mode().Perm(), exe)
+		if err := traversable(p, fi); err != nil {
+			return err
 		}
 		if p == filepath.Dir(p) {
 			return nil
 		}
 	}
+}
+
+func traversable(p string, fi fs.FileInfo) error {
+	if fi.Mode().Perm()&0o001 == 0 {
+		return fmt.Errorf("%s is mode %04o, closed to other accounts", p, fi.Mode().Perm())
+	}
+	return nil
+}
+
+// mkdirTight creates dir with mode 0750, and any missing folders above it with
+// 0755 so the service account can pass through them.
+func mkdirTight(dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
 }
 
 // sharedDirs are folders install must never chown or chmod.
@@ -118,14 +154,20 @@ func setupFolders(o Options, acct account, log *slog.Logger) error {
 			return fmt.Errorf("folder %s is shared with the system; give settle-agent a folder of its own (default %s and %s)", d, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
 		}
 	}
-	if err := os.MkdirAll(confDir, 0o750); err != nil {
+	if err := mkdirTight(confDir); err != nil {
 		return fmt.Errorf("create configuration folder: %w", err)
 	}
 	if err := setOwnerMode(confDir, os.Geteuid(), acct.gid, 0o750); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+	if err := mkdirTight(o.DataDir); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
+	}
+	for _, d := range []string{filepath.Dir(confDir), filepath.Dir(o.DataDir)} {
+		if err := traversableDirs(d); err != nil {
+			return fmt.Errorf("the service account cannot reach %s: %w; open that folder with 'chmod o+x' or choose folders elsewhere (default %s and %s)",
+				d, err, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
+		}
 	}
 	err := filepath.WalkDir(o.DataDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -31,8 +32,21 @@ func wantMode(t *testing.T, p string, want fs.FileMode, acct account) {
 	}
 }
 
+// openTempDir is t.TempDir opened to other accounts, as /etc and /var/lib are.
+func openTempDir(t *testing.T) string {
+	t.Helper()
+	tmp := t.TempDir()
+	// t.TempDir and its parent are 0700.
+	for _, d := range []string{tmp, filepath.Dir(tmp)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tmp
+}
+
 func TestSetupFolders(t *testing.T) {
-	root := t.TempDir()
+	root := openTempDir(t)
 	o := Options{
 		ConfigPath: filepath.Join(root, "etc", "settle-agent", "settle-agent.toml"),
 		DataDir:    filepath.Join(root, "lib", "settle-agent"),
@@ -44,6 +58,11 @@ func TestSetupFolders(t *testing.T) {
 		}
 		wantMode(t, filepath.Dir(o.ConfigPath), 0o750, me())
 		wantMode(t, o.DataDir, 0o750, me())
+		// Folders made above them must let the service account through.
+		fi, err := os.Stat(filepath.Join(root, "etc"))
+		if err != nil || fi.Mode().Perm() != 0o755 {
+			t.Errorf("parent folder made with %v, %v; want mode 0755", fi.Mode(), err)
+		}
 	})
 	t.Run("OK", func(t *testing.T) {
 		if err := os.WriteFile(o.ConfigPath, []byte("[hospital]\n"), 0o666); err != nil {
@@ -78,6 +97,15 @@ func TestSetupFolders(t *testing.T) {
 	})
 }
 
+func TestSetupFolders_ClosedParent(t *testing.T) {
+	root := t.TempDir() // 0700: the service account could not pass
+	o := Options{ConfigPath: filepath.Join(root, "etc", "a.toml"), DataDir: filepath.Join(root, "data")}
+	err := setupFolders(o, me(), discard())
+	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
+		t.Errorf("setupFolders under a 0700 folder = %v; want 'cannot reach'", err)
+	}
+}
+
 func TestSetupFolders_SharedDir(t *testing.T) {
 	for _, o := range []Options{
 		{ConfigPath: "/etc/settle-agent.toml", DataDir: t.TempDir()},
@@ -90,14 +118,7 @@ func TestSetupFolders_SharedDir(t *testing.T) {
 }
 
 func TestCheckReachable(t *testing.T) {
-	tmp := t.TempDir()
-	// t.TempDir and its parent are 0700; open them as /usr/local/bin would be.
-	for _, d := range []string{tmp, filepath.Dir(tmp)} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(tmp, "private")
+	dir := filepath.Join(openTempDir(t), "private")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
