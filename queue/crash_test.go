@@ -135,7 +135,7 @@ func crashRound(t *testing.T, path string, round int, led *crashLedger) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	killAfter := 20 + rand.N(1500) // lines seen before the kill: a random moment under load
+	killAfter := 20 + rand.N(800) // lines seen before the kill: a random moment under load
 	sc := bufio.NewScanner(out)
 	seen := 0
 	killed := false

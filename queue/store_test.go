@@ -462,8 +462,8 @@ func TestStore_Compact(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 2000)
 	for range 10 {
 		err := s.Batch(ctx, func(tx *Tx) error {
-			for range 200 {
-				if _, err := tx.Enqueue("k", big); err != nil {
+			for i := range 200 {
+				if _, err := tx.Enqueue(fmt.Sprint("k", i%100), big); err != nil {
 					return err
 				}
 			}
@@ -481,7 +481,7 @@ func TestStore_Compact(t *testing.T) {
 		}
 		s.Batch(ctx, func(tx *Tx) error {
 			for _, r := range recs {
-				if r.Key == "k" {
+				if r.Key != "keep" {
 					if err := tx.Ack(r.ID); err != nil {
 						return err
 					}
