@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -162,18 +163,28 @@ func parseCSVBills(r io.Reader, enc, defaultWindow string) ([]*csvBill, []LineEr
 	if len(problems) >= maxCSVProblems {
 		problems = append(problems, LineError{Reason: fmt.Sprintf("stopped after %d problems", maxCSVProblems)})
 	}
+	// Validate every bill, also those with a bad row, so one pass lists every
+	// problem; a problem already reported for that line and column is not repeated.
+	type spot struct {
+		line  int
+		field string
+	}
+	reported := make(map[spot]bool, len(problems))
+	for _, p := range problems {
+		reported[spot{p.Line, p.Field}] = true
+	}
 	for _, b := range bills {
-		if b.bad {
-			continue
-		}
 		var ve *settle.ValidationError
 		if err := b.bill.Validate(); errors.As(err, &ve) {
 			b.bad = true
 			for _, f := range ve.Fields {
-				problems = append(problems, b.lineError(f.Field, f.Reason))
+				if e := b.lineError(f.Field, f.Reason); !reported[spot{e.Line, e.Field}] {
+					problems = append(problems, e)
+				}
 			}
 		}
 	}
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
 	return bills, problems, nil
 }
 
