@@ -73,6 +73,9 @@ func (s *Service) install(svc service.Service, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
 }) error {
+	if w := platformWarning(svc.Platform()); w != "" {
+		log.Warn(w)
+	}
 	if err := prepareInstall(s.o, s.o.Logger); err != nil {
 		return fmt.Errorf("install the service: %w", err)
 	}

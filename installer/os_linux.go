@@ -60,3 +60,11 @@ func isInstalled(name, platform string) (known, installed bool) {
 // runnerExited: under systemd the RunWait hook returns when the runner ends,
 // and RunContext returns its error; nothing to do here.
 func runnerExited(error) {}
+
+// platformWarning says what is lost when the init system is not systemd.
+func platformWarning(platform string) string {
+	if platform == "linux-systemd" {
+		return ""
+	}
+	return "no systemd here (" + platform + "): the service is installed as an init script that runs as root, without the unit's hardening and restart on failure; systemd is the supported init"
+}

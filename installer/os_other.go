@@ -49,3 +49,7 @@ func prepareInstall(o Options, log *slog.Logger) error {
 	}
 	return nil
 }
+
+func platformWarning(platform string) string {
+	return "settle-agent is supported on Linux (systemd) and Windows; installing for " + platform + " as is"
+}

@@ -81,3 +81,5 @@ func runnerExited(err error) {
 	}
 	os.Exit(0)
 }
+
+func platformWarning(string) string { return "" }
