@@ -25,16 +25,16 @@ import (
 //
 // The zero value of every tuning field means its default.
 type MLLPServer struct {
-	Addr            string        // for ListenAndServe, such as ":2575"
-	Sink            Sink          // where bills go; required
-	Defaults        DFTDefaults   // for fields the message leaves empty
-	Logger          *slog.Logger  // nil: discard
-	IdleTimeout     time.Duration // a connection silent this long is closed; 0: 60s
-	MaxMessageBytes int           // larger messages are refused (AR) and the connection closed; 0: 1 MiB
-	MaxConns        int           // connections beyond this are closed at once; 0: 64
-	SinkTimeout     time.Duration // how long one bill may take to store; 0: 30s
-	RecentIDs       int           // how many answered control ids are remembered; 0: 10000
-	Now             func() time.Time
+	Addr            string           // for ListenAndServe, such as ":2575"
+	Sink            Sink             // where bills go; required
+	Defaults        DFTDefaults      // for fields the message leaves empty
+	Logger          *slog.Logger     // nil: discard
+	IdleTimeout     time.Duration    // a connection silent this long is closed; 0: 60s
+	MaxMessageBytes int              // larger messages are refused (AR) and the connection closed; 0: 1 MiB
+	MaxConns        int              // connections beyond this are closed at once; 0: 64
+	SinkTimeout     time.Duration    // how long one bill may take to store; 0: 30s
+	RecentIDs       int              // how many answered control ids are remembered; 0: 10000
+	Now             func() time.Time // stamps answers (MSH-7); deadlines use the wall clock
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -172,7 +172,7 @@ func (s *MLLPServer) serveConn(ctx context.Context, c net.Conn) {
 	fr := Framer{Max: s.MaxMessageBytes}
 	buf := make([]byte, 32<<10)
 	for {
-		if err := c.SetReadDeadline(s.Now().Add(s.IdleTimeout)); err != nil {
+		if err := c.SetReadDeadline(time.Now().Add(s.IdleTimeout)); err != nil {
 			return
 		}
 		n, rerr := c.Read(buf)
@@ -203,7 +203,7 @@ func (s *MLLPServer) serveConn(ctx context.Context, c net.Conn) {
 }
 
 func (s *MLLPServer) write(c net.Conn, ack []byte) bool {
-	if err := c.SetWriteDeadline(s.Now().Add(mllpWriteTimeout)); err != nil {
+	if err := c.SetWriteDeadline(time.Now().Add(mllpWriteTimeout)); err != nil {
 		return false
 	}
 	if _, err := c.Write(Frame(ack)); err != nil {
