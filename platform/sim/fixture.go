@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
 )
 
 // Fixture is the simulator's truth: who is insured, each insured place's policy and the
@@ -63,14 +64,14 @@ type Policy struct {
 	// Deductible per insutype per calendar year (起付线).
 	Deductible map[string]settle.Money `json:"deductible"`
 	// Ratios is the fund ratio by insutype, then med_type ("0.85").
-	Ratios map[string]map[string]decimal.Decimal `json:"ratios"`
+	Ratios map[string]map[string]platform.Ratio `json:"ratios"`
 	// AnnualCap is the most the fund pays a person per calendar year, per insutype.
 	AnnualCap map[string]settle.Money `json:"annual_cap"`
 	// UnfiledRule says what happens to a cross-region patient without filing:
 	// "refuse" (2201 answers "参保人未备案") or "ratio" (UnfiledRatio replaces the
 	// ratio when it is lower).
-	UnfiledRule  string          `json:"unfiled_rule"`
-	UnfiledRatio decimal.Decimal `json:"unfiled_ratio"`
+	UnfiledRule  string         `json:"unfiled_rule"`
+	UnfiledRatio platform.Ratio `json:"unfiled_ratio"`
 }
 
 // Unfiled rules.
@@ -89,16 +90,16 @@ const (
 // CatalogueItem is one entry of the treatment area's catalogue (就医地目录), with the
 // hospital's own code the demo mapping uses.
 type CatalogueItem struct {
-	MedListCodg    string          `json:"med_list_codg"`
-	MedinsListCodg string          `json:"medins_list_codg"`
-	Name           string          `json:"name"`
-	Kind           string          `json:"kind,omitempty"` // drug, service, material
-	MedChrgitmType string          `json:"med_chrgitm_type,omitempty"`
-	Class          string          `json:"class"`
-	SelfpayProp    decimal.Decimal `json:"selfpay_prop"`
-	Price          settle.Price    `json:"price"`                   // the demo HIS's unit price
-	PriceCeiling   settle.Price    `json:"price_ceiling,omitempty"` // 0: none
-	Unit           string          `json:"unit,omitempty"`
+	MedListCodg    string         `json:"med_list_codg"`
+	MedinsListCodg string         `json:"medins_list_codg"`
+	Name           string         `json:"name"`
+	Kind           string         `json:"kind,omitempty"` // drug, service, material
+	MedChrgitmType string         `json:"med_chrgitm_type,omitempty"`
+	Class          string         `json:"class"`
+	SelfpayProp    platform.Ratio `json:"selfpay_prop"`
+	Price          settle.Price   `json:"price"`                   // the demo HIS's unit price
+	PriceCeiling   settle.Price   `json:"price_ceiling,omitempty"` // 0: none
+	Unit           string         `json:"unit,omitempty"`
 }
 
 // ChrgitmLv is the platform's code for the item's class: 01 甲, 02 乙, 03 丙.
@@ -309,7 +310,7 @@ func validatePerson(v *settle.ValidationError, at string, p FixturePerson) {
 
 var one = decimal.NewFromInt(1)
 
-func validRatio(d decimal.Decimal) bool { return !d.IsNegative() && d.LessThanOrEqual(one) }
+func validRatio(r platform.Ratio) bool { return !r.IsNegative() && r.LessThanOrEqual(one) }
 
 func validatePolicy(v *settle.ValidationError, at string, p Policy) {
 	if !isAdmdvs(p.Admdvs) {

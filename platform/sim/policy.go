@@ -32,7 +32,7 @@ func splitFee(it CatalogueItem, amount settle.Money, cnt settle.Qty, pric settle
 		}
 	}
 	if it.Class == ClassB {
-		s.Preself = base.MulRatio(it.SelfpayProp)
+		s.Preself = base.MulRatio(it.SelfpayProp.Decimal)
 	}
 	s.Inscp = base - s.Preself
 	return s

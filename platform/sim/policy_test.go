@@ -6,14 +6,15 @@ import (
 	"github.com/shopspring/decimal"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
 )
 
 func TestSplitFee(t *testing.T) {
 	a := CatalogueItem{Class: ClassA}
-	b := CatalogueItem{Class: ClassB, SelfpayProp: decimal.RequireFromString("0.15")}
+	b := CatalogueItem{Class: ClassB, SelfpayProp: platform.RatioOf(decimal.RequireFromString("0.15"))}
 	c := CatalogueItem{Class: ClassC}
 	aCeil := CatalogueItem{Class: ClassA, PriceCeiling: settle.Price(25_000000)}
-	bCeil := CatalogueItem{Class: ClassB, SelfpayProp: decimal.RequireFromString("0.10"), PriceCeiling: settle.Price(25_000000)}
+	bCeil := CatalogueItem{Class: ClassB, SelfpayProp: platform.RatioOf(decimal.RequireFromString("0.10")), PriceCeiling: settle.Price(25_000000)}
 	tests := []struct {
 		name                                   string
 		it                                     CatalogueItem

@@ -61,7 +61,7 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 			Cnt:              d.Cnt,
 			Pric:             d.Pric,
 			PricUplmtAmt:     platform.Amount(settle.LineAmount(d.Cnt.Qty(), it.PriceCeiling)),
-			SelfpayProp:      platform.RatioOf(it.SelfpayProp),
+			SelfpayProp:      it.SelfpayProp,
 			FulamtOwnpayAmt:  platform.AmountOf(sp.Fulamt),
 			OverlmtAmt:       platform.AmountOf(sp.Overlmt),
 			PreselfpayAmt:    platform.AmountOf(sp.Preself),

@@ -100,7 +100,7 @@ func (p *Platform) calculate(d platform.SettleData) (*calc, *bizError) {
 		if pol.UnfiledRule == UnfiledRefuse {
 			return nil, biz("参保人未备案: 异地就医需先在参保地(%s)办理备案", fp.InsuplcAdmdvs)
 		}
-		if pol.UnfiledRatio.LessThan(ratio) {
+		if pol.UnfiledRatio.LessThan(ratio.Decimal) {
 			ratio = pol.UnfiledRatio
 		}
 	}
@@ -110,7 +110,7 @@ func (p *Platform) calculate(d platform.SettleData) (*calc, *bizError) {
 		Medfee: medfee, Fulamt: fulamt, Overlmt: overlmt, Preself: preself,
 		DedcLeft:   pol.Deductible[insutype] - p.st.usedDedc[k],
 		CapLeft:    pol.AnnualCap[insutype] - p.st.usedFund[k],
-		Ratio:      ratio,
+		Ratio:      ratio.Decimal,
 		Balance:    ps.balance,
 		HasAccount: insutype == settle.InsutypeEmployee,
 		UseAccount: d.AcctUsedFlag == platform.AcctUsed,
