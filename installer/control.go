@@ -3,6 +3,7 @@ package installer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/kardianos/service"
@@ -69,10 +70,7 @@ func (s *Service) Control(action string) error {
 	return nil
 }
 
-func (s *Service) install(svc service.Service, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}) error {
+func (s *Service) install(svc service.Service, log *slog.Logger) error {
 	if w := platformWarning(svc.Platform()); w != "" {
 		log.Warn(w)
 	}
@@ -84,6 +82,9 @@ func (s *Service) install(svc service.Service, log interface {
 			return fmt.Errorf("install the service: %w: %v; run 'settle-agent uninstall' first", ErrAlreadyInstalled, err)
 		}
 		return fmt.Errorf("install the service: %w", err)
+	}
+	if err := afterInstall(s.o); err != nil {
+		log.Warn("service installed, but not all its settings took", "err", err)
 	}
 	log.Info("service installed; start it with 'settle-agent start'",
 		"exe", s.o.Executable, "config", s.o.ConfigPath, "data_dir", s.o.DataDir, "user", s.o.UserName)

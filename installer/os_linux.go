@@ -68,3 +68,6 @@ func platformWarning(platform string) string {
 	}
 	return "no systemd here (" + platform + "): the service is installed as an init script that runs as root, without the unit's hardening and restart on failure; systemd is the supported init"
 }
+
+// afterInstall: nothing more to set here.
+func afterInstall(Options) error { return nil }

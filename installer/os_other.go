@@ -53,3 +53,6 @@ func prepareInstall(o Options, log *slog.Logger) error {
 func platformWarning(platform string) string {
 	return "settle-agent is supported on Linux (systemd) and Windows; installing for " + platform + " as is"
 }
+
+// afterInstall: nothing more to set here.
+func afterInstall(Options) error { return nil }

@@ -2,6 +2,7 @@ package installer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -83,3 +84,23 @@ func runnerExited(err error) {
 }
 
 func platformWarning(string) string { return "" }
+
+// afterInstall makes the recovery action apply also when the service stops
+// with an error exit code (the agent could not start, or failed and stopped),
+// not only when the process crashes, as Restart=on-failure does under systemd.
+func afterInstall(o Options) error {
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("set recovery on failure: %w", err)
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(o.Name)
+	if err != nil {
+		return fmt.Errorf("set recovery on failure: %w", err)
+	}
+	defer s.Close()
+	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+		return fmt.Errorf("set recovery on failure: %w", err)
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/windows"
 )
@@ -22,6 +23,11 @@ func prepareInstall(o Options, log *slog.Logger) error {
 	acct := sid.String()
 	confDir := filepath.Dir(o.ConfigPath)
 	logDir := defaultPlaces().LogDir
+	for _, d := range []string{confDir, o.DataDir} {
+		if sharedDir(d) {
+			return fmt.Errorf("folder %s is shared with the system; give settle-agent a folder of its own (default %s and %s)", d, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
+		}
+	}
 	dirs := []struct {
 		p, sddl string
 	}{
@@ -61,4 +67,21 @@ func setDACL(p, sddl string) error {
 		return fmt.Errorf("set permissions of %s: %w", p, err)
 	}
 	return nil
+}
+
+// sharedDir reports a drive root or a system folder, whose permissions install
+// must never replace.
+func sharedDir(d string) bool {
+	d = filepath.Clean(d)
+	if filepath.Dir(d) == d {
+		return true
+	}
+	for _, env := range []string{"SystemRoot", "ProgramData", "ProgramFiles", "ProgramFiles(x86)", "USERPROFILE", "PUBLIC", "ALLUSERSPROFILE"} {
+		if v := os.Getenv(env); v != "" && strings.EqualFold(filepath.Clean(v), d) {
+			return true
+		}
+	}
+	root := filepath.VolumeName(d) + `\`
+	users := filepath.Join(root, "Users")
+	return strings.EqualFold(d, users) || strings.EqualFold(filepath.Dir(d), users)
 }
