@@ -81,11 +81,10 @@ func (a *Agent) reconcile(ctx context.Context, day string, check bool) (*Reconci
 		case rec.Settlement == nil:
 			continue
 		}
+		// The hospital clears every settlement, local or cross-region, with the
+		// treatment area's agency (就医地经办机构, 全省统一清分): one total per insutype.
 		s := rec.Settlement
-		optins := s.ClrOptins
-		if optins == "" {
-			optins = rec.Insuplc
-		}
+		optins := a.cfg.Hospital.Admdvs
 		key := rec.Insutype + "|" + optins
 		g := groups[key]
 		if g == nil {
@@ -153,7 +152,6 @@ func (a *Agent) checkTotal(ctx context.Context, day string, t *ReconTotal, detai
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.Platform.Timeout.Duration)
 	defer cancel()
 	meta := a.meta(msgid, nil)
-	meta.InsuplcAdmdvs = t.SetlOptins
 	if err := a.call(cctx, platform.InfnoTotalRecon, meta, in, &out); err != nil {
 		return fmt.Errorf("3201: %w", err)
 	}

@@ -2,9 +2,45 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"github.com/kardianos/service"
+
+	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/installer"
 )
 
 func runAgent(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(env, "run", "run [--config FILE]\n\nRuns the agent in the foreground (the system service runs this too). Ctrl-C stops it cleanly.")
+	configPath := fs.String("config", config.DefaultPath(), "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	cfg, err := config.Load(*configPath, env.getenv)
+	if err != nil {
+		return fmt.Errorf("%v\nfix the configuration (settle-agent config check %s), then start again", err, *configPath)
+	}
+	log, closer, err := installer.NewLogger(installer.LogOptions{
+		Level: cfg.Log.Level, Format: cfg.Log.Format, File: cfg.Log.File,
+		MaxSizeMB: cfg.Log.MaxSizeMB, MaxBackups: cfg.Log.MaxBackups,
+		Service: !service.Interactive(),
+	})
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	defer closer.Close()
+	for _, w := range config.PermissionWarnings(*configPath) {
+		log.Warn(w)
+	}
+	svc, err := installer.New(installer.Options{ConfigPath: *configPath, DataDir: cfg.Store.Dir, Logger: log})
+	if err != nil {
+		return err
+	}
+	return svc.RunContext(ctx, func(ctx context.Context) (installer.Runner, error) {
+		return agent.New(cfg, &agent.Options{Logger: log, Version: installer.Version})
+	})
 }

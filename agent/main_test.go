@@ -1,0 +1,248 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform/sim"
+)
+
+// Tokens the test configuration gives its windows and admin.
+const (
+	tokW01   = "token-w01-0123456789"
+	tokW02   = "token-w02-0123456789"
+	tokAdmin = "token-admin-0123456789"
+)
+
+// testSystem is a real simulator over real HTTP and a real agent on 127.0.0.1:0 with
+// its store in a temp dir.
+type testSystem struct {
+	tb     testing.TB
+	Sim    *sim.Platform
+	SimURL string
+	Cfg    *config.Config
+	Agent  *agent.Agent
+	URL    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// MustSim starts the simulated platform with the demo fixture.
+func MustSim(tb testing.TB) (*sim.Platform, string) {
+	tb.Helper()
+	p := sim.New(sim.DemoFixture(), &sim.Options{Seed: 1})
+	url, stop, err := sim.Start(context.Background(), "", p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = stop() })
+	return p, url
+}
+
+// MustConfig is a valid two-window configuration against simURL.
+func MustConfig(tb testing.TB, simURL, dir string) *config.Config {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "Test Hospital", Admdvs: "330100", MsgidNode: -1}
+	cfg.Platform.BaseURL = simURL
+	cfg.Platform.Timeout = config.Duration{Duration: 2 * time.Second}
+	cfg.Platform.ProbeInterval = config.Duration{Duration: 50 * time.Millisecond}
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.API.AdminToken = config.NewSecret(tokAdmin)
+	cfg.API.RateLimit = 100000
+	cfg.Store.Dir = filepath.Join(dir, "data")
+	cfg.Windows = []config.Window{{ID: "W01", Token: config.NewSecret(tokW01)}, {ID: "W02", Token: config.NewSecret(tokW02)}}
+	cfg.Offline.Deadline = config.Duration{Duration: 3 * time.Second}
+	mapping := filepath.Join(dir, "mapping.csv")
+	if err := os.WriteFile(mapping, sim.DemoFixture().MappingCSV(), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Mapping.File = mapping
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// MustSystem starts simulator and agent; mut may change the configuration first.
+func MustSystem(tb testing.TB, mut func(*config.Config)) *testSystem {
+	tb.Helper()
+	p, url := MustSim(tb)
+	cfg := MustConfig(tb, url, tb.TempDir())
+	if mut != nil {
+		mut(cfg)
+	}
+	s := &testSystem{tb: tb, Sim: p, SimURL: url, Cfg: cfg}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Start runs a new agent on the system's configuration and store.
+func (s *testSystem) Start() {
+	s.tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	a, err := agent.New(s.Cfg, &agent.Options{Listener: ln})
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.Agent, s.cancel, s.done = a, cancel, make(chan error, 1)
+	s.URL = "http://" + ln.Addr().String()
+	go func() { s.done <- a.Run(ctx) }()
+	s.waitFor("agent answers /healthz", func() bool {
+		st, _ := s.Do("GET", "/healthz", "", nil)
+		return st == 200
+	})
+}
+
+// Stop stops the agent (if running) and waits for it.
+func (s *testSystem) Stop() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	if err := <-s.done; err != nil {
+		s.tb.Errorf("agent Run: %v", err)
+	}
+	s.cancel = nil
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// Do sends a JSON request and decodes a JSON answer.
+func (s *testSystem) Do(method, path, token string, body any, hdr ...string) (int, map[string]any) {
+	s.tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			s.tb.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if len(bytes.TrimSpace(data)) > 0 && data[0] == '{' {
+		if err := json.Unmarshal(data, &m); err != nil {
+			s.tb.Fatalf("%s %s: answer is not JSON: %v: %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode, m
+}
+
+// waitFor polls cond until it holds (or fails the test after 20 s).
+func (s *testSystem) waitFor(what string, cond func() bool) {
+	s.tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.tb.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var billSeq atomic.Int64
+
+// newBill is a valid bill for a demo fixture person at window W01.
+func newBill(cardNo string, items ...settle.Item) settle.Bill {
+	n := billSeq.Add(1)
+	if len(items) == 0 {
+		items = []settle.Item{
+			{Line: 1, HISCode: "ZL0001", Name: "普通门诊诊查费", Qty: mustQty("1"), UnitPrice: mustPrice("25.00"), Amount: settle.MustMoney("25.00")},
+			{Line: 2, HISCode: "YP0003", Name: "厄贝沙坦片", Qty: mustQty("14"), UnitPrice: mustPrice("1.50"), Amount: settle.MustMoney("21.00")},
+		}
+	}
+	var total settle.Money
+	for _, it := range items {
+		total += it.Amount
+	}
+	return settle.Bill{
+		BillNo: fmt.Sprintf("MZ%d%06d", time.Now().UnixNano()%1e6, n), Window: "W01",
+		Patient:   settle.Patient{MdtrtCertType: settle.CertSSCard, MdtrtCertNo: cardNo},
+		MedType:   settle.MedTypeOutpatient,
+		Dept:      settle.Code{Code: "0301", Name: "内科"},
+		Doctor:    settle.Code{Code: "D0042", Name: "王医生"},
+		Diagnoses: []settle.Code{{Code: "I10.x00", Name: "高血压"}},
+		Items:     items, Total: total,
+		CreatedAt: time.Now(),
+	}
+}
+
+func mustQty(s string) settle.Qty {
+	q, err := settle.ParseQty(s)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+func mustPrice(s string) settle.Price {
+	p, err := settle.ParsePrice(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// Demo fixture cards (platform/sim/fixture/demo.json).
+const (
+	cardLocalEmployee = "A33010001" // 张伟, 330100, 310, balance 2000
+	cardLocalResident = "A33010002" // 李娜, 390
+	cardShanghaiFiled = "B31000003" // 王强, 310000, filed
+	cardUnfiled       = "C32010004" // 刘芳, 320100, not filed
+	cardChronic       = "A33010006" // 陈秀英, I10.x00 and E11.900
+)
+
+func str(m map[string]any, path ...string) string {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = mm[p]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func dayNow() string { return time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02") }
