@@ -31,8 +31,9 @@ func runService(action string) func(ctx context.Context, env *cmdEnv, args []str
 		fs := newFlags(env, action, serviceSynopsis[action])
 		places := installer.DefaultPlaces()
 		var configPath, userName, dataDir string
-		fs.StringVar(&configPath, "config", places.ConfigFile, "configuration file the service runs with")
+		configPath = places.ConfigFile
 		if action == "install" {
+			fs.StringVar(&configPath, "config", places.ConfigFile, "configuration file the service runs with")
 			fs.StringVar(&userName, "user", "", "account the service runs as (default: settle-agent on Linux, created if missing; NT AUTHORITY\\LocalService on Windows)")
 			fs.StringVar(&dataDir, "data-dir", "", "data folder the service may write (default: the configuration's [store] dir, else "+places.DataDir+")")
 		}
