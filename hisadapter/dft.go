@@ -23,7 +23,7 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 
 // DFTToBill turns a DFT^P03 message into a bill:
 //
-//	MSH-7 created_at (else FT1-4 of the first FT1), PV1-19 bill_no, PV1-3 window,
+//	FT1-4 of the first FT1 created_at (else MSH-7), PV1-19 bill_no, PV1-3 window,
 //	PV1-18 med_type (else defaults.MedType), PV1-7 doctor, PID-5 patient name,
 //	IN1-36 <mdtrt_cert_type>^<mdtrt_cert_no> or a bare number, DG1-3 diagnoses,
 //	FT1 one item each: FT1-1 line, FT1-7 his_code^name, FT1-10 qty (empty: 1),
@@ -105,12 +105,18 @@ func DFTToBill(m *Message, defaults DFTDefaults) (settle.Bill, error) {
 		f := fts[0].Field(13)
 		b.Dept = settle.Code{Code: f.Component(1), Name: f.Component(2)}
 	}
-	ts, tsPath := m.Get("MSH-7"), "created_at"
-	if ts == "" && len(fts) > 0 {
-		ts, tsPath = fts[0].Value(4), "items[0].created_at"
+	// The charge's own time (FT1-4) comes first: a HIS that resends a bill in a new
+	// message restamps MSH-7, and the bill must stay byte-identical for the agent's
+	// bill_no idempotency to recognise it.
+	var ts, tsPath string
+	if len(fts) > 0 {
+		ts, tsPath = strings.TrimSpace(fts[0].Value(4)), "items[0].created_at"
 	}
 	if ts == "" {
-		v.Add("created_at", "is required (MSH-7 message date/time)")
+		ts, tsPath = m.Get("MSH-7"), "created_at"
+	}
+	if ts == "" {
+		v.Add("created_at", "is required (FT1-4 transaction date or MSH-7 message date/time)")
 	} else if t, err := parseHL7Time(ts, loc); err != nil {
 		v.Add(tsPath, "%v", err)
 	} else {

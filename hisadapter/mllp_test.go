@@ -267,13 +267,23 @@ func TestMLLPServer_Duplicates(t *testing.T) {
 		t.Errorf("Sink called %d times; want 1", calls)
 	}
 
+	// The same bill resent in a new message (new control id, new MSH-7) is the same
+	// bill to the agent: stored once, answered AA.
+	renewed := bytes.Replace(restamped, []byte("|D1|"), []byte("|D9|"), 1)
+	if a := ackOf(t, dialMLLP(t, addr).send(renewed)); a.Get("MSA-1") != AckAccept || a.Get("MSA-2") != "D9" {
+		t.Errorf("the same bill in a new message: got %s|%s; want AA|D9", a.Get("MSA-1"), a.Get("MSA-2"))
+	}
+	if bills, calls := sink.count(); bills != 1 || calls != 2 {
+		t.Errorf("got %d bills, %d calls; want 1, 2", bills, calls)
+	}
+
 	// The same control id with other content is not a resend: it is processed.
 	other := dialMLLP(t, addr).send(dft("D1", "B2", "YP0001"))
 	if a := ackOf(t, other); a.Get("MSA-1") != AckAccept {
 		t.Errorf("reused control id with a new bill: got %s; want AA", a.Get("MSA-1"))
 	}
-	if bills, calls := sink.count(); bills != 2 || calls != 2 {
-		t.Errorf("got %d bills, %d calls; want 2, 2", bills, calls)
+	if bills, calls := sink.count(); bills != 2 || calls != 3 {
+		t.Errorf("got %d bills, %d calls; want 2, 3", bills, calls)
 	}
 
 	// Concurrent duplicates while the Sink is slow: one call.
@@ -293,8 +303,8 @@ func TestMLLPServer_Duplicates(t *testing.T) {
 			t.Errorf("concurrent duplicate: got %s; want AA", a.Get("MSA-1"))
 		}
 	}
-	if bills, calls := sink.count(); bills != 3 || calls != 3 {
-		t.Errorf("got %d bills, %d calls; want 3, 3", bills, calls)
+	if bills, calls := sink.count(); bills != 3 || calls != 4 {
+		t.Errorf("got %d bills, %d calls; want 3, 4", bills, calls)
 	}
 }
 
