@@ -146,7 +146,7 @@ func setScalarValue(v reflect.Value, s string) error {
 // the reason given when it is not.
 var textKeys = func() map[string]string {
 	out := map[string]string{}
-	for k, t := range keyTypes() {
+	for k, t := range keyTypeOf {
 		switch t {
 		case reflect.TypeFor[Duration]():
 			out[k] = "write a duration as a string, e.g. \"3s\", \"500ms\" or \"168h\""
@@ -161,14 +161,19 @@ var textKeys = func() map[string]string {
 
 // knownKeys lists every key the configuration has, with array tables unindexed:
 // "platform.timeout", "window.reader.port".
-func knownKeys() []string {
-	var out []string
-	for k := range keyTypes() {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func knownKeys() []string { return knownKeyList }
+
+var (
+	keyTypeOf    = keyTypes()
+	knownKeyList = func() []string {
+		var out []string
+		for k := range keyTypeOf {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}()
+)
 
 // keyTypes maps every key, array tables unindexed, to its Go type.
 func keyTypes() map[string]reflect.Type {

@@ -11,6 +11,9 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
+// maxUnknownKeys is how many unknown keys are listed before Parse gives up.
+const maxUnknownKeys = 20
+
 // MaxFileBytes bounds the configuration file; a real one is a few kilobytes.
 const MaxFileBytes = 1 << 20
 
@@ -57,6 +60,11 @@ func Parse(data []byte, name string, getenv func(string) string) (*Config, error
 
 	// Positions and value kinds first: they also catch money written as a number.
 	c.src.scan(data, v)
+	if c.src.unknown > maxUnknownKeys {
+		// Not a settle-agent configuration: list a few keys rather than thousands.
+		c.src.unknownProblems(v, maxUnknownKeys)
+		return c, v
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		if fatal := c.src.decodeProblems(err, v); fatal {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,5 +248,24 @@ func golden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs (run go test -update after checking):\n got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestParse_ManyUnknownKeys(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[platform]\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "k%d = 1\n", i)
+	}
+	_, err := Parse([]byte(b.String()), "x.toml", nil)
+	ps := problemsOf(t, err)
+	if len(ps) != maxUnknownKeys+1 {
+		t.Fatalf("problems: got %d; want %d unknown keys and a summary", len(ps), maxUnknownKeys+1)
+	}
+	if got, want := ps[0].String(), "line:2:1: unknown key platform.k0"; got != want {
+		t.Errorf("first: got %q; want %q", got, want)
+	}
+	if got, want := ps[len(ps)-1].Reason, "and 10 more unknown keys"; !strings.HasPrefix(got, want) {
+		t.Errorf("last: got %q; want it to start with %q", got, want)
 	}
 }

@@ -17,9 +17,11 @@ type position struct{ line, column int }
 // sources remembers where each setting came from, so that problems name the file's
 // line or the environment variable.
 type sources struct {
-	name string              // file name for messages
-	pos  map[string]position // "platform.timeout", "window[1].reader.port" -> position
-	env  map[string]string   // key -> environment variable that set it
+	name    string              // file name for messages
+	nl      []int               // offsets of the document's newlines, to turn offsets into lines
+	unknown int                 // keys the scan found that the configuration does not have
+	pos     map[string]position // "platform.timeout", "window[1].reader.port" -> position
+	env     map[string]string   // key -> environment variable that set it
 }
 
 // scan walks the document's syntax tree and records the position of every key. It
@@ -27,6 +29,12 @@ type sources struct {
 func (s *sources) scan(data []byte, v *ValidationError) {
 	var p unstable.Parser
 	p.Reset(data)
+	s.nl = s.nl[:0]
+	for i, b := range data {
+		if b == '\n' {
+			s.nl = append(s.nl, i)
+		}
+	}
 	arrays := map[string]int{} // array-table path -> elements seen
 	prefix := ""
 	for p.NextExpression() {
@@ -55,7 +63,7 @@ func (s *sources) keyValue(p *unstable.Parser, v *ValidationError, prefix string
 		if val.Raw.Length > 0 {
 			raw = string(p.Raw(val.Raw))
 		}
-		if keyTypes()[unindexed(full)] == reflect.TypeFor[Secret]() {
+		if keyTypeOf[unindexed(full)] == reflect.TypeFor[Secret]() {
 			raw = redacted
 		}
 		v.Problems = append(v.Problems, Problem{Field: full, Value: raw, Line: pos.line, Column: pos.column, Reason: reason})
@@ -124,8 +132,16 @@ func (s *sources) record(p *unstable.Parser, key string, first *unstable.Node) {
 	if _, ok := s.pos[key]; ok {
 		return
 	}
-	sh := p.Shape(first.Raw)
-	s.pos[key] = position{sh.Start.Line, sh.Start.Column}
+	off := int(first.Raw.Offset)
+	n := sort.SearchInts(s.nl, off) // newlines before off
+	col := off + 1
+	if n > 0 {
+		col = off - s.nl[n-1]
+	}
+	s.pos[key] = position{n + 1, col}
+	if _, ok := keyTypeOf[unindexed(key)]; !ok {
+		s.unknown++
+	}
 }
 
 func join(prefix, key string) string {
@@ -176,10 +192,16 @@ func (s *sources) atLine(line, column int) string {
 func (s *sources) decodeProblems(err error, v *ValidationError) (fatal bool) {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
+		at := map[position]string{}
+		for k, p := range s.pos {
+			if len(k) > len(at[p]) {
+				at[p] = k
+			}
+		}
 		for i := range strict.Errors {
 			de := &strict.Errors[i]
 			line, col := de.Position()
-			key := s.atLine(line, col)
+			key := at[position{line, col}]
 			if key == "" {
 				key = strings.Join(de.Key(), ".")
 			}
@@ -278,5 +300,31 @@ func unindexed(key string) string {
 			return key
 		}
 		key = key[:i] + key[i+j+1:]
+	}
+}
+
+// unknownProblems lists the first max unknown keys the scan found, in file order, and
+// how many more there are.
+func (s *sources) unknownProblems(v *ValidationError, max int) {
+	var keys []string
+	for k := range s.pos {
+		if _, ok := keyTypeOf[unindexed(k)]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := s.pos[keys[i]], s.pos[keys[j]]
+		if a.line != b.line {
+			return a.line < b.line
+		}
+		return a.column < b.column
+	})
+	for i, k := range keys {
+		if i == max {
+			v.Problems = append(v.Problems, Problem{Reason: fmt.Sprintf("and %d more unknown keys: is this a settle-agent configuration? 'settle-agent config example' prints one", len(keys)-max)})
+			break
+		}
+		p := s.pos[k]
+		v.Problems = append(v.Problems, Problem{Field: k, Line: p.line, Column: p.column, Reason: ReasonUnknownKey + suggest(k)})
 	}
 }
