@@ -346,6 +346,8 @@ func TestDropFolder_CrashRestart(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	safety := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() }) // never leave the child behind
+	defer safety.Stop()
 	sc := bufio.NewScanner(out)
 	for sc.Scan() && !strings.HasPrefix(sc.Text(), "STORED") {
 	}
