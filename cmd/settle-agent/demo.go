@@ -2,9 +2,274 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/installer"
+	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
+const demoSynopsis = `demo [--exit] [--listen ADDR] [--keep]
+
+Runs the whole system on this machine with nothing to install: a simulated provincial
+platform, simulated card readers at two windows, and the agent with a temporary data
+folder. It tells the story a hospital lives through: cards swiped, persons found, bills
+pre-settled and settled, a cancellation, bills from the HIS over HL7 and a drop folder,
+the network cut, bills queued, the network back, the queue drained, differences shown,
+reconciliation clean. Then it keeps the status page open until Ctrl-C.
+
+With --exit it ends after the story: exit 0 only if every bill ended as it should,
+settled exactly once by the simulator's own ledger.`
+
+// demoWindows are the demo's cashier windows and their tokens.
+var demoWindows = []struct{ id, token string }{{"W01", "demo-w01-token"}, {"W02", "demo-w02-token"}}
+
+const demoAdminToken = "demo-admin-token"
+
 func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(env, "demo", demoSynopsis)
+	exit := fs.Bool("exit", false, "end after the story; exit 0 only if every bill was settled exactly once")
+	listen := fs.String("listen", "127.0.0.1:8420", "address of the agent's API and status page (falls back to a free port)")
+	keep := fs.Bool("keep", false, "keep the temporary data folder afterwards (its path is printed)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	dir, err := os.MkdirTemp("", "settle-agent-demo-")
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	d, err := startDemo(ctx, env.stdout, dir, *listen)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	storyErr := d.story(ctx)
+	if *keep {
+		d.say("Data folder kept at %s (store, agent log, drop folder).", dir)
+	}
+	if *exit {
+		if storyErr != nil {
+			return fmt.Errorf("demo failed: %w", storyErr)
+		}
+		return d.verify()
+	}
+	if storyErr != nil {
+		d.say("The story stopped early: %v", storyErr)
+	}
+	d.say("\nStatus page: %s/  (metrics at %s/metrics). Press Ctrl-C to stop.", d.url, d.url)
+	<-ctx.Done()
+	return nil
 }
+
+// demo is the running system: simulator, readers, agent, and the cashier's client.
+type demo struct {
+	out     io.Writer
+	dir     string
+	sim     *sim.Platform
+	simStop func() error
+	agent   *agent.Agent
+	url     string
+	cancel  context.CancelFunc
+	done    chan error
+	logFile io.Closer
+	mu      sync.Mutex
+	readers map[string]*cardreader.Simulator
+	step    int
+
+	// expect is what each bill of the story must end as (settled bills exactly once).
+	expect map[string]string
+}
+
+func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, error) {
+	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, expect: map[string]string{}}
+	fx := sim.DemoFixture()
+	d.sim = sim.New(fx, &sim.Options{Seed: 42})
+	simURL, simStop, err := sim.Start(ctx, "", d.sim)
+	if err != nil {
+		return nil, fmt.Errorf("start the simulated platform: %w", err)
+	}
+	d.simStop = simStop
+
+	cfg := config.Default()
+	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "Demo People's Hospital", Admdvs: fx.TreatmentAdmdvs, MsgidNode: -1}
+	cfg.Platform.BaseURL = simURL
+	cfg.Platform.Timeout = config.Duration{Duration: 2 * time.Second}
+	cfg.Platform.ProbeInterval = config.Duration{Duration: 200 * time.Millisecond}
+	cfg.Store.Dir = filepath.Join(dir, "data")
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	cfg.Store.Key = config.NewSecret(base64.StdEncoding.EncodeToString(key))
+	cfg.API.AdminToken = config.NewSecret(demoAdminToken)
+	cfg.Windows = nil
+	for _, w := range demoWindows {
+		cfg.Windows = append(cfg.Windows, config.Window{ID: w.id, Token: config.NewSecret(w.token),
+			Reader: &config.Port{Port: "sim:" + w.id, Protocol: "frame", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}})
+	}
+	cfg.Mapping.File = filepath.Join(dir, "mapping.csv")
+	if err := os.WriteFile(cfg.Mapping.File, fx.MappingCSV(), 0o600); err != nil {
+		return nil, err
+	}
+	cfg.HL7.Listen = "127.0.0.1:0"
+	cfg.DropFolder.Dir = filepath.Join(dir, "drop")
+	cfg.DropFolder.QuietTime = config.Duration{Duration: 200 * time.Millisecond}
+	cfg.DropFolder.PollInterval = config.Duration{Duration: 100 * time.Millisecond}
+	if err := os.MkdirAll(cfg.DropFolder.Dir, 0o750); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("demo configuration: %w", err)
+	}
+
+	log, closer, err := installer.NewLogger(installer.LogOptions{File: filepath.Join(dir, "agent.log"), Level: "info"})
+	if err != nil {
+		return nil, err
+	}
+	d.logFile = closer
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+	}
+	a, err := agent.New(cfg, &agent.Options{Logger: log, Listener: ln, Version: installer.Version, OpenPort: d.openSimPort})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	d.agent, d.url = a, "http://"+ln.Addr().String()
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.done = cancel, make(chan error, 1)
+	go func() { d.done <- a.Run(runCtx) }()
+	if err := d.waitFor(ctx, "the agent to answer", func() bool {
+		st, _, err := d.call("GET", "/healthz", "", nil)
+		return err == nil && st == 200 && a.HL7Addr() != ""
+	}); err != nil {
+		return nil, err
+	}
+	if err := d.waitFor(ctx, "the card readers to connect", func() bool {
+		_, body, err := d.call("GET", "/v1/status", demoAdminToken, nil)
+		if err != nil {
+			return false
+		}
+		readers, _ := body["readers"].([]any)
+		for _, r := range readers {
+			if m, _ := r.(map[string]any); m["connected"] != true {
+				return false
+			}
+		}
+		return len(readers) == len(demoWindows)
+	}); err != nil {
+		return nil, err
+	}
+	d.say("settle-agent demo — everything runs on this machine.")
+	d.say("  simulated provincial platform: %s", simURL)
+	d.say("  agent API and status page:     %s/", d.url)
+	d.say("  HL7 v2 (MLLP) listener:        %s", a.HL7Addr())
+	d.say("  agent log:                     %s", filepath.Join(dir, "agent.log"))
+	return d, nil
+}
+
+// openSimPort gives a window's reader the host end of an in-process serial line with
+// a simulated card reader on the other end.
+func (d *demo) openSimPort(c cardreader.Config) (io.ReadWriteCloser, error) {
+	host, device := cardreader.Pipe()
+	s := cardreader.NewSimulator(device)
+	go func() { _ = s.Run(context.Background()) }()
+	d.mu.Lock()
+	d.readers[c.Window] = s
+	d.mu.Unlock()
+	return host, nil
+}
+
+func (d *demo) reader(window string) *cardreader.Simulator {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.readers[window]
+}
+
+func (d *demo) stop() {
+	if d.cancel != nil {
+		d.cancel()
+		<-d.done
+	}
+	if d.simStop != nil {
+		_ = d.simStop()
+	}
+	if d.logFile != nil {
+		_ = d.logFile.Close()
+	}
+}
+
+func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, format+"\n", args...) }
+
+func (d *demo) headline(format string, args ...any) {
+	d.step++
+	fmt.Fprintf(d.out, "\n%2d. %s\n", d.step, fmt.Sprintf(format, args...))
+}
+
+// waitFor polls cond every 20 ms for up to 30 s.
+func (d *demo) waitFor(ctx context.Context, what string, cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out waiting for %s", what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// verify checks the end state against the simulator's ledger: every bill the story
+// settled is booked exactly once, every cancelled or refused one not at all.
+func (d *demo) verify() error {
+	settled := d.sim.Settled()
+	var problems []error
+	for no, want := range d.expect {
+		_, body, err := d.call("GET", "/v1/bills/"+no, demoAdminToken, nil)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		got := str(body, "state")
+		wantBookings := 0
+		if want == "settled" {
+			wantBookings = 1
+		}
+		if got != want || settled[no] != wantBookings {
+			problems = append(problems, fmt.Errorf("bill %s: state %s with %d platform bookings; want %s with %d", no, got, settled[no], want, wantBookings))
+		}
+	}
+	if rep := d.sim.RepeatedMsgids(); len(rep) > 0 {
+		problems = append(problems, fmt.Errorf("msgids sent twice: %v", rep))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return err
+	}
+	d.say("\nChecked against the platform's ledger: %d bills, every settled one booked exactly once. ✓", len(d.expect))
+	return nil
+}
+
