@@ -166,8 +166,7 @@ func buildACK(req *Message, code string, now time.Time, errs []FieldError) []byt
 	}
 	msh := req.segment("MSH")
 	w := ackWriter{d: d}
-	encChars := string([]byte{d.Component, d.Repetition, d.Escape, d.Subcomponent})
-	encChars = strings.TrimRight(strings.ReplaceAll(encChars, "\x00", ""), "\x00")
+	encChars := strings.ReplaceAll(string([]byte{d.Component, d.Repetition, d.Escape, d.Subcomponent}), "\x00", "")
 	ctrl := msh.Value(10)
 	version := msh.Value(12)
 	if version == "" {

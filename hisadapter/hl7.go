@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
+
+	settle "github.com/settle-agent/settle-agent"
 )
 
 // Delimiters are a message's encoding characters (MSH-1 and MSH-2). A zero byte means
@@ -46,9 +48,7 @@ type Segment struct {
 type Field [][][]string
 
 // maxSegments bounds what one message may hold; a DFT^P03 has one FT1 per item.
-const maxSegments = 4 * settleMaxItems
-
-const settleMaxItems = 500
+const maxSegments = 4 * settle.MaxBillItems
 
 // ParseMessage parses one HL7 v2 message (the bytes between MLLP frame marks).
 // Segments are separated by CR (LF and CRLF tolerated); the encoding characters come
