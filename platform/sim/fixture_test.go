@@ -1,13 +1,16 @@
 package sim
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/hisadapter"
 )
 
 func TestDemoFixture(t *testing.T) {
@@ -194,4 +197,18 @@ func FuzzParseFixture(f *testing.F) {
 		}
 		_ = fx.Cards()
 	})
+}
+
+func TestFixture_MappingCSV(t *testing.T) {
+	f := DemoFixture()
+	m, err := hisadapter.ParseMapping(bytes.NewReader(f.MappingCSV()))
+	if err != nil {
+		t.Fatalf("the demo mapping does not parse: %v", err)
+	}
+	for _, it := range f.Catalogue() {
+		e, why := m.Lookup(it.MedinsListCodg, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+		if why != "" || e.MedListCodg != it.MedListCodg || e.MedinsListCodg != it.MedinsListCodg {
+			t.Errorf("his_code %s maps to %+v (%s); want %s", it.MedinsListCodg, e, why, it.MedListCodg)
+		}
+	}
 }
