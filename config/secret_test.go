@@ -14,7 +14,7 @@ import (
 
 func TestSecrets_Resolve(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "w01.token", "file-secret-w01\n", 0o600)
+	writeFile(t, dir, "w01.token", " file-secret-w01 \r\n", 0o600)
 	writeFile(t, dir, "empty.token", "\n", 0o600)
 	abs := filepath.ToSlash(filepath.Join(dir, "w01.token"))
 	tests := []struct {

@@ -30,7 +30,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 const redacted = "<redacted>"
 
 // Secret is a password-like setting: an inline value, "file:PATH" (the file's content,
-// trailing newlines trimmed) or "env:NAME" (an environment variable). Load resolves the
+// surrounding white space trimmed) or "env:NAME" (an environment variable). Load resolves the
 // reference; String, GoString, MarshalText and LogValue print "<redacted>", never the value.
 type Secret struct {
 	ref   string // as written: the value itself, "file:..." or "env:..."
@@ -107,7 +107,7 @@ func (s *Secret) resolve(base string, getenv func(string) string) error {
 		if err != nil {
 			return fmt.Errorf("%w: cannot read %s: %v", ErrSecret, path, pathErrReason(err))
 		}
-		v := strings.TrimRight(string(b), "\r\n")
+		v := strings.TrimSpace(string(b))
 		if v == "" {
 			return fmt.Errorf("%w: file %s is empty", ErrSecret, path)
 		}
