@@ -49,6 +49,10 @@ func (p *PTY) plug() error {
 		s.Close()
 		return fmt.Errorf("raw mode on %s: %w", s.Name(), err)
 	}
+	if m, err = pollable(m); err != nil {
+		s.Close()
+		return fmt.Errorf("open pseudo-terminal: %w", err)
+	}
 	if p.link != "" {
 		tmp := p.link + ".new"
 		_ = os.Remove(tmp)
@@ -66,6 +70,34 @@ func (p *PTY) plug() error {
 	}
 	p.master, p.slave, p.path = m, s, s.Name()
 	return nil
+}
+
+// pollable returns m's descriptor as a non-blocking file the Go runtime polls, and
+// closes m. creack/pty hands the master over in blocking mode, where Close cannot end
+// a Read in progress (the descriptor stays open until the Read returns, so the agent
+// would never see the unplug); a polled file's Close ends it at once.
+func pollable(m *os.File) (*os.File, error) {
+	defer m.Close()
+	rc, err := m.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var ioErr error
+	if err := rc.Control(func(old uintptr) {
+		fd, ioErr = unix.Dup(int(old))
+	}); err != nil {
+		return nil, err
+	}
+	if ioErr != nil {
+		return nil, ioErr
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), m.Name()), nil
 }
 
 func makeRaw(f *os.File) error {
