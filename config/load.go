@@ -50,8 +50,8 @@ func readLimited(path string) ([]byte, error) {
 }
 
 // Parse is Load without the file: name is used in error messages ("settle-agent.toml").
-// On a *ValidationError it still returns the configuration as far as it was read,
-// so that callers such as doctor can go on looking; on any other error it returns nil.
+// Its only error is a *ValidationError, and with it Parse still returns the
+// configuration as far as it was read, so that callers such as doctor can go on looking.
 func Parse(data []byte, name string, getenv func(string) string) (*Config, error) {
 	c := Default()
 	c.Windows = nil

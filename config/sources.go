@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -216,11 +217,11 @@ func (s *sources) decodeProblems(err error, v *ValidationError) (fatal bool) {
 		key := strings.Join(de.Key(), ".")
 		if k := s.atLine(line, col); k != "" {
 			key = k
-		} else if k := s.keyOnLine(line); k != "" {
+		} else if k := s.keyOnLine(line, col, de.Key()); k != "" {
 			key = k
 		}
 		v.Problems = append(v.Problems, Problem{Field: key, Line: line, Column: col,
-			Reason: strings.TrimPrefix(de.Error(), "toml: ")})
+			Reason: plainReason(strings.TrimPrefix(de.Error(), "toml: "))})
 		return true
 	}
 	if len(v.Problems) == 0 { // else scan already named the key (a number for a string)
@@ -229,15 +230,46 @@ func (s *sources) decodeProblems(err error, v *ValidationError) (fatal bool) {
 	return true
 }
 
-// keyOnLine returns the longest key written on line.
-func (s *sources) keyOnLine(line int) string {
-	best := ""
+// keyOnLine returns the key written on line closest before column col: the key
+// whose value the decoder refused. want, the decoder's own key, breaks ties.
+func (s *sources) keyOnLine(line, col int, want []string) string {
+	best, bestCol := "", 0
 	for k, p := range s.pos {
-		if p.line == line && len(k) > len(best) {
-			best = k
+		if p.line != line || p.column > col {
+			continue
+		}
+		if p.column > bestCol || (p.column == bestCol && unindexed(k) == strings.Join(want, ".")) {
+			best, bestCol = k, p.column
 		}
 	}
 	return best
+}
+
+var typeMismatchRe = regexp.MustCompile(`^cannot decode TOML (\w+) into .* of type (\S+)$`)
+
+// plainReason rewords the decoder's Go-type messages for hospital IT.
+func plainReason(msg string) string {
+	m := typeMismatchRe.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	got, target := m[1], m[2]
+	var want string
+	switch {
+	case strings.HasPrefix(target, "[]"):
+		want = "a list [ ... ]"
+	case target == "int" || target == "int64":
+		want = "a whole number, without quotes"
+	case target == "float64":
+		want = "a number, without quotes"
+	case target == "bool":
+		want = "true or false, without quotes"
+	case target == "string":
+		want = "a string in quotes"
+	default:
+		want = "a table { ... }"
+	}
+	return fmt.Sprintf("must be %s, not a TOML %s", want, got)
 }
 
 // suggest proposes the known key closest to an unknown one.
