@@ -1,6 +1,7 @@
 package queue
 
 import (
+
 	"context"
 	"errors"
 	"fmt"
@@ -147,3 +148,4 @@ func call(fn func(*Tx) error, tx *Tx) (err error) {
 	}()
 	return fn(tx)
 }
+

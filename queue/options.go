@@ -22,6 +22,9 @@ type Options struct {
 	// Retention: done records are removed this long after done, by a background
 	// sweep that Close stops. Default 720h.
 	Retention time.Duration
+	// NoSweep turns the background retention sweep off: for tools that open the
+	// file briefly and must not apply a retention of their own (the agent sweeps).
+	NoSweep bool
 	// OpenTimeout is how long Open waits for the file lock before ErrLocked. Default 1s.
 	OpenTimeout time.Duration
 	// Now is the clock. Default time.Now.

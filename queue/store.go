@@ -86,7 +86,11 @@ func Open(path string, o *Options) (*Store, error) {
 	go s.commitLoop()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopSweep = cancel
-	go s.sweepLoop(ctx)
+	if opt.NoSweep {
+		close(s.sweepDone)
+	} else {
+		go s.sweepLoop(ctx)
+	}
 	s.ready <- struct{}{} // whatever was left ready before the restart
 	return s, nil
 }

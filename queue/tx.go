@@ -159,7 +159,7 @@ func (tx *Tx) Dead(id uint64, reason string) error {
 func (tx *Tx) Retry(id uint64) error {
 	return tx.move(id, "retry", func(r *stored) error {
 		if r.state != sFailed && r.state != sDead {
-			return fmt.Errorf("%w (state %s)", ErrWrongState, stateOf(r.state))
+			return fmt.Errorf("%w (state %s; only failed or dead records are retried by hand)", ErrWrongState, stateOf(r.state))
 		}
 		now := nanos(tx.now)
 		r.state, r.next, r.since = sReady, now, now
