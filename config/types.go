@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -59,9 +60,11 @@ func (s Secret) Ref() string {
 	return ""
 }
 
-// Equal compares v with the secret in constant time.
+// Equal compares v with the secret in constant time; comparing digests keeps the
+// secret's length from showing in the timing too. An unset secret equals nothing.
 func (s Secret) Equal(v string) bool {
-	return s.value != "" && subtle.ConstantTimeCompare([]byte(s.value), []byte(v)) == 1
+	a, b := sha256.Sum256([]byte(s.value)), sha256.Sum256([]byte(v))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1 && s.value != ""
 }
 
 // String prints "<redacted>" (or "" when unset).

@@ -14,7 +14,9 @@ import (
 )
 
 // Validate checks every rule and names every bad field, its value and what to write
-// instead, at once, in a *ValidationError. Secret values never appear in it.
+// instead, at once, in a *ValidationError. Secret values never appear in it. It also
+// normalises spellings it accepts: parity to upper case, "utf8"/"gb18030" encodings
+// to "utf-8"/"gbk".
 func (c *Config) Validate() error {
 	name := c.src.name
 	if c.Path != "" {
