@@ -64,7 +64,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets one line per call, without personal data (nil: discard).
 	Logger *slog.Logger
-	// MaxIdleConnsPerHost sizes the keep-alive pool (DefaultMaxIdleConnsPerHost).
+	// MaxIdleConnsPerHost sizes the keep-alive pool (DefaultMaxIdleConnsPerHost). It also
+	// caps the open connections: callers beyond it wait for a free connection (within
+	// their deadline; one that never got a connection is ErrNotSent).
 	MaxIdleConnsPerHost int
 }
 
@@ -134,6 +136,7 @@ func NewClient(o Options) (*Client, error) {
 		TLSHandshakeTimeout:   o.Timeout,
 		MaxIdleConns:          o.MaxIdleConnsPerHost * 2,
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
+		MaxConnsPerHost:       o.MaxIdleConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // the per-call context deadline bounds it
 		DisableCompression:    false,
