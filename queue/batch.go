@@ -1,7 +1,6 @@
 package queue
 
 import (
-
 	"context"
 	"errors"
 	"fmt"
@@ -148,4 +147,3 @@ func call(fn func(*Tx) error, tx *Tx) (err error) {
 	}()
 	return fn(tx)
 }
-

@@ -31,7 +31,6 @@ func BenchmarkEnqueue_64Producers(b *testing.B) {
 	})
 }
 
-
 // BenchmarkEnqueue_1Producer: one producer alone pays a full commit per record.
 func BenchmarkEnqueue_1Producer(b *testing.B) {
 	s := MustOpen(b, "", nil)
