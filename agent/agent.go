@@ -135,11 +135,43 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// This process holds the store's file lock: leases left in it belong to a process
+	// that died, so their bills sync now rather than after the lease time.
+	if n, err := a.store.ReleaseLeases(context.Background()); err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	} else if n > 0 {
+		a.log.Warn("resuming queued bills left in flight by a previous run", "count", n)
+	}
 	if err := a.init(); err != nil {
 		a.store.Close()
 		return nil, err
 	}
+	if err := a.recoverInFlight(context.Background()); err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// recoverInFlight queues the settlements a previous run left mid-call (state settling,
+// not in the queue): their outcome is unknown until the sync worker reverses the
+// pending message and settles them. Only in-flight bills are read, never the store.
+func (a *Agent) recoverInFlight(ctx context.Context) error {
+	recs, err := a.listBills(StateSettling, "", 1<<20, time.Time{})
+	if err != nil {
+		return fmt.Errorf("recover in-flight bills: %w", err)
+	}
+	for _, rec := range recs {
+		if rec.QueueID != 0 {
+			continue
+		}
+		if err := a.enqueue(ctx, rec); err != nil {
+			return fmt.Errorf("recover in-flight bill %s: %w", rec.Bill.BillNo, err)
+		}
+		a.log.Warn("settlement interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo)
+	}
+	return nil
 }
 
 func (a *Agent) init() error {

@@ -196,8 +196,14 @@ func (a *Agent) settleBill(ctx context.Context, billNo, acctUsed, setlway string
 	switch rec.State {
 	case StateSettled:
 		return outcome{Status: 200, Body: a.billView(rec)}, nil
-	case StateQueued, StateSettling:
+	case StateQueued:
 		return outcome{Status: 202, Body: a.billView(rec)}, nil
+	case StateSettling:
+		if rec.QueueID != 0 {
+			return outcome{Status: 202, Body: a.billView(rec)}, nil
+		}
+		// A settlement cut short (the agent stopped mid-call) and not queued: drive
+		// it on from its stored step; its pending message is reversed first.
 	case StateCancelled, StateDead:
 		return outcome{Status: 409, Body: errorBody("bill_"+string(rec.State), fmt.Sprintf("bill %s is %s and cannot be settled", billNo, rec.State), nil)}, nil
 	case StateFailed:

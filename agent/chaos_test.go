@@ -1,0 +1,239 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform/sim"
+)
+
+// The chaos test runs the agent in a child process (this test binary re-executed),
+// drives bills at it from several windows while the simulator injects every fault it
+// has, SIGKILLs the child at random moments and restarts it on the same store, and
+// checks at the end, against the simulator's ledger, that every bill was settled
+// exactly once and that the agent agrees.
+//
+// SETTLE_AGENT_CHAOS_BILLS sets the number of bills (default 24; the closing note
+// reports larger runs).
+
+const chaosChildEnv = "SETTLE_AGENT_CHAOS_CHILD"
+
+// TestChaosChild is the agent process of the chaos test; it does nothing otherwise.
+func TestChaosChild(t *testing.T) {
+	if os.Getenv(chaosChildEnv) != "1" {
+		t.Skip("helper process of TestAgent_Chaos")
+	}
+	cfg := MustConfig(t, os.Getenv("CHAOS_SIM_URL"), os.Getenv("CHAOS_DIR"))
+	cfg.Store.Dir = filepath.Join(os.Getenv("CHAOS_DIR"), "data")
+	cfg.Windows = chaosWindows()
+	cfg.Offline.Deadline = config.Duration{Duration: 1 * time.Second}
+	cfg.Platform.Timeout = config.Duration{Duration: 1 * time.Second}
+	ln, err := net.Listen("tcp", os.Getenv("CHAOS_LISTEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, &agent.Options{Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Run(context.Background()) // runs until SIGKILL
+}
+
+func chaosWindows() []config.Window {
+	var ws []config.Window
+	for i := 1; i <= 4; i++ {
+		ws = append(ws, config.Window{ID: fmt.Sprintf("W%02d", i), Token: config.NewSecret(fmt.Sprintf("token-w%02d-0123456789", i))})
+	}
+	return ws
+}
+
+// chaosChild is the agent process under test.
+type chaosChild struct {
+	t      *testing.T
+	env    []string
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	kills  int
+	starts int
+}
+
+func (c *chaosChild) start() {
+	c.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChaosChild$", "-test.v=false")
+	cmd.Env = append(os.Environ(), c.env...)
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.cmd = cmd
+	c.starts++
+	c.mu.Unlock()
+}
+
+func (c *chaosChild) kill() {
+	c.mu.Lock()
+	cmd := c.cmd
+	c.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	c.mu.Lock()
+	c.kills++
+	c.mu.Unlock()
+}
+
+func TestAgent_Chaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos test skipped in -short mode")
+	}
+	n := 24
+	if v, err := strconv.Atoi(os.Getenv("SETTLE_AGENT_CHAOS_BILLS")); err == nil && v > 0 {
+		n = v
+	}
+	p, simURL := MustSim(t)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	child := &chaosChild{t: t, env: []string{chaosChildEnv + "=1", "CHAOS_SIM_URL=" + simURL, "CHAOS_DIR=" + dir, "CHAOS_LISTEN=" + addr}}
+	child.start()
+	t.Cleanup(child.kill)
+	s := &testSystem{tb: t, Sim: p, URL: "http://" + addr}
+	s.waitFor("child agent up", func() bool { st, _ := s.tryDo("GET", "/healthz", "", nil); return st == 200 })
+
+	p.SetFaults(sim.Faults{LatencyMS: 5, HTTP500Rate: 0.05, InfcodeMinus1Rate: 0.05, ResetRate: 0.05, LoseResponseRate: 0.08})
+
+	// The killer: SIGKILL at random moments, restart at once on the same store.
+	stopKiller := make(chan struct{})
+	killerDone := make(chan struct{})
+	go func() {
+		defer close(killerDone)
+		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		for {
+			select {
+			case <-stopKiller:
+				return
+			case <-time.After(time.Duration(50+rng.Intn(400)) * time.Millisecond):
+			}
+			child.kill()
+			child.start()
+		}
+	}()
+
+	cards := []string{cardLocalEmployee, cardLocalResident, cardShanghaiFiled, cardChronic}
+	var wg sync.WaitGroup
+	bills := make(chan string, 100000)
+	const minKills = 6
+	var produced sync.Mutex
+	count := 0
+	more := func() bool {
+		produced.Lock()
+		defer produced.Unlock()
+		child.mu.Lock()
+		kills := child.kills
+		child.mu.Unlock()
+		if count >= n && kills >= minKills {
+			return false
+		}
+		count++
+		return true
+	}
+	for w := 1; w <= 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			tok := fmt.Sprintf("token-w%02d-0123456789", w)
+			for i := w - 1; more(); i += 4 {
+				b := newBill(cards[i%len(cards)])
+				b.Window = fmt.Sprintf("W%02d", w)
+				// Retry each call until it gets a definite answer: the agent may be
+				// dead at any moment; idempotency makes retrying safe.
+				s.retry(func() bool { st, _ := s.tryDo("POST", "/v1/bills", tok, b); return st == 201 || st == 200 })
+				s.retry(func() bool {
+					st, _ := s.tryDo("POST", "/v1/bills/"+b.BillNo+"/settle", tok, nil)
+					return st == 200 || st == 202
+				})
+				bills <- b.BillNo
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(stopKiller)
+	<-killerDone
+	close(bills)
+	p.SetFaults(sim.Faults{})
+	var all []string
+	for b := range bills {
+		all = append(all, b)
+	}
+	for _, no := range all {
+		var last map[string]any
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, last = s.tryDo("GET", "/v1/bills/"+no, tokAdmin, nil)
+			if str(last, "state") == "settled" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("bill %s not settled: %v", no, last)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	settled := p.Settled()
+	for _, no := range all {
+		if settled[no] != 1 {
+			t.Errorf("bill %s: %d live settlements at the platform; want exactly 1", no, settled[no])
+		}
+	}
+	if len(settled) != len(all) {
+		t.Errorf("platform holds settlements for %d bills; want %d", len(settled), len(all))
+	}
+	if rep := p.RepeatedMsgids(); len(rep) > 0 {
+		t.Errorf("msgids sent twice: %v", rep)
+	}
+	_, st := s.tryDo("GET", "/v1/status", tokAdmin, nil)
+	q, _ := st["queue"].(map[string]any)
+	if q["queued"] != 0.0 || q["inflight"] != 0.0 || q["dead"] != 0.0 {
+		t.Errorf("queue not empty at the end: %v", q)
+	}
+	t.Logf("chaos: %d bills, %d SIGKILLs, %d ledger entries", len(all), child.kills, len(p.Ledger()))
+}
+
+// tryDo is Do that reports a failed connection as status 0 instead of failing.
+func (s *testSystem) tryDo(method, path, token string, body any) (st int, m map[string]any) {
+	defer func() {
+		if r := recover(); r != nil {
+			st, m = 0, nil
+		}
+	}()
+	ft := &fatalTrap{TB: s.tb}
+	s2 := *s
+	s2.tb = ft
+	return s2.Do(method, path, token, body)
+}
+
+// fatalTrap turns Fatalf into a panic that tryDo recovers.
+type fatalTrap struct{ testing.TB }
+
+func (f *fatalTrap) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (f *fatalTrap) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (f *fatalTrap) Helper()                           {}
+
+func (s *testSystem) retry(ok func() bool) {
+	s.waitFor("a definite answer", ok)
+}
