@@ -21,12 +21,24 @@ const (
 	DefaultParity      = "N"
 	DefaultStopBits    = 1
 	DefaultProtocol    = ProtocolFrame
-	DefaultReadTimeout = 200 * time.Millisecond
+	DefaultReadTimeout = 500 * time.Millisecond
 )
 
-// maxReadTimeout is the longest read timeout a POSIX port can wait (VTIME is a byte
-// of deciseconds).
-const maxReadTimeout = 25500 * time.Millisecond
+// Bounds of Config.ReadTimeout.
+const (
+	minReadTimeout = 10 * time.Millisecond
+	maxReadTimeout = time.Minute
+)
+
+// pollTimeout is how long one read of the port waits for a byte before the reader
+// looks at its state (shutdown, a quiet line in mid-frame, a vanished port).
+const pollTimeout = 200 * time.Millisecond
+
+// portPoll is the read timeout the port is opened with: pollTimeout, or the reply
+// timeout when that is shorter (never under the 100 ms a POSIX tty can wait).
+func (c Config) portPoll() time.Duration {
+	return max(min(c.ReadTimeout, pollTimeout), 100*time.Millisecond)
+}
 
 // Config is one reader at one window (the TOML `reader = {...}` of a window).
 type Config struct {
@@ -38,15 +50,15 @@ type Config struct {
 	Baud int `json:"baud" toml:"baud"`
 	// DataBits is 5 to 8; 0 means 8.
 	DataBits int `json:"data_bits" toml:"data_bits"`
-	// Parity is "N" (none), "O" (odd) or "E" (even); "" means none.
+	// Parity is "N" (none), "O" (odd), "E" (even), "M" (mark) or "S" (space); "" means
+	// none. Mark and space open on Windows only (tarm/serial refuses them on Linux).
 	Parity string `json:"parity" toml:"parity"`
 	// StopBits is 1 or 2; 0 means 1.
 	StopBits int `json:"stop_bits" toml:"stop_bits"`
 	// Protocol is "frame" (card reader) or "line" (QR scanner); "" means frame.
 	Protocol string `json:"protocol" toml:"protocol"`
-	// ReadTimeout is how long one read of the port waits for a byte before the reader
-	// looks at its state (shutdown, a quiet line in mid-frame, a vanished port); 0 means
-	// 200 ms. It is not the 500 ms reply timeout of the protocol.
+	// ReadTimeout is how long a command (PING, READ_BASIC) waits for its reply before it
+	// is sent again, up to 3 times; 0 means the protocol's 500 ms.
 	ReadTimeout time.Duration `json:"read_timeout" toml:"read_timeout"`
 }
 
@@ -85,15 +97,15 @@ func (c Config) Validate() error {
 		v.Add("port", "is required (COM3 on Windows, /dev/ttyUSB0 or /dev/ttyACM0 on Linux)")
 	}
 	if !supportedBaud(c.Baud) {
-		v.Add("baud", "%d is not a standard rate (9600, 19200, 38400, 57600, 115200, ...)", c.Baud)
+		v.Add("baud", "%d is not a standard rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, ...)", c.Baud)
 	}
 	if c.DataBits < 5 || c.DataBits > 8 {
 		v.Add("data_bits", "must be 5 to 8, got %d", c.DataBits)
 	}
 	switch c.Parity {
-	case "N", "O", "E":
+	case "N", "O", "E", "M", "S":
 	default:
-		v.Add("parity", "%q is not N, O or E", c.Parity)
+		v.Add("parity", "%q is not N, O, E, M or S", c.Parity)
 	}
 	if c.StopBits != 1 && c.StopBits != 2 {
 		v.Add("stop_bits", "must be 1 or 2, got %d", c.StopBits)
@@ -103,16 +115,19 @@ func (c Config) Validate() error {
 	default:
 		v.Add("protocol", "%q is not frame (card reader) or line (QR scanner)", c.Protocol)
 	}
-	if c.ReadTimeout < 0 || c.ReadTimeout > maxReadTimeout {
-		v.Add("read_timeout", "must be between 100ms and 25.5s, got %s", c.ReadTimeout)
+	if c.ReadTimeout < minReadTimeout || c.ReadTimeout > maxReadTimeout {
+		v.Add("read_timeout", "must be between 10ms and 1m, got %s", c.ReadTimeout)
 	}
 	return v.Err()
 }
 
-// supportedBaud lists the rates tarm/serial can set on every platform it supports.
+// supportedBaud lists the standard rates (those tarm/serial can set on Linux; Windows
+// takes any).
 func supportedBaud(b int) bool {
 	switch b {
-	case 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600:
+	case 50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400,
+		57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000,
+		2000000, 2500000, 3000000, 3500000, 4000000:
 		return true
 	}
 	return false

@@ -11,7 +11,7 @@ import (
 
 func TestConfig_WithDefaults(t *testing.T) {
 	got := Config{Window: "W01", Port: "COM3"}.WithDefaults()
-	want := Config{Window: "W01", Port: "COM3", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Protocol: "frame", ReadTimeout: 200 * time.Millisecond}
+	want := Config{Window: "W01", Port: "COM3", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Protocol: "frame", ReadTimeout: 500 * time.Millisecond}
 	if got != want {
 		t.Errorf("got %+v; want %+v", got, want)
 	}
@@ -21,7 +21,7 @@ func TestConfig_WithDefaults(t *testing.T) {
 }
 
 func TestConfig_Validate(t *testing.T) {
-	bad := Config{Baud: 12345, DataBits: 9, Parity: "X", StopBits: 3, Protocol: "hid", ReadTimeout: time.Minute}
+	bad := Config{Baud: 12345, DataBits: 9, Parity: "X", StopBits: 3, Protocol: "hid", ReadTimeout: 2 * time.Minute}
 	err := bad.Validate()
 	if !errors.Is(err, settle.ErrInvalid) {
 		t.Fatalf("got %v; want a ValidationError", err)
@@ -37,5 +37,18 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	if _, err := New(bad, nil); !errors.Is(err, settle.ErrInvalid) {
 		t.Errorf("New: got %v; want ErrInvalid", err)
+	}
+}
+
+func TestConfig_portPoll(t *testing.T) {
+	cases := []struct{ read, want time.Duration }{
+		{500 * time.Millisecond, 200 * time.Millisecond},
+		{150 * time.Millisecond, 150 * time.Millisecond},
+		{10 * time.Millisecond, 100 * time.Millisecond},
+	}
+	for _, c := range cases {
+		if got := (Config{ReadTimeout: c.read}).portPoll(); got != c.want {
+			t.Errorf("read timeout %s: got poll %s; want %s", c.read, got, c.want)
+		}
 	}
 }

@@ -30,7 +30,7 @@ func TestPTY_EndToEnd(t *testing.T) {
 	defer func() { pt.Close(); wg.Wait() }()
 
 	reads := make(chan settle.CardRead, 8)
-	r, err := New(Config{Window: "W07", Port: link, ReadTimeout: 100 * time.Millisecond}, &Options{
+	r, err := New(Config{Window: "W07", Port: link}, &Options{
 		OnRead:     func(cr settle.CardRead) { reads <- cr },
 		Now:        func() time.Time { return testNow },
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,

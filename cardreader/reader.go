@@ -33,7 +33,7 @@ type Options struct {
 	// over once a connection worked.
 	MinBackoff, MaxBackoff time.Duration
 	// ReplyTimeout is how long a command waits for its reply before it is sent again
-	// (3 retries); 0 means the protocol's 500 ms.
+	// (3 retries); 0 means Config.ReadTimeout (by default the protocol's 500 ms).
 	ReplyTimeout time.Duration
 	// PingInterval is how long a frame reader may stay silent before it is PINGed to
 	// check it is still there; 0 means 10 s.
@@ -44,7 +44,6 @@ type Options struct {
 const (
 	DefaultMinBackoff   = 500 * time.Millisecond
 	DefaultMaxBackoff   = 30 * time.Second
-	DefaultReplyTimeout = 500 * time.Millisecond
 	DefaultPingInterval = 10 * time.Second
 	// Retries is how often a command is sent again after its reply timed out.
 	Retries = 3
@@ -126,7 +125,7 @@ func New(cfg Config, o *Options) (*Reader, error) {
 		r.o.MaxBackoff = r.o.MinBackoff
 	}
 	if r.o.ReplyTimeout <= 0 {
-		r.o.ReplyTimeout = DefaultReplyTimeout
+		r.o.ReplyTimeout = cfg.ReadTimeout
 	}
 	if r.o.PingInterval <= 0 {
 		r.o.PingInterval = DefaultPingInterval
@@ -246,7 +245,7 @@ func (r *Reader) session(ctx context.Context) (connected bool, err error) {
 }
 
 // fastReads is how many reads in a row may come back at once with nothing before the
-// port counts as gone: a quiet line makes a read wait its ReadTimeout, a hung-up
+// port counts as gone: a quiet line makes a read wait its poll timeout, a hung-up
 // tty (USB unplugged, pseudo-terminal closed) answers immediately, forever.
 const fastReads = 3
 
@@ -287,7 +286,7 @@ func (r *Reader) readLoop(c *conn) {
 			return
 		}
 		// Nothing came: a read timeout on a quiet line, or a port that hung up.
-		if time.Since(start) < r.cfg.ReadTimeout/2 {
+		if time.Since(start) < r.cfg.portPoll()/2 {
 			fast++
 			if fast >= fastReads || r.checkPath && portGone(r.cfg.Port) {
 				c.err = ErrPortGone

@@ -8,8 +8,10 @@ import (
 )
 
 // OpenSerial opens cfg's port with github.com/tarm/serial (Windows COM ports, Linux
-// ttys and pseudo-terminals alike) with cfg's line settings and read timeout. It is the
-// default Options.Open.
+// ttys and pseudo-terminals alike) with cfg's line settings, raw (no echo, no line
+// editing), and a read timeout of at most 200 ms so that a read of a quiet port
+// returns and the Reader can notice shutdown or a vanished device. It is the default
+// Options.Open.
 func OpenSerial(cfg Config) (io.ReadWriteCloser, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -21,7 +23,7 @@ func OpenSerial(cfg Config) (io.ReadWriteCloser, error) {
 		Size:        byte(cfg.DataBits),
 		Parity:      serial.Parity(cfg.Parity[0]),
 		StopBits:    serial.StopBits(cfg.StopBits),
-		ReadTimeout: cfg.ReadTimeout,
+		ReadTimeout: cfg.portPoll(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open serial port %s: %w", cfg.Port, err)

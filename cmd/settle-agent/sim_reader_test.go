@@ -71,7 +71,7 @@ func TestSimReader_Script(t *testing.T) {
 	waitUntil("the device path", func() bool { return strings.Contains(stdout.String(), "(link "+link+")") })
 
 	reads := make(chan settle.CardRead, 8)
-	r, err := cardreader.New(cardreader.Config{Window: "W01", Port: link, ReadTimeout: 100 * time.Millisecond}, &cardreader.Options{
+	r, err := cardreader.New(cardreader.Config{Window: "W01", Port: link}, &cardreader.Options{
 		OnRead: func(cr settle.CardRead) { reads <- cr }, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 	})
 	if err != nil {
