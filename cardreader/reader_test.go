@@ -369,3 +369,31 @@ func TestReader_LineProtocol(t *testing.T) {
 		t.Errorf("ReadNow: got %v; want ErrNotFrameReader", err)
 	}
 }
+
+func TestProbe(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		host, dev := Pipe()
+		s := NewSimulator(dev)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(context.Background()) }()
+		fw, err := Probe(context.Background(), pipeCfg, &Options{Open: func(Config) (io.ReadWriteCloser, error) { return host, nil }})
+		if err != nil || fw != SimFirmware {
+			t.Errorf("got %q, %v; want %q", fw, err, SimFirmware)
+		}
+		<-done // Probe closed the line, so the simulator stopped
+	})
+	t.Run("ErrNoReply", func(t *testing.T) {
+		host, dev := Pipe()
+		defer dev.Close()
+		_, err := Probe(context.Background(), pipeCfg, &Options{Open: func(Config) (io.ReadWriteCloser, error) { return host, nil }, ReplyTimeout: time.Millisecond})
+		if !errors.Is(err, ErrNoReply) {
+			t.Errorf("got %v; want ErrNoReply", err)
+		}
+	})
+	t.Run("NoSuchPort", func(t *testing.T) {
+		_, err := Probe(context.Background(), Config{Window: "W01", Port: "/nonexistent/ttyUSB9"}, nil)
+		if err == nil || !strings.Contains(err.Error(), "/nonexistent/ttyUSB9") {
+			t.Errorf("got %v; want an open error naming the port", err)
+		}
+	})
+}
