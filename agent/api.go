@@ -75,7 +75,7 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; see /v1/openapi.json", nil))
 	})
-	return a.limits(mux)
+	return a.limits(timed(mux))
 }
 
 // limits applies the body size limit and the per-client rate limit to every request.

@@ -1,6 +1,10 @@
 package agent_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"testing"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -263,5 +267,22 @@ func TestAgent_Cancel(t *testing.T) {
 	_ = sim.Entry{}
 	if cancels != 1 {
 		t.Errorf("2208 entries: got %d; want 1", cancels)
+	}
+}
+
+func TestAgent_ServerTiming(t *testing.T) {
+	s := MustSystem(t, nil)
+	b := newBill(cardLocalEmployee)
+	data, _ := json.Marshal(b)
+	req, _ := http.NewRequest("POST", s.URL+"/v1/bills", bytes.NewReader(data))
+	req.Header.Set("Authorization", "Bearer "+tokW01)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var dur float64
+	if _, err := fmt.Sscanf(resp.Header.Get("Server-Timing"), "platform;dur=%f", &dur); err != nil || dur <= 0 {
+		t.Errorf("Server-Timing: got %q; want platform;dur=<ms> > 0", resp.Header.Get("Server-Timing"))
 	}
 }

@@ -23,6 +23,7 @@ func (a *Agent) call(ctx context.Context, infno string, meta platform.Meta, in, 
 	start := time.Now()
 	_, err := a.client.Call(ctx, infno, meta, in, out)
 	elapsed := time.Since(start)
+	addPlatformTime(ctx, elapsed)
 	outcome := platform.Classify(err)
 	a.metrics.observeCall(infno, outcome, elapsed)
 	switch outcome {
