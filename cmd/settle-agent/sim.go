@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,18 +21,13 @@ func runSim(ctx context.Context, env *cmdEnv, args []string) error {
 	case "platform":
 		return runSimPlatform(ctx, env, args[1:])
 	case "reader":
-		return simReaderPending(ctx, env, args[1:])
+		return simReader(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintln(env.stderr, "Usage: settle-agent sim platform [--listen ADDR] [--fixture FILE] [--token T --paasid P]")
 		fmt.Fprintln(env.stderr, "       settle-agent sim reader [--pty]")
 		return flag.ErrHelp
 	}
 	return fmt.Errorf("%w: unknown simulator %q (platform or reader)", errUsage, args[0])
-}
-
-// simReaderPending stands in for simReader (sim_reader.go) until it lands.
-func simReaderPending(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("sim reader is not available in this build yet")
 }
 
 // runSimPlatform serves the simulated provincial platform until ctx ends (Ctrl-C).
