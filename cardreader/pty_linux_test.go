@@ -152,3 +152,31 @@ func TestPTY_Unplugged(t *testing.T) {
 		t.Errorf("got path %q while unplugged; want none", pt.Path())
 	}
 }
+
+// TestPTY_Scanner reads an e-voucher code from a QR scanner on a real pty through
+// tarm/serial, with the protocol "line".
+func TestPTY_Scanner(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "scanner0")
+	pt, err := OpenPTY(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pt.Close()
+	reads := make(chan settle.CardRead, 8)
+	r, err := New(Config{Window: "W09", Port: link, Protocol: ProtocolLine}, &Options{OnRead: func(cr settle.CardRead) { reads <- cr }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the scanner port to open", func() bool { return r.State().Connected })
+	if err := NewScanner(pt).ScanCode("EC330100000000000000000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	got := nextRead(t, reads)
+	if got.Err != nil || got.Card.CertType != settle.CertEVoucher || got.Card.CardNo != "EC330100000000000000000000000001" {
+		t.Errorf("got %+v; want the e-voucher code", got)
+	}
+}

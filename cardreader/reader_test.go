@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,48 @@ func nextRead(t *testing.T, reads <-chan settle.CardRead) settle.CardRead {
 	return settle.CardRead{}
 }
 
+// countingPort passes a device end through and counts the commands the host sent.
+type countingPort struct {
+	io.ReadWriteCloser
+	mu   sync.Mutex
+	dec  Decoder
+	cmds map[byte]int
+}
+
+func (c *countingPort) Read(b []byte) (int, error) {
+	n, err := c.ReadWriteCloser.Read(b)
+	c.mu.Lock()
+	for _, f := range c.dec.Write(b[:n]) {
+		c.cmds[f.Cmd]++
+	}
+	c.mu.Unlock()
+	return n, err
+}
+
+func (c *countingPort) count(cmd byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmds[cmd]
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // pipeRig is a Reader whose every Open makes a new Pipe with a Simulator (or a
 // Scanner) on its device end.
 type pipeRig struct {
@@ -51,6 +94,7 @@ type pipeRig struct {
 	opens   int
 	sims    []*Simulator
 	devices []io.ReadWriteCloser
+	ports   []*countingPort
 	wg      sync.WaitGroup
 }
 
@@ -72,11 +116,13 @@ func startPipeRig(t *testing.T, cfg Config, o Options) *pipeRig {
 	p := &pipeRig{reads: make(chan settle.CardRead, 16), removes: make(chan string, 16)}
 	o.Open = func(Config) (io.ReadWriteCloser, error) {
 		host, dev := Pipe()
-		s := NewSimulator(dev)
+		cp := &countingPort{ReadWriteCloser: dev, cmds: map[byte]int{}}
+		s := NewSimulator(cp)
 		p.mu.Lock()
 		p.opens++
 		p.sims = append(p.sims, s)
 		p.devices = append(p.devices, dev)
+		p.ports = append(p.ports, cp)
 		p.mu.Unlock()
 		if cfg.Protocol != ProtocolLine {
 			p.wg.Add(1)
@@ -235,10 +281,15 @@ func TestReader_ReadNow(t *testing.T) {
 		}
 	})
 	t.Run("RetryAfterCorruptReply", func(t *testing.T) {
+		port := p.ports[len(p.ports)-1]
+		before := port.count(CmdReadBasic)
 		p.sim().CorruptNext()
 		got, err := p.r.ReadNow(ctx)
 		if err != nil || got != want {
 			t.Errorf("got %+v, %v; want %+v after a retry", got, err, want)
+		}
+		if n := port.count(CmdReadBasic) - before; n != 2 {
+			t.Errorf("the reader got READ_BASIC %d times; want 2 (the first reply was corrupt)", n)
 		}
 	})
 	t.Run("NoiseResync", func(t *testing.T) {
@@ -396,4 +447,69 @@ func TestProbe(t *testing.T) {
 			t.Errorf("got %v; want an open error naming the port", err)
 		}
 	})
+}
+
+// TestReader_Heartbeat powers the reader off without closing the port: it answers the
+// first PING, then nothing. The heartbeat PING goes unanswered and the reader is
+// reopened.
+func TestReader_Heartbeat(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		opens int
+		wg    sync.WaitGroup
+		devs  []io.ReadWriteCloser
+	)
+	open := func(Config) (io.ReadWriteCloser, error) {
+		host, dev := Pipe()
+		mu.Lock()
+		opens++
+		devs = append(devs, dev)
+		mu.Unlock()
+		wg.Add(1)
+		go func() { // a reader that answers one PING, then goes dark
+			defer wg.Done()
+			var d Decoder
+			buf := make([]byte, 64)
+			answered := false
+			for {
+				n, err := dev.Read(buf)
+				for _, f := range d.Write(buf[:n]) {
+					if f.Cmd == CmdPing && !answered {
+						answered = true
+						b, _ := Frame{Cmd: CmdPong, Data: []byte("X")}.MarshalBinary()
+						dev.Write(b)
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		return host, nil
+	}
+	var logs lockedBuffer
+	r, err := New(pipeCfg, &Options{Open: open, PingInterval: 5 * time.Millisecond, ReplyTimeout: 2 * time.Millisecond, MinBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	waitFor(t, "a reopen after the silent heartbeat", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return opens >= 2
+	})
+	cancel()
+	<-done
+	mu.Lock()
+	for _, d := range devs {
+		d.Close()
+	}
+	mu.Unlock()
+	wg.Wait()
+	if l := logs.String(); !strings.Contains(l, "heartbeat: PING unanswered after 4 tries") || !strings.Contains(l, "does not answer") {
+		t.Errorf("got log\n%s\nwant the unanswered heartbeat", l)
+	}
 }
