@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -96,9 +97,31 @@ func (a *Agent) learnFees(rec *billRecord, results []platform.FeeResult) {
 	a.persistLearned(updates)
 }
 
-// learnSettlement remembers the fund ratio the platform applied.
+// learnSettlement remembers the fund ratio the platform applied, and what the
+// settlement says of the patient: the account balance after it, and whether the
+// deductible is still being paid off.
 func (a *Agent) learnSettlement(rec *billRecord) {
 	s := rec.Settlement
+	pt := rec.Bill.Patient
+	if s.ActPayDedc > 0 || s.HifpPay > 0 || s.AcctPay > 0 {
+		open := s.ActPayDedc > 0 && s.HifpPay == 0
+		met := s.HifpPay > 0
+		err := a.updateCachedPerson(context.Background(), pt.MdtrtCertType, pt.MdtrtCertNo, func(cp *cachedPerson) {
+			if open {
+				cp.DedcOpen = true
+			} else if met {
+				cp.DedcOpen = false
+			}
+			for i := range cp.Person.Insuinfo {
+				if cp.Person.Insuinfo[i].Insutype == rec.Insutype && s.AcctPay > 0 {
+					cp.Person.Insuinfo[i].Balc = s.Balc
+				}
+			}
+		})
+		if err != nil {
+			a.log.Warn("update cached person", "err", err)
+		}
+	}
 	base := s.InscpScpAmt - s.ActPayDedc
 	if base <= 0 || s.HifpPay <= 0 {
 		return
@@ -164,8 +187,9 @@ func (a *Agent) estimate(rec *billRecord) settle.Split {
 	if !ok {
 		ratio = a.defaultRatio
 	}
-	if rec.Insutype == "" {
-		// Never seen this patient: nothing is known of their fund; estimate no fund share.
+	if rec.Insutype == "" || a.deductibleOpen(rec) {
+		// Never seen this patient, or their deductible (起付线) was not met at their last
+		// settlement: estimate no fund share rather than promise one.
 		ratio = decimal.Zero
 	}
 	s.InscpScpAmt = s.MedfeeSumamt - s.FulamtOwnpayAmt - s.PreselfpayAmt
@@ -181,6 +205,14 @@ func (a *Agent) estimate(rec *billRecord) settle.Split {
 		}
 	}
 	return s
+}
+
+// deductibleOpen reports whether the patient's last settlement here left the
+// deductible unmet.
+func (a *Agent) deductibleOpen(rec *billRecord) bool {
+	pt := rec.Bill.Patient
+	cp, err := a.cachedPerson(pt.MdtrtCertType, pt.MdtrtCertNo)
+	return err == nil && cp != nil && cp.DedcOpen
 }
 
 // collectNow decides what the window collects from the patient for a queued bill under

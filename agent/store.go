@@ -40,6 +40,9 @@ type idemEntry struct {
 type cachedPerson struct {
 	Person settle.Person `json:"person"`
 	At     time.Time     `json:"at"`
+	// DedcOpen: at this person's last settlement here the deductible (起付线) took the
+	// whole insured amount, so the year's deductible may not be met yet.
+	DedcOpen bool `json:"dedc_open,omitempty"`
 }
 
 func (a *Agent) bucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
@@ -284,18 +287,38 @@ func putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
 
 func personKey(certType, certNo string) []byte { return indexKey(certType, certNo) }
 
+// cachePerson keeps the last 1101 answer for a certificate (sealed), for offline use.
 func (a *Agent) cachePerson(ctx context.Context, certType, certNo string, p settle.Person) error {
-	v, err := json.Marshal(cachedPerson{Person: p, At: a.now()})
-	if err != nil {
-		return err
-	}
+	return a.updateCachedPerson(ctx, certType, certNo, func(cp *cachedPerson) {
+		cp.Person, cp.At = p, a.now()
+	})
+}
+
+// updateCachedPerson changes the cached person of a certificate inside one transaction
+// (read, change, seal, write); change also runs for a certificate not cached yet.
+func (a *Agent) updateCachedPerson(ctx context.Context, certType, certNo string, change func(*cachedPerson)) error {
 	key := personKey(certType, certNo)
-	sealed, err := a.seal.Seal(v, key)
-	if err != nil {
-		return err
-	}
 	return a.store.Batch(ctx, func(tx *queue.Tx) error {
 		b, err := tx.Bolt().CreateBucketIfNotExists(bucketPersons)
+		if err != nil {
+			return err
+		}
+		cp := new(cachedPerson)
+		if v := b.Get(key); v != nil {
+			data, err := a.seal.Open(v, key)
+			if err == nil {
+				_ = json.Unmarshal(data, cp)
+			}
+		}
+		change(cp)
+		if cp.Person.PsnNo == "" && cp.Person.PsnName == "" {
+			return nil // nothing known of this person: keep nothing
+		}
+		v, err := json.Marshal(cp)
+		if err != nil {
+			return err
+		}
+		sealed, err := a.seal.Seal(v, key)
 		if err != nil {
 			return err
 		}
