@@ -199,3 +199,38 @@ func pinNextAt(t *testing.T, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestBoltExtent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s := MustOpen(t, path, nil)
+	mustEnqueue(t, s, "k", "x")
+	s.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := boltExtent(b, int64(len(b))); err != nil {
+		t.Fatalf("boltExtent(good file) = %v", err)
+	}
+	if err := boltExtent(b, 4096*2); err == nil {
+		t.Fatal("boltExtent(truncated to 2 pages) = nil; want an error")
+	}
+	if err := boltExtent([]byte("not bolt"), 8); err != nil {
+		t.Fatalf("boltExtent(not bolt) = %v; want nil (bbolt reports it)", err)
+	}
+}
+
+func FuzzBoltExtent(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "q.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s.Close()
+	b, _ := os.ReadFile(path)
+	f.Add(b[:min(len(b), 8192+128)], int64(len(b)))
+	f.Add([]byte{}, int64(0))
+	f.Fuzz(func(t *testing.T, head []byte, size int64) {
+		boltExtent(head, size) // must not panic
+	})
+}

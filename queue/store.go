@@ -62,6 +62,14 @@ func Open(path string, o *Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		existed = true
 	}
+	if existed {
+		if err := preflight(path); err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				return nil, fmt.Errorf("open queue %s: %w; the file was left as it is: keep it for inspection, restore a backup or start with a new file", path, err)
+			}
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+	}
 	db, err := openBolt(path, opt.OpenTimeout)
 	if err != nil {
 		switch {
