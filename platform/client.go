@@ -137,8 +137,8 @@ func NewClient(o Options) (*Client, error) {
 		MaxIdleConns:          o.MaxIdleConnsPerHost * 2,
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
 		MaxConnsPerHost:       o.MaxIdleConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 0, // the per-call context deadline bounds it
+		IdleConnTimeout:       50 * time.Second, // below the usual 60-75 s of gateways, so they rarely close a connection under us
+		ResponseHeaderTimeout: 0,                // the per-call context deadline bounds it
 		DisableCompression:    false,
 	}
 	rc := resty.NewWithClient(&http.Client{Transport: tr}).

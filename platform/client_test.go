@@ -120,6 +120,8 @@ func TestClient_Call_Classification(t *testing.T) {
 	}{
 		{name: "OK", handler: srv.answer(200, envelope(0, "", registerOK)), want: OutcomeOK},
 		{name: "HTTP500", handler: srv.answer(500, "gateway exploded"), want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
+		{name: "HTTP404", handler: srv.answer(404, "no such path"), want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
+		{name: "TooLarge", handler: srv.answer(200, `{"infcode":0,"output":"`+strings.Repeat("x", maxResponseBytes)+`"}`), want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
 		{name: "HTTP502WithEnvelope", handler: srv.answer(502, envelope(0, "", registerOK)), want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
 		{name: "InfcodeMinus1", handler: srv.answer(200, envelope(-1, "数据库异常", "null")), want: OutcomeUnknown, is: []error{ErrOutcomeUnknown},
 			check: func(t *testing.T, resp *Response, err error) {
@@ -138,7 +140,7 @@ func TestClient_Call_Classification(t *testing.T) {
 		{name: "NoInfcode", handler: srv.answer(200, `{"output":{}}`), want: OutcomeUnknown, is: []error{ErrBadResponse}},
 		{name: "MissingField", handler: srv.answer(200, envelope(0, "", `{"data":{"psn_no":"P1"}}`)), want: OutcomeUnknown, is: []error{ErrBadResponse, ErrOutcomeUnknown}},
 		{name: "NullOutput", handler: srv.answer(200, envelope(0, "", "null")), want: OutcomeUnknown, is: []error{ErrBadResponse}},
-		{name: "BadAmountInOutput", handler: srv.answer(200, envelope(0, "", `{"data":{"mdtrt_id":1.5e3}}`)), want: OutcomeUnknown, is: []error{ErrBadResponse}},
+		{name: "WrongTypeInOutput", handler: srv.answer(200, envelope(0, "", `{"data":{"mdtrt_id":1.5e3}}`)), want: OutcomeUnknown, is: []error{ErrBadResponse}},
 		{name: "HijackAndClose", handler: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			conn, _, err := w.(http.Hijacker).Hijack()
