@@ -16,7 +16,7 @@ func Probe(ctx context.Context, cfg Config, o *Options) (firmware string, err er
 	}
 	rw, err := r.o.Open(r.cfg)
 	if err != nil {
-		return "", fmt.Errorf("open %s: %w", r.cfg.Port, err)
+		return "", openError(err)
 	}
 	c := &conn{rw: rw, replies: make(chan Frame, 4), done: make(chan struct{})}
 	go r.readLoop(c)

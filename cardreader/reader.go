@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -155,6 +156,7 @@ func (r *Reader) Run(ctx context.Context) error {
 	}
 	defer r.running.Store(false)
 	backoff := r.o.MinBackoff
+	lastMsg := ""
 	for {
 		connected, err := r.session(ctx)
 		if ctx.Err() != nil {
@@ -162,9 +164,16 @@ func (r *Reader) Run(ctx context.Context) error {
 		}
 		if connected {
 			backoff = r.o.MinBackoff
+			lastMsg = ""
 		}
 		r.setError(err)
-		r.log.Warn("reader unavailable; reopening", "err", err, "retry_in", backoff)
+		// One warning per new problem, not one per attempt of a reader left unplugged.
+		if msg := err.Error(); msg != lastMsg {
+			r.log.Warn("reader unavailable; reopening with backoff", "err", err, "retry_in", backoff)
+			lastMsg = msg
+		} else {
+			r.log.Debug("reader still unavailable", "err", err, "retry_in", backoff)
+		}
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -180,7 +189,7 @@ func (r *Reader) Run(ctx context.Context) error {
 func (r *Reader) session(ctx context.Context) (connected bool, err error) {
 	rw, err := r.o.Open(r.cfg)
 	if err != nil {
-		return false, fmt.Errorf("open %s: %w", r.cfg.Port, err)
+		return false, openError(err)
 	}
 	c := &conn{rw: rw, replies: make(chan Frame, 4), done: make(chan struct{})}
 	go r.readLoop(c)
@@ -230,7 +239,7 @@ func (r *Reader) session(ctx context.Context) (connected bool, err error) {
 		case <-ctx.Done():
 			return true, ctx.Err()
 		case <-c.done:
-			return true, fmt.Errorf("read %s: %w", r.cfg.Port, c.err)
+			return true, fmt.Errorf("lost the port: %w", c.err)
 		case <-tick:
 			if rx := c.rx.Load(); rx != lastRx {
 				lastRx = rx
@@ -242,6 +251,17 @@ func (r *Reader) session(ctx context.Context) (connected bool, err error) {
 			lastRx = c.rx.Load()
 		}
 	}
+}
+
+// openError says what IT should check when a port does not open.
+func openError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the port does not exist: check that the reader is plugged in and the port name is right: %w", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("no permission to open the port: on Linux add the service user to the dialout group; on Windows close the other program using it: %w", err)
+	}
+	return fmt.Errorf("cannot open the reader's port: %w", err)
 }
 
 // fastReads is how many reads in a row may come back at once with nothing before the

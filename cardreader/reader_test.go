@@ -443,8 +443,8 @@ func TestProbe(t *testing.T) {
 	})
 	t.Run("NoSuchPort", func(t *testing.T) {
 		_, err := Probe(context.Background(), Config{Window: "W01", Port: "/nonexistent/ttyUSB9"}, nil)
-		if err == nil || !strings.Contains(err.Error(), "/nonexistent/ttyUSB9") {
-			t.Errorf("got %v; want an open error naming the port", err)
+		if err == nil || !strings.Contains(err.Error(), "/nonexistent/ttyUSB9") || !strings.Contains(err.Error(), "plugged in") {
+			t.Errorf("got %v; want an open error naming the port and what to check", err)
 		}
 	})
 }

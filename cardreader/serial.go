@@ -1,8 +1,10 @@
 package cardreader
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/tarm/serial"
 )
@@ -25,8 +27,12 @@ func OpenSerial(cfg Config) (io.ReadWriteCloser, error) {
 		StopBits:    serial.StopBits(cfg.StopBits),
 		ReadTimeout: cfg.portPoll(),
 	})
-	if err != nil {
+	var pathErr *fs.PathError
+	if err != nil && !errors.As(err, &pathErr) { // a PathError names the port already
 		return nil, fmt.Errorf("open serial port %s: %w", cfg.Port, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }
