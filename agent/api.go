@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -201,6 +202,9 @@ func (a *Agent) writeErr(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", err.Error(), nil))
 	case errors.Is(err, ErrClosed):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody("shutting_down", "the agent is stopping; retry in a moment", nil))
+	case errors.Is(err, errSealKey):
+		a.log.Error("store record unreadable", "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody("store_key_missing", "the store holds records sealed with a key the configuration lacks: add that key to [store] old_keys and restart; call hospital IT", nil))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody("busy", "the bill is busy with another request; retry in a moment", nil))
 	default:
@@ -218,7 +222,8 @@ func (a *Agent) newServer() *http.Server {
 		WriteTimeout:      durOr(c.WriteTimeout, 75*time.Second), // card long polls wait up to 60 s
 		IdleTimeout:       durOr(c.IdleTimeout, 120*time.Second),
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		// TLS handshake failures and the like go to the agent's log, not stderr.
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	return srv
 }
