@@ -74,7 +74,7 @@ type Card struct {
 }
 
 // Masked returns the card with its social security number masked except for the
-// first 6 and last 4 characters, and the name masked, as the window API shows it.
+// first 6 and last 4 characters, as the window API shows it (the cashier needs the name).
 func (c Card) Masked() Card {
 	c.SSN = MaskID(c.SSN)
 	return c
