@@ -117,11 +117,11 @@ func (s *Store) commit(batch []*batchReq) {
 			err = fmt.Errorf("commit queue: %w", err)
 			s.log.Error("queue commit failed", "records", len(live), "err", err)
 		}
+		if err == nil && tx.notify {
+			s.signal() // before the callers return, so they can count on it
+		}
 		for _, r := range live {
 			r.done <- err
-		}
-		if err == nil && tx.notify {
-			s.signal()
 		}
 		return
 	}
