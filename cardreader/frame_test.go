@@ -263,3 +263,17 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecoder measures decoding a stream of CARD_IN frames with a demo card.
+func BenchmarkDecoder(b *testing.B) {
+	basic, _ := EncodeGBK(BasicString(DemoCards()[0]))
+	frame := mustFrame(b, Frame{Cmd: CmdCardIn, Data: append([]byte{StatusOK}, basic...)})
+	stream := bytes.Repeat(frame, 64)
+	b.SetBytes(int64(len(stream)))
+	var d Decoder
+	for b.Loop() {
+		if got := len(d.Write(stream)); got != 64 {
+			b.Fatalf("got %d frames; want 64", got)
+		}
+	}
+}
