@@ -84,6 +84,9 @@ func mustClient(t testing.TB, o Options) *Client {
 	if o.Now == nil {
 		o.Now = func() time.Time { return t0 }
 	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second // generous: a loaded CI machine must not turn OK into a timeout
+	}
 	c, err := NewClient(o)
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +117,7 @@ func TestClient_Call_Classification(t *testing.T) {
 		baseURL string
 		ctx     func() context.Context
 		timeout time.Duration
+		warm    bool // make one OK call first, so the case's call reuses a connection (no dial under the deadline)
 		want    Outcome
 		is      []error
 		check   func(t *testing.T, resp *Response, err error)
@@ -163,7 +167,7 @@ func TestClient_Call_Classification(t *testing.T) {
 			case <-r.Context().Done():
 			case <-release:
 			}
-		}, ctx: func() context.Context {
+		}, warm: true, ctx: func() context.Context {
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			t.Cleanup(cancel)
 			return ctx
@@ -174,7 +178,7 @@ func TestClient_Call_Classification(t *testing.T) {
 			case <-r.Context().Done():
 			case <-release:
 			}
-		}, timeout: 300 * time.Millisecond, want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
+		}, warm: true, timeout: 300 * time.Millisecond, want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
 		{name: "ClosedPort", baseURL: closedURL, want: OutcomeNotSent, is: []error{ErrNotSent}},
 		{name: "CancelledBeforeSending", handler: srv.answer(200, envelope(0, "", registerOK)), ctx: func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -184,18 +188,20 @@ func TestClient_Call_Classification(t *testing.T) {
 		{name: "HTTP401", handler: srv.answer(401, `{"message":"signature invalid"}`), want: OutcomeNotSent, is: []error{ErrUnauthorized}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.handler != nil {
-				srv.set(tc.handler)
-			}
 			base := srv.URL
 			if tc.baseURL != "" {
 				base = tc.baseURL
 			}
-			timeout := 5 * time.Second
-			if tc.timeout > 0 {
-				timeout = tc.timeout
+			c := mustClient(t, Options{BaseURL: base, Timeout: tc.timeout})
+			if tc.warm {
+				srv.set(srv.answer(200, envelope(0, "", registerOK)))
+				if _, err := c.Call(context.Background(), InfnoRegister, Meta{Msgid: testCode + "202611230912010000"}, RegisterInput{}, &RegisterOutput{}); err != nil {
+					t.Fatalf("warm-up call: %v", err)
+				}
 			}
-			c := mustClient(t, Options{BaseURL: base, Timeout: timeout})
+			if tc.handler != nil {
+				srv.set(tc.handler)
+			}
 			ctx := context.Background()
 			if tc.ctx != nil {
 				ctx = tc.ctx()

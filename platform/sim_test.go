@@ -27,7 +27,7 @@ func TestClient_AgainstSimulator(t *testing.T) {
 
 	const code = "H33010200001"
 	c, err := platform.NewClient(platform.Options{BaseURL: url, Paasid: "paas1", Token: "s3cr3t", FixmedinsCode: code,
-		FixmedinsName: "Example People's Hospital", MdtrtareaAdmvs: fx.TreatmentAdmdvs, Timeout: 5 * time.Second})
+		FixmedinsName: "Example People's Hospital", MdtrtareaAdmvs: fx.TreatmentAdmdvs, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestClient_AgainstSimulator(t *testing.T) {
 	})
 
 	t.Run("Unsigned", func(t *testing.T) {
-		u, err := platform.NewClient(platform.Options{BaseURL: url, FixmedinsCode: code})
+		u, err := platform.NewClient(platform.Options{BaseURL: url, FixmedinsCode: code, Timeout: 30 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
