@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -256,6 +257,8 @@ func (a *Agent) billsOfDay(day string) ([]*billRecord, error) {
 	return out, err
 }
 
+// getIdem reads the answer remembered under an Idempotency-Key (sealed: it holds the
+// answer's personal data).
 func (a *Agent) getIdem(key string) (*idemEntry, error) {
 	var e *idemEntry
 	err := a.store.View(func(tx *bolt.Tx) error {
@@ -267,13 +270,17 @@ func (a *Agent) getIdem(key string) (*idemEntry, error) {
 		if v == nil {
 			return nil
 		}
+		data, err := a.seal.Open(v, []byte(key))
+		if err != nil {
+			return fmt.Errorf("idempotency key %q: %w", key, err)
+		}
 		e = new(idemEntry)
-		return json.Unmarshal(v, e)
+		return json.Unmarshal(data, e)
 	})
 	return e, err
 }
 
-func putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
+func (a *Agent) putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
 	b, err := tx.CreateBucketIfNotExists(bucketIdem)
 	if err != nil {
 		return err
@@ -282,10 +289,19 @@ func putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
 	if err != nil {
 		return err
 	}
-	return b.Put([]byte(key), v)
+	sealed, err := a.seal.Seal(v, []byte(key))
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), sealed)
 }
 
-func personKey(certType, certNo string) []byte { return indexKey(certType, certNo) }
+// personKey is the cache key of a certificate: a hash, so that card and ID numbers do
+// not stand in the store file in clear even as keys.
+func personKey(certType, certNo string) []byte {
+	sum := sha256.Sum256(indexKey(certType, certNo))
+	return sum[:16]
+}
 
 // cachePerson keeps the last 1101 answer for a certificate (sealed), for offline use.
 func (a *Agent) cachePerson(ctx context.Context, certType, certNo string, p settle.Person) error {
