@@ -2,9 +2,67 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/settle-agent/settle-agent/bench"
 )
 
+const benchE2ESynopsis = `bench e2e [--json] [--quick] [--dir DIR] [--windows N] [--load D] [--backlog N] [--sync-concurrency N]
+
+Runs the agent (this binary, 'run --config' on a generated configuration) against the
+simulated platform on loopback, in a temporary folder on the data disk, and measures
+settlements/s and p99 with N windows, the agent's own time per request, the drain of a
+backlog queued offline, the agent's memory and its startup time on the full store.
+--json prints one JSON object on the last line.`
+
+// benchE2E is `settle-agent bench e2e`; the work is in package bench.
 func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(env, "bench e2e", benchE2ESynopsis)
+	asJSON := fs.Bool("json", false, "print one JSON object on the last line")
+	quick := fs.Bool("quick", false, "a short run for trying: backlog 5000, 3 s load")
+	dir := fs.String("dir", "", "folder on the data disk (default: the system temp folder); a temporary sub-folder is removed afterwards")
+	windows := fs.Int("windows", 50, "cashier windows working at once")
+	load := fs.Duration("load", 10*time.Second, "how long the windows settle online")
+	backlog := fs.Int("backlog", 100000, "bills queued while the platform is down, then drained")
+	conc := fs.Int("sync-concurrency", 32, "the agent's [sync] concurrency")
+	keep := fs.Bool("keep", false, "keep the temporary folder (store, agent log, configuration)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *windows < 1 || *windows > 99 || *backlog < 1 || *load <= 0 {
+		return fmt.Errorf("%w: want only flags, --windows 1..99, --backlog >= 1, --load > 0", errUsage)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		if !set["backlog"] {
+			*backlog = 5000
+		}
+		if !set["load"] {
+			*load = 3 * time.Second
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench e2e: find this program to run the agent: %w", err)
+	}
+	res, err := bench.Run(ctx, &bench.Options{
+		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Keep: *keep,
+		AgentCommand: func(config string) *exec.Cmd { return exec.Command(exe, "run", "--config", config) },
+		Fsync:        measureFsync,
+		Out:          env.stdout,
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintf(env.stdout, "%s\n", b)
+	}
+	return nil
 }

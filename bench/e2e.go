@@ -1,0 +1,275 @@
+// Package bench is the end-to-end benchmark behind `settle-agent bench e2e`: the agent
+// runs as a child process (so that its memory is measured alone) against the simulated
+// provincial platform served from this process on loopback, and the benchmark drives
+// the cashier API as the windows of a busy hospital would.
+//
+// It measures, in one run on one disk: full settlement chains per second with 50
+// windows and their p99 latency; the agent's own time per request on top of the
+// platform's (the Server-Timing header); how fast a backlog of queued bills drains
+// when the platform comes back; the agent's resident memory idle and at its peak; and
+// how long the agent takes to start on the store the run left behind.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/settle-agent/settle-agent/platform/sim"
+)
+
+// Errors of the benchmark.
+var (
+	// ErrAgentExited means the agent's process ended while the benchmark needed it.
+	ErrAgentExited = errors.New("the agent process exited")
+	// ErrUnexpected means the agent answered a request with a status the workflow does
+	// not allow at that point (the benchmark then stops: its figures would be wrong).
+	ErrUnexpected = errors.New("unexpected answer from the agent")
+	// ErrLedger means the simulator's ledger disagrees with what the agent answered:
+	// a bill settled twice, or a settled bill missing.
+	ErrLedger = errors.New("the platform's ledger disagrees with the agent")
+)
+
+// Options configure Run. The zero value of each field means its default.
+type Options struct {
+	// Dir is the folder on the data disk for the run's store (a temporary sub-folder
+	// is made and removed). Default: os.TempDir().
+	Dir string
+	// Windows is the number of cashier windows working at once. Default 50.
+	Windows int
+	// Load is how long the windows settle bills online. Default 10 s.
+	Load time.Duration
+	// Backlog is the number of bills queued while the platform is down. Default 100,000.
+	Backlog int
+	// SyncConcurrency is [sync] concurrency of the agent. Default 32.
+	SyncConcurrency int
+	// AgentCommand returns the command that runs the agent on a configuration file
+	// (`settle-agent run --config FILE`). Required.
+	AgentCommand func(configPath string) *exec.Cmd
+	// Fsync measures the raw fsync rate of a plain file at path for about d (the
+	// machine's baseline). Nil: not measured.
+	Fsync func(ctx context.Context, path string, d time.Duration) (float64, error)
+	// Out receives the human lines as the run goes. Nil: discarded.
+	Out io.Writer
+	// Keep leaves the temporary folder in place (its path is printed).
+	Keep bool
+}
+
+// Result is what `bench e2e --json` prints; the first eight names are cli.md's contract.
+type Result struct {
+	Windows       int     `json:"windows"`
+	SettlePerS    float64 `json:"settle_per_s"`
+	SettleP99Ms   float64 `json:"settle_p99_ms"`
+	OverheadP99Ms float64 `json:"overhead_p99_ms"`
+	DrainPerS     float64 `json:"drain_per_s"`
+	Backlog       int     `json:"backlog"`
+	RSSMaxMB      float64 `json:"rss_max_mb"`
+	IdleRSSMB     float64 `json:"idle_rss_mb"`
+
+	StartupMs        float64 `json:"startup_ms"`
+	StartupRecords   int     `json:"startup_records"`
+	FsyncPerS        float64 `json:"fsync_per_s"`
+	Chains           int     `json:"chains"`
+	ChainOverheadP99 float64 `json:"chain_overhead_p99_ms"`
+	PlatformP99Ms    float64 `json:"platform_p99_ms"`
+	DrainRSSStartMB  float64 `json:"drain_rss_start_mb"`
+	DrainRSSEndMB    float64 `json:"drain_rss_end_mb"`
+	DrainRSSMaxMB    float64 `json:"drain_rss_max_mb"`
+	BacklogFillPerS  float64 `json:"backlog_fill_per_s"`
+	RSSSupported     bool    `json:"rss_supported"`
+	StoreBytes       int64   `json:"store_bytes"`
+	DurationS        float64 `json:"duration_s"`
+}
+
+func (o *Options) withDefaults() Options {
+	c := *o
+	if c.Dir == "" {
+		c.Dir = os.TempDir()
+	}
+	if c.Windows <= 0 {
+		c.Windows = 50
+	}
+	if c.Load <= 0 {
+		c.Load = 10 * time.Second
+	}
+	if c.Backlog <= 0 {
+		c.Backlog = 100_000
+	}
+	if c.SyncConcurrency <= 0 {
+		c.SyncConcurrency = 32
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	return c
+}
+
+// Run runs the whole benchmark: baseline fsync, idle memory, online load, backlog
+// fill and drain, restart on the full store. It checks the simulator's ledger at the
+// end: every bill the agent called settled is booked exactly once.
+func Run(ctx context.Context, o *Options) (*Result, error) {
+	opt := o.withDefaults()
+	if opt.AgentCommand == nil {
+		return nil, errors.New("bench: Options.AgentCommand is required")
+	}
+	began := time.Now()
+	tmp, err := os.MkdirTemp(opt.Dir, "settle-agent-bench-e2e-")
+	if err != nil {
+		return nil, fmt.Errorf("bench e2e: make a folder in %s: %w (choose a writable one with --dir)", opt.Dir, err)
+	}
+	if opt.Keep {
+		fmt.Fprintf(opt.Out, "data folder kept at %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	r := &run{opt: opt, dir: tmp, res: &Result{Windows: opt.Windows, Backlog: opt.Backlog}}
+	defer r.close()
+	if err := r.all(ctx); err != nil {
+		return nil, err
+	}
+	r.res.DurationS = time.Since(began).Seconds()
+	return r.res, nil
+}
+
+// run is one benchmark run: its folder, simulator, agent process and figures.
+type run struct {
+	opt     Options
+	dir     string
+	res     *Result
+	sim     *sim.Platform
+	simStop func() error
+	proc    *agentProc
+	sys     *system
+}
+
+func (r *run) say(format string, a ...any) { fmt.Fprintf(r.opt.Out, format+"\n", a...) }
+
+func (r *run) close() {
+	if r.proc != nil {
+		_ = r.proc.stop(10 * time.Second)
+	}
+	if r.simStop != nil {
+		_ = r.simStop()
+	}
+}
+
+func (r *run) all(ctx context.Context) error {
+	res := r.res
+	r.say("bench e2e in %s (%d windows, %s load, backlog %d)", r.dir, r.opt.Windows, r.opt.Load, r.opt.Backlog)
+	if r.opt.Fsync != nil {
+		f, err := r.opt.Fsync(ctx, filepath.Join(r.dir, "fsync.bin"), time.Second)
+		if err != nil {
+			return fmt.Errorf("bench e2e: fsync: %w", err)
+		}
+		res.FsyncPerS = f
+		r.say("fsync baseline  %8.0f /s   (%.3f ms each; 4 KiB write + fsync on a plain file on this disk)", f, 1000/f)
+	}
+
+	r.sim = sim.New(sim.DemoFixture(), &sim.Options{Seed: 1})
+	simURL, stop, err := sim.Start(context.Background(), "", r.sim)
+	if err != nil {
+		return fmt.Errorf("bench e2e: start the simulated platform: %w", err)
+	}
+	r.simStop = stop
+	sys, err := newSystem(r.dir, simURL, r.opt)
+	if err != nil {
+		return err
+	}
+	r.sys = sys
+	if r.proc, err = r.start(ctx); err != nil {
+		return err
+	}
+	_, res.RSSSupported = readRSS(r.proc.pid())
+	if !res.RSSSupported {
+		r.say("memory: not measured on this OS (reads /proc/<pid>/status on Linux); reported as 0")
+	}
+
+	// Idle: started, signed in, nothing to do yet.
+	if err := r.sys.waitOnline(ctx, true); err != nil {
+		return err
+	}
+	res.IdleRSSMB = mb(r.proc.rss.settle(ctx, time.Second))
+	r.say("idle RSS        %8.1f MB   (target <= 25: %s)", res.IdleRSSMB, verdict(res.IdleRSSMB <= 25))
+
+	if err := r.load(ctx); err != nil {
+		return err
+	}
+	if err := r.backlog(ctx); err != nil {
+		return err
+	}
+	res.RSSMaxMB = mb(r.proc.rss.max())
+	r.say("RSS max         %8.1f MB   (whole run before restart; target <= 80: %s)", res.RSSMaxMB, verdict(res.RSSMaxMB <= 80))
+	if err := r.restart(ctx); err != nil {
+		return err
+	}
+	return r.checkLedger()
+}
+
+func (r *run) start(ctx context.Context) (*agentProc, error) {
+	p, err := startAgent(ctx, r.opt.AgentCommand(r.sys.configPath), filepath.Join(r.dir, "agent.out"))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.sys.waitHealthy(ctx, p, 30*time.Second); err != nil {
+		_ = p.stop(5 * time.Second)
+		return nil, err
+	}
+	return p, nil
+}
+
+// restart stops the agent (SIGTERM) and times a start on the store the run filled.
+func (r *run) restart(ctx context.Context) error {
+	if err := r.proc.stop(30 * time.Second); err != nil {
+		return fmt.Errorf("bench e2e: stop the agent: %w", err)
+	}
+	if fi, err := os.Stat(r.sys.storePath()); err == nil {
+		r.res.StoreBytes = fi.Size()
+	}
+	t0 := time.Now()
+	p, err := r.start(ctx)
+	if err != nil {
+		return fmt.Errorf("bench e2e: restart: %w", err)
+	}
+	r.proc = p
+	r.res.StartupMs = ms(time.Since(t0))
+	r.res.StartupRecords = r.res.Chains + r.res.Backlog
+	r.say("startup         %8.0f ms   (process start to /healthz on a store of %d bills, %.0f MB; target <= 1000: %s)",
+		r.res.StartupMs, r.res.StartupRecords, float64(r.res.StoreBytes)/(1<<20), verdict(r.res.StartupMs <= 1000))
+	return nil
+}
+
+// checkLedger compares the simulator's ledger with the run: every bill settled once.
+func (r *run) checkLedger() error {
+	settled := r.sim.Settled()
+	twice := 0
+	for _, n := range settled {
+		if n > 1 {
+			twice++
+		}
+	}
+	if rep := r.sim.RepeatedMsgids(); len(rep) > 0 {
+		return fmt.Errorf("%w: %d msgids were sent twice", ErrLedger, len(rep))
+	}
+	want := r.res.Chains + r.res.Backlog
+	if twice > 0 || len(settled) != want {
+		return fmt.Errorf("%w: %d bills booked, %d of them more than once; want %d booked once", ErrLedger, len(settled), twice, want)
+	}
+	r.say("ledger          %8d bills booked exactly once at the platform ✓", len(settled))
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,276 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform/sim"
+)
+
+// billMaker makes the bills the windows post: the fixture's local and filed persons
+// by social security card, two catalogue items each.
+type billMaker struct {
+	patients []settle.Patient
+	items    []settle.Item
+	total    settle.Money
+}
+
+func newBillMaker(fx *sim.Fixture) (*billMaker, error) {
+	m := &billMaker{}
+	cards := map[string]settle.Card{}
+	for _, c := range fx.Cards() {
+		if c.CertType == settle.CertSSCard {
+			cards[c.CardNo] = c
+		}
+	}
+	for _, p := range fx.Persons {
+		if p.Probe || !(p.InsuplcAdmdvs == fx.TreatmentAdmdvs || p.Filed) {
+			continue
+		}
+		if c, ok := cards[p.CardNo]; ok && len(m.patients) < 5 {
+			m.patients = append(m.patients, c.Patient())
+		}
+	}
+	want := map[string]bool{"ZL0001": true, "JY0001": true}
+	for _, it := range fx.Catalogue() {
+		if !want[it.MedinsListCodg] {
+			continue
+		}
+		q, _ := settle.ParseQty("1")
+		line := settle.Item{Line: len(m.items) + 1, HISCode: it.MedinsListCodg, Name: it.Name, Qty: q,
+			UnitPrice: it.Price, Amount: settle.LineAmount(q, it.Price)}
+		m.items = append(m.items, line)
+		m.total += line.Amount
+	}
+	if len(m.patients) == 0 || len(m.items) != len(want) {
+		return nil, fmt.Errorf("bench e2e: the demo fixture lacks local persons or items ZL0001, JY0001")
+	}
+	return m, nil
+}
+
+func (m *billMaker) body(billNo, window string, n int) []byte {
+	b := settle.Bill{
+		BillNo: billNo, Window: window, Patient: m.patients[n%len(m.patients)], MedType: settle.MedTypeOutpatient,
+		Dept: settle.Code{Code: "0301", Name: "内科"}, Doctor: settle.Code{Code: "D0042", Name: "王医生"},
+		Diagnoses: []settle.Code{{Code: "J06.900", Name: "急性上呼吸道感染"}}, Items: m.items, Total: m.total,
+	}
+	data, _ := json.Marshal(b)
+	return data
+}
+
+// chainTimes is what one window measured.
+type chainTimes struct {
+	chain    []time.Duration // pre-settle + settle, client side
+	agentReq []time.Duration // per request: latency minus platform time
+	agentCh  []time.Duration // per chain: the same, summed over its two requests
+	platform []time.Duration // per request: platform time
+	untimed  int             // answers without Server-Timing
+}
+
+// load runs the windows through full online chains (2201+2204+2206, then 2207) for
+// the load time and computes settle_per_s, the p99s and the agent's overhead.
+func (r *run) load(ctx context.Context) error {
+	m, err := newBillMaker(r.sim.Fixture())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var firstErr atomic.Value
+	fail := func(err error) { firstErr.CompareAndSwap(nil, err); cancel() }
+	times := make([]chainTimes, r.opt.Windows)
+	var wg sync.WaitGroup
+	start := time.Now()
+	stopAt := start.Add(r.opt.Load)
+	for w := range r.opt.Windows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, tok, t := windowID(w+1), windowToken(w+1), &times[w]
+			for n := 0; time.Now().Before(stopAt) && ctx.Err() == nil; n++ {
+				no := fmt.Sprintf("L%s%07d", id, n)
+				pre, err := r.sys.do(ctx, "POST", "/v1/bills", tok, m.body(no, id, w+n))
+				if err == nil && pre.status != 201 {
+					err = fmt.Errorf("%w: POST /v1/bills %s: %d %s", ErrUnexpected, no, pre.status, pre.body)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				set, err := r.sys.do(ctx, "POST", "/v1/bills/"+no+"/settle", tok, []byte(`{}`))
+				if err == nil && set.status != 200 {
+					err = fmt.Errorf("%w: POST /v1/bills/%s/settle online: %d %s", ErrUnexpected, no, set.status, set.body)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				t.chain = append(t.chain, pre.latency+set.latency)
+				var own time.Duration
+				for _, a := range []answer{pre, set} {
+					if !a.timed {
+						t.untimed++
+					}
+					t.agentReq = append(t.agentReq, a.latency-a.platform)
+					t.platform = append(t.platform, a.platform)
+					own += a.latency - a.platform
+				}
+				t.agentCh = append(t.agentCh, own)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, ok := firstErr.Load().(error); ok {
+		return fmt.Errorf("bench e2e: online load: %w", err)
+	}
+	var all chainTimes
+	for _, t := range times {
+		all.chain = append(all.chain, t.chain...)
+		all.agentReq = append(all.agentReq, t.agentReq...)
+		all.agentCh = append(all.agentCh, t.agentCh...)
+		all.platform = append(all.platform, t.platform...)
+		all.untimed += t.untimed
+	}
+	res := r.res
+	res.Chains = len(all.chain)
+	if res.Chains == 0 {
+		return fmt.Errorf("bench e2e: no chain finished in %s", r.opt.Load)
+	}
+	res.SettlePerS = float64(res.Chains) / elapsed.Seconds()
+	res.SettleP99Ms = ms(p99(all.chain))
+	res.OverheadP99Ms = ms(p99(all.agentReq))
+	res.ChainOverheadP99 = ms(p99(all.agentCh))
+	res.PlatformP99Ms = ms(p99(all.platform))
+	r.say("settle          %8.0f /s   (%d full chains 1101+2201+2204+2206 then 2207 by %d windows in %.1f s; target >= 1000: %s)",
+		res.SettlePerS, res.Chains, r.opt.Windows, elapsed.Seconds(), verdict(res.SettlePerS >= 1000))
+	r.say("settle p99      %8.2f ms   (pre-settle + settle as a window sees them)", res.SettleP99Ms)
+	r.say("overhead p99    %8.2f ms   (per request: latency minus Server-Timing platform time; target <= 5: %s)",
+		res.OverheadP99Ms, verdict(res.OverheadP99Ms <= 5))
+	r.say("  per chain     %8.2f ms   (the same summed over a chain's two requests); platform p99 per request %.2f ms",
+		res.ChainOverheadP99, res.PlatformP99Ms)
+	if all.untimed > 0 {
+		r.say("  WARNING: %d answers had no Server-Timing header: their whole latency counts as overhead", all.untimed)
+	}
+	return nil
+}
+
+func p99(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[(len(d)*99)/100]
+}
+
+// backlog cuts the platform, has the windows queue r.opt.Backlog bills (pre-settled
+// by estimate, settle answered 202), brings the platform back and times the drain.
+func (r *run) backlog(ctx context.Context) error {
+	m, err := newBillMaker(r.sim.Fixture())
+	if err != nil {
+		return err
+	}
+	// The agent notices the outage on the first bills' calls (its breaker opens); those
+	// bills wait out the platform timeout before their estimate, as at a real window.
+	r.sim.SetFaults(sim.Faults{Down: true})
+	ctx2, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var firstErr atomic.Value
+	fail := func(err error) { firstErr.CompareAndSwap(nil, err); cancel() }
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range r.opt.Windows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, tok := windowID(w+1), windowToken(w+1)
+			for ctx2.Err() == nil {
+				n := int(next.Add(1)) - 1
+				if n >= r.opt.Backlog {
+					return
+				}
+				no := fmt.Sprintf("Q%s%07d", id, n)
+				pre, err := r.sys.do(ctx2, "POST", "/v1/bills", tok, m.body(no, id, n))
+				if err == nil && pre.status != 201 {
+					err = fmt.Errorf("%w: POST /v1/bills %s offline: %d %s", ErrUnexpected, no, pre.status, pre.body)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				set, err := r.sys.do(ctx2, "POST", "/v1/bills/"+no+"/settle", tok, []byte(`{}`))
+				if err == nil && set.status != 202 {
+					err = fmt.Errorf("%w: POST /v1/bills/%s/settle offline: %d %s", ErrUnexpected, no, set.status, set.body)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return fmt.Errorf("bench e2e: queue the backlog: %w", err)
+	}
+	fill := time.Since(start)
+	r.res.BacklogFillPerS = float64(r.opt.Backlog) / fill.Seconds()
+	z, err := r.sys.readyz(ctx)
+	if err != nil {
+		return err
+	}
+	r.say("backlog queued  %8d bills in %.1f s offline (%.0f bills/s, 202 after fsync); queue ready %d",
+		r.opt.Backlog, fill.Seconds(), r.res.BacklogFillPerS, z.Queue.Ready)
+	if z.Queue.Ready != r.opt.Backlog {
+		return fmt.Errorf("%w: %d bills queued, the queue holds %d ready", ErrUnexpected, r.opt.Backlog, z.Queue.Ready)
+	}
+
+	win := r.proc.rss.open()
+	t0 := time.Now()
+	r.sim.SetFaults(sim.Faults{})
+	lastSay := t0
+	err = poll(ctx, 30*time.Minute, 100*time.Millisecond, "the queue to drain", func() (bool, error) {
+		if r.proc.exited() {
+			return false, fmt.Errorf("%w while draining: %v (see %s)", ErrAgentExited, r.proc.waitErr(), r.proc.outPath)
+		}
+		z, err := r.sys.readyz(ctx)
+		if err != nil {
+			return false, nil
+		}
+		if z.Queue.Failed+z.Queue.Dead > 0 {
+			return false, fmt.Errorf("%w: %d queued bills failed and %d died while draining (see %s)", ErrUnexpected, z.Queue.Failed, z.Queue.Dead, r.sys.dir)
+		}
+		if time.Since(lastSay) >= 10*time.Second {
+			lastSay = time.Now()
+			r.say("  draining: %d left after %.0f s, RSS %.1f MB", z.Queue.Ready+z.Queue.Leased, time.Since(t0).Seconds(), mb(r.proc.rss.max()))
+		}
+		return z.Queue.Ready+z.Queue.Leased == 0, nil
+	})
+	drain := time.Since(t0)
+	w := r.proc.rss.done(win)
+	if err != nil {
+		return err
+	}
+	res := r.res
+	res.DrainPerS = float64(r.opt.Backlog) / drain.Seconds()
+	res.DrainRSSStartMB, res.DrainRSSEndMB, res.DrainRSSMaxMB = mb(w.first), mb(w.last), mb(w.peak)
+	r.say("drain           %8.0f /s   (%d bills in %.1f s, concurrency %d; target >= 1000: %s)",
+		res.DrainPerS, r.opt.Backlog, drain.Seconds(), r.opt.SyncConcurrency, verdict(res.DrainPerS >= 1000))
+	r.say("  RSS while draining: %.1f MB at start, %.1f MB at most, %.1f MB at the end", res.DrainRSSStartMB, res.DrainRSSMaxMB, res.DrainRSSEndMB)
+	st, err := r.sys.status(ctx)
+	if err != nil {
+		return err
+	}
+	if got, want := st.Bills["settled"], res.Chains+r.opt.Backlog; got != want || st.Queue.Queued+st.Queue.Inflight != 0 {
+		return fmt.Errorf("%w: after the drain the agent holds %d settled bills and %d queued; want %d and 0",
+			ErrUnexpected, got, st.Queue.Queued+st.Queue.Inflight, want)
+	}
+	return nil
+}

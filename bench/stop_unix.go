@@ -1,0 +1,11 @@
+//go:build !windows
+
+package bench
+
+import (
+	"os"
+	"syscall"
+)
+
+// terminate asks the process to stop as the service manager would (SIGTERM).
+func terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
