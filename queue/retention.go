@@ -36,6 +36,9 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 				if err != nil {
 					return fmt.Errorf("sweep: %w", err)
 				}
+				if r.state != sDone {
+					return fmt.Errorf("sweep: record %d in the done index is %s: %w", id, stateOf(r.state), ErrCorrupt)
+				}
 				if err := tx.remove(r); err != nil {
 					return fmt.Errorf("sweep record %d: %w", id, err)
 				}
