@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,23 +288,29 @@ func (c *Client) call(ctx context.Context, infno string, m Meta, input, output a
 	return resp, nil
 }
 
-// DecodeResponse parses a response envelope. A body that is not one (not JSON, no
-// infcode) is ErrBadResponse, and so ErrOutcomeUnknown.
+// DecodeResponse parses a response envelope. infcode may be a JSON number or a string
+// holding an integer (some provinces quote it). A body that is not an envelope (not
+// JSON, no integer infcode) is ErrBadResponse, and so ErrOutcomeUnknown.
 func DecodeResponse(body []byte) (*Response, error) {
-	var probe struct {
-		Infcode *json.RawMessage `json:"infcode"`
+	var w struct {
+		Infcode     json.RawMessage `json:"infcode"`
+		InfRefmsgid string          `json:"inf_refmsgid"`
+		RefmsgTime  string          `json:"refmsg_time"`
+		RespondTime string          `json:"respond_time"`
+		ErrMsg      string          `json:"err_msg"`
+		WarnMsg     string          `json:"warn_msg"`
+		Output      json.RawMessage `json:"output"`
 	}
-	if err := json.Unmarshal(body, &probe); err != nil {
+	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, badf("body is not a JSON envelope (%v): %s", err, bodyHint(body))
 	}
-	if probe.Infcode == nil {
-		return nil, badf("envelope has no infcode: %s", bodyHint(body))
+	text := strings.Trim(string(w.Infcode), `"`)
+	code, err := strconv.Atoi(text)
+	if err != nil || text == "" || text[0] == '+' {
+		return nil, badf("envelope has no integer infcode: %s", bodyHint(body))
 	}
-	var r Response
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, badf("envelope: %v", err)
-	}
-	return &r, nil
+	return &Response{Infcode: code, InfRefmsgid: w.InfRefmsgid, RefmsgTime: w.RefmsgTime, RespondTime: w.RespondTime,
+		ErrMsg: w.ErrMsg, WarnMsg: w.WarnMsg, Output: w.Output}, nil
 }
 
 func decodeOutput(infno string, raw json.RawMessage, output any) error {

@@ -425,3 +425,49 @@ func BenchmarkClient_Call(b *testing.B) {
 		}
 	})
 }
+
+func TestDecodeResponse(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		code int
+	}{
+		{`{"infcode":0,"output":{}}`, 0},
+		{`{"infcode":"0","err_msg":null}`, 0},
+		{`{"infcode":-1}`, -1},
+		{`{"infcode":"-2","err_msg":"x"}`, -2},
+	} {
+		r, err := DecodeResponse([]byte(tc.body))
+		if err != nil || r.Infcode != tc.code {
+			t.Errorf("DecodeResponse(%s) = %+v, %v; want infcode %d", tc.body, r, err, tc.code)
+		}
+	}
+	for _, body := range []string{``, `null`, `[]`, `{}`, `{"infcode":null}`, `{"infcode":""}`, `{"infcode":"ok"}`, `{"infcode":0.5}`, `{"infcode":"+0"}`, `<html>`} {
+		if r, err := DecodeResponse([]byte(body)); !errors.Is(err, ErrBadResponse) {
+			t.Errorf("DecodeResponse(%s) = %+v, %v; want ErrBadResponse", body, r, err)
+		}
+	}
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add([]byte(`{"infcode":0,"output":{"data":{}}}`))
+	f.Add([]byte(`{"infcode":"-1","err_msg":"系统异常"}`))
+	f.Add([]byte(`{"infcode":1e2}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := DecodeResponse(body)
+		if err != nil {
+			if !errors.Is(err, ErrOutcomeUnknown) {
+				t.Fatalf("error %v is not ErrOutcomeUnknown", err)
+			}
+			return
+		}
+		// an accepted envelope re-encodes and decodes to the same infcode
+		b, err := json.Marshal(r)
+		if err != nil {
+			return // raw output that is not valid JSON on its own cannot happen: it came from a valid document
+		}
+		r2, err := DecodeResponse(b)
+		if err != nil || r2.Infcode != r.Infcode || r2.ErrMsg != r.ErrMsg {
+			t.Fatalf("re-decode of %s: %+v, %v; want %+v", b, r2, err, r)
+		}
+	})
+}
