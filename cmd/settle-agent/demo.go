@@ -91,14 +91,20 @@ type demo struct {
 	logFile io.Closer
 	mu      sync.Mutex
 	readers map[string]*cardreader.Simulator
-	step    int
+	// simCtx ends, and stopping closes, when the demo stops: the simulated readers' owner.
+	simCtx   context.Context
+	stopping chan struct{}
+	step     int
 
 	// expect is what each bill of the story must end as (settled bills exactly once).
 	expect map[string]string
 }
 
 func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, error) {
-	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, expect: map[string]string{}}
+	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, expect: map[string]string{}, stopping: make(chan struct{})}
+	var stopSims context.CancelFunc
+	d.simCtx, stopSims = context.WithCancel(context.Background())
+	go func() { <-d.stopping; stopSims() }()
 	fx := sim.DemoFixture()
 	d.sim = sim.New(fx, &sim.Options{Seed: 42})
 	simURL, simStop, err := sim.Start(ctx, "", d.sim)
@@ -194,7 +200,12 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 func (d *demo) openSimPort(c cardreader.Config) (io.ReadWriteCloser, error) {
 	host, device := cardreader.Pipe()
 	s := cardreader.NewSimulator(device)
-	go func() { _ = s.Run(context.Background()) }()
+	go func() {
+		// Owned by the demo: it ends when the demo stops and closes the line.
+		<-d.stopping
+		device.Close()
+	}()
+	go func() { _ = s.Run(d.simCtx) }()
 	d.mu.Lock()
 	d.readers[c.Window] = s
 	d.mu.Unlock()
@@ -208,6 +219,7 @@ func (d *demo) reader(window string) *cardreader.Simulator {
 }
 
 func (d *demo) stop() {
+	defer close(d.stopping)
 	if d.cancel != nil {
 		d.cancel()
 		<-d.done
@@ -272,4 +284,3 @@ func (d *demo) verify() error {
 	d.say("\nChecked against the platform's ledger: %d bills, every settled one booked exactly once. ✓", len(d.expect))
 	return nil
 }
-

@@ -22,6 +22,7 @@ type command struct {
 
 // cmdEnv is what a command may touch of the outside world, so tests can run commands in-process.
 type cmdEnv struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 }
@@ -49,7 +50,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	env := &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	env := &cmdEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	code := runMain(ctx, env, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -16,10 +15,6 @@ import (
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
-
-// simReaderStdin is where `sim reader` reads its script; tests replace it (cmdEnv has
-// no stdin).
-var simReaderStdin io.Reader = os.Stdin
 
 const simReaderHelp = `A simulated social security card reader (protocol "frame", firmware SIM-1.0) on a
 Linux pseudo-terminal: point a window's reader at the printed device or, better, at
@@ -106,7 +101,11 @@ func simReader(ctx context.Context, env *cmdEnv, args []string) error {
 	lines := make(chan string)
 	go func() { // stdin cannot be interrupted; this goroutine ends with the process
 		defer close(lines)
-		sc := bufio.NewScanner(simReaderStdin)
+		in := env.stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		sc := bufio.NewScanner(in)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():

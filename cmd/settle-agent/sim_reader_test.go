@@ -42,12 +42,9 @@ func TestSimReader_Script(t *testing.T) {
 	dir := t.TempDir()
 	link := filepath.Join(dir, "reader0")
 	stdin, script := io.Pipe()
-	old := simReaderStdin
-	simReaderStdin = stdin
-	defer func() { simReaderStdin = old }()
 
 	var stdout, stderr syncBuffer
-	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	env := &cmdEnv{stdin: stdin, stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
