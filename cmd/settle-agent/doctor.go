@@ -2,9 +2,49 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/installer"
 )
 
+// doctorReport is what --json prints: one object on one line.
+type doctorReport struct {
+	OK     bool              `json:"ok"`
+	Failed int               `json:"failed"`
+	Checks []installer.Check `json:"checks"`
+}
+
+// runDoctor is "doctor [--config FILE] [--json]": every go-live check, one line
+// each; exit 1 when any failed.
 func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(env, "doctor", "doctor [--config FILE] [--json]\n\n"+
+		"Checks what hospital IT needs before go-live: configuration, data folder (writable, free space),\n"+
+		"store integrity, listen ports, each card reader and scanner, platform sign-in, clock skew.\n"+
+		"One line per check; a check that is not ok says what to do. Exit status 1 when any check fails.\n"+
+		"Run it before 'settle-agent start'; with the agent running it asks the agent about the store and readers.")
+	configPath := fs.String("config", config.DefaultPath(), "configuration file")
+	asJSON := fs.Bool("json", false, "print one JSON object {ok, failed, checks:[{name,status,detail,fix}]} instead of lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	checks := installer.Doctor(ctx, nil, installer.DoctorOptions{ConfigPath: *configPath, Getenv: env.getenv})
+	failed := installer.Failed(checks)
+	if *asJSON {
+		b, err := json.Marshal(doctorReport{OK: failed == 0, Failed: failed, Checks: checks})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, string(b))
+	} else if err := installer.WriteChecks(env.stdout, checks); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d checks failed; fix them and run 'settle-agent doctor' again", failed, len(checks))
+	}
+	return nil
 }
