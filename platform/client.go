@@ -222,7 +222,7 @@ func (c *Client) Envelope(infno string, m Meta, input json.RawMessage) Request {
 }
 
 // Call sends one transaction and classifies its result. input is marshalled into the
-// envelope's input; when the answer is infcode 0 and output is non-nil, the answer's
+// envelope's input (nil: an empty object); when the answer is infcode 0 and output is non-nil, the answer's
 // output is decoded into it and checked by its ValidateFor(infno) or Validate method.
 //
 // The error, when not nil, wraps exactly one outcome class: ErrBusiness (a
@@ -240,7 +240,11 @@ func (c *Client) call(ctx context.Context, infno string, m Meta, input, output a
 	if m.Msgid == "" {
 		return nil, fmt.Errorf("call %s: msgid is empty: %w", infno, ErrNotSent)
 	}
-	in, err := json.Marshal(input)
+	in := json.RawMessage(`{}`)
+	var err error
+	if input != nil {
+		in, err = json.Marshal(input)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("call %s %s: marshal input: %v: %w", infno, m.Msgid, err, ErrNotSent)
 	}

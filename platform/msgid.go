@@ -41,9 +41,6 @@ const (
 // tzdata on the machine.
 var cst = time.FixedZone("CST", 8*3600)
 
-// errMsgid marks a string that is not a msgid (it is settle.ErrInvalid).
-var errMsgid = settle.ErrInvalid
-
 // MsgidOptions configures a MsgidGenerator.
 type MsgidOptions struct {
 	// FixmedinsCode is the hospital's 12-character code, the msgid's prefix.
@@ -168,7 +165,7 @@ func formatMsgid(fixmedins string, at time.Time, seq int) string {
 // time) and its sequence number.
 func ParseMsgid(s string) (fixmedins string, at time.Time, seq int, err error) {
 	if len(s) != MsgidLen {
-		return "", time.Time{}, 0, fmt.Errorf("msgid %q: %d characters, want %d: %w", clip(s), len(s), MsgidLen, errMsgid)
+		return "", time.Time{}, 0, fmt.Errorf("msgid %q: %d characters, want %d: %w", clip(s), len(s), MsgidLen, settle.ErrInvalid)
 	}
 	code, stamp, tail := s[:fixmedinsCodeLen], s[fixmedinsCodeLen:fixmedinsCodeLen+14], s[fixmedinsCodeLen+14:]
 	if err := checkFixmedinsCode(code); err != nil {
@@ -176,12 +173,12 @@ func ParseMsgid(s string) (fixmedins string, at time.Time, seq int, err error) {
 	}
 	for i := 0; i < len(stamp)+len(tail); i++ {
 		if c := s[fixmedinsCodeLen+i]; c < '0' || c > '9' {
-			return "", time.Time{}, 0, fmt.Errorf("msgid %q: time and sequence must be digits: %w", s, errMsgid)
+			return "", time.Time{}, 0, fmt.Errorf("msgid %q: time and sequence must be digits: %w", s, settle.ErrInvalid)
 		}
 	}
 	at, err = time.ParseInLocation(msgidTimeLayout, stamp, cst)
 	if err != nil {
-		return "", time.Time{}, 0, fmt.Errorf("msgid %q: time: %v: %w", s, err, errMsgid)
+		return "", time.Time{}, 0, fmt.Errorf("msgid %q: time: %v: %w", s, err, settle.ErrInvalid)
 	}
 	seq, _ = strconv.Atoi(tail)
 	return code, at, seq, nil
