@@ -279,6 +279,14 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
+	// The HIS listeners open first, so that a taken port fails the start before the
+	// API answers that the agent is up.
+	if err := a.startHIS(workCtx); err != nil {
+		stopWork()
+		ln.Close()
+		a.wg.Wait()
+		return err
+	}
 	errc := make(chan error, 4)
 	a.goRun(func() { errc <- a.serve(srv, ln) })
 	a.signIn(ctx)
@@ -290,12 +298,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, r := range a.readers {
 		r := r
 		a.goRun(func() { r.Run(workCtx) })
-	}
-	if err := a.startHIS(workCtx); err != nil {
-		stopWork()
-		_ = srv.Close()
-		a.wg.Wait()
-		return err
 	}
 	a.log.Info("agent started", "listen", a.listenAddr, "version", a.version, "windows", len(a.cfg.Windows),
 		"platform", a.cfg.Platform.BaseURL, "offline_policy", a.cfg.Offline.Policy)
