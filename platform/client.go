@@ -222,8 +222,9 @@ func (c *Client) Envelope(infno string, m Meta, input json.RawMessage) Request {
 }
 
 // Call sends one transaction and classifies its result. input is marshalled into the
-// envelope's input (nil: an empty object); when the answer is infcode 0 and output is non-nil, the answer's
-// output is decoded into it and checked by its ValidateFor(infno) or Validate method.
+// envelope's input (nil: an empty object); when the answer is infcode 0 and output is
+// non-nil, the answer's output is decoded into it and checked by its ValidateFor(infno)
+// or Validate method.
 //
 // The error, when not nil, wraps exactly one outcome class: ErrBusiness (a
 // *BusinessError), ErrOutcomeUnknown (ErrBadResponse is one kind), ErrNotSent or
