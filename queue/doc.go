@@ -14,12 +14,20 @@
 // guarantees.
 package queue
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	settle "github.com/settle-agent/settle-agent"
+)
 
 // Errors returned by the queue; they are wrapped with context, so test with errors.Is.
+// ErrNotFound, ErrWrongState and ErrInvalid also match settle.ErrNotFound,
+// settle.ErrConflict and settle.ErrInvalid, so an API layer can map them to 404,
+// 409 and 400 without knowing the queue.
 var (
 	// ErrNotFound: no record with that id (it may have been removed by retention).
-	ErrNotFound = errors.New("queue record not found")
+	ErrNotFound = fmt.Errorf("queue record %w", settle.ErrNotFound)
 
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("queue store closed")
@@ -37,8 +45,8 @@ var (
 
 	// ErrWrongState: a move the record's current state does not allow
 	// (e.g. Retry of a done record).
-	ErrWrongState = errors.New("queue record is in the wrong state for this")
+	ErrWrongState = fmt.Errorf("queue record is in the wrong state for this (%w)", settle.ErrConflict)
 
 	// ErrInvalid: bad arguments (empty or oversized key, and the like).
-	ErrInvalid = errors.New("invalid queue argument")
+	ErrInvalid = fmt.Errorf("queue argument: %w", settle.ErrInvalid)
 )

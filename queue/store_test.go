@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -509,5 +510,15 @@ func TestStore_Compact(t *testing.T) {
 	}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestErrors_MatchDomain(t *testing.T) {
+	for _, c := range []struct{ err, domain error }{
+		{ErrNotFound, settle.ErrNotFound}, {ErrWrongState, settle.ErrConflict}, {ErrInvalid, settle.ErrInvalid},
+	} {
+		if !errors.Is(fmt.Errorf("wrapped: %w", c.err), c.domain) {
+			t.Errorf("%v does not match %v", c.err, c.domain)
+		}
 	}
 }
