@@ -292,6 +292,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.signIn(ctx)
 	a.goRun(func() { a.probeLoop(workCtx) })
 	a.goRun(func() { a.syncLoop(workCtx) })
+	a.goRun(func() { a.retentionLoop(workCtx) })
 	if a.mapping != nil {
 		a.goRun(func() { a.mapping.Run(workCtx) })
 	}

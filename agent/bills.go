@@ -111,7 +111,12 @@ func (a *Agent) rememberAnswer(ctx context.Context, key, hash, billNo string, ou
 	}
 	e := &idemEntry{Hash: hash, BillNo: billNo, Status: out.Status, Body: body, At: a.now()}
 	ctx = context.WithoutCancel(ctx)
-	err = a.store.Batch(ctx, func(tx *queue.Tx) error { return a.putIdem(tx.Bolt(), key, e) })
+	err = a.store.Batch(ctx, func(tx *queue.Tx) error {
+		if err := a.putIdem(tx.Bolt(), key, e); err != nil {
+			return err
+		}
+		return putIdemDay(tx.Bolt(), dayOf(e.At), key)
+	})
 	if err != nil {
 		return outcome{}, fmt.Errorf("store answer for %s: %w", billNo, err)
 	}

@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
-	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -23,32 +19,7 @@ import (
 // it better, and reports how often and by how much it differs.
 func TestEstimate_AgainstPlatform(t *testing.T) {
 	fx := sim.DemoFixture()
-	p := sim.New(fx, &sim.Options{Seed: 7})
-	url, stop, err := sim.Start(context.Background(), "", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "T", Admdvs: "330100", MsgidNode: -1}
-	cfg.Platform.BaseURL = url
-	cfg.API.AdminToken = config.NewSecret("admin-token-0123456789")
-	cfg.Store.Dir = filepath.Join(dir, "data")
-	cfg.Windows = []config.Window{{ID: "W01", Token: config.NewSecret("w01-token-0123456789")}}
-	cfg.Mapping.File = filepath.Join(dir, "mapping.csv")
-	if err := os.WriteFile(cfg.Mapping.File, fx.MappingCSV(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, &Options{Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a, _ := mustInternalAgent(t, fx, nil)
 	ctx := context.Background()
 
 	n := 200
