@@ -58,15 +58,26 @@ func (a *Agent) bucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 
 // putBill writes rec and its index entries inside tx. Run inside Batch: it may run twice.
 func (a *Agent) putBill(tx *bolt.Tx, rec *billRecord) error {
-	b, err := a.bucket(tx, bucketBills)
+	sealed, err := a.sealBill(rec)
 	if err != nil {
 		return err
 	}
+	return a.putSealedBill(tx, rec, sealed)
+}
+
+// sealBill encodes and seals rec for the bills bucket. save does it before Batch, so
+// that the one goroutine that commits for every caller does not spend its time on it.
+func (a *Agent) sealBill(rec *billRecord) ([]byte, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode bill %s: %w", rec.Bill.BillNo, err)
+		return nil, fmt.Errorf("encode bill %s: %w", rec.Bill.BillNo, err)
 	}
-	sealed, err := a.seal.Seal(data, []byte(rec.Bill.BillNo))
+	return a.seal.Seal(data, []byte(rec.Bill.BillNo))
+}
+
+// putSealedBill writes rec, sealed by sealBill, and its index entries inside tx.
+func (a *Agent) putSealedBill(tx *bolt.Tx, rec *billRecord, sealed []byte) error {
+	b, err := a.bucket(tx, bucketBills)
 	if err != nil {
 		return err
 	}
@@ -116,8 +127,12 @@ var cst = time.FixedZone("CST", 8*3600)
 // save writes rec durably (fsynced) together with whatever more is done in also.
 func (a *Agent) save(ctx context.Context, rec *billRecord, also func(tx *queue.Tx) error) error {
 	rec.UpdatedAt = a.now()
-	err := a.store.Batch(ctx, func(tx *queue.Tx) error {
-		if err := a.putBill(tx.Bolt(), rec); err != nil {
+	sealed, err := a.sealBill(rec)
+	if err != nil {
+		return err
+	}
+	err = a.store.Batch(ctx, func(tx *queue.Tx) error {
+		if err := a.putSealedBill(tx.Bolt(), rec, sealed); err != nil {
 			return err
 		}
 		if also != nil {
