@@ -56,6 +56,10 @@ type Options struct {
 	Fsync func(ctx context.Context, path string, d time.Duration) (float64, error)
 	// Out receives the human lines as the run goes. Nil: discarded.
 	Out io.Writer
+	// ProfileDir, when set, receives CPU profiles of the agent (its /debug/pprof with
+	// the admin token) taken during the online load (load.pprof) and the drain
+	// (drain.pprof), for `go tool pprof`.
+	ProfileDir string
 	// Keep leaves the temporary folder in place (its path is printed).
 	Keep bool
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,7 @@ func (r *run) load(ctx context.Context) error {
 	fail := func(err error) { firstErr.CompareAndSwap(nil, err); cancel() }
 	times := make([]chainTimes, r.opt.Windows)
 	var wg sync.WaitGroup
+	prof := r.startProfile(ctx, "load.pprof", r.opt.Load-r.opt.Load/10)
 	start := time.Now()
 	stopAt := start.Add(r.opt.Load)
 	for w := range r.opt.Windows {
@@ -129,6 +131,9 @@ func (r *run) load(ctx context.Context) error {
 	elapsed := time.Since(start)
 	if err, ok := firstErr.Load().(error); ok {
 		return fmt.Errorf("bench e2e: online load: %w", err)
+	}
+	if err := prof(); err != nil {
+		return err
 	}
 	var all chainTimes
 	for _, t := range times {
@@ -235,6 +240,7 @@ func (r *run) backlog(ctx context.Context) error {
 	win := r.proc.rss.open()
 	t0 := time.Now()
 	r.sim.SetFaults(sim.Faults{})
+	prof := r.startProfile(ctx, "drain.pprof", 5*time.Second)
 	lastSay := t0
 	err = poll(ctx, 30*time.Minute, 100*time.Millisecond, "the queue to drain", func() (bool, error) {
 		if r.proc.exited() {
@@ -258,6 +264,9 @@ func (r *run) backlog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := prof(); err != nil {
+		return err
+	}
 	res := r.res
 	res.DrainPerS = float64(r.opt.Backlog) / drain.Seconds()
 	res.DrainRSSStartMB, res.DrainRSSEndMB, res.DrainRSSMaxMB = mb(w.first), mb(w.last), mb(w.peak)
@@ -273,4 +282,20 @@ func (r *run) backlog(ctx context.Context) error {
 			ErrUnexpected, got, st.Queue.Queued+st.Queue.Inflight, want)
 	}
 	return nil
+}
+
+// startProfile takes a CPU profile of the agent into Options.ProfileDir/name, when set.
+func (r *run) startProfile(ctx context.Context, name string, d time.Duration) func() error {
+	if r.opt.ProfileDir == "" {
+		return func() error { return nil }
+	}
+	path := filepath.Join(r.opt.ProfileDir, name)
+	wait := r.sys.profile(ctx, path, d)
+	return func() error {
+		if err := wait(); err != nil {
+			return fmt.Errorf("bench e2e: profile %s: %w", name, err)
+		}
+		r.say("  CPU profile of the agent: %s", path)
+		return nil
+	}
 }

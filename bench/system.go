@@ -229,3 +229,21 @@ func poll(ctx context.Context, limit, interval time.Duration, what string, cond 
 		}
 	}
 }
+
+// profile fetches a CPU profile of the agent over d into path, in the background; the
+// returned func waits for it and returns its error.
+func (s *system) profile(ctx context.Context, path string, d time.Duration) func() error {
+	errc := make(chan error, 1)
+	go func() {
+		secs := max(int(d/time.Second), 1)
+		a, err := s.do(ctx, "GET", fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), adminToken, nil)
+		if err == nil && a.status != 200 {
+			err = fmt.Errorf("%w: GET /debug/pprof/profile: %d %s", ErrUnexpected, a.status, a.body)
+		}
+		if err == nil {
+			err = os.WriteFile(path, a.body, 0o600)
+		}
+		errc <- err
+	}()
+	return func() error { return <-errc }
+}

@@ -12,7 +12,7 @@ import (
 	"github.com/settle-agent/settle-agent/bench"
 )
 
-const benchE2ESynopsis = `bench e2e [--json] [--quick] [--dir DIR] [--windows N] [--load D] [--backlog N] [--sync-concurrency N]
+const benchE2ESynopsis = `bench e2e [--json] [--quick] [--dir DIR] [--windows N] [--load D] [--backlog N] [--sync-concurrency N] [--profile DIR] [--keep]
 
 Runs the agent (this binary, 'run --config' on a generated configuration) against the
 simulated platform on loopback, in a temporary folder on the data disk, and measures
@@ -31,6 +31,7 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 	backlog := fs.Int("backlog", 100000, "bills queued while the platform is down, then drained")
 	conc := fs.Int("sync-concurrency", 32, "the agent's [sync] concurrency")
 	keep := fs.Bool("keep", false, "keep the temporary folder (store, agent log, configuration)")
+	profile := fs.String("profile", "", "folder for CPU profiles of the agent during the load and the drain (load.pprof, drain.pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 		return fmt.Errorf("bench e2e: find this program to run the agent: %w", err)
 	}
 	res, err := bench.Run(ctx, &bench.Options{
-		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Keep: *keep,
+		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Keep: *keep, ProfileDir: *profile,
 		AgentCommand: func(config string) *exec.Cmd { return exec.Command(exe, "run", "--config", config) },
 		Fsync:        measureFsync,
 		Out:          env.stdout,
