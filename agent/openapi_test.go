@@ -162,7 +162,7 @@ func TestOpenAPI_ListsEveryRoute(t *testing.T) {
 	ops := doc.ops(t)
 	for _, r := range routes {
 		if _, ok := ops[r]; !ok {
-			t.Errorf("route %s is registered in routes() but not documented in openapi.json", r)
+			t.Errorf("route %s is registered in routes() but not documented: add it to agent/openapi.json paths and to docs/api.md", r)
 		}
 	}
 	for key := range ops {
@@ -218,7 +218,7 @@ func TestOpenAPI_ErrorCodes(t *testing.T) {
 			continue
 		}
 		if !slices.Contains(schema.Enum, code) {
-			t.Errorf("error code %q is answered by the agent but missing from ErrorCode in openapi.json", code)
+			t.Errorf("error code %q is answered by the agent but not documented: add it to components.schemas.ErrorCode in agent/openapi.json and to the error table of docs/api.md", code)
 		}
 	}
 	for _, code := range schema.Enum {
