@@ -170,6 +170,20 @@ func TestOpenAPI_ListsEveryRoute(t *testing.T) {
 			t.Errorf("openapi.json documents %s, which routes() does not register", key)
 		}
 	}
+	t.Run("DocsAPI", func(t *testing.T) {
+		md, err := os.ReadFile("../docs/api.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range routes {
+			if strings.HasPrefix(r, "GET /debug/pprof/") {
+				r = "GET /debug/pprof/" // documented together
+			}
+			if !bytes.Contains(md, []byte(r)) {
+				t.Errorf("docs/api.md does not mention %s", r)
+			}
+		}
+	})
 }
 
 // errorCodePattern finds the codes the API answers with: errorBody("code", ...) and
