@@ -73,11 +73,12 @@ type DoctorOptions struct {
 // cfg nil means: load o.ConfigPath (the configuration check then reports every
 // problem of the file). With a cfg, it is validated as given.
 //
-// Doctor changes nothing but this: it creates the data folder when missing (as
-// the agent would at start) and signs in to and out of the platform with its own
-// operator "doctor" (see doctorMsgid for why its msgids never repeat one of the
-// agent's). It never creates, repairs or moves the store file, and it leaves the
-// serial ports and the store alone while the agent is running.
+// Doctor changes nothing on the machine: it writes and removes one temporary file
+// in the data folder (or, when that is missing, the folder it would be made in),
+// never creates, repairs or moves the store file, and leaves the serial ports and
+// the store alone while the agent is running. On the platform it signs in and out
+// again as operator "doctor" (see doctorMsgid for why its msgids never repeat one
+// of the agent's).
 func Doctor(ctx context.Context, cfg *config.Config, o DoctorOptions) []Check {
 	d := newDoctor(o)
 	cfg = d.configuration(cfg)
@@ -194,10 +195,16 @@ func (d *doctor) configuration(cfg *config.Config) *config.Config {
 	var verr *config.ValidationError
 	switch {
 	case cfg == nil:
-		d.fail(name, fmt.Sprintf("cannot read %s: %v; going on with the defaults", path, unwrapPathErr(err)),
+		d.fail(name, fmt.Sprintf("cannot read %s: %v; going on with the defaults and SETTLE_AGENT_* variables", path, unwrapPathErr(err)),
 			fmt.Sprintf("write one with 'settle-agent config example > %s', edit it, or pass --config FILE", path))
-		cfg = config.Default()
+		// An empty document still takes the environment's overrides; its own
+		// problems (a hospital code is required, ...) are not this file's.
+		cfg, _ = config.Parse(nil, path, d.o.Getenv)
+		if cfg == nil {
+			cfg = config.Default()
+		}
 		cfg.Path = path
+		return cfg
 	case errors.As(err, &verr):
 		n := len(verr.Problems)
 		d.fail(name, fmt.Sprintf("%s: %d problem%s (listed below); going on with what could be read", path, n, plural(n)),

@@ -13,8 +13,8 @@ import (
 // errFreeSpaceUnknown: this OS has no free-space check.
 var errFreeSpaceUnknown = errors.New("free space cannot be measured on this system")
 
-// dataFolder checks that the data folder exists (creating it as the agent would),
-// that a file can be created, fsynced and removed in it, and the free space of its disk.
+// dataFolder checks that the data folder exists or can be created, that a file can
+// be created, fsynced and removed in it, and the free space of its disk.
 func (d *doctor) dataFolder(cfg *config.Config) {
 	const name = "data folder"
 	dir := cfg.Store.Dir
@@ -27,16 +27,20 @@ func (d *doctor) dataFolder(cfg *config.Config) {
 		d.warn(name, fmt.Sprintf("[store] dir %q is relative: it depends on the folder the agent starts in", dir),
 			"write an absolute path, e.g. "+config.DefaultDataDir())
 	}
-	created := ""
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			d.fail(name, fmt.Sprintf("%s does not exist and cannot be created: %v", dir, unwrapPathErr(err)), fix)
-			d.freeSpace(nearestExisting(dir))
-			return
+		// Doctor changes nothing: it checks the folder could be made where it
+		// would be, and leaves making it to install (with the right owner) or
+		// the agent.
+		parent := nearestExisting(dir)
+		if err := tryWrite(parent); err != nil {
+			d.fail(name, fmt.Sprintf("%s does not exist and cannot be created in %s: %v", dir, parent, err), fix)
+		} else {
+			d.ok(name, dir+" does not exist yet; it can be created ('settle-agent install' or the agent's first start makes it)")
 		}
-		created = " (created it; the agent would have)"
+		d.freeSpace(parent)
+		return
 	case err != nil:
 		d.fail(name, fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), fix)
 		d.freeSpace(nearestExisting(dir))
@@ -49,7 +53,7 @@ func (d *doctor) dataFolder(cfg *config.Config) {
 	if err := tryWrite(dir); err != nil {
 		d.fail(name, fmt.Sprintf("%s is not writable: %v", dir, err), fix)
 	} else {
-		d.ok(name, dir+" is writable"+created)
+		d.ok(name, dir+" is writable")
 	}
 	d.freeSpace(dir)
 }
