@@ -168,7 +168,7 @@ func TestClient_Call_Classification(t *testing.T) {
 			case <-release:
 			}
 		}, warm: true, ctx: func() context.Context {
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			t.Cleanup(cancel)
 			return ctx
 		}, want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
@@ -178,7 +178,7 @@ func TestClient_Call_Classification(t *testing.T) {
 			case <-r.Context().Done():
 			case <-release:
 			}
-		}, warm: true, timeout: 300 * time.Millisecond, want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
+		}, warm: true, timeout: time.Second, want: OutcomeUnknown, is: []error{ErrOutcomeUnknown}},
 		{name: "ClosedPort", baseURL: closedURL, want: OutcomeNotSent, is: []error{ErrNotSent}},
 		{name: "CancelledBeforeSending", handler: srv.answer(200, envelope(0, "", registerOK)), ctx: func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
