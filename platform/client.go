@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,8 +224,9 @@ func (c *Client) Envelope(infno string, m Meta, input json.RawMessage) Request {
 
 // Call sends one transaction and classifies its result. input is marshalled into the
 // envelope's input (nil: an empty object); when the answer is infcode 0 and output is
-// non-nil, the answer's output is decoded into it and checked by its ValidateFor(infno)
-// or Validate method.
+// non-nil, the answer's output is decoded into it (reset to its zero value first) and
+// checked by its ValidateFor(infno) or Validate method. A 2207 answer whose
+// medins_setl_id is set but is not m.Msgid is ErrBadResponse.
 //
 // The error, when not nil, wraps exactly one outcome class: ErrBusiness (a
 // *BusinessError), ErrOutcomeUnknown (ErrBadResponse is one kind), ErrNotSent or
@@ -289,6 +291,10 @@ func (c *Client) call(ctx context.Context, infno string, m Meta, input, output a
 		if err := decodeOutput(infno, resp.Output, output); err != nil {
 			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
 		}
+		if so, ok := output.(*SettleOutput); ok && infno == InfnoSettle && so.Setlinfo.MedinsSetlID != "" && so.Setlinfo.MedinsSetlID != m.Msgid {
+			// medins_setl_id echoes the 2207 msgid: another value is someone else's answer.
+			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, badf("2207 answer has medins_setl_id %s, not this request's msgid", so.Setlinfo.MedinsSetlID))
+		}
 	}
 	return resp, nil
 }
@@ -322,6 +328,10 @@ func decodeOutput(infno string, raw json.RawMessage, output any) error {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return badf("%s answer has no output", infno)
+	}
+	// Start from the zero value: a field the answer lacks must not keep an old value.
+	if v := reflect.ValueOf(output); v.Kind() == reflect.Pointer && !v.IsNil() {
+		v.Elem().SetZero()
 	}
 	dec := json.NewDecoder(bytes.NewReader(t))
 	dec.UseNumber()

@@ -321,6 +321,14 @@ func TestClient_Call_PreSettleWithoutSetlID(t *testing.T) {
 	if _, err := c.Call(context.Background(), InfnoSettle, Meta{Msgid: testCode + "202611230912010002"}, SettleInput{}, &so); !errors.Is(err, ErrBadResponse) {
 		t.Fatalf("2207 without setl_id: got %v; want ErrBadResponse", err)
 	}
+	withID := `{"setlinfo":{"setl_id":"S1","mdtrt_id":"M1","medins_setl_id":"` + testCode + `202611230912010003","medfee_sumamt":"1.00","psn_part_amt":"1.00","psn_cash_pay":"1.00"}}`
+	srv.set(srv.answer(200, envelope(0, "", withID)))
+	if _, err := c.Call(context.Background(), InfnoSettle, Meta{Msgid: testCode + "202611230912010003"}, SettleInput{}, &so); err != nil {
+		t.Fatalf("2207 echoing its msgid: got %v; want nil", err)
+	}
+	if _, err := c.Call(context.Background(), InfnoSettle, Meta{Msgid: testCode + "202611230912010004"}, SettleInput{}, &so); !errors.Is(err, ErrBadResponse) {
+		t.Fatalf("2207 echoing another msgid: got %v; want ErrBadResponse", err)
+	}
 }
 
 // TestClient_Call_LogHasNoErrMsg: a business err_msg may name the patient; it goes to
