@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"time"
@@ -267,6 +268,10 @@ func (d *doctor) headSkew(ctx context.Context, cfg *config.Config) (time.Duratio
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	t1 := d.o.Now()
 	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL again
+		}
 		return 0, "", fmt.Errorf("HEAD %s: %w", url, err)
 	}
 	resp.Body.Close()

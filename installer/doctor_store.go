@@ -89,6 +89,6 @@ func (d *doctor) storeInUse(ctx context.Context, cfg *config.Config, path string
 }
 
 func corruptFix(path string) string {
-	return fmt.Sprintf("keep the file as evidence (it may hold unsettled bills; doctor never replaces it): stop the agent, move %s aside, "+
-		"restore the last backup or start with an empty store, and tell the vendor", path)
+	return fmt.Sprintf("stop the agent, move %s aside and keep it (it may hold unsettled bills; doctor never replaces it), "+
+		"restore the last backup or let the agent start an empty store, and tell the vendor", path)
 }
