@@ -213,6 +213,16 @@ func (a *Agent) init() error {
 		return fmt.Errorf("msgid generator: %w", err)
 	}
 	a.breaker = newBreaker(cfg.Platform.BreakerThreshold, a.now)
+	a.breaker.onChange = func(online bool) {
+		if online {
+			a.log.Info("platform answers again: online; the queue syncs now")
+		} else {
+			a.log.Warn("platform unreachable: OFFLINE; windows keep working and bills are queued")
+		}
+	}
+	if cfg.Store.Key.Value() == "" {
+		a.log.Warn("no [store] key: patients' data is stored unencrypted; set one (openssl rand -base64 32)", "setting", "store.key")
+	}
 	a.locks = newBillLocks()
 	a.metrics = newMetrics(a)
 	a.learned = newLearned()
@@ -289,7 +299,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 4)
 	a.goRun(func() { errc <- a.serve(srv, ln) })
-	a.signIn(ctx)
+	a.signIn(ctx, false)
 	a.goRun(func() { a.probeLoop(workCtx) })
 	a.goRun(func() { a.syncLoop(workCtx) })
 	a.goRun(func() { a.retentionLoop(workCtx) })

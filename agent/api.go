@@ -194,8 +194,10 @@ func (a *Agent) writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrUnmapped) && errors.As(err, &ve):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody("unmapped_items", "item codes without a mapping to national codes (目录对照): fix the mapping file or the bill", ve.Fields))
-	case errors.As(err, &ve):
+	case errors.As(err, &ve) && ve.What == "bill":
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", ve.Error(), ve.Fields))
+	case errors.As(err, &ve):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_request", ve.Error(), ve.Fields))
 	case errors.Is(err, settle.ErrConflict):
 		writeJSON(w, http.StatusConflict, errorBody("conflict", err.Error(), nil))
 	case errors.Is(err, settle.ErrNotFound):

@@ -151,7 +151,7 @@ func (a *Agent) presettle(ctx context.Context, rec *billRecord) outcome {
 			return outcome{Status: 201, Body: a.billView(rec)}
 		case isFinal(err):
 			a.markFailed(ctx, rec, err)
-			return outcome{Status: 422, Body: errorBody("platform_refused", businessMessage(err), nil)}
+			return outcome{Status: 422, Body: errorBody(rec.errCode(), businessMessage(err), nil)}
 		}
 		a.log.Warn("pre-settlement did not finish online; answering with a local estimate",
 			"bill_no", rec.Bill.BillNo, "err", err)
@@ -232,7 +232,7 @@ func (a *Agent) settleBill(ctx context.Context, billNo, acctUsed, setlway string
 			return outcome{Status: 200, Body: a.billView(rec)}, nil
 		case isFinal(err):
 			a.markFailed(ctx, rec, err)
-			return outcome{Status: 422, Body: errorBody("platform_refused", businessMessage(err), nil)}, nil
+			return outcome{Status: 422, Body: errorBody(rec.errCode(), businessMessage(err), nil)}, nil
 		}
 		a.log.Warn("settlement did not finish online; queueing the bill", "bill_no", billNo, "err", err)
 	}
@@ -270,8 +270,12 @@ func (a *Agent) enqueue(ctx context.Context, rec *billRecord) error {
 	ctx = context.WithoutCancel(ctx) // the deadline may be spent; the bill must still be kept
 	err := a.save(ctx, rec, func(tx *queue.Tx) error {
 		id, err := tx.Enqueue(rec.Bill.BillNo, payload)
-		rec.QueueID = id
 		if err != nil {
+			return err
+		}
+		// The bill was sealed before the queue gave its id: write it again with it.
+		rec.QueueID = id
+		if err := a.putBill(tx.Bolt(), rec); err != nil {
 			return err
 		}
 		return a.addOutstanding(tx, carried)

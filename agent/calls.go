@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/queue"
 )
@@ -17,7 +18,7 @@ import (
 // call sends one message to the platform and feeds the breaker and the metrics.
 // While the breaker is open, it fails at once with ErrOffline (nothing is sent).
 func (a *Agent) call(ctx context.Context, infno string, meta platform.Meta, in, out any) error {
-	if !a.breaker.isOnline() && infno != platform.InfnoSignIn {
+	if !a.breaker.isOnline() && infno != platform.InfnoSignIn && ctx.Value(probeKey{}) == nil {
 		return fmt.Errorf("%s: %w", infno, errOfflineNotSent)
 	}
 	start := time.Now()
@@ -102,8 +103,34 @@ func (a *Agent) reserveMsgids(until time.Time) error {
 	})
 }
 
+// probeKey marks a context whose calls go out even while offline: the probe's.
+type probeKey struct{}
+
+// probe checks whether the platform answers: 1101 of the configured test person
+// ([platform] probe_cert_type/probe_cert_no), else 9001 sign-in (which also renews the
+// session). A success closes the breaker.
+func (a *Agent) probe(ctx context.Context) bool {
+	pc := a.cfg.Platform
+	if pc.ProbeCertType == "" || pc.ProbeCertNo == "" {
+		return a.signIn(ctx, true)
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, probeKey{}, true), pc.Timeout.Duration)
+	defer cancel()
+	_, err := a.personOnline(ctx, settle.Patient{MdtrtCertType: pc.ProbeCertType, MdtrtCertNo: pc.ProbeCertNo}, nil)
+	if err != nil && !errors.Is(err, platform.ErrBusiness) {
+		a.log.Debug("probe: the platform does not answer yet", "err", err)
+		return false
+	}
+	a.breaker.ok()
+	if a.client.SignNo() == "" {
+		a.signIn(ctx, true)
+	}
+	return true
+}
+
 // signIn sends 9001; on failure the agent starts offline and the probe keeps trying.
-func (a *Agent) signIn(ctx context.Context) bool {
+// quiet logs a failure at debug level (the probe tries every few seconds).
+func (a *Agent) signIn(ctx context.Context, quiet bool) bool {
 	msgid, err := a.nextMsgid()
 	if err != nil {
 		a.log.Error("sign-in: no msgid", "err", err)
@@ -115,7 +142,11 @@ func (a *Agent) signIn(ctx context.Context) bool {
 	var out platform.SignInOutput
 	if err := a.call(ctx, platform.InfnoSignIn, a.meta(msgid, nil), in, &out); err != nil {
 		a.breaker.trip()
-		a.log.Warn("sign-in to the platform failed; working offline until it answers", "err", err)
+		if quiet {
+			a.log.Debug("sign-in failed", "err", err)
+		} else {
+			a.log.Warn("sign-in to the platform failed; working offline until it answers", "err", err)
+		}
 		return false
 	}
 	a.client.SetSignNo(out.Signinoutb.SignNo)
@@ -152,23 +183,25 @@ func (a *Agent) probeLoop(ctx context.Context) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	lastSignIn := a.now()
+	lastSignIn, lastReminder := a.now(), a.now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		online, _, _ := a.breaker.state()
+		online, since, _ := a.breaker.state()
 		if !online {
-			if a.signIn(ctx) {
+			if a.probe(ctx) {
 				lastSignIn = a.now()
-				a.log.Info("platform answers again: back online")
+			} else if a.now().Sub(lastReminder) >= 10*time.Minute {
+				lastReminder = a.now()
+				a.log.Warn("still offline: the platform does not answer; bills are queued", "since", since)
 			}
 			continue
 		}
 		if a.now().Sub(lastSignIn) > 24*time.Hour {
-			if a.signIn(ctx) {
+			if a.signIn(ctx, false) {
 				lastSignIn = a.now()
 			}
 		}

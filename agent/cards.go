@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,7 +112,12 @@ func (a *Agent) handleCard(w http.ResponseWriter, r *http.Request) {
 		a.writePersonErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"card": read.Card.Masked(), "person": personView(p), "source": source, "read_at": read.At})
+	body := map[string]any{"card": read.Card.Masked(), "person": personView(p), "read_at": read.At}
+	body["source"], body["person_cached_at"] = splitSource(source)
+	if body["person_cached_at"] == "" {
+		delete(body, "person_cached_at")
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // findPerson asks the platform (1101) within the cashier deadline; offline, or when it
@@ -137,5 +143,14 @@ func (a *Agent) findPerson(ctx context.Context, pt settle.Patient) (*settle.Pers
 		return nil, "", settle.ErrNotFound
 	}
 	p := cp.Person
-	return &p, sourceCache, nil
+	return &p, sourceCache + " " + cp.At.UTC().Format(time.RFC3339), nil
+}
+
+// splitSource separates "cache <time>" into the source and when the cached answer was
+// taken (offline.md: cached person info "with its age").
+func splitSource(source string) (string, string) {
+	if s, at, ok := strings.Cut(source, " "); ok {
+		return s, at
+	}
+	return source, ""
 }

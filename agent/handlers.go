@@ -185,7 +185,12 @@ func (a *Agent) handleLookup(w http.ResponseWriter, r *http.Request) {
 		a.writePersonErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"person": personView(p), "source": source})
+	body := map[string]any{"person": personView(p)}
+	body["source"], body["person_cached_at"] = splitSource(source)
+	if body["person_cached_at"] == "" {
+		delete(body, "person_cached_at")
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (a *Agent) writePersonErr(w http.ResponseWriter, err error) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,7 +69,14 @@ func (m *metrics) observeCall(infno string, o platform.Outcome, d time.Duration)
 	}
 }
 
-func (m *metrics) billReceived(source string) { m.bills.WithLabelValues("received", source).Inc() }
+// billReceived counts a new bill by the input it came through: api, hl7 or dropfolder
+// (the first word of its source; the rest names the message or file).
+func (m *metrics) billReceived(source string) {
+	if i := strings.IndexByte(source, ' '); i >= 0 {
+		source = source[:i]
+	}
+	m.bills.WithLabelValues("received", source).Inc()
+}
 func (m *metrics) billSettled(queued bool) {
 	via := "online"
 	if queued {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -20,6 +21,7 @@ type Reconciliation struct {
 	Differences []DifferenceRow `json:"differences"`
 	Totals      []ReconTotal    `json:"totals"`
 	Queued      int             `json:"queued"`
+	NeedsPerson int             `json:"needs_person"`
 	Checked     bool            `json:"checked_with_platform"`
 	Clean       bool            `json:"clean"`
 	Note        string          `json:"note,omitempty"`
@@ -78,6 +80,11 @@ func (a *Agent) reconcile(ctx context.Context, day string, check bool) (*Reconci
 		case rec.State == StateQueued || rec.State == StateSettling:
 			rep.Queued++
 			continue
+		case rec.State == StateFailed || rec.State == StateDead:
+			// Queued offline, money collected, then refused or given up: a person
+			// must settle it with the patient.
+			rep.NeedsPerson++
+			continue
 		case rec.Settlement == nil:
 			continue
 		}
@@ -115,6 +122,10 @@ func (a *Agent) reconcile(ctx context.Context, day string, check bool) (*Reconci
 	if rep.Queued > 0 {
 		rep.Clean = false
 		rep.Note = fmt.Sprintf("%d bills of this day are still queued; reconcile again after they sync", rep.Queued)
+	}
+	if rep.NeedsPerson > 0 {
+		rep.Clean = false
+		rep.Note = strings.TrimSpace(rep.Note + fmt.Sprintf(" %d bills of this day were collected offline and then refused or given up (failed/dead): settle them with the patients by hand", rep.NeedsPerson))
 	}
 	if !check {
 		return rep, nil

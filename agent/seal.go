@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +21,9 @@ import (
 type sealer struct {
 	current *sealKey
 	byID    map[[4]byte]*sealKey
+	// macKey keys the hash that names cached persons (derived from the current key);
+	// nil without a key.
+	macKey []byte
 }
 
 type sealKey struct {
@@ -62,6 +66,9 @@ func newSealer(current string, old []string) (*sealer, error) {
 			return nil, err
 		}
 		s.current = k
+		raw, _ := decodeKey(current)
+		mk := sha256.Sum256(append([]byte("settle-agent person cache key\x00"), raw...))
+		s.macKey = mk[:]
 	}
 	for i, v := range old {
 		if _, err := add(fmt.Sprintf("store.old_keys[%d]", i), v); err != nil {
@@ -81,6 +88,19 @@ func decodeKey(v string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, errors.New("a store key is 32 random bytes written as base64 (openssl rand -base64 32) or 64 hex digits")
+}
+
+// Name returns a keyed hash (HMAC-SHA256, 16 bytes) of b: a store key that does not
+// give away b, nor lets anyone without the store key test guesses against it. Without
+// a store key it is a plain SHA-256.
+func (s *sealer) Name(b []byte) []byte {
+	if s == nil || s.macKey == nil {
+		sum := sha256.Sum256(b)
+		return sum[:16]
+	}
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write(b)
+	return m.Sum(nil)[:16]
 }
 
 // Seal returns data ready for the store; aad binds it to its key in the bucket.

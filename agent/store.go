@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -311,11 +310,11 @@ func (a *Agent) putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
 	return b.Put([]byte(key), sealed)
 }
 
-// personKey is the cache key of a certificate: a hash, so that card and ID numbers do
-// not stand in the store file in clear even as keys.
-func personKey(certType, certNo string) []byte {
-	sum := sha256.Sum256(indexKey(certType, certNo))
-	return sum[:16]
+// personKey is the cache key of a certificate: a keyed hash, so that card and ID
+// numbers do not stand in the store file in clear even as keys. A new store key
+// names persons anew: the cache starts over after a key rotation.
+func (a *Agent) personKey(certType, certNo string) []byte {
+	return a.seal.Name(indexKey(certType, certNo))
 }
 
 // cachePerson keeps the last 1101 answer for a certificate (sealed), for offline use.
@@ -328,7 +327,7 @@ func (a *Agent) cachePerson(ctx context.Context, certType, certNo string, p sett
 // updateCachedPerson changes the cached person of a certificate inside one transaction
 // (read, change, seal, write); change also runs for a certificate not cached yet.
 func (a *Agent) updateCachedPerson(ctx context.Context, certType, certNo string, change func(*cachedPerson)) error {
-	key := personKey(certType, certNo)
+	key := a.personKey(certType, certNo)
 	return a.store.Batch(ctx, func(tx *queue.Tx) error {
 		b, err := tx.Bolt().CreateBucketIfNotExists(bucketPersons)
 		if err != nil {
@@ -359,7 +358,7 @@ func (a *Agent) updateCachedPerson(ctx context.Context, certType, certNo string,
 
 func (a *Agent) cachedPerson(certType, certNo string) (*cachedPerson, error) {
 	var cp *cachedPerson
-	key := personKey(certType, certNo)
+	key := a.personKey(certType, certNo)
 	err := a.store.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPersons)
 		if b == nil {

@@ -85,7 +85,7 @@ reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
 [offline]
 policy = "full"                      # full | estimate | refuse
 deadline = "3s"                      # longest a cashier waits for the platform
-max_bill_amount = "2000.00"          # larger bills are not taken offline
+max_bill_amount = "2000.00"          # policy estimate: larger bills are collected in full
 max_outstanding_amount = "50000.00"  # offline total not yet settled
 retry_horizon = "168h"               # unsent after this long: dead
 # default_ratio = "0.70"             # fund ratio for estimates before a real settlement
