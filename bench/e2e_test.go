@@ -90,12 +90,15 @@ func TestRun_Small(t *testing.T) {
 		t.Errorf("online figures: got %d chains, %v /s, p99 %v ms, overhead %v ms, platform %v ms; want all > 0",
 			res.Chains, res.SettlePerS, res.SettleP99Ms, res.OverheadP99Ms, res.PlatformP99Ms)
 	}
-	if res.OverheadP99Ms > res.SettleP99Ms {
-		t.Errorf("overhead p99 %v ms above the chain p99 %v ms; want at most", res.OverheadP99Ms, res.SettleP99Ms)
+	if res.PacedChains == 0 || res.PacedPerS <= 0 || res.SaturatedOverheadP99Ms <= 0 {
+		t.Errorf("paced: got %d chains, %v /s, saturated overhead %v ms; want all > 0", res.PacedChains, res.PacedPerS, res.SaturatedOverheadP99Ms)
 	}
-	if res.DrainPerS <= 0 || res.StartupMs <= 0 || res.StartupRecords != res.Chains+120 || res.StoreBytes <= 0 {
+	if res.SaturatedOverheadP99Ms > res.SettleP99Ms {
+		t.Errorf("saturated overhead p99 %v ms above the chain p99 %v ms; want at most", res.SaturatedOverheadP99Ms, res.SettleP99Ms)
+	}
+	if res.DrainPerS <= 0 || res.StartupMs <= 0 || res.StartupRecords != res.Chains+res.PacedChains+120 || res.StoreBytes <= 0 {
 		t.Errorf("got drain %v /s, startup %v ms on %d records, store %d bytes; want > 0, %d records",
-			res.DrainPerS, res.StartupMs, res.StartupRecords, res.StoreBytes, res.Chains+120)
+			res.DrainPerS, res.StartupMs, res.StartupRecords, res.StoreBytes, res.Chains+res.PacedChains+120)
 	}
 	if runtime.GOOS == "linux" && (!res.RSSSupported || res.IdleRSSMB <= 0 || res.RSSMaxMB < res.IdleRSSMB) {
 		t.Errorf("memory: got supported %v, idle %v MB, max %v MB; want idle > 0 and max >= idle", res.RSSSupported, res.IdleRSSMB, res.RSSMaxMB)

@@ -12,7 +12,7 @@ import (
 	"github.com/settle-agent/settle-agent/bench"
 )
 
-const benchE2ESynopsis = `bench e2e [--json] [--quick] [--dir DIR] [--windows N] [--load D] [--backlog N] [--sync-concurrency N] [--profile DIR] [--keep]
+const benchE2ESynopsis = `bench e2e [--json] [--quick] [--dir DIR] [--windows N] [--load D] [--backlog N] [--pace R] [--sync-concurrency N] [--profile DIR] [--keep]
 
 Runs the agent (this binary, 'run --config' on a generated configuration) against the
 simulated platform on loopback, in a temporary folder on the data disk, and measures
@@ -29,14 +29,15 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 	windows := fs.Int("windows", 50, "cashier windows working at once")
 	load := fs.Duration("load", 10*time.Second, "how long the windows settle online")
 	backlog := fs.Int("backlog", 100000, "bills queued while the platform is down, then drained")
+	pace := fs.Float64("pace", 2, "chains per second per window while overhead_p99_ms is measured (the windows are not saturated then)")
 	conc := fs.Int("sync-concurrency", 32, "the agent's [sync] concurrency")
 	keep := fs.Bool("keep", false, "keep the temporary folder (store, agent log, configuration)")
 	profile := fs.String("profile", "", "folder for CPU profiles of the agent during the load and the drain (load.pprof, drain.pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *windows < 1 || *windows > 99 || *backlog < 1 || *load <= 0 {
-		return fmt.Errorf("%w: want only flags, --windows 1..99, --backlog >= 1, --load > 0", errUsage)
+	if fs.NArg() > 0 || *windows < 1 || *windows > 99 || *backlog < 1 || *load <= 0 || *pace <= 0 {
+		return fmt.Errorf("%w: want only flags, --windows 1..99, --backlog >= 1, --load > 0, --pace > 0", errUsage)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -53,7 +54,7 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 		return fmt.Errorf("bench e2e: find this program to run the agent: %w", err)
 	}
 	res, err := bench.Run(ctx, &bench.Options{
-		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Keep: *keep, ProfileDir: *profile,
+		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Pace: *pace, Keep: *keep, ProfileDir: *profile,
 		AgentCommand: func(config string) *exec.Cmd { return exec.Command(exe, "run", "--config", config) },
 		Fsync:        measureFsync,
 		Out:          env.stdout,
