@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/settle-agent/settle-agent/config"
 	"io"
 	"net/http"
 	"net/url"
@@ -243,6 +244,16 @@ func (q *queueTarget) open(ctx context.Context, env *cmdEnv) (queueSource, error
 	}
 	if dir == "" {
 		dir = env.getenv("SETTLE_AGENT_STORE_DIR")
+	}
+	if dir == "" {
+		// The installed agent's configuration, when there is one.
+		if _, err := os.Stat(config.DefaultPath()); err == nil {
+			d, err := storeDirFromConfig(config.DefaultPath())
+			if err != nil {
+				return nil, err
+			}
+			dir = d
+		}
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("%w: say where the queue is: --store DIR (the agent's data folder), --config FILE, or --api URL --token T for a running agent", errUsage)
