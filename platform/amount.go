@@ -156,6 +156,19 @@ func (r *Ratio) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalText writes r as a plain decimal (TOML, CSV, form values).
+func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText parses a plain decimal, as ParseRatio does (no exponent).
+func (r *Ratio) UnmarshalText(b []byte) error {
+	v, err := ParseRatio(string(b))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
 // numberText returns the decimal text of a JSON number or string token. null reports a
 // JSON null (the field then keeps its value, as encoding/json does for every type).
 func numberText(b []byte, what string) (s string, null bool, err error) {

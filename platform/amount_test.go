@@ -140,6 +140,19 @@ func TestRatio_UnmarshalJSON(t *testing.T) {
 	}
 }
 
+func TestRatio_Text(t *testing.T) {
+	var r Ratio
+	if err := r.UnmarshalText([]byte("0.85")); err != nil || r.String() != "0.85" {
+		t.Errorf("UnmarshalText(0.85) = %s, %v", r, err)
+	}
+	if err := r.UnmarshalText([]byte("8.5e-1")); err == nil {
+		t.Errorf("UnmarshalText(8.5e-1) accepted as %s; want an error", r)
+	}
+	if b, _ := r.MarshalText(); string(b) != "0.85" {
+		t.Errorf("MarshalText = %s; want 0.85", b)
+	}
+}
+
 func TestAmount_Conversions(t *testing.T) {
 	m := settle.MustMoney("12.34")
 	if got := AmountOf(m).Money(); got != m {
