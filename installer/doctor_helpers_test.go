@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -114,7 +115,13 @@ func (s *doctorSetup) Options() DoctorOptions {
 // Run runs Doctor with o.
 func (s *doctorSetup) Run(o DoctorOptions) []Check {
 	s.t.Helper()
-	checks := Doctor(context.Background(), nil, o)
+	return s.Run2(nil, o)
+}
+
+// Run2 runs Doctor with a given configuration.
+func (s *doctorSetup) Run2(cfg *config.Config, o DoctorOptions) []Check {
+	s.t.Helper()
+	checks := Doctor(context.Background(), cfg, o)
 	var b strings.Builder
 	_ = WriteChecks(&b, checks)
 	s.t.Logf("doctor:\n%s", b.String())

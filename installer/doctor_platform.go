@@ -101,6 +101,11 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 		platform.SignOutInput{SignOut: platform.SignOutData{SignNo: out.Signinoutb.SignNo, OpterNo: doctorOpter}}, nil); err != nil {
 		signedOut = "sign-out (9002) failed: " + err.Error()
 	}
+	if d.agentHoldsStore {
+		if r, err := d.agentReadyz(ctx, cfg); err == nil && !r.Online {
+			signedOut += "; the running agent still works offline: it tries again every [platform] probe_interval"
+		}
+	}
 	d.ok(name, fmt.Sprintf("signed in to %s as %s in %v (sign_no %s; %s)", cfg.Platform.BaseURL,
 		cfg.Hospital.FixmedinsCode, latency, out.Signinoutb.SignNo, signedOut))
 	return signIn{resp: resp, at: at}

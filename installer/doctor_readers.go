@@ -86,7 +86,11 @@ func (d *doctor) readerOfAgent(name string, rc cardreader.Config, states []cardr
 			continue
 		}
 		if !s.Connected {
-			d.fail(name, fmt.Sprintf("%s: the running agent cannot reach it: %s", rc.Port, s.LastError), readerFix(rc))
+			why := s.LastError
+			if why == "" {
+				why = "not connected (yet)"
+			}
+			d.fail(name, fmt.Sprintf("%s: the running agent cannot reach it: %s", rc.Port, why), readerFix(rc))
 			return
 		}
 		fw := ""

@@ -129,6 +129,20 @@ func TestDoctor_Config_Problems(t *testing.T) {
 	wantCheck(t, checks, "store", CheckOK)
 }
 
+func TestDoctor_Config_Given(t *testing.T) {
+	t.Parallel()
+	s := newDoctorSetup(t, nil)
+	o := s.Options()
+	cfg, err := config.Load(o.ConfigPath, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ConfigPath = "" // not read: the given configuration is checked
+	wantCheck(t, s.Run2(cfg, o), "configuration", CheckOK, cfg.Path, "1 window")
+	cfg.Windows[0].ID = ""
+	wantCheck(t, s.Run2(cfg, o)[:1], "configuration", CheckFail, "1 problem")
+}
+
 func TestDoctor_Config_Missing(t *testing.T) {
 	t.Parallel()
 	s := newDoctorSetup(t, nil)
