@@ -83,6 +83,8 @@ type Result struct {
 	FsyncPerS              float64 `json:"fsync_per_s"`
 	Chains                 int     `json:"chains"`
 	PacedChains            int     `json:"paced_chains"`
+	OverheadP50Ms          float64 `json:"overhead_p50_ms"`
+	AnonMaxMB              float64 `json:"rss_anon_max_mb"`
 	PacedPerS              float64 `json:"paced_per_s"`
 	SaturatedOverheadP99Ms float64 `json:"saturated_overhead_p99_ms"`
 	ChainOverheadP99       float64 `json:"chain_overhead_p99_ms"`
@@ -197,7 +199,7 @@ func (r *run) all(ctx context.Context) error {
 	if r.proc, err = r.start(ctx); err != nil {
 		return err
 	}
-	_, res.RSSSupported = readRSS(r.proc.pid())
+	_, _, res.RSSSupported = readRSS(r.proc.pid())
 	if !res.RSSSupported {
 		r.say("memory: not measured on this OS (reads /proc/<pid>/status on Linux); reported as 0")
 	}
@@ -216,7 +218,9 @@ func (r *run) all(ctx context.Context) error {
 		return err
 	}
 	res.RSSMaxMB = mb(r.proc.rss.max())
+	res.AnonMaxMB = mb(r.proc.rss.anonMax())
 	r.say("RSS max         %8.1f MB   (whole run before restart; target <= 80: %s)", res.RSSMaxMB, verdict(res.RSSMaxMB <= 80))
+	r.say("  of it anonymous at most %.1f MB (heap, stacks: RssAnon); the rest is the store file bbolt maps, page cache the kernel can drop", res.AnonMaxMB)
 	if err := r.restart(ctx); err != nil {
 		return err
 	}

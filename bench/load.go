@@ -119,7 +119,9 @@ func (r *run) load(ctx context.Context) error {
 	res.ChainOverheadP99 = ms(p99(paced.agentCh))
 	r.say("overhead p99    %8.2f ms   (per request, latency minus platform time, at %.0f chains/s: each window one chain every %s; target <= 5: %s)",
 		res.OverheadP99Ms, res.PacedPerS, period, verdict(res.OverheadP99Ms <= 5))
-	r.say("  per chain     %8.2f ms   (the same summed over a chain's two requests; chain p99 %.2f ms)", res.ChainOverheadP99, ms(p99(paced.chain)))
+	res.OverheadP50Ms = ms(quantile(paced.agentReq, 0.5))
+	r.say("  per chain     %8.2f ms   (the same summed over a chain's two requests; chain p99 %.2f ms); per request p50 %.2f ms",
+		res.ChainOverheadP99, ms(p99(paced.chain)), res.OverheadP50Ms)
 	warnUntimed(r, paced)
 	return nil
 }
@@ -209,12 +211,15 @@ func (r *run) windows(ctx context.Context, m *billMaker, prefix string, d, perio
 	return all, elapsed, nil
 }
 
-func p99(d []time.Duration) time.Duration {
+func p99(d []time.Duration) time.Duration { return quantile(d, 0.99) }
+
+// quantile sorts d and returns its q quantile (0 for none).
+func quantile(d []time.Duration, q float64) time.Duration {
 	if len(d) == 0 {
 		return 0
 	}
 	slices.Sort(d)
-	return d[(len(d)*99)/100]
+	return d[min(int(float64(len(d))*q), len(d)-1)]
 }
 
 // backlog cuts the platform, has the windows queue r.opt.Backlog bills (pre-settled

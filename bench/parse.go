@@ -8,9 +8,13 @@ import (
 
 // parseVmRSS reads the VmRSS line of a /proc/<pid>/status file ("VmRSS:  12345 kB")
 // and returns the resident set in bytes.
-func parseVmRSS(status []byte) (int64, bool) {
+func parseVmRSS(status []byte) (int64, bool) { return parseStatusKB(status, "VmRSS") }
+
+// parseStatusKB reads one "Name:  N kB" line of a /proc/<pid>/status file, in bytes.
+func parseStatusKB(status []byte, name string) (int64, bool) {
+	prefix := []byte(name + ":")
 	for line := range bytes.SplitSeq(status, []byte("\n")) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
+		rest, ok := bytes.CutPrefix(line, prefix)
 		if !ok {
 			continue
 		}

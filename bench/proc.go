@@ -80,6 +80,7 @@ type rssSampler struct {
 	mu      sync.Mutex
 	peak    int64
 	last    int64
+	anon    int64 // highest RssAnon
 	samples int
 	watch   []*rssWindow
 }
@@ -92,15 +93,15 @@ type rssWindow struct {
 
 func newRSSSampler(pid int, interval time.Duration, done <-chan struct{}) *rssSampler {
 	s := &rssSampler{}
-	if _, ok := readRSS(pid); !ok {
+	if _, _, ok := readRSS(pid); !ok {
 		return s
 	}
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
-			if v, ok := readRSS(pid); ok {
-				s.add(v)
+			if v, anon, ok := readRSS(pid); ok {
+				s.add(v, anon)
 			}
 			select {
 			case <-done:
@@ -112,10 +113,11 @@ func newRSSSampler(pid int, interval time.Duration, done <-chan struct{}) *rssSa
 	return s
 }
 
-func (s *rssSampler) add(v int64) {
+func (s *rssSampler) add(v, anon int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.last = v
+	s.anon = max(s.anon, anon)
 	s.peak = max(s.peak, v)
 	s.samples++
 	for _, w := range s.watch {
@@ -131,6 +133,13 @@ func (s *rssSampler) max() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peak
+}
+
+// anonMax is the highest anonymous resident memory seen (no mapped files).
+func (s *rssSampler) anonMax() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.anon
 }
 
 // open starts a window of samples; close it with done.
