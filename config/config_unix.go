@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
+	"strconv"
+	"syscall"
 )
 
 // DefaultPath is where the configuration file lives when --config is not given.
@@ -28,8 +31,12 @@ func PermissionWarnings(path string) []string {
 		if err != nil {
 			return
 		}
-		if w := modeWarning(fi.Mode().Perm()); w != "" {
-			out = append(out, fmt.Sprintf("%s %s is %s (mode %04o); run: chmod 600 %s", what, p, w, fi.Mode().Perm(), p))
+		m := fi.Mode().Perm()
+		if m&0o077 == 0o040 && serviceGroup(fi) {
+			return // root:settle-agent 0640, as `settle-agent install` sets it up
+		}
+		if w := modeWarning(m); w != "" {
+			out = append(out, fmt.Sprintf("%s %s is %s (mode %04o); run: chmod 600 %s (or chown root:%s and chmod 640 for the service account)", what, p, w, m, p, ServiceGroup))
 		}
 	}
 	check(path, "configuration file")
@@ -37,6 +44,20 @@ func PermissionWarnings(path string) []string {
 		check(f.path, "secret file for "+f.field)
 	}
 	return out
+}
+
+// ServiceGroup is the group of the service account that `settle-agent install` creates;
+// configuration and secret files readable by it alone are as they should be.
+const ServiceGroup = "settle-agent"
+
+// serviceGroup reports whether the file's group is the service account's.
+func serviceGroup(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	g, err := user.LookupGroupId(strconv.FormatUint(uint64(st.Gid), 10))
+	return err == nil && g.Name == ServiceGroup
 }
 
 func modeWarning(m fs.FileMode) string {

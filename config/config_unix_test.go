@@ -4,6 +4,9 @@ package config
 
 import (
 	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -57,3 +60,27 @@ func TestDefaultPlaces(t *testing.T) {
 }
 
 func fileMode(m uint32) os.FileMode { return os.FileMode(m) }
+
+func TestPermissionWarnings_ServiceGroup(t *testing.T) {
+	g, err := user.LookupGroup(ServiceGroup)
+	if err != nil {
+		t.Skipf("no %s group on this machine (settle-agent install creates it)", ServiceGroup)
+	}
+	gid, _ := strconv.Atoi(g.Gid)
+	path := filepath.Join(t.TempDir(), "settle-agent.toml")
+	if err := os.WriteFile(path, []byte("[hospital]\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, -1, gid); err != nil {
+		t.Skipf("cannot chown to the %s group here: %v", ServiceGroup, err)
+	}
+	if got := PermissionWarnings(path); len(got) != 0 {
+		t.Errorf("0640 with group %s: got %v; want no warning", ServiceGroup, got)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := PermissionWarnings(path); len(got) != 1 {
+		t.Errorf("0644: got %v; want a warning", got)
+	}
+}
