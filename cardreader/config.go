@@ -96,7 +96,7 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Port) == "" {
 		v.Add("port", "is required (COM3 on Windows, /dev/ttyUSB0 or /dev/ttyACM0 on Linux)")
 	}
-	if !supportedBaud(c.Baud) {
+	if !StandardBaud(c.Baud) {
 		v.Add("baud", "%d is not a standard rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, ...)", c.Baud)
 	}
 	if c.DataBits < 5 || c.DataBits > 8 {
@@ -121,9 +121,9 @@ func (c Config) Validate() error {
 	return v.Err()
 }
 
-// supportedBaud lists the standard rates (those tarm/serial can set on Linux; Windows
+// StandardBaud reports whether b is one of the standard rates (those tarm/serial can set on Linux; Windows
 // takes any).
-func supportedBaud(b int) bool {
+func StandardBaud(b int) bool {
 	switch b {
 	case 50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400,
 		57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000,

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/settle-agent/settle-agent/cardreader"
 	"net"
 	"net/url"
 	"regexp"
@@ -212,8 +213,8 @@ func (c *Config) validatePort(v *ValidationError, key string, p *Port) {
 	if p.Port == "" {
 		c.problem(v, key+".port", "", "required: the serial device, e.g. \""+DefaultReaderPort()+"\"")
 	}
-	if p.Baud < 300 || p.Baud > 4_000_000 {
-		c.problem(v, key+".baud", strconv.Itoa(p.Baud), "must be a baud rate such as 9600 or 115200")
+	if !cardreader.StandardBaud(p.Baud) {
+		c.problem(v, key+".baud", strconv.Itoa(p.Baud), "must be a standard baud rate such as 9600 or 115200")
 	}
 	if p.DataBits < 5 || p.DataBits > 8 {
 		c.problem(v, key+".data_bits", strconv.Itoa(p.DataBits), "must be 5, 6, 7 or 8")
