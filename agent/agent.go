@@ -129,6 +129,10 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 		Horizon:   cfg.Offline.RetryHorizon.Duration,
 		Retention: cfg.Store.Retention.Duration,
 		LeaseTime: 2*cfg.Platform.Timeout.Duration + 30*time.Second,
+		// A queued bill is retried at least every 30 s: when a flaky line steadies,
+		// no bill waits minutes in backoff.
+		MinBackoff: time.Second,
+		MaxBackoff: 30 * time.Second,
 		Logger:    a.log,
 		Now:       a.now,
 	})

@@ -186,7 +186,8 @@ func TestAgent_Chaos(t *testing.T) {
 	}
 	for _, no := range all {
 		var last map[string]any
-		deadline := time.Now().Add(30 * time.Second)
+		// A bill that failed repeatedly under the faults may be in backoff (30 s at most).
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			_, last = s.tryDo("GET", "/v1/bills/"+no, tokAdmin, nil)
 			if str(last, "state") == "settled" {
