@@ -133,8 +133,8 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 		// no bill waits minutes in backoff.
 		MinBackoff: time.Second,
 		MaxBackoff: 30 * time.Second,
-		Logger:    a.log,
-		Now:       a.now,
+		Logger:     a.log,
+		Now:        a.now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
