@@ -85,6 +85,13 @@ func (a *Agent) syncLoop(ctx context.Context) {
 	}
 }
 
+// lostLease reports a queue move refused because this worker's lease ran out and
+// the record moved on: the bill's new state must be stored all the same, since it
+// records what the platform did.
+func lostLease(err error) bool {
+	return errors.Is(err, queue.ErrNotLeased) || errors.Is(err, queue.ErrWrongState)
+}
+
 // syncOne drives one queued bill and moves its queue record in the same transaction
 // as the bill's new state: done when settled or cancelled, failed on a business
 // refusal, back to ready with backoff otherwise (dead past the retry horizon).
@@ -120,7 +127,7 @@ func (a *Agent) syncOne(ctx context.Context, r *queue.Record) {
 	switch {
 	case err == nil:
 		serr := a.save(sctx, rec, func(tx *queue.Tx) error {
-			if err := tx.Ack(r.ID); err != nil {
+			if err := tx.Ack(r.ID); err != nil && !lostLease(err) {
 				return err
 			}
 			return a.releaseOutstanding(tx, rec)
@@ -147,7 +154,12 @@ func (a *Agent) syncOne(ctx context.Context, r *queue.Record) {
 		if errors.Is(err, errNotQualified) {
 			rec.ErrCode = "not_qualified"
 		}
-		if serr := a.save(sctx, rec, func(tx *queue.Tx) error { return tx.Fail(r.ID, rec.ErrMsg) }); serr != nil {
+		if serr := a.save(sctx, rec, func(tx *queue.Tx) error {
+			if err := tx.Fail(r.ID, rec.ErrMsg); err != nil && !lostLease(err) {
+				return err
+			}
+			return nil
+		}); serr != nil {
 			a.log.Error("store failed bill", "bill_no", rec.Bill.BillNo, "err", serr)
 		}
 		a.metrics.billFailed()
@@ -158,6 +170,9 @@ func (a *Agent) syncOne(ctx context.Context, r *queue.Record) {
 		}
 		serr := a.save(sctx, rec, func(tx *queue.Tx) error {
 			if err := tx.Nack(r.ID, err.Error()); err != nil {
+				if lostLease(err) {
+					return nil
+				}
 				return err
 			}
 			q, err := tx.Get(r.ID)
