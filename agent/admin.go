@@ -60,42 +60,25 @@ func (a *Agent) handleQueueGet(w http.ResponseWriter, r *http.Request) {
 
 // handleQueueRetry puts a failed or dead record back in line, and its bill back to queued.
 func (a *Agent) handleQueueRetry(w http.ResponseWriter, r *http.Request) {
-	id, ok := queueID(w, r)
-	if !ok {
-		return
-	}
-	qr, err := a.store.Get(id)
-	if err != nil {
-		a.writeQueueErr(w, err)
-		return
-	}
-	billNo := billNoOf(qr)
-	unlock, err := a.locks.lock(r.Context(), billNo)
-	if err != nil {
-		a.writeErr(w, err)
-		return
-	}
-	defer unlock()
-	rec, err := a.loadBill(billNo)
-	if err != nil {
-		a.writeErr(w, err)
-		return
-	}
-	if rec.State == StateFailed || rec.State == StateDead {
-		rec.State = StateQueued
-		rec.ErrCode, rec.ErrMsg = "", ""
-	}
-	if err := a.save(r.Context(), rec, func(tx *queue.Tx) error { return tx.Retry(id) }); err != nil {
-		a.writeQueueErr(w, err)
-		return
-	}
-	a.log.Info("queue record retried by an administrator", "id", id, "bill_no", billNo)
-	got, _ := a.store.Get(id)
-	writeJSON(w, http.StatusOK, got)
+	a.moveQueueRecord(w, r, "retried", func(rec *billRecord) {
+		if rec.State == StateFailed || rec.State == StateDead {
+			rec.State = StateQueued
+			rec.ErrCode, rec.ErrMsg = "", ""
+		}
+	}, func(tx *queue.Tx, id uint64) error { return tx.Retry(id) })
 }
 
 // handleQueueDead gives up on a record by hand (a person settles it another way).
 func (a *Agent) handleQueueDead(w http.ResponseWriter, r *http.Request) {
+	a.moveQueueRecord(w, r, "moved to dead", func(rec *billRecord) {
+		rec.State, rec.ErrCode, rec.ErrMsg = StateDead, "dead", "moved to dead by an administrator"
+	}, func(tx *queue.Tx, id uint64) error { return tx.Dead(id, "by an administrator") })
+}
+
+// moveQueueRecord is an administrator's move of one queue record: the bill it names
+// changes in the same transaction as the record, under the bill's lock.
+func (a *Agent) moveQueueRecord(w http.ResponseWriter, r *http.Request, what string,
+	changeBill func(*billRecord), move func(tx *queue.Tx, id uint64) error) {
 	id, ok := queueID(w, r)
 	if !ok {
 		return
@@ -117,12 +100,12 @@ func (a *Agent) handleQueueDead(w http.ResponseWriter, r *http.Request) {
 		a.writeErr(w, err)
 		return
 	}
-	rec.State, rec.ErrCode, rec.ErrMsg = StateDead, "dead", "moved to dead by an administrator"
-	if err := a.save(r.Context(), rec, func(tx *queue.Tx) error { return tx.Dead(id, "by an administrator") }); err != nil {
+	changeBill(rec)
+	if err := a.save(r.Context(), rec, func(tx *queue.Tx) error { return move(tx, id) }); err != nil {
 		a.writeQueueErr(w, err)
 		return
 	}
-	a.log.Warn("queue record moved to dead by an administrator", "id", id, "bill_no", billNo)
+	a.log.Warn("queue record "+what+" by an administrator", "id", id, "bill_no", billNo)
 	got, _ := a.store.Get(id)
 	writeJSON(w, http.StatusOK, got)
 }

@@ -178,9 +178,10 @@ func (a *Agent) recoverInFlight(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) init() error {
-	cfg := a.cfg
-	client, err := platform.NewClient(platform.Options{
+// PlatformOptions are the platform client's options from the configuration (the
+// agent's and doctor's client alike); the caller sets the clock and logger.
+func PlatformOptions(cfg *config.Config) platform.Options {
+	return platform.Options{
 		BaseURL:            cfg.Platform.BaseURL,
 		Path:               cfg.Platform.Path,
 		Timeout:            cfg.Platform.Timeout.Duration,
@@ -195,9 +196,14 @@ func (a *Agent) init() error {
 		MdtrtareaAdmvs:     cfg.Hospital.Admdvs,
 		RecerSysCode:       cfg.Platform.RecerSysCode,
 		Infver:             cfg.Platform.Infver,
-		Now:                a.now,
-		Logger:             a.log,
-	})
+	}
+}
+
+func (a *Agent) init() error {
+	cfg := a.cfg
+	po := PlatformOptions(cfg)
+	po.Now, po.Logger = a.now, a.log
+	client, err := platform.NewClient(po)
 	if err != nil {
 		return fmt.Errorf("platform client: %w", err)
 	}

@@ -183,21 +183,31 @@ func (a *Agent) offlinePerson(rec *billRecord) {
 	rec.PersonSource = sourceCard
 }
 
+// lockBill takes the bill's lock and loads it; the caller runs unlock when done.
+func (a *Agent) lockBill(ctx context.Context, billNo string) (*billRecord, func(), error) {
+	if a.isClosing() {
+		return nil, nil, ErrClosed
+	}
+	unlock, err := a.locks.lock(ctx, billNo)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := a.loadBill(billNo)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return rec, unlock, nil
+}
+
 // settleBill settles a pre-settled bill (2207), or queues it durably when the platform
 // cannot answer within the cashier deadline.
 func (a *Agent) settleBill(ctx context.Context, billNo, acctUsed, setlway string) (outcome, error) {
-	if a.isClosing() {
-		return outcome{}, ErrClosed
-	}
-	unlock, err := a.locks.lock(ctx, billNo)
+	rec, unlock, err := a.lockBill(ctx, billNo)
 	if err != nil {
 		return outcome{}, err
 	}
 	defer unlock()
-	rec, err := a.loadBill(billNo)
-	if err != nil {
-		return outcome{}, err
-	}
 	switch rec.State {
 	case StateSettled:
 		return outcome{Status: 200, Body: a.billView(rec)}, nil
@@ -293,18 +303,11 @@ func (a *Agent) enqueue(ctx context.Context, rec *billRecord) error {
 // cancelBill cancels a bill: 2208 when settled, removal when queued and never sent, a
 // queued cancellation (applied after the settlement it cancels) when offline.
 func (a *Agent) cancelBill(ctx context.Context, billNo string) (outcome, error) {
-	if a.isClosing() {
-		return outcome{}, ErrClosed
-	}
-	unlock, err := a.locks.lock(ctx, billNo)
+	rec, unlock, err := a.lockBill(ctx, billNo)
 	if err != nil {
 		return outcome{}, err
 	}
 	defer unlock()
-	rec, err := a.loadBill(billNo)
-	if err != nil {
-		return outcome{}, err
-	}
 	switch {
 	case rec.State == StateCancelled:
 		return outcome{Status: 200, Body: a.billView(rec)}, nil

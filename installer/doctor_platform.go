@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/settle-agent/settle-agent/agent"
 	"net"
 	"net/http"
 	neturl "net/url"
@@ -57,25 +58,9 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line")
 		return signIn{}
 	}
-	client, err := platform.NewClient(platform.Options{
-		BaseURL:             cfg.Platform.BaseURL,
-		Path:                cfg.Platform.Path,
-		Timeout:             cfg.Platform.Timeout.Duration,
-		Paasid:              cfg.Platform.Paasid,
-		Token:               cfg.Platform.Token.Value(),
-		CAFile:              cfg.Platform.CAFile,
-		CertFile:            cfg.Platform.CertFile,
-		KeyFile:             cfg.Platform.KeyFile,
-		InsecureSkipVerify:  cfg.Platform.InsecureSkipVerify,
-		FixmedinsCode:       cfg.Hospital.FixmedinsCode,
-		FixmedinsName:       cfg.Hospital.FixmedinsName,
-		MdtrtareaAdmvs:      cfg.Hospital.Admdvs,
-		RecerSysCode:        cfg.Platform.RecerSysCode,
-		Infver:              cfg.Platform.Infver,
-		Now:                 d.o.Now,
-		Logger:              d.log,
-		MaxIdleConnsPerHost: 1,
-	})
+	po := agent.PlatformOptions(cfg)
+	po.Now, po.Logger, po.MaxIdleConnsPerHost = d.o.Now, d.log, 1
+	client, err := platform.NewClient(po)
 	if err != nil {
 		d.fail(name, err.Error(), "check [platform] base_url, ca_file, cert_file and key_file")
 		return signIn{}
