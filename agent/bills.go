@@ -88,40 +88,40 @@ func (a *Agent) submitBill(ctx context.Context, b settle.Bill, key, source strin
 		if old.BodyHash != hash {
 			return outcome{}, fmt.Errorf("bill %s already exists with other content: %w", b.BillNo, settle.ErrConflict)
 		}
-		return a.rememberAnswer(ctx, key, hash, b.BillNo, outcome{Status: 200, Body: a.billView(old)})
+		return a.answer(ctx, old, key, hash, outcome{Status: 200, Body: a.billView(old)})
 	} else if !errors.Is(err, settle.ErrNotFound) {
 		return outcome{}, err
 	}
 
+	// The bill is stored with its first write message (2201), or with its answer:
+	// whichever comes first, and never after the answer is given.
 	rec := &billRecord{Bill: b, State: StateReceived, Goal: goalPresettle, Source: source, BodyHash: hash,
 		CreatedAt: a.now()}
-	if err := a.save(ctx, rec, nil); err != nil {
-		return outcome{}, err
-	}
 	a.metrics.billReceived(source)
 	out := a.presettle(ctx, rec)
-	return a.rememberAnswer(ctx, key, hash, b.BillNo, out)
+	return a.answer(ctx, rec, key, hash, out)
 }
 
-// rememberAnswer keeps the answer under the idempotency key, durably, and returns it.
-func (a *Agent) rememberAnswer(ctx context.Context, key, hash, billNo string, out outcome) (outcome, error) {
+// answer stores the bill with the answer remembered under its idempotency key, in one
+// commit, and returns the answer as stored.
+func (a *Agent) answer(ctx context.Context, rec *billRecord, key, hash string, out outcome) (outcome, error) {
 	body, err := json.Marshal(out.Body)
 	if err != nil {
 		return outcome{}, err
 	}
-	e := &idemEntry{Hash: hash, BillNo: billNo, Status: out.Status, Body: body, At: a.now()}
-	ctx = context.WithoutCancel(ctx)
-	err = a.store.Batch(ctx, func(tx *queue.Tx) error {
+	e := &idemEntry{Hash: hash, BillNo: rec.Bill.BillNo, Status: out.Status, Body: body, At: a.now()}
+	err = a.save(context.WithoutCancel(ctx), rec, func(tx *queue.Tx) error {
 		if err := a.putIdem(tx.Bolt(), key, e); err != nil {
 			return err
 		}
 		return putIdemDay(tx.Bolt(), dayOf(e.At), key)
 	})
 	if err != nil {
-		return outcome{}, fmt.Errorf("store answer for %s: %w", billNo, err)
+		return outcome{}, err
 	}
 	return outcome{Status: out.Status, Body: json.RawMessage(body)}, nil
 }
+
 
 // mapItems fills every item's national codes, or refuses the bill listing every
 // unmapped or expired code.
@@ -147,10 +147,9 @@ func (a *Agent) presettle(ctx context.Context, rec *billRecord) outcome {
 		cancel()
 		switch {
 		case err == nil:
-			a.saveQuietly(ctx, rec)
 			return outcome{Status: 201, Body: a.billView(rec)}
 		case isFinal(err):
-			a.markFailed(ctx, rec, err)
+			a.setFailed(rec, err)
 			return outcome{Status: 422, Body: errorBody(rec.errCode(), businessMessage(err), nil)}
 		}
 		a.log.Warn("pre-settlement did not finish online; answering with a local estimate",
@@ -158,14 +157,12 @@ func (a *Agent) presettle(ctx context.Context, rec *billRecord) outcome {
 	}
 	if a.cfg.Offline.Policy == policyRefuse {
 		rec.ErrCode, rec.ErrMsg = "offline_refused", ErrRefusedOffline.Error()
-		a.saveQuietly(ctx, rec)
 		return outcome{Status: 503, Body: errorBody("offline_refused", ErrRefusedOffline.Error()+"; the patient may pay in full as self-pay", nil)}
 	}
 	a.offlinePerson(rec)
 	est := a.estimate(rec)
 	rec.Presettle, rec.Estimate = &est, true
 	rec.State = StatePresettled
-	a.saveQuietly(ctx, rec)
 	return outcome{Status: 201, Body: a.billView(rec)}
 }
 
@@ -359,13 +356,18 @@ func (a *Agent) cancelBill(ctx context.Context, billNo string) (outcome, error) 
 
 // markFailed records a business refusal: the bill needs a person.
 func (a *Agent) markFailed(ctx context.Context, rec *billRecord, err error) {
+	a.setFailed(rec, err)
+	a.saveQuietly(ctx, rec)
+}
+
+// setFailed records a business refusal in rec (saved by the caller).
+func (a *Agent) setFailed(rec *billRecord, err error) {
 	rec.State = StateFailed
 	rec.ErrCode = "platform_refused"
 	if errors.Is(err, errNotQualified) {
 		rec.ErrCode = "not_qualified"
 	}
 	rec.ErrMsg = businessMessage(err)
-	a.saveQuietly(ctx, rec)
 	a.metrics.billFailed()
 }
 

@@ -94,7 +94,7 @@ func (a *Agent) learnFees(rec *billRecord, results []platform.FeeResult) {
 		updates["i:"+code] = v
 	}
 	a.learned.mu.Unlock()
-	a.persistLearned(updates)
+	a.persistLearned(rec, updates)
 }
 
 // learnSettlement remembers the fund ratio the platform applied, and what the
@@ -106,7 +106,7 @@ func (a *Agent) learnSettlement(rec *billRecord) {
 	if s.ActPayDedc > 0 || s.HifpPay > 0 || s.AcctPay > 0 {
 		open := s.ActPayDedc > 0 && s.HifpPay == 0
 		met := s.HifpPay > 0
-		err := a.updateCachedPerson(context.Background(), pt.MdtrtCertType, pt.MdtrtCertNo, func(cp *cachedPerson) {
+		err := a.updateCachedPerson(context.Background(), rec, pt.MdtrtCertType, pt.MdtrtCertNo, func(cp *cachedPerson) {
 			if open {
 				cp.DedcOpen = true
 			} else if met {
@@ -133,33 +133,27 @@ func (a *Agent) learnSettlement(rec *billRecord) {
 	a.learned.ratios[key] = ratio
 	a.learned.mu.Unlock()
 	if !ok || !old.Equal(ratio) {
-		a.persistLearned(map[string][]byte{"r:" + key: []byte(ratio.String())})
+		a.persistLearned(rec, map[string][]byte{"r:" + key: []byte(ratio.String())})
 	}
 }
 
-func (a *Agent) persistLearned(updates map[string][]byte) {
+func (a *Agent) persistLearned(rec *billRecord, updates map[string][]byte) {
 	if len(updates) == 0 {
 		return
 	}
-	// Learned policy is a cache: losing the latest update costs nothing but accuracy,
-	// so it is written in the background of the next group commit.
-	go func() {
-		err := a.store.Batch(contextBackground(), func(tx *queue.Tx) error {
-			b, err := tx.Bolt().CreateBucketIfNotExists(bucketLearned)
-			if err != nil {
+	// Learned policy is a cache: it rides on the bill's next save.
+	rec.ride(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketLearned)
+		if err != nil {
+			return err
+		}
+		for k, v := range updates {
+			if err := b.Put([]byte(k), v); err != nil {
 				return err
 			}
-			for k, v := range updates {
-				if err := b.Put([]byte(k), v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			a.log.Warn("store learned policy", "err", err)
 		}
-	}()
+		return nil
+	})
 }
 
 // estimate is the agent's own split of a bill from the learned policy and catalogue:

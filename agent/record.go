@@ -3,6 +3,8 @@ package agent
 import (
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	settle "github.com/settle-agent/settle-agent"
 )
 
@@ -70,6 +72,8 @@ type billRecord struct {
 	UpdatedAt    time.Time      `json:"updated_at"`
 
 	stored State // state as last written, for the state index (not persisted)
+	// riders are cache writes waiting for the bill's next save (not persisted).
+	riders []func(tx *bolt.Tx) error
 }
 
 // pendingMsg is a write message that was (or may have been) sent and whose outcome

@@ -130,9 +130,15 @@ func (a *Agent) save(ctx context.Context, rec *billRecord, also func(tx *queue.T
 	if err != nil {
 		return err
 	}
+	riders := rec.riders
 	err = a.store.Batch(ctx, func(tx *queue.Tx) error {
 		if err := a.putSealedBill(tx.Bolt(), rec, sealed); err != nil {
 			return err
+		}
+		for _, w := range riders {
+			if err := w(tx.Bolt()); err != nil {
+				return err
+			}
 		}
 		if also != nil {
 			return also(tx)
@@ -143,7 +149,15 @@ func (a *Agent) save(ctx context.Context, rec *billRecord, also func(tx *queue.T
 		return fmt.Errorf("store bill %s: %w", rec.Bill.BillNo, err)
 	}
 	rec.stored = rec.State
+	rec.riders = rec.riders[len(riders):]
 	return nil
+}
+
+// ride adds a write that goes into the store with the bill's next save, in the same
+// transaction: caches (the person, learned policy) that need no commit of their own.
+// Nothing that exactly-once depends on rides; losing one to a crash costs nothing.
+func (rec *billRecord) ride(w func(tx *bolt.Tx) error) {
+	rec.riders = append(rec.riders, w)
 }
 
 // loadBill reads one bill; settle.ErrNotFound when there is none.
@@ -317,19 +331,21 @@ func (a *Agent) personKey(certType, certNo string) []byte {
 	return a.seal.Name(indexKey(certType, certNo))
 }
 
-// cachePerson keeps the last 1101 answer for a certificate (sealed), for offline use.
-func (a *Agent) cachePerson(ctx context.Context, certType, certNo string, p settle.Person) error {
-	return a.updateCachedPerson(ctx, certType, certNo, func(cp *cachedPerson) {
+// cachePerson keeps the last 1101 answer for a certificate (sealed), for offline use:
+// with the bill's next save when there is a bill, else in a commit of its own.
+func (a *Agent) cachePerson(ctx context.Context, rec *billRecord, certType, certNo string, p settle.Person) error {
+	return a.updateCachedPerson(ctx, rec, certType, certNo, func(cp *cachedPerson) {
 		cp.Person, cp.At = p, a.now()
 	})
 }
 
-// updateCachedPerson changes the cached person of a certificate inside one transaction
-// (read, change, seal, write); change also runs for a certificate not cached yet.
-func (a *Agent) updateCachedPerson(ctx context.Context, certType, certNo string, change func(*cachedPerson)) error {
+// updateCachedPerson changes the cached person of a certificate (read, change, seal,
+// write in one transaction); change also runs for a certificate not cached yet. With
+// a bill, the write rides on the bill's next save.
+func (a *Agent) updateCachedPerson(ctx context.Context, rec *billRecord, certType, certNo string, change func(*cachedPerson)) error {
 	key := a.personKey(certType, certNo)
-	return a.store.Batch(ctx, func(tx *queue.Tx) error {
-		b, err := tx.Bolt().CreateBucketIfNotExists(bucketPersons)
+	write := func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketPersons)
 		if err != nil {
 			return err
 		}
@@ -353,7 +369,12 @@ func (a *Agent) updateCachedPerson(ctx context.Context, certType, certNo string,
 			return err
 		}
 		return b.Put(key, sealed)
-	})
+	}
+	if rec != nil {
+		rec.ride(write)
+		return nil
+	}
+	return a.store.Batch(ctx, func(tx *queue.Tx) error { return write(tx.Bolt()) })
 }
 
 func (a *Agent) cachedPerson(certType, certNo string) (*cachedPerson, error) {

@@ -12,7 +12,6 @@ import (
 	"github.com/settle-agent/settle-agent/queue"
 )
 
-func contextBackground() context.Context { return context.Background() }
 
 // syncLoop drains the durable queue while the platform is online: oldest first, bills
 // of different visits concurrently (bounded by [sync] concurrency) and at a bounded
@@ -149,11 +148,7 @@ func (a *Agent) syncOne(ctx context.Context, r *queue.Record) {
 			a.log.Info("queued cancellation applied", "bill_no", rec.Bill.BillNo)
 		}
 	case isFinal(err):
-		rec.State = StateFailed
-		rec.ErrCode, rec.ErrMsg = "platform_refused", businessMessage(err)
-		if errors.Is(err, errNotQualified) {
-			rec.ErrCode = "not_qualified"
-		}
+		a.setFailed(rec, err)
 		if serr := a.save(sctx, rec, func(tx *queue.Tx) error {
 			if err := tx.Fail(r.ID, rec.ErrMsg); err != nil && !lostLease(err) {
 				return err
@@ -162,7 +157,6 @@ func (a *Agent) syncOne(ctx context.Context, r *queue.Record) {
 		}); serr != nil {
 			a.log.Error("store failed bill", "bill_no", rec.Bill.BillNo, "err", serr)
 		}
-		a.metrics.billFailed()
 		a.log.Warn("queued bill refused by the platform; needs a person", "bill_no", rec.Bill.BillNo, "err_msg", rec.ErrMsg)
 	default:
 		if rec.State != StateSettling {

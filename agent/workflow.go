@@ -238,7 +238,7 @@ func (a *Agent) personOnline(ctx context.Context, pt settle.Patient, rec *billRe
 		return nil, fmt.Errorf("1101 person info: %w", err)
 	}
 	p := out.Person()
-	if err := a.cachePerson(ctx, pt.MdtrtCertType, pt.MdtrtCertNo, p); err != nil {
+	if err := a.cachePerson(ctx, rec, pt.MdtrtCertType, pt.MdtrtCertNo, p); err != nil {
 		a.log.Warn("cache person", "err", err)
 	}
 	return &p, nil
