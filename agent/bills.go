@@ -122,7 +122,6 @@ func (a *Agent) answer(ctx context.Context, rec *billRecord, key, hash string, o
 	return outcome{Status: out.Status, Body: json.RawMessage(body)}, nil
 }
 
-
 // mapItems fills every item's national codes, or refuses the bill listing every
 // unmapped or expired code.
 func (a *Agent) mapItems(b *settle.Bill) error {

@@ -12,7 +12,6 @@ import (
 	"github.com/settle-agent/settle-agent/queue"
 )
 
-
 // syncLoop drains the durable queue while the platform is online: oldest first, bills
 // of different visits concurrently (bounded by [sync] concurrency) and at a bounded
 // rate, so that the windows' own online bills keep priority. Each record is driven to
