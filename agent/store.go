@@ -71,7 +71,7 @@ func (a *Agent) sealBill(rec *billRecord) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode bill %s: %w", rec.Bill.BillNo, err)
 	}
-	return a.seal.Seal(data, []byte(rec.Bill.BillNo))
+	return a.seal.Seal(compressRecord(data), []byte(rec.Bill.BillNo))
 }
 
 // putSealedBill writes rec, sealed by sealBill, and its index entries inside tx.
@@ -181,6 +181,9 @@ func (a *Agent) getBill(tx *bolt.Tx, billNo string) (*billRecord, error) {
 		return nil, fmt.Errorf("bill %s: %w", billNo, settle.ErrNotFound)
 	}
 	data, err := a.seal.Open(v, []byte(billNo))
+	if err == nil {
+		data, err = decompressRecord(data)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bill %s: %w", billNo, err)
 	}
