@@ -68,7 +68,7 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-done:
-				inflight--
+				inflight -= 1 + drain(done)
 			}
 			continue
 		}
@@ -76,9 +76,23 @@ func (a *Agent) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-done:
-			inflight--
+			inflight -= 1 + drain(done)
 		case <-a.store.Ready():
 		case <-tick.C:
+		}
+	}
+}
+
+// drain takes every value already waiting in ch and says how many there were: the
+// loop then leases for all freed slots in one commit, not one record per commit.
+func drain(ch chan struct{}) int {
+	n := 0
+	for {
+		select {
+		case <-ch:
+			n++
+		default:
+			return n
 		}
 	}
 }
