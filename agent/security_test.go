@@ -791,3 +791,39 @@ func TestSecurity_ErrorsNameNoSecrets(t *testing.T) {
 		t.Errorf("answer names a token: %s", msg)
 	}
 }
+
+// TestStatusPage_Renders: the page IT reads renders whole, lists the recent bills and
+// the settled count, and shows no personal data.
+func TestStatusPage_Renders(t *testing.T) {
+	s := MustSystem(t, nil)
+	nos := storyBills(t, s)
+	resp, err := client.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /: got %d %s; want 200", resp.StatusCode, page)
+	}
+	if !bytes.Contains(page, []byte("</html>")) {
+		t.Fatalf("status page stops short (template error?): %s", page)
+	}
+	for _, no := range nos {
+		if !bytes.Contains(page, []byte(no)) {
+			t.Errorf("status page does not list bill %s", no)
+		}
+	}
+	want := fmt.Sprintf(`settled<b>%d</b>`, len(nos))
+	if !bytes.Contains(page, []byte(want)) {
+		t.Errorf("status page lacks %q", want)
+	}
+	for _, w := range []string{"ONLINE", "queued", "Card readers", "Needs a person", "Recent bills"} {
+		if !bytes.Contains(page, []byte(w)) {
+			t.Errorf("status page lacks %q", w)
+		}
+	}
+	if found := leaks(page, append(demoPII(t), demoCardNos()...)...); len(found) > 0 {
+		t.Errorf("status page shows in clear: %q", found)
+	}
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	_ "embed"
 	"html/template"
 	"net/http"
@@ -150,6 +151,7 @@ type statusPage struct {
 	Hospital  string
 	Recent    []*billRecord
 	Attention []*billRecord
+	Settled   int
 	Now       time.Time
 }
 
@@ -162,17 +164,23 @@ func (a *Agent) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := statusPage{Status: s, Hospital: a.cfg.Hospital.FixmedinsName + " (" + a.cfg.Hospital.FixmedinsCode + ")", Now: a.now()}
+	p.Settled = s.Bills[StateSettled]
 	p.Recent = a.recentBills(20)
 	for _, st := range []State{StateFailed, StateDead} {
 		recs, _ := a.listBills(st, "", 20, time.Time{})
 		p.Attention = append(p.Attention, recs...)
 	}
+	// Render first: a template error must not leave half a page that reads as fine.
+	var page bytes.Buffer
+	if err := statusTmpl.Execute(&page, p); err != nil {
+		a.log.Error("status page", "err", err)
+		http.Error(w, "status page failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	if err := statusTmpl.Execute(w, p); err != nil {
-		a.log.Error("status page", "err", err)
-	}
+	_, _ = w.Write(page.Bytes())
 }
 
 // recentBills returns the n most recently updated bills (a bounded scan of the newest
