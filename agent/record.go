@@ -34,7 +34,9 @@ const (
 
 // billRecord is everything the agent keeps of one bill, in the store under its bill_no.
 // It is the resumable state of the workflow: each field set means a step done, and
-// Pending names a write message whose outcome is not known yet.
+// Pending names the write messages whose msgids are stored and whose outcome is not
+// known: sent without a definite answer, or planned (stored before the chain's first
+// write left) when the agent stopped.
 type billRecord struct {
 	Bill         settle.Bill    `json:"bill"`
 	State        State          `json:"state"`
@@ -64,7 +66,7 @@ type billRecord struct {
 	Offline      bool           `json:"offline,omitempty"` // settlement went through the queue
 	QueuedAt     time.Time      `json:"queued_at,omitempty"`
 	QueueID      uint64         `json:"queue_id,omitempty"`
-	Pending      *pendingMsg    `json:"pending,omitempty"`
+	Pending      []pendingMsg   `json:"pending,omitempty"`
 	History      []message      `json:"history"`
 	ErrCode      string         `json:"err_code,omitempty"`
 	ErrMsg       string         `json:"err_msg,omitempty"`
@@ -82,6 +84,46 @@ type pendingMsg struct {
 	Infno   string `json:"infno"`
 	Msgid   string `json:"msgid"`
 	Unknown bool   `json:"unknown,omitempty"` // the send ended without a definite answer
+	// planned: stored for a later step of this run and not sent yet (not persisted:
+	// a stored entry may always have been sent).
+	planned bool
+}
+
+// plannedFor returns the index of a planned, unsent message for infno, or -1.
+func (r *billRecord) plannedFor(infno string) int {
+	for i, p := range r.Pending {
+		if p.planned && p.Infno == infno {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropPlans forgets the planned messages this run did not send: they never left.
+func (r *billRecord) dropPlans() {
+	kept := r.Pending[:0]
+	for _, p := range r.Pending {
+		if !p.planned {
+			kept = append(kept, p)
+		}
+	}
+	r.Pending = kept
+	if len(r.Pending) == 0 {
+		r.Pending = nil
+	}
+}
+
+// settle removes the pending message msgid: its outcome is known now.
+func (r *billRecord) settlePending(msgid string) {
+	for i, p := range r.Pending {
+		if p.Msgid == msgid {
+			r.Pending = append(r.Pending[:i], r.Pending[i+1:]...)
+			break
+		}
+	}
+	if len(r.Pending) == 0 {
+		r.Pending = nil
+	}
 }
 
 // message is one line of a bill's history: a platform message and how it ended.
@@ -112,7 +154,7 @@ func (r *billRecord) logMsg(msgid, infno, outcome, errMsg string, at time.Time) 
 
 // sentAnyWrite reports whether any write message of this bill ever left (or may have).
 func (r *billRecord) sentAnyWrite() bool {
-	if r.Pending != nil || r.MdtrtID != "" || r.FeesDone || r.Settlement != nil {
+	if len(r.Pending) > 0 || r.MdtrtID != "" || r.FeesDone || r.Settlement != nil {
 		return true
 	}
 	for _, m := range r.History {

@@ -130,7 +130,7 @@ func (a *Agent) syncOne(ctx context.Context, r *queue.Record) {
 		_ = a.store.Nack(context.WithoutCancel(ctx), r.ID, err.Error())
 		return
 	}
-	if rec.State.terminal() && rec.Pending == nil {
+	if rec.State.terminal() && len(rec.Pending) == 0 {
 		_ = a.store.Ack(context.WithoutCancel(ctx), r.ID)
 		return
 	}

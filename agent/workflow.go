@@ -25,8 +25,11 @@ var errNotQualified = errors.New("not qualified")
 // (errors.Is platform.ErrBusiness or errNotQualified) when a person must look, and any
 // other error when it should be tried again later.
 func (a *Agent) advance(ctx context.Context, rec *billRecord) error {
-	if rec.Pending != nil {
-		if err := a.reverse(ctx, rec); err != nil {
+	defer rec.dropPlans()
+	// Latest first: a settlement is undone before the fee details and the visit it
+	// stands on.
+	for len(rec.Pending) > 0 {
+		if err := a.reverse(ctx, rec, rec.Pending[len(rec.Pending)-1]); err != nil {
 			return err
 		}
 	}
@@ -122,32 +125,74 @@ func (a *Agent) advanceCancel(ctx context.Context, rec *billRecord) error {
 	return nil
 }
 
-// writeStep sends a write message exactly once: the msgid is stored before it leaves.
+// writeStep sends a write message exactly once: its msgid is stored before it leaves.
+// The first write of a run stores the msgids of the chain's later writes with its own
+// (one commit for the chain, not one per step); a stored msgid may have been sent, so
+// after a crash every one of them is reversed before the chain is repeated.
 func (a *Agent) writeStep(ctx context.Context, rec *billRecord, infno string, in, out any) error {
-	msgid, err := a.nextMsgid()
-	if err != nil {
-		return err
+	i := rec.plannedFor(infno)
+	if i < 0 {
+		plan := a.chainFrom(rec, infno)
+		for _, inf := range plan {
+			msgid, err := a.nextMsgid()
+			if err != nil {
+				rec.dropPlans()
+				return err
+			}
+			rec.Pending = append(rec.Pending, pendingMsg{Infno: inf, Msgid: msgid, planned: true})
+		}
+		if err := a.save(ctx, rec, nil); err != nil {
+			rec.dropPlans() // nothing was sent
+			return err
+		}
+		i = rec.plannedFor(infno)
 	}
-	rec.Pending = &pendingMsg{Infno: infno, Msgid: msgid}
+	rec.Pending[i].planned = false
+	msgid := rec.Pending[i].Msgid
 	rec.logMsg(msgid, infno, outcomeSent, "", a.now())
-	if err := a.save(ctx, rec, nil); err != nil {
-		// Nothing was sent: forget the message again.
-		rec.Pending = nil
-		rec.logMsg(msgid, infno, outcomeNotSent, err.Error(), a.now())
-		return err
-	}
-	err = a.call(ctx, infno, a.meta(msgid, rec), in, out)
+	err := a.call(ctx, infno, a.meta(msgid, rec), in, out)
 	a.recordOutcome(rec, msgid, infno, err)
 	switch platform.Classify(err) {
 	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
-		rec.Pending = nil
+		rec.settlePending(msgid)
 	default:
-		rec.Pending.Unknown = true
+		for j := range rec.Pending {
+			if rec.Pending[j].Msgid == msgid {
+				rec.Pending[j].Unknown = true
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
 	}
 	return nil
+}
+
+// chainFrom lists the write messages advance sends from infno on in this run: the
+// settlement chain 2201 → 2204 → 2207 as far as the goal and the stored state need it;
+// any other write alone.
+func (a *Agent) chainFrom(rec *billRecord, infno string) []string {
+	chain := []string{}
+	switch infno {
+	case platform.InfnoRegister:
+		chain = append(chain, platform.InfnoRegister)
+		fallthrough
+	case platform.InfnoFeeUpload:
+		if !rec.FeesDone {
+			chain = append(chain, platform.InfnoFeeUpload)
+		}
+		fallthrough
+	case platform.InfnoSettle:
+		if rec.Goal == goalSettle && rec.Settlement == nil {
+			chain = append(chain, platform.InfnoSettle)
+		}
+	default:
+		chain = append(chain, infno)
+	}
+	if len(chain) == 0 || chain[0] != infno {
+		chain = append([]string{infno}, chain...)
+	}
+	return chain
 }
 
 // readStep sends a message that books nothing; it may be repeated freely.
@@ -178,10 +223,10 @@ func (a *Agent) recordOutcome(rec *billRecord, msgid, infno string, err error) {
 	}
 }
 
-// reverse sends 2601 for the pending message until the platform answers definitely.
-// A reversal of a message the platform never booked is a success too.
-func (a *Agent) reverse(ctx context.Context, rec *billRecord) error {
-	p := rec.Pending
+// reverse sends 2601 for one pending message, and forgets it once the platform has
+// answered definitely. A reversal of a message the platform never booked (a planned
+// one that never left, say) is a success too.
+func (a *Agent) reverse(ctx context.Context, rec *billRecord, p pendingMsg) error {
 	msgid, err := a.nextMsgid()
 	if err != nil {
 		return err
@@ -193,7 +238,7 @@ func (a *Agent) reverse(ctx context.Context, rec *billRecord) error {
 		return fmt.Errorf("reverse %s %s of bill %s: %w", p.Infno, p.Msgid, rec.Bill.BillNo, err)
 	}
 	rec.logMsg(p.Msgid, p.Infno, outcomeReversed, "", a.now())
-	rec.Pending = nil
+	rec.settlePending(p.Msgid)
 	return nil
 }
 
