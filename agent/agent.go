@@ -8,6 +8,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,12 +121,18 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 	for i, k := range cfg.Store.OldKeys {
 		old[i] = k.Value()
 	}
-	if a.seal, err = newSealer(cfg.Store.Key.Value(), old); err != nil {
-		return nil, err
-	}
 	dir := cfg.Store.Dir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("data folder %s: %w (create it, or set [store] dir to a writable folder)", dir, err)
+	}
+	key := cfg.Store.Key.Value()
+	if key == "" {
+		if key, err = a.generatedStoreKey(dir); err != nil {
+			return nil, err
+		}
+	}
+	if a.seal, err = newSealer(key, old); err != nil {
+		return nil, err
 	}
 	a.store, err = queue.Open(filepath.Join(dir, StoreFile), &queue.Options{
 		Horizon:   cfg.Offline.RetryHorizon.Duration,
@@ -230,7 +239,7 @@ func (a *Agent) init() error {
 			a.log.Warn("platform unreachable: OFFLINE; windows keep working and bills are queued")
 		}
 	}
-	if cfg.Store.Key.Value() == "" {
+	if a.seal.current == nil {
 		a.log.Warn("no [store] key: patients' data is stored unencrypted; set one (openssl rand -base64 32)", "setting", "store.key")
 	}
 	a.locks = newBillLocks()
@@ -268,6 +277,42 @@ func (a *Agent) init() error {
 	}
 	a.api = a.routes()
 	return nil
+}
+
+// StoreKeyFile is the store key the agent generates in the data folder for a new store
+// when the configuration names none.
+const StoreKeyFile = "store.key"
+
+// generatedStoreKey returns the key of a store that has no configured one: the key
+// generated for it at its first start, or a new one for a new store. A store that
+// already holds records without a key stays unsealed ("" and a warning at start):
+// sealing it under a key nobody knows about would lock IT out of their own data.
+func (a *Agent) generatedStoreKey(dir string) (string, error) {
+	path := filepath.Join(dir, StoreKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("store key %s: %w", path, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, StoreFile)); err == nil {
+		return "", nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate a store key: %w", err)
+	}
+	key := base64.StdEncoding.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("store key %s: %w", path, err)
+	}
+	_, werr := f.WriteString(key + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return "", fmt.Errorf("store key %s: %w", path, err)
+	}
+	a.log.Warn("generated a key for the new store; back it up with the data: without it the bills cannot be read",
+		"file", path, "setting", "store.key")
+	return key, nil
 }
 
 // Handler is the agent's HTTP API (tests may serve it themselves).

@@ -41,7 +41,7 @@ func (rl *rateLimiter) allow(ip string) bool {
 	if rl.limit == rate.Inf {
 		return true
 	}
-	now := time.Now()
+	now := rl.now()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	c := rl.clients[ip]
