@@ -217,7 +217,7 @@ func (d *demo) story(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b1 := d.bill("W01", pt, settle.MedTypeOutpatient, settle.Code{Code: "J06.900", Name: "急性上呼吸道感染"}, "ZL0001", "1", "JY0001", "1", "YP0001", "24", "YP0007", "1")
+	b1 := d.bill("W01", pt, settle.MedTypeOutpatient, settle.Code{Code: "J06.900", Name: "急性上呼吸道感染"}, "ZL0001", "1", "JY0001", "1", "JC0001", "1", "YP0001", "24", "YP0007", "1")
 	if _, err := d.presettle(b1); err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (d *demo) story(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b2 := d.bill("W02", pt2, settle.MedTypeOutpatient, settle.Code{Code: "I10.x00", Name: "高血压"}, "ZL0002", "1", "JC0002", "1", "YP0003", "28")
+	b2 := d.bill("W02", pt2, settle.MedTypeOutpatient, settle.Code{Code: "I10.x00", Name: "高血压"}, "ZL0002", "1", "JC0001", "1", "JC0002", "1", "YP0003", "28", "YP0005", "1")
 	if _, err := d.presettle(b2); err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (d *demo) story(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b3 := d.bill("W01", pt3, settle.MedTypeChronic, settle.Code{Code: "I10.x00", Name: "高血压"}, "ZL0001", "1", "YP0002", "60", "YP0003", "30")
+	b3 := d.bill("W01", pt3, settle.MedTypeChronic, settle.Code{Code: "I10.x00", Name: "高血压"}, "ZL0001", "1", "JY0003", "1", "JC0002", "1", "YP0002", "60", "YP0003", "30", "YP0005", "1")
 	if _, err := d.presettle(b3); err != nil {
 		return err
 	}
