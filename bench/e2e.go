@@ -49,7 +49,7 @@ type Options struct {
 	// Pace is the rate, in chains per second per window, at which the windows work
 	// while overhead_p99_ms is measured. Default 2 (100 chains/s with 50 windows).
 	Pace float64
-	// SyncConcurrency is [sync] concurrency of the agent. Default 32.
+	// SyncConcurrency is [sync] concurrency of the agent. Default 64: a backlog after an outage is drained by 64 bills in flight.
 	SyncConcurrency int
 	// AgentCommand returns the command that runs the agent on a configuration file
 	// (`settle-agent run --config FILE`). Required.
@@ -116,7 +116,7 @@ func (o *Options) withDefaults() Options {
 		c.Pace = 2
 	}
 	if c.SyncConcurrency <= 0 {
-		c.SyncConcurrency = 32
+		c.SyncConcurrency = 64
 	}
 	if c.Out == nil {
 		c.Out = io.Discard

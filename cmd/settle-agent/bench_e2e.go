@@ -30,7 +30,7 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 	load := fs.Duration("load", 10*time.Second, "how long the windows settle online")
 	backlog := fs.Int("backlog", 100000, "bills queued while the platform is down, then drained")
 	pace := fs.Float64("pace", 2, "chains per second per window while overhead_p99_ms is measured (the windows are not saturated then)")
-	conc := fs.Int("sync-concurrency", 32, "the agent's [sync] concurrency")
+	conc := fs.Int("sync-concurrency", 64, "the agent's [sync] concurrency")
 	keep := fs.Bool("keep", false, "keep the temporary folder (store, agent log, configuration)")
 	profile := fs.String("profile", "", "folder for CPU profiles of the agent during the load and the drain (load.pprof, drain.pprof)")
 	if err := fs.Parse(args); err != nil {
