@@ -302,6 +302,9 @@ func (a *Agent) getIdem(key string) (*idemEntry, error) {
 			return nil
 		}
 		data, err := a.seal.Open(v, []byte(key))
+		if err == nil {
+			data, err = decompressRecord(data)
+		}
 		if err != nil {
 			return fmt.Errorf("idempotency key %q: %w", key, err)
 		}
@@ -320,7 +323,7 @@ func (a *Agent) putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := a.seal.Seal(v, []byte(key))
+	sealed, err := a.seal.Seal(compressRecord(v), []byte(key))
 	if err != nil {
 		return err
 	}
