@@ -110,8 +110,12 @@ func (a *Agent) answer(ctx context.Context, rec *billRecord, key, hash string, o
 		return outcome{}, err
 	}
 	e := &idemEntry{Hash: hash, BillNo: rec.Bill.BillNo, Status: out.Status, Body: body, At: a.now()}
+	sealed, err := a.sealIdem(key, e)
+	if err != nil {
+		return outcome{}, err
+	}
 	err = a.save(context.WithoutCancel(ctx), rec, func(tx *queue.Tx) error {
-		if err := a.putIdem(tx.Bolt(), key, e); err != nil {
+		if err := putSealedIdem(tx.Bolt(), key, sealed); err != nil {
 			return err
 		}
 		return putIdemDay(tx.Bolt(), dayOf(e.At), key)

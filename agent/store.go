@@ -314,16 +314,18 @@ func (a *Agent) getIdem(key string) (*idemEntry, error) {
 	return e, err
 }
 
-func (a *Agent) putIdem(tx *bolt.Tx, key string, e *idemEntry) error {
-	b, err := tx.CreateBucketIfNotExists(bucketIdem)
-	if err != nil {
-		return err
-	}
+// sealIdem encodes, deflates and seals a remembered answer, outside the commit.
+func (a *Agent) sealIdem(key string, e *idemEntry) ([]byte, error) {
 	v, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sealed, err := a.seal.Seal(compressRecord(v), []byte(key))
+	return a.seal.Seal(compressRecord(v), []byte(key))
+}
+
+// putSealedIdem stores a remembered answer sealed by sealIdem, inside tx.
+func putSealedIdem(tx *bolt.Tx, key string, sealed []byte) error {
+	b, err := tx.CreateBucketIfNotExists(bucketIdem)
 	if err != nil {
 		return err
 	}
