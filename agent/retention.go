@@ -53,16 +53,7 @@ func (a *Agent) sweep(ctx context.Context) (int, error) {
 			btx := tx.Bolt()
 			day := btx.Bucket(bucketByDay)
 			if day != nil {
-				c := day.Cursor()
-				var old [][]byte
-				for k, _ := c.First(); k != nil && len(old) < sweepBatch; k, _ = c.Next() {
-					i := bytes.IndexByte(k, 0)
-					if i < 0 || string(k[:i]) >= cutoff {
-						break
-					}
-					old = append(old, append([]byte(nil), k...))
-				}
-				for _, k := range old {
+				for _, k := range keysBefore(day, cutoff) {
 					billNo := string(k[bytes.IndexByte(k, 0)+1:])
 					gone, err := a.removeBill(btx, billNo)
 					if err != nil {
@@ -120,16 +111,7 @@ func sweepIdem(tx *bolt.Tx, cutoff string) error {
 		return nil
 	}
 	idem := tx.Bucket(bucketIdem)
-	c := days.Cursor()
-	var old [][]byte
-	for k, _ := c.First(); k != nil && len(old) < sweepBatch; k, _ = c.Next() {
-		i := bytes.IndexByte(k, 0)
-		if i < 0 || string(k[:i]) >= cutoff {
-			break
-		}
-		old = append(old, append([]byte(nil), k...))
-	}
-	for _, k := range old {
+	for _, k := range keysBefore(days, cutoff) {
 		if idem != nil {
 			if err := idem.Delete(k[bytes.IndexByte(k, 0)+1:]); err != nil {
 				return err
@@ -140,6 +122,21 @@ func sweepIdem(tx *bolt.Tx, cutoff string) error {
 		}
 	}
 	return nil
+}
+
+// keysBefore returns up to sweepBatch keys of a day index (yyyy-mm-dd \x00 name)
+// whose day is before cutoff, oldest first, copied so they may be deleted.
+func keysBefore(b *bolt.Bucket, cutoff string) [][]byte {
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && len(old) < sweepBatch; k, _ = c.Next() {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 || string(k[:i]) >= cutoff {
+			break
+		}
+		old = append(old, append([]byte(nil), k...))
+	}
+	return old
 }
 
 // putIdemDay indexes a remembered answer under its day, inside the tx that stores it.
