@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
 	"testing"
 )
@@ -14,11 +15,13 @@ func TestCompressRecord(t *testing.T) {
 		want []byte
 		err  bool
 	}{
-		{"Deflated", compressRecord(plain), plain, false},
+		{"S2", compressRecord(plain), plain, false},
+		{"Deflated", deflated(t, plain), plain, false},
 		{"PlainJSON", plain, plain, false},
 		{"Empty", nil, nil, true},
 		{"UnknownFormat", []byte{0x7f, 1, 2}, nil, true},
 		{"BrokenDeflate", []byte{recordDeflate, 0xff, 0xff, 0xff}, nil, true},
+		{"BrokenS2", []byte{recordS2, 0xff, 0xff, 0xff, 0x01}, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := decompressRecord(tc.in)
@@ -35,10 +38,25 @@ func TestCompressRecord(t *testing.T) {
 	}
 }
 
+// deflated is a record as builds before S2 stored it.
+func deflated(t *testing.T, data []byte) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte(recordDeflate)
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func FuzzDecompressRecord(f *testing.F) {
 	f.Add([]byte(`{"state":"queued"}`))
 	f.Add(compressRecord([]byte(`{"state":"queued"}`)))
 	f.Add([]byte{recordDeflate})
+	f.Add([]byte{recordS2, 0x10})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, err := decompressRecord(b)
 		if err == nil && len(out) > maxRecord {
