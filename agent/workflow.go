@@ -16,9 +16,10 @@ import (
 var errNotQualified = errors.New("not qualified")
 
 // advance drives rec towards its goal from the step its stored state says it reached.
-// Before every write message leaves, the record with the message's msgid is saved
-// (fsynced); a write whose outcome is unknown is reversed (2601) before anything else
-// happens to the bill, and the step is then repeated with a new msgid. So a crash, a
+// Before a write message leaves, its msgid is saved (fsynced) with the record — the
+// first write of a run saves the msgids of the chain's later writes with its own; a
+// stored msgid whose outcome is not known is reversed (2601) before anything else
+// happens to the bill, and the chain is then repeated with new msgids. So a crash, a
 // timeout or a lost answer at any instant leads to exactly one booking at the platform.
 //
 // It returns nil when the goal is reached (rec.State says which), a business error
