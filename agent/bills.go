@@ -88,6 +88,11 @@ func (a *Agent) submitBill(ctx context.Context, b settle.Bill, key, source strin
 		if old.BodyHash != hash {
 			return outcome{}, fmt.Errorf("bill %s already exists with other content: %w", b.BillNo, settle.ErrConflict)
 		}
+		if old.State == StateReceived && old.Goal == goalPresettle {
+			// Its pre-settlement never finished (refused while offline, or the agent
+			// stopped mid-way): try again now, from its stored step.
+			return a.answer(ctx, old, key, hash, a.presettle(ctx, old))
+		}
 		return a.answer(ctx, old, key, hash, outcome{Status: 200, Body: a.billView(old)})
 	} else if !errors.Is(err, settle.ErrNotFound) {
 		return outcome{}, err
@@ -103,7 +108,7 @@ func (a *Agent) submitBill(ctx context.Context, b settle.Bill, key, source strin
 }
 
 // answer stores the bill with the answer remembered under its idempotency key, in one
-// commit, and returns the answer as stored.
+// commit, and returns the answer as stored. A 5xx answer is not remembered.
 func (a *Agent) answer(ctx context.Context, rec *billRecord, key, hash string, out outcome) (outcome, error) {
 	body, err := json.Marshal(out.Body)
 	if err != nil {
@@ -115,6 +120,11 @@ func (a *Agent) answer(ctx context.Context, rec *billRecord, key, hash string, o
 		return outcome{}, err
 	}
 	err = a.save(context.WithoutCancel(ctx), rec, func(tx *queue.Tx) error {
+		if out.Status >= 500 {
+			// A passing condition (refused while offline): the same request later
+			// gets a fresh answer, not this one replayed.
+			return nil
+		}
 		if err := putSealedIdem(tx.Bolt(), key, sealed); err != nil {
 			return err
 		}

@@ -92,6 +92,17 @@ func TestAgent_Offline_Policies(t *testing.T) {
 		if st != 503 || str(body, "error", "code") != "offline_refused" {
 			t.Errorf("got %d %v; want 503 offline_refused", st, body)
 		}
+		// Back online, the same request is pre-settled: a refusal while offline is
+		// not an answer to replay.
+		s.Sim.SetFaults(sim.Faults{})
+		s.waitFor("online again", func() bool {
+			_, st := s.Do("GET", "/v1/status", tokW01, nil)
+			return st["online"] == true
+		})
+		st, body = s.Do("POST", "/v1/bills", tokW01, b)
+		if st != 201 || str(body, "state") != "presettled" || body["estimate"] != false {
+			t.Errorf("same bill once online: got %d %v; want 201 presettled by the platform", st, body)
+		}
 	})
 	t.Run("Estimate", func(t *testing.T) {
 		s := MustSystem(t, func(c *config.Config) {
