@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/golden"
+
 	"github.com/settle-agent/settle-agent"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func TestParse_Valid(t *testing.T) {
 	c := mustParse(t, validTOML, nil)
@@ -234,25 +233,13 @@ func TestExample_Parses(t *testing.T) {
 
 func TestExample_Golden(t *testing.T) {
 	got := strings.NewReplacer(DefaultDataDir(), "{{DATA}}", DefaultPath(), "{{CONF}}", DefaultReaderPort(), "{{READER}}").Replace(Example())
-	golden(t, "example.golden", got)
+	goldenFile(t, "example.golden", got)
 }
 
-// golden compares got with testdata/name, rewriting it with -update.
-func golden(t *testing.T, name, got string) {
+// goldenFile compares got with testdata/name, rewriting it with -update.
+func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update after checking):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 func TestParse_ManyUnknownKeys(t *testing.T) {

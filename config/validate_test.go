@@ -188,7 +188,7 @@ func TestValidate_LinesInFile(t *testing.T) {
 			t.Errorf("problem %d: got %s at %d:%d; want %s at %d:%d", i, got[i].Field, got[i].Line, got[i].Column, w.field, w.line, w.column)
 		}
 	}
-	golden(t, "problems.golden", strings.Join(err.(*ValidationError).Lines(), "\n")+"\n")
+	goldenFile(t, "problems.golden", strings.Join(err.(*ValidationError).Lines(), "\n")+"\n")
 }
 
 func TestDefault_OnlyTheSiteSpecificKeysAreMissing(t *testing.T) {

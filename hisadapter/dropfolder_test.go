@@ -41,7 +41,7 @@ func describeCSV(t *testing.T, name, enc string) []byte {
 func TestParseCSV_Golden(t *testing.T) {
 	for _, tc := range []struct{ file, enc string }{{"good.csv", "utf-8"}, {"gbk.csv", "gbk"}, {"mixed.csv", ""}} {
 		t.Run(tc.file, func(t *testing.T) {
-			golden(t, filepath.Join("csv", strings.TrimSuffix(tc.file, ".csv")+".golden"), describeCSV(t, tc.file, tc.enc))
+			goldenFile(t, filepath.Join("csv", strings.TrimSuffix(tc.file, ".csv")+".golden"), describeCSV(t, tc.file, tc.enc))
 		})
 	}
 }
@@ -188,7 +188,7 @@ func TestDropFolder_ErrorFileWithReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, filepath.Join("csv", "mixed.err.golden"), report)
+	goldenFile(t, filepath.Join("csv", "mixed.err.golden"), report)
 	if bills, _ := sink.count(); bills != 1 || sink.bills["MZ101"] == nil {
 		t.Errorf("stored %v; want MZ101 (the one good bill) stored anyway", sink.order)
 	}

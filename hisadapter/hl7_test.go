@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,30 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/golden"
+
 	settle "github.com/settle-agent/settle-agent"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
 var ackTime = time.Date(2026, 11, 23, 9, 12, 30, 0, chinaTime)
 
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
+// goldenFile compares got with testdata/name, or rewrites it under -update.
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // describeHL7 is what the golden files hold for one message: the bill, its located
@@ -93,7 +79,7 @@ func TestDFTToBill_Golden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("hl7", name+".golden"), describeHL7(raw))
+			goldenFile(t, filepath.Join("hl7", name+".golden"), describeHL7(raw))
 		})
 	}
 }

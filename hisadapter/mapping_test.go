@@ -75,7 +75,7 @@ func TestParseMapping_Problems(t *testing.T) {
 	if CheckMapping(f, &out) {
 		t.Fatal("CheckMapping said ok; want problems")
 	}
-	golden(t, filepath.Join("mapping", "bad.golden"), out.Bytes())
+	goldenFile(t, filepath.Join("mapping", "bad.golden"), out.Bytes())
 	_, err = ParseMapping(strings.NewReader("his_code,name\nA,b\n"))
 	var le *LinesError
 	if !errors.As(err, &le) || !errors.Is(err, ErrMapping) || le.Problems[0].Line != 1 || !strings.Contains(err.Error(), "med_list_codg") {

@@ -20,7 +20,7 @@ func TestWriteChecks_Golden(t *testing.T) {
 	if err := WriteChecks(&b, checks); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "doctor.golden", b.String())
+	goldenFile(t, "doctor.golden", b.String())
 	if got, want := strings.Count(b.String(), "\n"), len(checks); got != want {
 		t.Errorf("lines: got %d; want %d (one per check)", got, want)
 	}

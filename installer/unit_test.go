@@ -1,16 +1,15 @@
 package installer
 
 import (
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+	"github.com/settle-agent/settle-agent/internal/golden"
+)
 
 // mustService is New with fixed Linux-style paths, so the unit text does not
 // depend on where the test runs.
@@ -37,21 +36,10 @@ func mustService(tb testing.TB, o Options) *Service {
 	return s
 }
 
-func golden(t *testing.T, name, got string) {
+// goldenFile compares got with testdata/name, or rewrites it under -update.
+func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("unit differs from %s (run go test -update if intended):\ngot:\n%s\nwant:\n%s", p, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 func TestSystemdUnit_Golden(t *testing.T) {
@@ -60,7 +48,7 @@ func TestSystemdUnit_Golden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "settle-agent.service", unit)
+		goldenFile(t, "settle-agent.service", unit)
 	})
 	t.Run("CustomDataDir", func(t *testing.T) {
 		unit, err := mustService(t, Options{
@@ -70,7 +58,7 @@ func TestSystemdUnit_Golden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "custom.service", unit)
+		goldenFile(t, "custom.service", unit)
 	})
 }
 

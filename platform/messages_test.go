@@ -1,18 +1,15 @@
 package platform
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/settle-agent/settle-agent/internal/golden"
+
 	settle "github.com/settle-agent/settle-agent"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // sampleSetlinfo is a consistent 2207 answer: 100.00 = 70.00 fund + 30.00 own share.
 func sampleSetlinfo() Setlinfo {
@@ -150,22 +147,7 @@ func validate(infno string, v any) error {
 
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n got %s\nwant %s", path, got, want)
-	}
+	golden.Check(t, path, got)
 }
 
 // TestPersonInfoOutput_Decode reads an answer the way a province may write it: amounts

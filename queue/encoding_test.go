@@ -3,16 +3,15 @@ package queue
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+	"github.com/settle-agent/settle-agent/internal/golden"
+)
 
 func TestDecodeRecord_RoundTrip(t *testing.T) {
 	r := &stored{id: 7, state: sLeased, due: 5, enq: 1, since: 1, next: 2, leaseUntil: 5, key: "visit-1", reason: "why",
@@ -151,20 +150,7 @@ func TestStore_Export_Golden(t *testing.T) {
 	// The jittered next_at differs per run: check it, then pin it.
 	got := plain.String() + "--- redacted\n" + redacted.String()
 	got = pinNextAt(t, got)
-	golden := filepath.Join("testdata", "export.golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("export:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "export.golden"), []byte(got))
 	for line := range strings.SplitSeq(plain.String(), "\n") {
 		if line == "" {
 			continue

@@ -3,16 +3,15 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/settle-agent/settle-agent/internal/golden"
+
 	"github.com/settle-agent/settle-agent/platform"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // TestGolden_Answers pins the wire form of every answer of one outpatient story (a
 // fresh platform, the test clock, fixed msgids): field names, number shapes, ids.
@@ -54,7 +53,7 @@ func TestGolden_Answers(t *testing.T) {
 	step("1101", platform.PersonInfoInput{Data: platform.PersonQuery{MdtrtCertType: "02", MdtrtCertNo: "110101199001011234"}})
 
 	path := filepath.Join("testdata", "story.golden")
-	if *update {
+	if golden.Update() {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
