@@ -200,3 +200,30 @@ func TestAgent_Offline_CancelQueued(t *testing.T) {
 		t.Errorf("a cancelled, never-sent bill reached the platform: %d entries", n)
 	}
 }
+
+// A bill whose settlement went out with no answer is cancelled at the window: the
+// cancellation waits in the queue, the unknown 2207 is reversed first, then the visit
+// is undone; the platform ends with no settlement for it.
+func TestAgent_CancelAfterUnknownSettlement(t *testing.T) {
+	s := MustSystem(t, nil)
+	b := newBill(cardLocalEmployee)
+	if st, body := s.Do("POST", "/v1/bills", tokW01, b); st != 201 {
+		t.Fatalf("create: %d %v", st, body)
+	}
+	s.Sim.SetFaults(sim.Faults{LoseResponseRate: 1})
+	if st, body := s.Do("POST", "/v1/bills/"+b.BillNo+"/settle", tokW01, nil); st != 202 {
+		t.Fatalf("settle with the answer lost: got %d %v; want 202", st, body)
+	}
+	st, body := s.Do("POST", "/v1/bills/"+b.BillNo+"/cancel", tokW01, nil)
+	if st != 202 || body["cancel_pending"] != true {
+		t.Fatalf("cancel: got %d %v; want 202 with cancel_pending", st, body)
+	}
+	s.Sim.SetFaults(sim.Faults{})
+	s.waitFor("bill cancelled", func() bool {
+		_, got := s.Do("GET", "/v1/bills/"+b.BillNo, tokW01, nil)
+		return str(got, "state") == "cancelled"
+	})
+	if n := s.Sim.Settled()[b.BillNo]; n != 0 {
+		t.Errorf("live settlements at the platform: got %d; want 0", n)
+	}
+}
