@@ -10,9 +10,6 @@ import (
 	"github.com/settle-agent/settle-agent/config"
 )
 
-// errFreeSpaceUnknown: this OS has no free-space check.
-var errFreeSpaceUnknown = errors.New("free space cannot be measured on this system")
-
 // dataFolder checks that the data folder exists or can be created, that a file can
 // be created, fsynced and removed in it, and the free space of its disk.
 func (d *doctor) dataFolder(cfg *config.Config) {

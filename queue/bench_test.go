@@ -95,11 +95,6 @@ func fill(tb testing.TB, s *Store, n int) {
 	}
 }
 
-var (
-	openFileOnce sync.Once
-	openFile     string
-)
-
 // BenchmarkOpen_100k: Open, Stats and a first Lease on a store of 100k ready
 // records. Its time must not grow with the number of records (compare -benchtime
 // runs with BenchmarkOpen_1k): Open reads the meta pages, never the records.
