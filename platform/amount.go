@@ -197,9 +197,7 @@ func numberText(b []byte, what string) (s string, null bool, err error) {
 
 // plainDecimal reports whether s is -?digits(.digits)? with nothing else in it.
 func plainDecimal(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "-")
 	intPart, frac, dot := strings.Cut(s, ".")
 	if intPart == "" || dot && frac == "" {
 		return false

@@ -16,7 +16,7 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 		n = 0
 		var ids []uint64
 		c := tx.tx.Bucket(bucketStates).Cursor()
-		for k, _ := c.Seek([]byte{sLeased}); k != nil && len(k) == 9 && k[0] == sLeased; k, _ = c.Next() {
+		for k, _ := c.Seek([]byte{sLeased}); len(k) == 9 && k[0] == sLeased; k, _ = c.Next() {
 			ids = append(ids, binary.BigEndian.Uint64(k[1:]))
 		}
 		now := nanos(tx.now)
