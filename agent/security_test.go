@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/syncbuf"
+
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform/sim"
@@ -697,24 +699,6 @@ func TestSecurity_KeyRotation(t *testing.T) {
 	})
 }
 
-// lockedBuffer is a log sink the agent's goroutines may write concurrently.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
 // TestSecurity_NoPIIInLogs runs bills, lookups, refusals and an offline spell with a
 // debug logger and finds no full ID number, name or card number in the log, the
 // metrics or any error answer.
@@ -727,7 +711,7 @@ func TestSecurity_NoPIIInLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stopSimSrv()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := MustConfig(t, simURL, t.TempDir())
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := &testSystem{tb: t, Cfg: cfg, Sim: p, SimURL: simURL}

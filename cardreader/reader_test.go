@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/syncbuf"
+
 	"github.com/settle-agent/settle-agent"
 )
 
@@ -63,24 +65,6 @@ func (c *countingPort) count(cmd byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cmds[cmd]
-}
-
-// lockedBuffer is a log destination safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // pipeRig is a Reader whose every Open makes a new Pipe with a Simulator (or a
@@ -487,7 +471,7 @@ func TestReader_Heartbeat(t *testing.T) {
 		}()
 		return host, nil
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	r, err := New(pipeCfg, &Options{Open: open, PingInterval: 5 * time.Millisecond, ReplyTimeout: 2 * time.Millisecond, MinBackoff: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/settle-agent/settle-agent/internal/syncbuf"
 
 	settle "github.com/settle-agent/settle-agent"
 )
@@ -134,24 +135,6 @@ func TestMapping_Map(t *testing.T) {
 	})
 }
 
-// syncBuffer is a log sink tests can read while the code under test writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls cond until it holds; the test's own deadline bounds it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -171,7 +154,7 @@ func TestMappingFile_HotReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte(header+"YP0001,N1,H1,a,,\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	mf, err := OpenMappingFile(path, &MappingOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil)), PollInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

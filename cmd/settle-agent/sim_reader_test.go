@@ -3,37 +3,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/settle-agent/settle-agent/internal/syncbuf"
 
 	"github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the command and read from the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSimReader_Script drives `sim reader --link` with a script while a real Reader
 // opens the link through tarm/serial: cards, a status byte, noise, a bad BCC and an
@@ -43,7 +25,7 @@ func TestSimReader_Script(t *testing.T) {
 	link := filepath.Join(dir, "reader0")
 	stdin, script := io.Pipe()
 
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	env := &cmdEnv{stdin: stdin, stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
