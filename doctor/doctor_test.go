@@ -1,4 +1,4 @@
-package installer
+package doctor
 
 import (
 	"bytes"
@@ -151,7 +151,7 @@ func TestDoctor_Config_Missing(t *testing.T) {
 		"SETTLE_AGENT_API_LISTEN":        s.APIAddr,
 		"SETTLE_AGENT_PLATFORM_BASE_URL": s.BaseURL,
 	}
-	checks := s.Run(DoctorOptions{
+	checks := s.Run(Options{
 		ConfigPath: filepath.Join(t.TempDir(), "nope.toml"),
 		Getenv:     func(k string) string { return env[k] },
 		OpenPort:   func(cardreader.Config) (io.ReadWriteCloser, error) { return nil, errors.New("no such port") },
