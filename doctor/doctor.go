@@ -41,7 +41,7 @@ type Check struct {
 
 // Defaults used when an Options field is zero.
 const (
-	DefaultTimeout   = 3 * time.Second
+	DefaultTimeout         = 3 * time.Second
 	DefaultFreeWarnBytes   = 1 << 30   // 1 GiB
 	DefaultFreeFailBytes   = 100 << 20 // 100 MiB
 	doctorStoreOpenTimeout = 500 * time.Millisecond
