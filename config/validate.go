@@ -56,6 +56,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateWindows(v)
 	c.validateOffline(v)
 	c.validateRest(v)
+	c.validateFiles(v)
 }
 
 func (c *Config) validateHospital(v *ValidationError) {

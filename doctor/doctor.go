@@ -105,10 +105,10 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 }
 
 // Run checks what hospital IT needs before go-live and returns one Check per
-// line, in this order: configuration, data folder, free space, store, listen
-// ports, readers, platform sign-in, clock skew. It never stops early: with a
-// broken configuration it goes on with what could be read of it (or the
-// defaults), so one run shows everything that is wrong.
+// line, in this order: configuration, data folder, free space, item mapping,
+// drop folder, store, listen ports, readers, platform sign-in, clock skew. It
+// never stops early: with a broken configuration it goes on with what could be
+// read of it (or the defaults), so one run shows everything that is wrong.
 //
 // cfg nil means: load o.ConfigPath (the configuration check then reports every
 // problem of the file). With a cfg, it is validated as given.
@@ -123,6 +123,8 @@ func Run(ctx context.Context, cfg *config.Config, o Options) []Check {
 	d := newDoctor(o)
 	cfg = d.configuration(cfg)
 	d.dataFolder(cfg)
+	d.mapping(cfg)
+	d.dropFolder(cfg)
 	d.store(ctx, cfg)
 	d.listenPorts(ctx, cfg)
 	d.readers(ctx, cfg)
