@@ -1,6 +1,6 @@
 //go:build !windows
 
-package installer
+package doctor
 
 // isAddrInUse reports a port taken by another socket (beyond EADDRINUSE, which
 // errors.Is already finds on this OS).

@@ -1,4 +1,4 @@
-package installer
+package doctor
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/queue"
 )
@@ -22,7 +21,7 @@ func (d *doctor) store(ctx context.Context, cfg *config.Config) {
 		d.fail(name, "no data folder, so no store", "set [store] dir")
 		return
 	}
-	path := filepath.Join(cfg.Store.Dir, agent.StoreFile)
+	path := filepath.Join(cfg.Store.Dir, d.o.StoreFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		d.ok(name, path+": none yet; the agent creates it at its first start")
 		return

@@ -1,4 +1,4 @@
-package installer
+package doctor
 
 import (
 	"context"
@@ -148,7 +148,7 @@ func TestDoctor_Cancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	o := s.Options()
 	done := make(chan []Check)
-	go func() { done <- Doctor(ctx, nil, o) }()
+	go func() { done <- Run(ctx, nil, o) }()
 	cancel()
 	checks := <-done
 	if c := named(checks, "platform"); len(c) != 1 || c[0].Status != CheckFail {

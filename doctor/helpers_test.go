@@ -1,4 +1,4 @@
-package installer
+package doctor
 
 import (
 	"context"
@@ -13,8 +13,15 @@ import (
 
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/golden"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
+
+// goldenFile compares got with testdata/name, or rewrites it under -update.
+func goldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
+}
 
 // doctorSetup is one installation under test: a configuration file in a temporary
 // folder, its data folder, a free API port and (usually) a real simulator.
@@ -107,21 +114,21 @@ func (s *doctorSetup) Write() string {
 	return p
 }
 
-// Options are DoctorOptions for this setup: its file, no environment, simulated readers.
-func (s *doctorSetup) Options() DoctorOptions {
-	return DoctorOptions{ConfigPath: s.Write(), Getenv: noEnv, OpenPort: simReaders(s.t)}
+// Options are Options for this setup: its file, no environment, simulated readers.
+func (s *doctorSetup) Options() Options {
+	return Options{ConfigPath: s.Write(), Getenv: noEnv, OpenPort: simReaders(s.t)}
 }
 
 // Run runs Doctor with o.
-func (s *doctorSetup) Run(o DoctorOptions) []Check {
+func (s *doctorSetup) Run(o Options) []Check {
 	s.t.Helper()
 	return s.Run2(nil, o)
 }
 
 // Run2 runs Doctor with a given configuration.
-func (s *doctorSetup) Run2(cfg *config.Config, o DoctorOptions) []Check {
+func (s *doctorSetup) Run2(cfg *config.Config, o Options) []Check {
 	s.t.Helper()
-	checks := Doctor(context.Background(), cfg, o)
+	checks := Run(context.Background(), cfg, o)
 	var b strings.Builder
 	_ = WriteChecks(&b, checks)
 	s.t.Logf("doctor:\n%s", b.String())

@@ -1,4 +1,11 @@
-package installer
+// Package doctor is `settle-agent doctor`: it checks what hospital IT needs before
+// go-live — the configuration, the files it names (item mapping, drop folder), the
+// data folder and its disk, the store, the listen ports, each card reader, the
+// platform sign-in and the clock — and says, for each check that is not ok, what to
+// do. It changes nothing on the machine. It sits at the edge beside the wiring: the
+// agent's store file name and platform options come in through Options, so the
+// service installer needs none of the agent's packages.
+package doctor
 
 import (
 	"context"
@@ -12,6 +19,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform"
 )
 
 // Check statuses: a check that is fine, one hospital IT should look at before
@@ -31,17 +39,17 @@ type Check struct {
 	Fix    string `json:"fix,omitempty"`
 }
 
-// Doctor defaults used when a DoctorOptions field is zero.
+// Defaults used when an Options field is zero.
 const (
-	DefaultDoctorTimeout   = 3 * time.Second
+	DefaultTimeout         = 3 * time.Second
 	DefaultFreeWarnBytes   = 1 << 30   // 1 GiB
 	DefaultFreeFailBytes   = 100 << 20 // 100 MiB
 	doctorStoreOpenTimeout = 500 * time.Millisecond
 )
 
-// DoctorOptions tune Doctor; the zero value means defaults.
-type DoctorOptions struct {
-	// ConfigPath is the configuration Doctor loads when it is given no Config;
+// Options tune Run; the zero value means defaults.
+type Options struct {
+	// ConfigPath is the configuration Run loads when it is given no Config;
 	// default config.DefaultPath().
 	ConfigPath string
 	// Getenv is the environment for SETTLE_AGENT_* overrides and env: secrets;
@@ -62,27 +70,61 @@ type DoctorOptions struct {
 	FreeWarnBytes, FreeFailBytes uint64
 	// Logger receives one line per check; nil discards.
 	Logger *slog.Logger
+
+	// StoreFile is the store's file name inside [store] dir; default
+	// DefaultStoreFile. The wiring passes the agent's own constant.
+	StoreFile string
+	// PlatformOptions turns the configuration into the platform client's options
+	// (the agent's own function, so doctor signs in exactly as the agent does);
+	// nil means PlatformOptions of this package.
+	PlatformOptions func(*config.Config) platform.Options
 }
 
-// Doctor checks what hospital IT needs before go-live and returns one Check per
-// line, in this order: configuration, data folder, free space, store, listen
-// ports, readers, platform sign-in, clock skew. It never stops early: with a
-// broken configuration it goes on with what could be read of it (or the
-// defaults), so one run shows everything that is wrong.
+// DefaultStoreFile is the agent's store file name inside [store] dir.
+const DefaultStoreFile = "settle-agent.db"
+
+// PlatformOptions is the platform client's options read from cfg the way the
+// agent reads them; the caller sets the clock and the logger.
+func PlatformOptions(cfg *config.Config) platform.Options {
+	return platform.Options{
+		BaseURL:            cfg.Platform.BaseURL,
+		Path:               cfg.Platform.Path,
+		Timeout:            cfg.Platform.Timeout.Duration,
+		Paasid:             cfg.Platform.Paasid,
+		Token:              cfg.Platform.Token.Value(),
+		CAFile:             cfg.Platform.CAFile,
+		CertFile:           cfg.Platform.CertFile,
+		KeyFile:            cfg.Platform.KeyFile,
+		InsecureSkipVerify: cfg.Platform.InsecureSkipVerify,
+		FixmedinsCode:      cfg.Hospital.FixmedinsCode,
+		FixmedinsName:      cfg.Hospital.FixmedinsName,
+		MdtrtareaAdmvs:     cfg.Hospital.Admdvs,
+		RecerSysCode:       cfg.Platform.RecerSysCode,
+		Infver:             cfg.Platform.Infver,
+	}
+}
+
+// Run checks what hospital IT needs before go-live and returns one Check per
+// line, in this order: configuration, data folder, free space, item mapping,
+// drop folder, store, listen ports, readers, platform sign-in, clock skew. It
+// never stops early: with a broken configuration it goes on with what could be
+// read of it (or the defaults), so one run shows everything that is wrong.
 //
 // cfg nil means: load o.ConfigPath (the configuration check then reports every
 // problem of the file). With a cfg, it is validated as given.
 //
-// Doctor changes nothing on the machine: it writes and removes one temporary file
+// Run changes nothing on the machine: it writes and removes one temporary file
 // in the data folder (or, when that is missing, the folder it would be made in),
 // never creates, repairs or moves the store file, and leaves the serial ports and
 // the store alone while the agent is running. On the platform it signs in and out
 // again as operator "doctor" (see doctorMsgid for why its msgids never repeat one
 // of the agent's).
-func Doctor(ctx context.Context, cfg *config.Config, o DoctorOptions) []Check {
+func Run(ctx context.Context, cfg *config.Config, o Options) []Check {
 	d := newDoctor(o)
 	cfg = d.configuration(cfg)
 	d.dataFolder(cfg)
+	d.mapping(cfg)
+	d.dropFolder(cfg)
 	d.store(ctx, cfg)
 	d.listenPorts(ctx, cfg)
 	d.readers(ctx, cfg)
@@ -130,9 +172,9 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
-// doctor is one run of Doctor: its options with defaults and the checks so far.
+// doctor is one run of Run: its options with defaults and the checks so far.
 type doctor struct {
-	o      DoctorOptions
+	o      Options
 	log    *slog.Logger
 	checks []Check
 
@@ -144,7 +186,7 @@ type doctor struct {
 	agentHoldsStore bool
 }
 
-func newDoctor(o DoctorOptions) *doctor {
+func newDoctor(o Options) *doctor {
 	if o.ConfigPath == "" {
 		o.ConfigPath = config.DefaultPath()
 	}
@@ -154,8 +196,14 @@ func newDoctor(o DoctorOptions) *doctor {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.StoreFile == "" {
+		o.StoreFile = DefaultStoreFile
+	}
+	if o.PlatformOptions == nil {
+		o.PlatformOptions = PlatformOptions
+	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultDoctorTimeout
+		o.Timeout = DefaultTimeout
 	}
 	if o.FreeWarnBytes == 0 {
 		o.FreeWarnBytes = DefaultFreeWarnBytes

@@ -1,9 +1,10 @@
-package installer
+package doctor
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/platform/sim"
 	"github.com/settle-agent/settle-agent/queue"
 )
 
@@ -43,13 +45,19 @@ scanner = { port = "SIM-W02-QR", protocol = "line" }
 		}
 	}
 	st.Close()
+	mapping := filepath.Join(t.TempDir(), "mapping.csv")
+	if err := os.WriteFile(mapping, sim.DemoFixture().MappingCSV(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drop := t.TempDir()
+	s.Tail += fmt.Sprintf("\n[mapping]\nfile = %q\n\n[dropfolder]\ndir = %q\n", filepath.ToSlash(mapping), filepath.ToSlash(drop))
 
 	checks := s.Run(s.Options())
 	var names []string
 	for _, c := range checks {
 		names = append(names, c.Name)
 	}
-	want := "configuration,data folder,free space,store,api listen,reader W01,reader W02,scanner W02,platform,clock skew"
+	want := "configuration,data folder,free space,item mapping,drop folder,store,api listen,reader W01,reader W02,scanner W02,platform,clock skew"
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("checks: got %s; want %s", got, want)
 	}
@@ -62,6 +70,8 @@ scanner = { port = "SIM-W02-QR", protocol = "line" }
 		}
 	}
 	wantCheck(t, checks, "store", CheckOK, "2 queued, 0 failed, 0 dead")
+	wantCheck(t, checks, "item mapping", CheckOK, mapping, fmt.Sprintf("%d HIS codes", len(sim.DemoFixture().Catalogue())))
+	wantCheck(t, checks, "drop folder", CheckOK, drop+" is writable")
 	wantCheck(t, checks, "reader W01", CheckOK, `firmware "`+cardreader.SimFirmware+`"`)
 	wantCheck(t, checks, "scanner W02", CheckOK, "SIM-W02-QR opens")
 	wantCheck(t, checks, "platform", CheckOK, "signed in to "+s.BaseURL, "signed out again")
@@ -151,7 +161,7 @@ func TestDoctor_Config_Missing(t *testing.T) {
 		"SETTLE_AGENT_API_LISTEN":        s.APIAddr,
 		"SETTLE_AGENT_PLATFORM_BASE_URL": s.BaseURL,
 	}
-	checks := s.Run(DoctorOptions{
+	checks := s.Run(Options{
 		ConfigPath: filepath.Join(t.TempDir(), "nope.toml"),
 		Getenv:     func(k string) string { return env[k] },
 		OpenPort:   func(cardreader.Config) (io.ReadWriteCloser, error) { return nil, errors.New("no such port") },

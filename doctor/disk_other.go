@@ -1,6 +1,6 @@
 //go:build !linux && !windows
 
-package installer
+package doctor
 
 import "errors"
 

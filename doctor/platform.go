@@ -1,4 +1,4 @@
-package installer
+package doctor
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/settle-agent/settle-agent/agent"
 	"net"
 	"net/http"
 	neturl "net/url"
@@ -58,7 +57,7 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line")
 		return signIn{}
 	}
-	po := agent.PlatformOptions(cfg)
+	po := d.o.PlatformOptions(cfg)
 	po.Now, po.Logger, po.MaxIdleConnsPerHost = d.o.Now, d.log, 1
 	client, err := platform.NewClient(po)
 	if err != nil {
@@ -243,7 +242,7 @@ func (d *doctor) headSkew(ctx context.Context, cfg *config.Config) (time.Duratio
 	}
 	timeout := cfg.Platform.Timeout.Duration
 	if timeout <= 0 {
-		timeout = DefaultDoctorTimeout
+		timeout = DefaultTimeout
 	}
 	tr := &http.Transport{Proxy: nil, TLSClientConfig: tlsConf, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
