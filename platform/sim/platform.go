@@ -76,6 +76,8 @@ type state struct {
 	replies  map[string][]byte // msgid -> stored answer (writes always; all when replaying)
 	usedDedc map[yearKey]settle.Money
 	usedFund map[yearKey]settle.Money
+	stays    map[string]*stay         // inpatient stays by mdtrt_id (inpatient.go)
+	ipSetls  map[string]*ipSettlement // inpatient settlements by setl_id
 }
 
 type personState struct {
@@ -154,6 +156,8 @@ func (p *Platform) resetLocked() {
 		replies:  map[string][]byte{},
 		usedDedc: map[yearKey]settle.Money{},
 		usedFund: map[yearKey]settle.Money{},
+		stays:    map[string]*stay{},
+		ipSetls:  map[string]*ipSettlement{},
 	}
 	for _, fp := range p.byPsnNo {
 		st.persons[fp.PsnNo] = &personState{fx: fp, balance: fp.Balance}
