@@ -72,6 +72,9 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	case platform.InfnoDetailRecon:
 		return p.detailRecon(req)
 	}
+	if out, e, ok := p.dispatchCatalogue(req); ok {
+		return out, e
+	}
 	return nil, biz("不支持的交易编号 %s", req.Infno)
 }
 
