@@ -287,7 +287,9 @@ func (p *Platform) catalogueQuery(req *platform.Request) (any, *bizError) {
 
 // queryRows are the rows of one item in query infno.
 func (p *Platform) queryRows(infno string, ci *catItem, admdvs string) []any {
-	rid := func(suffix string) platform.Text { return platform.Text(fmt.Sprintf("%s%08d%s", infno, ci.seq, suffix)) }
+	rid := func(suffix string) platform.Text {
+		return platform.Text(fmt.Sprintf("%s%08d%s", infno, ci.seq, suffix))
+	}
 	begin, end := platform.Text(simDate(ci.begin)+" 00:00:00"), platform.Text("")
 	if !ci.end.IsZero() {
 		end = platform.Text(simDate(ci.end) + " 23:59:59")
