@@ -8,12 +8,13 @@ package recon
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/settle-agent/settle-agent/internal/csvsafe"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
@@ -231,9 +232,10 @@ func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error
 	return nil
 }
 
-// WriteCSV writes the report's difference rows (one offline bill a line) as CSV.
+// WriteCSV writes the report's difference rows (one offline bill a line) as CSV, every
+// cell safe to open in a spreadsheet (internal/csvsafe).
 func WriteCSV(w io.Writer, rep *Reconciliation) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	_ = cw.Write([]string{"date", "bill_no", "window", "state", "setl_id", "medfee_sumamt", "collected", "psn_cash_pay", "refund", "amount_due"})
 	for _, d := range rep.Differences {
 		real := ""
