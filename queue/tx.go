@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -125,7 +124,7 @@ func (s *Store) backoff(n int) time.Duration {
 	if half <= 0 {
 		return d
 	}
-	return half + rand.N(half)
+	return half + s.opt.Jitter(half)
 }
 
 // Fail moves a leased or ready record to failed: a person must look at it.
