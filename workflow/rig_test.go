@@ -380,4 +380,3 @@ func (r *rig) checkNoDouble() {
 		}
 	}
 }
-
