@@ -83,3 +83,21 @@ func TestStore_Nack_BackoffCap(t *testing.T) {
 		t.Errorf("after 20 attempts the retry delay is %v; want it at the 30s cap", prev)
 	}
 }
+
+// TestStore_Lease_ClockPutBack: a record scheduled by a clock that ran weeks ahead
+// is due as soon as the clock is put right, not weeks later.
+func TestStore_Lease_ClockPutBack(t *testing.T) {
+	clock := newTestClock()
+	s := MustOpen(t, filepath.Join(t.TempDir(), "q.db"), &Options{Now: clock.Now, MaxBackoff: 30 * time.Second})
+	id := mustEnqueue(t, s, "k", "p")
+	clock.Add(40 * 24 * time.Hour)
+	mustLease(t, s, 1)
+	if err := s.Nack(context.Background(), id, "offline"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(-40 * 24 * time.Hour)
+	recs := mustLease(t, s, 1)
+	if len(recs) != 1 || recs[0].ID != id {
+		t.Fatalf("after the clock was put back: leased %v; want record %d at once", recs, id)
+	}
+}

@@ -250,9 +250,10 @@ func (t *writeTx) Nack(id uint64, cause string) (workflow.Job, error) {
 	}
 	return t.Job(id)
 }
-func (t *writeTx) Fail(id uint64, reason string) error { return moved(t.q.Fail(id, reason)) }
-func (t *writeTx) Retry(id uint64) error               { return moved(t.q.Retry(id)) }
-func (t *writeTx) Dead(id uint64, reason string) error { return moved(t.q.Dead(id, reason)) }
+func (t *writeTx) Postpone(id uint64, cause string) error { return moved(t.q.Postpone(id, cause)) }
+func (t *writeTx) Fail(id uint64, reason string) error    { return moved(t.q.Fail(id, reason)) }
+func (t *writeTx) Retry(id uint64) error                  { return moved(t.q.Retry(id)) }
+func (t *writeTx) Dead(id uint64, reason string) error    { return moved(t.q.Dead(id, reason)) }
 
 // moved makes a queue move refused for the job's state match workflow.ErrJobMoved.
 func moved(err error) error {

@@ -17,8 +17,9 @@ func (e *Engine) call(ctx context.Context, infno string, meta platform.Meta, in,
 		return fmt.Errorf("%s: %w", infno, errOfflineNotSent)
 	}
 	start := time.Now()
-	_, err := e.pf.Call(ctx, infno, meta, in, out)
+	resp, err := e.pf.Call(ctx, infno, meta, in, out)
 	elapsed := time.Since(start)
+	e.pclock.observe(resp, e.now())
 	addPlatformTime(ctx, elapsed)
 	outcome := platform.Classify(err)
 	e.obs.PlatformCall(infno, outcome, elapsed)

@@ -305,3 +305,48 @@ func TestDefect_SaveFailsAfterBooking_WindowNotToldSettled(t *testing.T) {
 		t.Errorf("live settlements: %d; want 1", n)
 	}
 }
+
+// Found by reading: a clock jump of more than the retry horizon (or the retention)
+// killed every queued bill (or swept every settled one). The platform's clock says
+// the agent's jumped: nothing irreversible is decided on it.
+func TestDefect_ClockJump_NeitherKillsNorSweeps(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	settled := r.bill(cardLocalResident)
+	r.mustSubmit(settled)
+	r.mustSettle(settled.BillNo)
+	rec := r.queueOffline(cardLocalEmployee)
+	r.skew = 40 * 24 * time.Hour // the machine's clock jumps 40 days ahead
+	r.pf.decide = func(infno string) fault {
+		if infno == platform.InfnoSignIn {
+			return passThrough
+		}
+		return lostBefore
+	}
+	if !r.eng.Probe(context.Background()) {
+		t.Fatal("probe: the platform does not answer")
+	}
+	if r.eng.ClockTrusted() {
+		skew, _ := r.eng.ClockSkew()
+		t.Fatalf("clock trusted with a skew of %v", skew)
+	}
+	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.mustBill(rec.Bill.BillNo); got.State == workflow.StateDead {
+		t.Errorf("queued bill dead after a clock jump; want it kept queued")
+	}
+	if n, err := r.eng.Sweep(context.Background()); err != nil || n != 0 {
+		t.Errorf("sweep after a clock jump: %d, %v; want nothing swept", n, err)
+	}
+	if _, err := r.eng.Bill(settled.BillNo); err != nil {
+		t.Errorf("settled bill after a clock jump: %v; want it kept", err)
+	}
+	// The clock is put right: everything goes on.
+	r.skew = 0
+	r.pf.decide = nil
+	r.eng.Probe(context.Background())
+	r.drain(5, time.Minute)
+	if got := r.mustBill(rec.Bill.BillNo); got.State != workflow.StateSettled {
+		t.Errorf("after the clock is right: %s; want settled", got.State)
+	}
+}

@@ -70,6 +70,8 @@ type Engine struct {
 	locks   *keyLocks
 	learned *offline.Learned
 
+	pclock platformClock
+
 	mu          sync.Mutex
 	outstanding settle.Money
 	closing     bool

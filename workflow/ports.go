@@ -104,6 +104,9 @@ type Tx interface {
 	// Nack returns a leased job for a later try; the job comes back dead past the
 	// retry horizon.
 	Nack(id uint64, cause string) (Job, error)
+	// Postpone returns a leased job for a later try whatever its age (the caller does
+	// not trust its clock to apply the retry horizon).
+	Postpone(id uint64, cause string) error
 	// Fail moves a job to failed: a person must look.
 	Fail(id uint64, reason string) error
 	// Retry puts a failed or dead job back in line now.

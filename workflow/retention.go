@@ -38,6 +38,11 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	if e.o.Retention <= 0 {
 		return 0, nil
 	}
+	if !e.ClockTrusted() {
+		skew, _ := e.ClockSkew()
+		e.log.Warn("retention sweep skipped: the agent's clock disagrees with the platform's", "skew", skew.String())
+		return 0, nil
+	}
 	cutoff := settle.Day(e.now().Add(-e.o.Retention))
 	total := 0
 	for {

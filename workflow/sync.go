@@ -194,8 +194,18 @@ func (e *Engine) retryLater(ctx context.Context, rec *Record, j Job, cause error
 	}
 	reason := cause.Error()
 	dead := false
+	trusted := e.ClockTrusted()
+	if !trusted {
+		e.log.Warn("the agent's clock disagrees with the platform's: the retry horizon is not applied", "bill_no", rec.Bill.BillNo)
+	}
 	serr := e.save(ctx, rec, func(tx Tx) error {
 		dead = false
+		if !trusted {
+			if err := tx.Postpone(j.ID, reason); err != nil && !lostLease(err) {
+				return err
+			}
+			return nil
+		}
 		got, err := tx.Nack(j.ID, reason)
 		if err != nil {
 			if lostLease(err) {
