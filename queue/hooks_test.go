@@ -89,8 +89,8 @@ func TestStore_Nack_BackoffCap(t *testing.T) {
 func TestStore_Lease_ClockPutBack(t *testing.T) {
 	clock := newTestClock()
 	s := MustOpen(t, filepath.Join(t.TempDir(), "q.db"), &Options{Now: clock.Now, MaxBackoff: 30 * time.Second})
-	id := mustEnqueue(t, s, "k", "p")
 	clock.Add(40 * 24 * time.Hour)
+	id := mustEnqueue(t, s, "k", "p")
 	mustLease(t, s, 1)
 	if err := s.Nack(context.Background(), id, "offline"); err != nil {
 		t.Fatal(err)
