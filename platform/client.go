@@ -285,7 +285,7 @@ func (c *Client) answer(infno string, m Meta, body []byte, output any) (*Respons
 		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
 	}
 	if output != nil {
-		sp, err := decodeOutput(infno, resp.Output, output)
+		sp, err := decodeOutputSurprises(infno, resp.Output, output)
 		resp.Surprises = append(resp.Surprises, sp...)
 		if err != nil {
 			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
@@ -397,7 +397,15 @@ func (t *looseText) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func decodeOutput(infno string, raw json.RawMessage, output any) ([]Surprise, error) {
+// decodeOutput is decodeOutputSurprises without the surprises.
+func decodeOutput(infno string, raw json.RawMessage, output any) error {
+	_, err := decodeOutputSurprises(infno, raw, output)
+	return err
+}
+
+// decodeOutputSurprises decodes an answer's output liberally into output, runs its
+// Surprises and then its ValidateFor or Validate.
+func decodeOutputSurprises(infno string, raw json.RawMessage, output any) ([]Surprise, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return nil, badf("%s answer has no output", infno)

@@ -43,7 +43,7 @@ func (c *Client) QueryFees(ctx context.Context, m Meta, d FeeQueryData) (*FeeQue
 		raw = append(append([]byte(`{"feedetail":`), t...), '}')
 	}
 	var out FeeQueryOutput
-	sp, err := decodeOutput(InfnoFeeQuery, raw, &out)
+	sp, err := decodeOutputSurprises(InfnoFeeQuery, raw, &out)
 	resp.Surprises = append(resp.Surprises, sp...)
 	if err != nil {
 		return nil, resp, fmt.Errorf("call %s %s: %w", InfnoFeeQuery, m.Msgid, err)

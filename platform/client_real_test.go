@@ -91,7 +91,7 @@ func TestDecodeResponse_Liberal(t *testing.T) {
 		t.Errorf("envelope %+v", r)
 	}
 	var out RegisterOutput
-	sp, err := decodeOutput("2201", r.Output, &out)
+	sp, err := decodeOutputSurprises("2201", r.Output, &out)
 	if err != nil || out.Data.MdtrtID != "M1" {
 		t.Fatalf("output %+v, %v; want mdtrt_id M1", out, err)
 	}
@@ -129,7 +129,7 @@ func TestSettleQueryOutput_ObjectOrList(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var o SettleQueryOutput
-			sp, err := decodeOutput("5203", json.RawMessage(raw), &o)
+			sp, err := decodeOutputSurprises("5203", json.RawMessage(raw), &o)
 			if err != nil || len(sp) != 0 {
 				t.Fatalf("decode: %v, surprises %v; want nil, none", err, sp)
 			}

@@ -71,7 +71,7 @@ func (p *Platform) settleQuery(req *platform.Request) (any, *bizError) {
 	}
 	var list []platform.Setlinfo
 	for _, b := range p.st.ledger {
-		if !isSettlement(b.Infno) || b.Reversed {
+		if !isSettlement(b) || b.Reversed {
 			continue
 		}
 		if d.SetlID != "" && b.SetlID != d.SetlID || d.MdtrtID != "" && b.MdtrtID != d.MdtrtID || d.PsnNo != "" && b.PsnNo != d.PsnNo {
@@ -97,9 +97,6 @@ func (p *Platform) settleQuery(req *platform.Request) (any, *bizError) {
 	}
 	return map[string]any{"setlinfo": list}, nil
 }
-
-// isSettlement reports whether infno books a settlement the ledger keeps in setls.
-func isSettlement(infno string) bool { return infno == platform.InfnoSettle || infno == "2304" }
 
 // feeQuery is 5204: the fee lines of the visit that stand, with the setl_id of the
 // settlement that covers them (when given, only those).
