@@ -63,7 +63,8 @@ const (
 	OpterMobile   = "3" // 移动终端 mobile
 )
 
-// InfTimeLayout is the layout of inf_time, refmsg_time and respond_time (Beijing time).
+// InfTimeLayout is the layout of inf_time and setl_time (Beijing time); refmsg_time and
+// respond_time are 17 digits (FormatMillis, ParseTime).
 const InfTimeLayout = "2006-01-02 15:04:05"
 
 // Response is the envelope of every answer. Infcode 0 is success, -1 a system error
@@ -77,6 +78,9 @@ type Response struct {
 	ErrMsg      string          `json:"err_msg"`
 	WarnMsg     string          `json:"warn_msg"`
 	Output      json.RawMessage `json:"output"`
+	// Surprises is what the client found odd in a successful answer (never a reason to
+	// fail it): unknown fields, reshaped values, identities that do not add up.
+	Surprises []Surprise `json:"-"`
 }
 
 // Infcodes with a fixed meaning.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -36,6 +37,9 @@ type Options struct {
 	Seed int64
 	// Logger receives one line per fault and business refusal (nil: discard).
 	Logger *slog.Logger
+	// ReconResultColumns is the column order of the 3202 result file it writes (nil:
+	// platform.DefaultReconResultColumns).
+	ReconResultColumns []string
 }
 
 // Platform is the simulated provincial platform. It is safe for concurrent use: one
@@ -55,10 +59,13 @@ type Platform struct {
 	items     map[string]*CatalogueItem // the fixture's, and what PublishItem added (under mu)
 	policies  map[string]*Policy
 
+	files fileStore
+
 	mu     sync.Mutex
 	faults Faults
 	rng    *rand.Rand
-	seq    int64 // ids stay unique across resets
+	seq    int64        // ids stay unique across resets
+	refSeq atomic.Int64 // serial of inf_refmsgid
 	st     *state
 	calls  map[string]int
 	seen   map[string]struct{} // every msgid received since the last reset
@@ -274,10 +281,11 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 	}
 	action := p.drawFault()
 	var out []byte
+	ctype := jsonType
 	switch action {
 	case faultReset, faultHTTP500, faultMinus1NotBooked:
 	default:
-		out = p.processLocked(&req)
+		out, ctype = p.processLocked(&req)
 	}
 	p.mu.Unlock()
 
@@ -295,24 +303,36 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("sim fault: processed, response lost", "infno", req.Infno, "msgid", req.Msgid)
 		dropConnection(w, false)
 	default:
-		p.reply(w, out)
+		p.replyAs(w, ctype, out)
 	}
 }
 
-func (p *Platform) reply(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+// Content types of answers.
+const (
+	jsonType  = "application/json; charset=utf-8"
+	octetType = "application/octet-stream"
+)
+
+func (p *Platform) reply(w http.ResponseWriter, body []byte) { p.replyAs(w, jsonType, body) }
+
+func (p *Platform) replyAs(w http.ResponseWriter, ctype string, body []byte) {
+	w.Header().Set("Content-Type", ctype)
 	_, _ = w.Write(body)
 }
 
 // processLocked answers one request (replaying a stored answer when asked to) and
-// stores the answer for a later replay; the caller holds p.mu.
-func (p *Platform) processLocked(req *platform.Request) []byte {
+// stores the answer for a later replay; the caller holds p.mu. It returns the body and
+// its content type (a 9102 answer is the file itself).
+func (p *Platform) processLocked(req *platform.Request) ([]byte, string) {
 	if p.faults.ReplayMsgid && req.Msgid != "" {
 		if out, ok := p.st.replies[req.Msgid]; ok {
-			return out
+			return out, jsonType
 		}
 	}
 	output, berr := p.dispatch(req)
+	if f, ok := output.(fileAnswer); ok && berr == nil {
+		return f.data, octetType
+	}
 	var out []byte
 	if berr != nil {
 		p.log.Info("sim business error", "infno", req.Infno, "msgid", req.Msgid, "err_msg", berr.msg)
@@ -323,7 +343,7 @@ func (p *Platform) processLocked(req *platform.Request) []byte {
 	if req.Msgid != "" && (p.faults.ReplayMsgid || platform.IsWrite(req.Infno) || req.Infno == platform.InfnoReversal) {
 		p.st.replies[req.Msgid] = out
 	}
-	return out
+	return out, jsonType
 }
 
 func (p *Platform) okResponse(req *platform.Request, output any) []byte {
@@ -339,9 +359,16 @@ func (p *Platform) errorResponse(req *platform.Request, code int, msg string) []
 }
 
 func (p *Platform) encode(resp *platform.Response, req *platform.Request) []byte {
-	resp.InfRefmsgid = req.Msgid
-	resp.RefmsgTime = req.InfTime
-	resp.RespondTime = p.now().In(beijing).Format(platform.InfTimeLayout)
+	// inf_refmsgid is the platform's own id: receiver region (6) + time (14) + serial (10).
+	serial := p.refSeq.Add(1)
+	now := p.now()
+	region := p.fx.TreatmentAdmdvs
+	if len(region) != 6 {
+		region = "330000"
+	}
+	resp.InfRefmsgid = region + now.In(beijing).Format("20060102150405") + sprintf("%010d", serial%10_000_000_000)
+	resp.RefmsgTime = platform.FormatMillis(now)
+	resp.RespondTime = platform.FormatMillis(now)
 	if resp.Output == nil {
 		resp.Output = json.RawMessage("{}")
 	}

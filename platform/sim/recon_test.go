@@ -45,11 +45,16 @@ func TestReconciliation(t *testing.T) {
 			{"employees match", total("310", "2026-11-23", "2026-11-23", a, b), "0"},
 			{"residents match", total("390", "2026-11-01", "2026-11-30", r), "0"},
 			{"all insutypes match", total("", "2026-11-23", "2026-11-23", a, b, r), "0"},
-			{"counting a cancelled settlement mismatches", total("310", "2026-11-23", "2026-11-23", a, b, cancelled), "1"},
-			{"counting a reversed settlement mismatches", total("310", "2026-11-23", "2026-11-23", a, b, reversed), "1"},
-			{"a missing settlement mismatches", total("310", "2026-11-23", "2026-11-23", a), "1"},
+			{"counting a cancelled settlement: the hospital holds more", total("310", "2026-11-23", "2026-11-23", a, b, cancelled), "2"},
+			{"counting a reversed settlement: the hospital holds more", total("310", "2026-11-23", "2026-11-23", a, b, reversed), "2"},
+			{"a missing settlement: the platform holds more", total("310", "2026-11-23", "2026-11-23", a), "1"},
 			{"other days hold nothing", total("310", "2026-11-24", "2026-11-30"), "0"},
-			{"other days do not hold these", total("310", "2026-11-24", "2026-11-30", a, b), "1"},
+			{"other days do not hold these", total("310", "2026-11-24", "2026-11-30", a, b), "2"},
+			{"same count and total, another fund amount: data differ", func() platform.TotalReconInput {
+				in := total("310", "2026-11-23", "2026-11-23", a, b)
+				in.Data.FundPaySumamt++
+				return in
+			}(), "3"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				var out platform.TotalReconOutput

@@ -15,6 +15,7 @@ var sprintf = fmt.Sprintf
 // visit is one outpatient registration (2201) and what was uploaded for it.
 type visit struct {
 	id, psnNo, insutype, fixmedins string
+	iptOtpNo, begntime             string // from 2201
 	reg                            *booking
 	cancelled                      bool
 	medType                        string // from 2203
@@ -27,6 +28,9 @@ type visit struct {
 // fee is one uploaded fee line.
 type fee struct {
 	sn, chrgBchno, medListCodg string
+	medinsListCodg, ocurTime   string
+	cnt                        platform.Cnt
+	pric                       platform.Pric
 	split                      feeSplit
 	upload                     *booking
 	cancelled                  bool
@@ -71,6 +75,16 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 		return p.totalRecon(req)
 	case platform.InfnoDetailRecon:
 		return p.detailRecon(req)
+	case platform.InfnoVisitQuery:
+		return p.visitQuery(req)
+	case platform.InfnoSettleQuery:
+		return p.settleQuery(req)
+	case platform.InfnoFeeQuery:
+		return p.feeQuery(req)
+	case platform.InfnoFileUpload:
+		return p.fileUpload(req)
+	case platform.InfnoFileDownload:
+		return p.fileDownload(req)
 	}
 	if h, ok := inpatientTxns[req.Infno]; ok {
 		return h(p, req)
@@ -243,6 +257,10 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 	ipt := d.IptOtpNo
 	if ipt == "" {
 		ipt = v.id
+	}
+	v.iptOtpNo, v.begntime = ipt, d.Begntime
+	if v.begntime == "" {
+		v.begntime = p.nowText()
 	}
 	v.reg = p.st.book(&booking{
 		Entry: p.entry(req, fp.PsnNo, v.id),
