@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 )
@@ -145,21 +144,5 @@ func TestOpenInput(t *testing.T) {
 	if f, _, err := openInput(dir); err == nil {
 		f.Close()
 		t.Error("directory opened as an input")
-	}
-}
-
-// A drop folder limited to some windows refuses bills for others into error/.
-func TestDropFolder_Windows(t *testing.T) {
-	sink := newMemSink(mustMapping(t, "good.csv"))
-	d, clock := newDropFolder(t, sink)
-	d.Windows = []string{"W09"}
-	dropFile(t, d.Dir, "good.csv", "good.csv")
-	scanFor(t, d, clock)
-	if bills, _ := sink.count(); bills != 0 {
-		t.Errorf("%d bills stored for windows the folder does not take; want 0", bills)
-	}
-	report, err := os.ReadFile(filepath.Join(d.Dir, "error", "good.csv.err"))
-	if err != nil || !strings.Contains(string(report), "not one this drop folder takes bills for") {
-		t.Errorf("report %q, %v; want it to name the window", report, err)
 	}
 }
