@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// status answers "not installed" with its own exit status, as systemctl does.
+func TestStatus_NotInstalled_ExitStatus(t *testing.T) {
+	if _, err := os.Stat("/etc/init.d/settle-agent"); err == nil {
+		t.Skip("settle-agent is installed on this machine")
+	}
+	if _, err := os.Stat("/etc/systemd/system/settle-agent.service"); err == nil {
+		t.Skip("settle-agent is installed on this machine")
+	}
+	code, out, errOut := runCmd(t, nil, "status")
+	if code != exitNotInstalled || strings.TrimSpace(out) != "not installed" {
+		t.Errorf("status: got exit %d, stdout %q, stderr %q; want %d and \"not installed\"", code, out, errOut, exitNotInstalled)
+	}
+}
+
+// install refuses a missing or broken configuration before it creates anything.
+func TestInstall_RefusesBeforeCreatingAnything(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	t.Run("Missing", func(t *testing.T) {
+		conf := filepath.Join(dir, "etc", "settle-agent.toml")
+		code, _, errOut := runCmd(t, nil, "install", "--config", conf, "--data-dir", data)
+		if code == 0 || !(strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "run as root")) {
+			t.Errorf("install: got exit %d, stderr %q; want a refusal", code, errOut)
+		}
+		for _, p := range []string{filepath.Dir(conf), data} {
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s after the refusal: %v; want it not made", p, err)
+			}
+		}
+	})
+	t.Run("Broken", func(t *testing.T) {
+		conf := filepath.Join(dir, "broken.toml")
+		text := strings.Replace(minimalConfig(t, dir), `policy = "full"`, `policy = "sometimes"`, 1) +
+			"\n[mapping]\nfile = \"" + filepath.ToSlash(filepath.Join(dir, "no-such-mapping.csv")) + "\"\n"
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCmd(t, nil, "install", "--config", conf, "--data-dir", data)
+		if code == 0 || !strings.Contains(errOut, "nothing was installed") || !strings.Contains(errOut, "mapping.file") {
+			t.Errorf("install: got exit %d, stderr %q; want a refusal naming mapping.file", code, errOut)
+		}
+		if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after the refusal: %v; want it not made", data, err)
+		}
+	})
+}
+
+// minimalConfig is a configuration that loads, with its store under dir.
+func minimalConfig(t *testing.T, dir string) string {
+	t.Helper()
+	return `[hospital]
+fixmedins_code = "H33010200001"
+admdvs = "330100"
+
+[platform]
+base_url = "http://127.0.0.1:8430"
+
+[api]
+listen = "127.0.0.1:8420"
+admin_token = "admin-token-0123456789"
+
+[store]
+dir = "` + filepath.ToSlash(filepath.Join(dir, "store")) + `"
+
+[[window]]
+id = "W01"
+token = "w01-token-0123456789"
+
+[offline]
+policy = "full"
+`
+}
