@@ -26,6 +26,11 @@ func runAgent(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%v\nfix the configuration (settle-agent config check %s), then start again", err, *configPath)
 	}
+	// The mapping is read now, before the agent creates anything (a store key, a
+	// store file), so a broken one stops the start with its problems by line.
+	if _, err := mappingSummary(env, cfg.Mapping.File); err != nil {
+		return fmt.Errorf("[mapping] file %v: fix it (settle-agent mapping check %s), then start again", err, cfg.Mapping.File)
+	}
 	log, closer, err := installer.NewLogger(installer.LogOptions{
 		Level: cfg.Log.Level, Format: cfg.Log.Format, File: cfg.Log.File,
 		MaxSizeMB: cfg.Log.MaxSizeMB, MaxBackups: cfg.Log.MaxBackups,

@@ -80,3 +80,24 @@ token = "w01-token-0123456789"
 policy = "full"
 `
 }
+
+// run refuses a broken mapping before the agent creates its store key.
+func TestRun_BrokenMapping_CreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	mapping := filepath.Join(dir, "mapping.csv")
+	if err := os.WriteFile(mapping, []byte("not,a,mapping\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "settle-agent.toml")
+	text := minimalConfig(t, dir) + "\n[mapping]\nfile = \"" + filepath.ToSlash(mapping) + "\"\n"
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, nil, "run", "--config", conf)
+	if code == 0 || !strings.Contains(errOut, "[mapping] file") || !strings.Contains(errOut, "mapping check") {
+		t.Errorf("run: got exit %d, stderr %q; want a refusal naming [mapping] file", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("data folder after the refusal: %v; want nothing made (no store key, no store)", err)
+	}
+}
