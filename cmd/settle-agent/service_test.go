@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,28 @@ func TestRun_BrokenMapping_CreatesNothing(t *testing.T) {
 	code, _, errOut := runCmd(t, nil, "run", "--config", conf)
 	if code == 0 || !strings.Contains(errOut, "[mapping] file") || !strings.Contains(errOut, "mapping check") {
 		t.Errorf("run: got exit %d, stderr %q; want a refusal naming [mapping] file", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("data folder after the refusal: %v; want nothing made (no store key, no store)", err)
+	}
+}
+
+// run refuses a taken [api] listen before the agent creates its store key.
+func TestRun_PortTaken_CreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conf := filepath.Join(dir, "settle-agent.toml")
+	text := strings.Replace(minimalConfig(t, dir), `listen = "127.0.0.1:8420"`, `listen = "`+ln.Addr().String()+`"`, 1)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, nil, "run", "--config", conf)
+	if code == 0 || !strings.Contains(errOut, "[api] listen "+ln.Addr().String()) || !strings.Contains(errOut, "another program holds the port") {
+		t.Errorf("run: got exit %d, stderr %q; want a refusal naming [api] listen", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "store")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("data folder after the refusal: %v; want nothing made (no store key, no store)", err)
