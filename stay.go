@@ -149,17 +149,6 @@ type StayErrorSummary struct {
 	Message string `json:"message"`
 }
 
-// checkIdentifier adds the identifier rule's problem for field (see CheckIdentifier).
-func checkIdentifier(v *ValidationError, field, value string) {
-	if !ValidIdentifier(value) {
-		if strings.TrimSpace(value) == "" {
-			v.Add(field, "is required")
-			return
-		}
-		v.Add(field, "must be 1 to 30 letters, digits, '.', '_' or '-', got %q", truncate(value, maxIdentityNote))
-	}
-}
-
 // Validate checks an admission and reports every broken rule at once: ipt_no and window
 // identifiers, the patient's certificate, at least one diagnosis (the admission
 // diagnosis 2401 carries), codes and names within their lengths, and admitted_at set.
@@ -170,7 +159,7 @@ func (a *Admission) Validate() error {
 	checkPatient(v, a.Patient)
 	checkCodeName(v, "dept", a.Dept, true)
 	checkCodeName(v, "doctor", a.Doctor, false)
-	if len(a.Bed) > maxBedLen || !printable(a.Bed) {
+	if len(a.Bed) > maxBedLen || !PlainText(a.Bed) {
 		v.Add("bed", "must be printable and at most %d characters", maxBedLen)
 	}
 	if a.Medrcdno != "" && !ValidIdentifier(a.Medrcdno) {
@@ -252,7 +241,7 @@ func (c *StayCancelSettlement) Validate() error {
 	switch {
 	case strings.TrimSpace(c.SetlID) == "":
 		v.Add("setl_id", "is required (the setl_id of the settlement to cancel)")
-	case len(c.SetlID) > 64 || !printable(c.SetlID):
+	case len(c.SetlID) > 64 || !PlainText(c.SetlID):
 		v.Add("setl_id", "must be printable and at most 64 characters")
 	}
 	return v.Err()
@@ -268,13 +257,13 @@ func checkPatient(v *ValidationError, p Patient) {
 	}
 	if strings.TrimSpace(p.MdtrtCertNo) == "" {
 		v.Add("patient.mdtrt_cert_no", "is required")
-	} else if len(p.MdtrtCertNo) > 512 || !printable(p.MdtrtCertNo) {
+	} else if len(p.MdtrtCertNo) > 512 || !PlainText(p.MdtrtCertNo) {
 		v.Add("patient.mdtrt_cert_no", "must be printable and at most 512 characters")
 	}
-	if len(p.CardSN) > 64 || !printable(p.CardSN) {
+	if len(p.CardSN) > 64 || !PlainText(p.CardSN) {
 		v.Add("patient.card_sn", "must be printable and at most 64 characters")
 	}
-	if utf8.RuneCountInString(p.PsnName) > maxNameLen || !printable(p.PsnName) {
+	if utf8.RuneCountInString(p.PsnName) > maxNameLen || !PlainText(p.PsnName) {
 		v.Add("patient.psn_name", "must be printable and at most %d characters", maxNameLen)
 	}
 }
@@ -282,10 +271,10 @@ func checkPatient(v *ValidationError, p Patient) {
 func checkCodeName(v *ValidationError, field string, c Code, required bool) {
 	if required && strings.TrimSpace(c.Code) == "" {
 		v.Add(field+".code", "is required")
-	} else if len(c.Code) > maxDiagCodeLen || !printable(c.Code) {
+	} else if len(c.Code) > maxDiagCodeLen || !PlainText(c.Code) {
 		v.Add(field+".code", "must be printable and at most %d characters", maxDiagCodeLen)
 	}
-	if utf8.RuneCountInString(c.Name) > maxNameLen || !printable(c.Name) {
+	if utf8.RuneCountInString(c.Name) > maxNameLen || !PlainText(c.Name) {
 		v.Add(field+".name", "must be printable and at most %d characters", maxNameLen)
 	}
 }
@@ -302,10 +291,10 @@ func checkDiagnoses(v *ValidationError, field string, ds []Code, missing string)
 		switch {
 		case strings.TrimSpace(d.Code) == "":
 			v.Add(p+".code", "is required")
-		case len(d.Code) > maxDiagCodeLen || !printable(d.Code):
+		case len(d.Code) > maxDiagCodeLen || !PlainText(d.Code):
 			v.Add(p+".code", "must be printable and at most %d characters", maxDiagCodeLen)
 		}
-		if utf8.RuneCountInString(d.Name) > maxDiagNameLen || !printable(d.Name) {
+		if utf8.RuneCountInString(d.Name) > maxDiagNameLen || !PlainText(d.Name) {
 			v.Add(p+".name", "must be printable and at most %d characters", maxDiagNameLen)
 		}
 	}
@@ -321,7 +310,7 @@ func checkItem(v *ValidationError, p string, it Item, lines map[int]int, i int) 
 		lines[it.Line] = i
 	}
 	checkCode(v, p+".his_code", it.HISCode, 50)
-	if utf8.RuneCountInString(it.Name) > maxNameLen || !printable(it.Name) {
+	if utf8.RuneCountInString(it.Name) > maxNameLen || !PlainText(it.Name) {
 		v.Add(p+".name", "must be printable and at most %d characters", maxNameLen)
 	}
 	if it.Qty <= 0 {

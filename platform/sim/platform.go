@@ -52,7 +52,7 @@ type Platform struct {
 	byCertno  map[string]*FixturePerson
 	byCardNo  map[string]*FixturePerson
 	byECToken map[string]*FixturePerson
-	items     map[string]*CatalogueItem
+	items     map[string]*CatalogueItem // the fixture's, and what PublishItem added (under mu)
 	policies  map[string]*Policy
 
 	mu     sync.Mutex
@@ -63,6 +63,7 @@ type Platform struct {
 	calls  map[string]int
 	seen   map[string]struct{} // every msgid received since the last reset
 	repeat []string            // msgids received more than once
+	cat    *catalogueState     // catalogue.go
 }
 
 // state is everything Reset restores.
@@ -163,6 +164,7 @@ func (p *Platform) resetLocked() {
 		st.persons[fp.PsnNo] = &personState{fx: fp, balance: fp.Balance}
 	}
 	p.st = st
+	p.resetCatalogueLocked()
 	p.faults = Faults{}
 	p.calls = map[string]int{}
 	p.seen = map[string]struct{}{}

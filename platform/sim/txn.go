@@ -75,6 +75,9 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	if h, ok := inpatientTxns[req.Infno]; ok {
 		return h(p, req)
 	}
+	if out, e, ok := p.dispatchCatalogue(req); ok {
+		return out, e
+	}
 	return nil, biz("不支持的交易编号 %s", req.Infno)
 }
 
