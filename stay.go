@@ -193,7 +193,7 @@ func (b *FeeBatch) Validate() error {
 		p := fmt.Sprintf("items[%d]", i)
 		checkItem(v, p, it.Item, lines, i)
 		if it.OccurredAt.IsZero() {
-			v.Add(p+".occurred_at", "is required (when the fee was incurred, RFC 3339)")
+			v.Add(p+".occurred_at", "is required (the time the fee was incurred)")
 		}
 	}
 	return v.Err()

@@ -199,6 +199,9 @@ func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bo
 		log.Warn("drop folder file cannot be read; will try again", "err", err)
 		return false
 	}
+	if int64(len(raw)) <= d.MaxFileBytes && isStayCSV(raw, d.Encoding) {
+		return d.takeStayFees(ctx, name, raw)
+	}
 	var bills []*csvBill
 	var problems []LineError
 	if int64(len(raw)) > d.MaxFileBytes {
