@@ -77,6 +77,8 @@ type state struct {
 	replies  map[string][]byte // msgid -> stored answer (writes always; all when replaying)
 	usedDedc map[yearKey]settle.Money
 	usedFund map[yearKey]settle.Money
+	stays    map[string]*stay         // inpatient stays by mdtrt_id (inpatient.go)
+	ipSetls  map[string]*ipSettlement // inpatient settlements by setl_id
 }
 
 type personState struct {
@@ -155,6 +157,8 @@ func (p *Platform) resetLocked() {
 		replies:  map[string][]byte{},
 		usedDedc: map[yearKey]settle.Money{},
 		usedFund: map[yearKey]settle.Money{},
+		stays:    map[string]*stay{},
+		ipSetls:  map[string]*ipSettlement{},
 	}
 	for _, fp := range p.byPsnNo {
 		st.persons[fp.PsnNo] = &personState{fx: fp, balance: fp.Balance}
