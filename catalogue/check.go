@@ -208,3 +208,16 @@ func (s *Store) medinsView() ([]Rule, error) {
 	})
 	return out, err
 }
+
+// ReloadCheck is a hisadapter.MappingOptions.Check: a changed mapping file the
+// catalogue check refuses is kept out, the old mapping stays in force, and the
+// error names every wrong line. options is asked at each reload (today changes).
+func (s *Store) ReloadCheck(options func() CheckOptions) func(raw []byte) error {
+	return func(raw []byte) error {
+		rep, err := CheckMapping(raw, s, options())
+		if err != nil {
+			return fmt.Errorf("check the item code mapping against the catalogue: %w", err)
+		}
+		return rep.Err()
+	}
+}

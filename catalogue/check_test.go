@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -230,5 +231,44 @@ func TestUpload_PlatformRefuses(t *testing.T) {
 	rep.Write(&out)
 	if !strings.Contains(out.String(), "LOC001 → LOCAL0000000001 (list_type 201)：被平台拒绝：") {
 		t.Errorf("report does not name the refused row:\n%s", out.String())
+	}
+}
+
+// TestReloadCheck: the hot reload of the mapping refuses a file the catalogue check
+// refuses, keeps the old mapping and says why; a good file then goes in.
+func TestReloadCheck(t *testing.T) {
+	e := mustSimEnv(t)
+	s := mustStore(t)
+	seedItems(t, s, e.p.Fixture(), nil)
+	path := t.TempDir() + "/mapping.csv"
+	good := e.p.Fixture().MappingCSV()
+	if err := os.WriteFile(path, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mf, err := hisadapter.OpenMappingFile(path, &hisadapter.MappingOptions{
+		Check: s.ReloadCheck(func() CheckOptions { return CheckOptions{Admdvs: "330100", Today: 20261201} }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := string(good) + "YP9999,XJ99ZZZ999Z999999999999,YP9999,不存在的药,,\n"
+	if err := os.WriteFile(path, []byte(wrong), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = mf.Reload()
+	if !errors.Is(err, hisadapter.ErrMapping) || !strings.Contains(err.Error(), "XJ99ZZZ999Z999999999999") || mf.LastError() == nil {
+		t.Fatalf("Reload of a wrong mapping = %v; want ErrMapping naming the code", err)
+	}
+	if _, why := mf.Current().Lookup("YP9999", testNow); why == "" {
+		t.Fatalf("the refused mapping is in force")
+	}
+	if err := os.WriteFile(path, append(good, []byte("YP0001X,XJ01CAA040A001010100001,YP0001X,阿莫西林胶囊,,\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := mf.Reload(); err != nil || mf.LastError() != nil {
+		t.Fatalf("Reload of a good mapping = %v", err)
+	}
+	if e, _ := mf.Current().Lookup("YP0001X", testNow); e.MedListCodg != "XJ01CAA040A001010100001" {
+		t.Fatalf("the good mapping is not in force: %+v", e)
 	}
 }
