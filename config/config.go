@@ -34,6 +34,7 @@ type Config struct {
 	Offline    Offline    `toml:"offline"`
 	Sync       Sync       `toml:"sync"`
 	Mapping    Mapping    `toml:"mapping"`
+	Catalogue  Catalogue  `toml:"catalogue"`
 	HL7        HL7        `toml:"hl7"`
 	DropFolder DropFolder `toml:"dropfolder"`
 	Log        Log        `toml:"log"`
@@ -210,6 +211,7 @@ func Default() *Config {
 			DefaultRatio:         "0.70",
 		},
 		Sync:       Sync{Concurrency: 8, RatePerSecond: 200},
+		Catalogue:  defaultCatalogue(),
 		HL7:        HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20},
 		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},

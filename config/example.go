@@ -104,6 +104,13 @@ retry_horizon = "168h"               # unsent after this long: dead
 # dry-run configuration.
 file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
 
+[catalogue]
+# sync_at = "02:30"                  # daily catalogue sync, local time (off-peak); "" off
+# max_age = "48h"                    # the status page and doctor warn when older
+# page_size = 100                    # page_size of the paged queries 1312-1319
+# upload_shape = "object"            # 3301 envelope: object (data{}) | array (data[]) | catalogcompin
+# upload_batch = 100                 # rows per 3301 in the array shapes (at most 100)
+
 [hl7]
 listen = ""                          # e.g. "0.0.0.0:2575"; empty: off
 # default_med_type = "11"

@@ -57,6 +57,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateWindows(v)
 	c.validateOffline(v)
 	c.validateRest(v)
+	c.validateCatalogue(v)
 	c.validateFiles(v)
 }
 

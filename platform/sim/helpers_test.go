@@ -208,13 +208,21 @@ func settleInput(psnNo, mdtrt, chrg, medType, insutype string, total settle.Mone
 	}}
 }
 
-// settle runs 2207 and returns the split and the msgid.
-func (c *simClient) settle(psnNo, mdtrt, chrg, medType, insutype string, total settle.Money, acct string) (settle.Split, string) {
+// confirmInput runs 2206 and returns the 2207 input it makes (the four amounts the
+// real 2207 requires come from the pre-settlement).
+func (c *simClient) confirmInput(psnNo, mdtrt, chrg, medType, insutype string, total settle.Money, acct string) platform.SettleConfirmInput {
 	c.tb.Helper()
 	in := settleInput(psnNo, mdtrt, chrg, medType, insutype, total, acct)
-	var pre, out platform.SettleOutput
+	var pre platform.SettleOutput
 	c.ok("2206", in, &pre)
-	msgid := c.ok("2207", platform.SettleConfirmInput{Data: platform.ConfirmData(in.Data, pre.Setlinfo, "")}, &out)
+	return platform.SettleConfirmInput{Data: platform.ConfirmData(in.Data, pre.Setlinfo, "")}
+}
+
+// settle runs 2206 and 2207 and returns the split and the msgid.
+func (c *simClient) settle(psnNo, mdtrt, chrg, medType, insutype string, total settle.Money, acct string) (settle.Split, string) {
+	c.tb.Helper()
+	var out platform.SettleOutput
+	msgid := c.ok("2207", c.confirmInput(psnNo, mdtrt, chrg, medType, insutype, total, acct), &out)
 	if err := out.Validate(); err != nil {
 		c.tb.Fatalf("2207 answer: %v", err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/settle-agent/settle-agent/platform"
 )
 
-// DefaultPath is the path the real platform serves; any path ending in /callService is
-// served the same way.
+// DefaultPath is the path the real platform serves; a POST to any other path outside
+// /sim/ is served the same way (provinces with a path per service).
 const DefaultPath = "/fsi/api/rsfComIfsService/callService"
 
 // Options tune a Platform; the zero value (or nil) means defaults.
@@ -71,6 +71,10 @@ type Platform struct {
 	seen   map[string]struct{} // every msgid received since the last reset
 	repeat []string            // msgids received more than once
 	cat    *catalogueState     // catalogue.go
+
+	late     []*lateCall // "booked late" requests not yet landed (strict.go)
+	holdLate bool        // HoldLate: late bookings wait for ReleaseLate
+	answered int64       // calls processed since the last reset
 }
 
 // state is everything Reset restores.
@@ -82,6 +86,9 @@ type state struct {
 	ledger   []*booking
 	byMsgid  map[string][]*booking
 	replies  map[string][]byte // msgid -> stored answer (writes always; all when replaying)
+	handled  map[string]bool   // msgids processed (a repeat is refused unless replaying)
+	expired  map[string]bool   // sign_no values ExpireSessions forgot
+	used     map[string]bool   // sign_no values calls carried
 	usedDedc map[yearKey]settle.Money
 	usedFund map[yearKey]settle.Money
 	stays    map[string]*stay         // inpatient stays by mdtrt_id (inpatient.go)
@@ -162,6 +169,9 @@ func (p *Platform) resetLocked() {
 		setls:    map[string]*settlement{},
 		byMsgid:  map[string][]*booking{},
 		replies:  map[string][]byte{},
+		handled:  map[string]bool{},
+		expired:  map[string]bool{},
+		used:     map[string]bool{},
 		usedDedc: map[yearKey]settle.Money{},
 		usedFund: map[yearKey]settle.Money{},
 		stays:    map[string]*stay{},
@@ -176,6 +186,7 @@ func (p *Platform) resetLocked() {
 	p.calls = map[string]int{}
 	p.seen = map[string]struct{}{}
 	p.repeat = nil
+	p.late, p.answered = nil, 0
 }
 
 // Fixture returns the fixture the platform holds (do not modify it).
@@ -201,16 +212,19 @@ func (p *Platform) RepeatedMsgids() []string {
 	return append([]string(nil), p.repeat...)
 }
 
-// Handler serves POST to any path ending in /callService, and the /sim/ controls.
+// Handler serves the platform and the /sim/ controls: POST to any path outside /sim/
+// is a call (the real platform's DefaultPath, or a province's per-service path such as
+// /fsi/api/outpatientSettleService/saveSettletmentV2; the envelope's infno decides). It
+// serves in process as well, e.g. with httptest.NewServer.
 func (p *Platform) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sim/", p.serveControl)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/callService") {
-			http.Error(w, "not found: the platform serves POST "+DefaultPath+" (any path ending in /callService) and /sim/", http.StatusNotFound)
-			return
-		}
 		if r.Method != http.MethodPost {
+			if !strings.HasSuffix(r.URL.Path, "/callService") {
+				http.Error(w, "not found: the platform serves POST "+DefaultPath+" (or a province's service path) and /sim/", http.StatusNotFound)
+				return
+			}
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "callService takes POST", http.StatusMethodNotAllowed)
 			return
@@ -279,13 +293,17 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 			p.seen[req.Msgid] = struct{}{}
 		}
 	}
-	action := p.drawFault()
+	action := p.drawFault(req.Infno)
 	var out []byte
 	ctype := jsonType
 	switch action {
 	case faultReset, faultHTTP500, faultMinus1NotBooked:
+	case faultLate:
+		p.holdBackLocked(&req)
 	default:
 		out, ctype = p.processLocked(&req)
+		p.answered++
+		p.landDueLocked()
 	}
 	p.mu.Unlock()
 
@@ -301,6 +319,9 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 		p.reply(w, p.errorResponse(&req, platform.InfcodeSystemError, "系统异常"))
 	case faultLoseResponse:
 		p.log.Info("sim fault: processed, response lost", "infno", req.Infno, "msgid", req.Msgid)
+		dropConnection(w, false)
+	case faultLate:
+		p.log.Info("sim fault: held back, to be booked late", "infno", req.Infno, "msgid", req.Msgid)
 		dropConnection(w, false)
 	default:
 		p.replyAs(w, ctype, out)
@@ -328,6 +349,12 @@ func (p *Platform) processLocked(req *platform.Request) ([]byte, string) {
 		if out, ok := p.st.replies[req.Msgid]; ok {
 			return out, jsonType
 		}
+	}
+	if req.Msgid != "" && p.st.handled[req.Msgid] {
+		return p.errorResponse(req, infcodeBusiness, "报文ID msgid "+req.Msgid+" 重复: 每个报文须使用新的报文ID"), jsonType
+	}
+	if req.Msgid != "" {
+		p.st.handled[req.Msgid] = true
 	}
 	output, berr := p.dispatch(req)
 	if f, ok := output.(fileAnswer); ok && berr == nil {

@@ -41,6 +41,9 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	if req.Infno == "" {
 		return nil, biz("缺少交易编号 infno")
 	}
+	if e := p.sessionRefusal(req); e != nil {
+		return nil, e
+	}
 	if p.opts.RequireSignIn && req.Infno != platform.InfnoSignIn && !p.st.signNos[req.SignNo] {
 		return nil, biz("签到编号 sign_no 无效或已失效，请先签到(9001)")
 	}
@@ -102,6 +105,29 @@ func decodeInput(req *platform.Request, v any) *bizError {
 	}
 	if err := json.Unmarshal(req.Input, v); err != nil {
 		return biz("交易%s入参格式错误: %v", req.Infno, err)
+	}
+	return nil
+}
+
+// requireFields refuses an input whose object at key lacks any of fields (present as
+// null counts as present: the value is then checked as zero).
+func requireFields(req *platform.Request, key string, fields ...string) *bizError {
+	var outer map[string]json.RawMessage
+	if json.Unmarshal(req.Input, &outer) != nil {
+		return biz("交易%s入参格式错误", req.Infno)
+	}
+	var inner map[string]json.RawMessage
+	if json.Unmarshal(outer[key], &inner) != nil {
+		return biz("交易%s缺少 %s", req.Infno, key)
+	}
+	var missing []string
+	for _, f := range fields {
+		if _, ok := inner[f]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return biz("交易%s缺少必填项 %s (来自预结算结果)", req.Infno, strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"sort"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 )
 
@@ -77,11 +78,15 @@ func (p *Platform) settleQuery(req *platform.Request) (any, *bizError) {
 		if d.SetlID != "" && b.SetlID != d.SetlID || d.MdtrtID != "" && b.MdtrtID != d.MdtrtID || d.PsnNo != "" && b.PsnNo != d.PsnNo {
 			continue
 		}
-		st := p.st.setls[b.SetlID]
-		if st == nil {
+		var split settle.Split
+		if st := p.st.setls[b.SetlID]; st != nil {
+			split = st.split
+		} else if x := p.st.ipSetls[b.SetlID]; x != nil {
+			split = x.split // an inpatient 2304
+		} else {
 			continue
 		}
-		info := platform.SetlinfoOf(st.split)
+		info := platform.SetlinfoOf(split)
 		info.MedType, info.SetlTime = b.MedType, b.Time.In(beijing).Format(platform.InfTimeLayout)
 		info.RefdSetlFlag = "0"
 		if b.Cancelled {

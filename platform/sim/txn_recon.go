@@ -240,5 +240,6 @@ func (p *Platform) detailReconInline(req *platform.Request, d platform.DetailRec
 	return out, nil
 }
 
-// strictRecon reports whether the old inline 3202 is refused (the strict simulator).
-func (p *Platform) strictRecon() bool { return false }
+// strictRecon reports whether the old inline 3202 is refused: always, as the real
+// platform takes 3202 only through files.
+func (p *Platform) strictRecon() bool { return true }
