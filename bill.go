@@ -111,7 +111,6 @@ func (e *ValidationError) Err() error {
 // Limits that keep a bill sane; the platform's own fields are smaller still.
 const (
 	MaxBillItems  = 500
-	maxBillNoLen  = 30
 	maxNameLen    = 100
 	maxMoneyValue = Money(100_000_000_00) // 100 million yuan: no outpatient bill is larger
 )
@@ -123,8 +122,8 @@ const (
 // checked by the agent.
 func (b *Bill) Validate() error {
 	v := &ValidationError{What: "bill"}
-	checkCode(v, "bill_no", b.BillNo, maxBillNoLen)
-	checkCode(v, "window", b.Window, 16)
+	checkIdentifier(v, "bill_no", b.BillNo)
+	checkIdentifier(v, "window", b.Window)
 	switch b.Patient.MdtrtCertType {
 	case CertEVoucher, CertIDNumber, CertSSCard:
 	case "":
@@ -134,9 +133,16 @@ func (b *Bill) Validate() error {
 	}
 	if strings.TrimSpace(b.Patient.MdtrtCertNo) == "" {
 		v.Add("patient.mdtrt_cert_no", "is required")
-	} else if len(b.Patient.MdtrtCertNo) > 512 || !printable(b.Patient.MdtrtCertNo) {
-		v.Add("patient.mdtrt_cert_no", "must be printable and at most 512 characters")
+	} else if len(b.Patient.MdtrtCertNo) > 512 || !PlainText(b.Patient.MdtrtCertNo) {
+		v.Add("patient.mdtrt_cert_no", "must be plain text (no control or direction characters) and at most 512 characters")
 	}
+	checkText(v, "patient.card_sn", b.Patient.CardSN, 64)
+	checkText(v, "patient.psn_no", b.Patient.PsnNo, 64)
+	checkText(v, "patient.psn_name", b.Patient.PsnName, maxNameLen)
+	checkText(v, "dept.code", b.Dept.Code, 50)
+	checkText(v, "dept.name", b.Dept.Name, maxNameLen)
+	checkText(v, "doctor.code", b.Doctor.Code, 50)
+	checkText(v, "doctor.name", b.Doctor.Name, maxNameLen)
 	switch b.MedType {
 	case MedTypeOutpatient, MedTypeChronic, MedTypeInpatient:
 	case "":
@@ -150,7 +156,10 @@ func (b *Bill) Validate() error {
 	for i, d := range b.Diagnoses {
 		if strings.TrimSpace(d.Code) == "" {
 			v.Add(fmt.Sprintf("diagnoses[%d].code", i), "is required")
+		} else {
+			checkText(v, fmt.Sprintf("diagnoses[%d].code", i), d.Code, 50)
 		}
+		checkText(v, fmt.Sprintf("diagnoses[%d].name", i), d.Name, maxNameLen)
 	}
 	if len(b.Items) == 0 {
 		v.Add("items", "a bill needs at least one item")
@@ -160,6 +169,7 @@ func (b *Bill) Validate() error {
 	}
 	lines := make(map[int]int, len(b.Items))
 	var sum Money
+	overflow := false
 	for i, it := range b.Items {
 		p := fmt.Sprintf("items[%d]", i)
 		if it.Line <= 0 {
@@ -170,9 +180,7 @@ func (b *Bill) Validate() error {
 			lines[it.Line] = i
 		}
 		checkCode(v, p+".his_code", it.HISCode, 50)
-		if utf8.RuneCountInString(it.Name) > maxNameLen {
-			v.Add(p+".name", "is longer than %d characters", maxNameLen)
-		}
+		checkText(v, p+".name", it.Name, maxNameLen)
 		if it.Qty <= 0 {
 			v.Add(p+".qty", "must be more than zero, got %s", it.Qty)
 		}
@@ -182,37 +190,59 @@ func (b *Bill) Validate() error {
 		if it.Amount < 0 || it.Amount > maxMoneyValue {
 			v.Add(p+".amount", "%s is out of range", it.Amount)
 		} else if it.Qty > 0 && it.UnitPrice >= 0 {
-			if want := LineAmount(it.Qty, it.UnitPrice); want != it.Amount {
+			// The product is exact and checked: a qty × unit_price beyond Money (or
+			// beyond any bill) is refused, never compared as a wrapped value.
+			want, err := LineAmountChecked(it.Qty, it.UnitPrice)
+			switch {
+			case err != nil || want > maxMoneyValue:
+				v.Add(p+".amount", "line %d: qty %s × unit_price %s is more than %s, the most one line may hold", it.Line, it.Qty, it.UnitPrice, maxMoneyValue)
+			case want != it.Amount:
 				v.Add(p+".amount", "is %s but qty %s × unit_price %s = %s", it.Amount, it.Qty, it.UnitPrice, want)
 			}
 		}
-		sum += it.Amount
+		if s, err := sum.AddChecked(it.Amount); err == nil {
+			sum = s
+		} else {
+			overflow = true
+		}
 	}
-	if b.Total != sum && len(b.Items) > 0 {
+	switch {
+	case len(b.Items) == 0:
+	case overflow:
+		v.Add("total", "the items' amounts add up to more than any bill may hold")
+	case b.Total != sum:
 		v.Add("total", "is %s but the items add up to %s", b.Total, sum)
 	}
 	return v.Err()
 }
 
+// checkIdentifier applies the identifier rule (ValidIdentifier) to a field.
+func checkIdentifier(v *ValidationError, field, s string) {
+	if !ValidIdentifier(s) {
+		v.Add(field, "%s", identifierReason(s))
+	}
+}
+
+// checkCode checks a required code of the HIS's own (an item code): plain text, at
+// most max bytes, none of the characters that would change a URL path.
 func checkCode(v *ValidationError, field, s string, max int) {
 	switch {
 	case strings.TrimSpace(s) == "":
 		v.Add(field, "is required")
 	case len(s) > max:
 		v.Add(field, "is longer than %d characters", max)
-	case !printable(s) || strings.ContainsAny(s, "/\\?#%"):
+	case !PlainText(s) || strings.ContainsAny(s, "/\\?#%"):
 		v.Add(field, "%q may hold letters, digits and - _ . only", truncate(s, 40))
 	}
 }
 
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
+// checkText checks an optional free-text field: plain text (PlainText) of at most max
+// characters.
+func checkText(v *ValidationError, field, s string, max int) {
+	switch {
+	case !PlainText(s):
+		v.Add(field, "holds a control, direction or separator character (%q)", truncate(s, 40))
+	case utf8.RuneCountInString(s) > max:
+		v.Add(field, "is longer than %d characters", max)
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

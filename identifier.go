@@ -3,6 +3,8 @@ package settle
 import (
 	"fmt"
 	"regexp"
+	"unicode"
+	"unicode/utf8"
 )
 
 // identifierPattern is the one rule for every identifier the hospital gives the agent
@@ -19,5 +21,31 @@ func CheckIdentifier(field, value string) error {
 	if ValidIdentifier(value) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s must be 1 to 30 letters, digits, '.', '_' or '-', got %q", ErrInvalid, field, value)
+	return fmt.Errorf("%w: %s %s", ErrInvalid, field, identifierReason(value))
+}
+
+// identifierReason says why value is not an identifier, quoting at most 40 bytes of
+// it with every control or format character escaped (%q).
+func identifierReason(value string) string {
+	if value == "" {
+		return "is required"
+	}
+	return fmt.Sprintf("must be 1 to 30 letters, digits, '.', '_' or '-', got %q", truncate(value, 40))
+}
+
+// PlainText reports whether s is valid UTF-8 holding no control character (C0, DEL,
+// C1), no format character (bidi overrides such as U+202E, zero-width marks, the byte
+// order mark) and no line or paragraph separator (U+2028, U+2029). Names, codes and
+// every other free text the HIS sends must be plain text: such characters make a log
+// line, a receipt or a spreadsheet show something other than what is stored.
+func PlainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return false
+		}
+	}
+	return true
 }

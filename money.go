@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -70,19 +71,69 @@ func (q Qty) Decimal() decimal.Decimal { return decimal.New(int64(q), -qtyPlaces
 // Decimal returns p as an exact decimal.
 func (p Price) Decimal() decimal.Decimal { return decimal.New(int64(p), -pricePlaces) }
 
-// MoneyFromDecimal rounds d half-up (away from zero) to 0.01.
-func MoneyFromDecimal(d decimal.Decimal) Money {
-	return Money(d.Round(moneyPlaces).Shift(moneyPlaces).IntPart())
+// Bounds of Money: arithmetic that would leave them saturates (the unchecked
+// functions) or fails with ErrOverflow (the checked ones); it never wraps.
+const (
+	MaxMoney = Money(math.MaxInt64)
+	MinMoney = Money(math.MinInt64)
+)
+
+// MoneyFromDecimalChecked rounds d half-up (away from zero) to 0.01, or returns an
+// error wrapping ErrOverflow when the result does not fit in Money.
+func MoneyFromDecimalChecked(d decimal.Decimal) (Money, error) {
+	bi := d.Round(moneyPlaces).Shift(moneyPlaces).BigInt()
+	if !bi.IsInt64() {
+		return 0, fmt.Errorf("%s yuan: %w", truncate(d.String(), 40), ErrOverflow)
+	}
+	return Money(bi.Int64()), nil
 }
 
-// LineAmount is qty × unit price rounded half-up to 0.01, the rule every bill line keeps.
+// MoneyFromDecimal rounds d half-up (away from zero) to 0.01. A value beyond Money's
+// range saturates to MaxMoney or MinMoney (never wraps); use MoneyFromDecimalChecked
+// where input decides the value.
+func MoneyFromDecimal(d decimal.Decimal) Money {
+	m, err := MoneyFromDecimalChecked(d)
+	if err != nil {
+		if d.Sign() < 0 {
+			return MinMoney
+		}
+		return MaxMoney
+	}
+	return m
+}
+
+// LineAmountChecked is qty × unit price rounded half-up to 0.01, the rule every bill
+// line keeps, or an error wrapping ErrOverflow when the product does not fit in Money.
+// The product is computed exactly (no 64-bit intermediate).
+func LineAmountChecked(q Qty, p Price) (Money, error) {
+	m, err := MoneyFromDecimalChecked(q.Decimal().Mul(p.Decimal()))
+	if err != nil {
+		return 0, fmt.Errorf("qty %s × unit_price %s: %w", q, p, ErrOverflow)
+	}
+	return m, nil
+}
+
+// LineAmount is LineAmountChecked saturating instead of failing: a product too large
+// for Money is MaxMoney (or MinMoney), which no stated amount equals, so a comparison
+// with it fails instead of matching a wrapped value.
 func LineAmount(q Qty, p Price) Money {
 	return MoneyFromDecimal(q.Decimal().Mul(p.Decimal()))
 }
 
-// MulRatio returns m × ratio rounded half-up to 0.01 (ratio such as "0.85").
+// MulRatio returns m × ratio rounded half-up to 0.01 (ratio such as "0.85"),
+// saturating at MaxMoney/MinMoney.
 func (m Money) MulRatio(ratio decimal.Decimal) Money {
 	return MoneyFromDecimal(m.Decimal().Mul(ratio))
+}
+
+// AddChecked returns m + n, or an error wrapping ErrOverflow when the sum does not fit.
+func (m Money) AddChecked(n Money) (Money, error) {
+	sum := m + n // Go's signed addition wraps; the wrap is detected below
+	// Signed overflow: both operands have the same sign and the sum's sign differs.
+	if (m >= 0) == (n >= 0) && (sum >= 0) != (m >= 0) {
+		return 0, fmt.Errorf("%s + %s: %w", m, n, ErrOverflow)
+	}
+	return sum, nil
 }
 
 // MarshalJSON writes m as a decimal string.

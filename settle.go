@@ -18,4 +18,8 @@ var (
 
 	// ErrConflict marks a request that contradicts an earlier one (same key, other body).
 	ErrConflict = errors.New("conflict")
+
+	// ErrOverflow marks arithmetic on money or quantities whose exact result does not
+	// fit the type (a quantity × price beyond int64 fen); it is never wrapped around.
+	ErrOverflow = errors.New("amount out of range")
 )

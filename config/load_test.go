@@ -50,6 +50,7 @@ func TestParse_CLIExample(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "admin.token", "admin-secret-1\n", 0o600)
 	writeFile(t, dir, "w01.token", "window-secret-1\r\n", 0o600)
+	writeFile(t, dir, "mapping.csv", "his_code,med_list_codg,medins_list_codg,name,valid_from,valid_to\n", 0o600)
 	data, err := os.ReadFile(filepath.Join("testdata", "cli.toml"))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	settle "github.com/settle-agent/settle-agent"
 )
 
 // position is where a key is written in the file (1-based).
@@ -69,6 +71,11 @@ func (s *sources) keyValue(p *unstable.Parser, v *ValidationError, prefix string
 		}
 		v.Problems = append(v.Problems, Problem{Field: full, Value: raw, Line: pos.line, Column: pos.column, Reason: reason})
 	}
+	if _, ok := textKeys[unindexed(full)]; ok && val.Kind == unstable.String {
+		s.textProblem(p, v, full, val)
+	} else if !ok {
+		s.kindProblem(p, v, full, val)
+	}
 	switch val.Kind {
 	case unstable.InlineTable:
 		it := val.Children()
@@ -92,6 +99,106 @@ func (s *sources) keyValue(p *unstable.Parser, v *ValidationError, prefix string
 			}
 		}
 	}
+}
+
+// kindProblem records a value whose TOML kind the key cannot take (a quoted
+// number, a bare word for a string, a table for a list, ...). The decoder stops
+// at the first such value; the scan names every one of them with its line.
+func (s *sources) kindProblem(p *unstable.Parser, v *ValidationError, full string, val *unstable.Node) {
+	t, known := keyTypeOf[unindexed(full)]
+	if !known {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var want string
+	switch t.Kind() {
+	case reflect.String:
+		if val.Kind != unstable.String {
+			want = "a string in quotes"
+		}
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if val.Kind != unstable.Integer {
+			want = "a whole number, without quotes"
+		}
+	case reflect.Float64:
+		if val.Kind != unstable.Float && val.Kind != unstable.Integer {
+			want = "a number, without quotes"
+		}
+	case reflect.Bool:
+		if val.Kind != unstable.Bool {
+			want = "true or false, without quotes"
+		}
+	case reflect.Slice:
+		if val.Kind != unstable.Array {
+			want = "a list [ ... ]"
+		}
+	case reflect.Struct:
+		if val.Kind != unstable.InlineTable {
+			want = "a table { ... }"
+		}
+	}
+	if want == "" {
+		return
+	}
+	line, col := s.valuePos(p, full, val)
+	v.Problems = append(v.Problems, Problem{Field: full, Line: line, Column: col,
+		Reason: fmt.Sprintf("must be %s, not a TOML %s", want, tomlKind(val.Kind))})
+}
+
+// valuePos is the line and column of a value (where the decoder would point), or
+// of its key when the value has no position.
+func (s *sources) valuePos(p *unstable.Parser, full string, val *unstable.Node) (int, int) {
+	if val.Raw.Length > 0 {
+		sh := p.Shape(val.Raw)
+		return sh.Start.Line, sh.Start.Column
+	}
+	pos := s.pos[full]
+	return pos.line, pos.column
+}
+
+// textProblem records a duration or money string that does not parse.
+func (s *sources) textProblem(p *unstable.Parser, v *ValidationError, full string, val *unstable.Node) {
+	var err error
+	switch keyTypeOf[unindexed(full)] {
+	case reflect.TypeFor[Duration]():
+		var d Duration
+		err = d.UnmarshalText(val.Data)
+	case reflect.TypeFor[settle.Money]():
+		var m settle.Money
+		if err = m.UnmarshalText(val.Data); err != nil {
+			err = fmt.Errorf("%q is not an amount: %w; write money as a decimal string in yuan, e.g. \"2000.00\"", val.Data, err)
+		}
+	default:
+		return
+	}
+	if err == nil {
+		return
+	}
+	line, col := s.valuePos(p, full, val)
+	v.Problems = append(v.Problems, Problem{Field: full, Line: line, Column: col, Reason: err.Error()})
+}
+
+// tomlKind names a value's kind as the TOML specification does.
+func tomlKind(k unstable.Kind) string {
+	switch k {
+	case unstable.String:
+		return "string"
+	case unstable.Integer:
+		return "integer"
+	case unstable.Float:
+		return "float"
+	case unstable.Bool:
+		return "boolean"
+	case unstable.Array:
+		return "array"
+	case unstable.InlineTable:
+		return "inline table"
+	case unstable.DateTime, unstable.LocalDate, unstable.LocalDateTime, unstable.LocalTime:
+		return "date-time"
+	}
+	return "value"
 }
 
 // keyParts returns the parts of a node's key and the node of its first part.
@@ -219,6 +326,11 @@ func (s *sources) decodeProblems(err error, v *ValidationError) (fatal bool) {
 			key = k
 		} else if k := s.keyOnLine(line, col, de.Key()); k != "" {
 			key = k
+		}
+		for _, p := range v.Problems {
+			if p.Line == line && !strings.HasPrefix(p.Reason, ReasonUnknownKey) {
+				return true // the scan already named this value
+			}
 		}
 		v.Problems = append(v.Problems, Problem{Field: key, Line: line, Column: col,
 			Reason: plainReason(strings.TrimPrefix(de.Error(), "toml: "))})

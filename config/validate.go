@@ -3,7 +3,6 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/settle-agent/settle-agent/cardreader"
 	"net"
 	"net/url"
 	"regexp"
@@ -57,6 +56,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateWindows(v)
 	c.validateOffline(v)
 	c.validateRest(v)
+	c.validateFiles(v)
 }
 
 func (c *Config) validateHospital(v *ValidationError) {
@@ -213,7 +213,7 @@ func (c *Config) validatePort(v *ValidationError, key string, p *Port) {
 	if p.Port == "" {
 		c.problem(v, key+".port", "", "required: the serial device, e.g. \""+DefaultReaderPort()+"\"")
 	}
-	if !cardreader.StandardBaud(p.Baud) {
+	if !standardBaud(p.Baud) {
 		c.problem(v, key+".baud", strconv.Itoa(p.Baud), "must be a standard baud rate such as 9600 or 115200")
 	}
 	if p.DataBits < 5 || p.DataBits > 8 {
@@ -361,4 +361,18 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// standardBaud reports whether b is one of the standard serial rates (those the
+// serial driver can set on Linux; Windows takes any). It is the same list as
+// cardreader.StandardBaud, kept here so that config depends on no device package;
+// TestStandardBaud_MatchesCardreader keeps the two equal.
+func standardBaud(b int) bool {
+	switch b {
+	case 50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400,
+		57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000,
+		2000000, 2500000, 3000000, 3500000, 4000000:
+		return true
+	}
+	return false
 }

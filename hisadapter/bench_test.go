@@ -38,7 +38,7 @@ func BenchmarkMLLPRoundTrip(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&MLLPServer{Sink: newMemSink(nil)}).Serve(ctx, ln) }()
+	go func() { done <- (&MLLPServer{Sink: newMemSink(nil), MessageRate: -1}).Serve(ctx, ln) }() // the adapter alone, not the intake limit
 	defer func() { cancel(); <-done }()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,25 +27,51 @@ import (
 // sender and control id (MSH-3, MSH-4, MSH-10) and content were seen recently gets
 // the same answer again without calling Sink twice.
 //
+// MLLP has no authentication: whoever reaches the port can post bills. Listen on
+// 127.0.0.1 (the default in the example configuration) or on the address facing the
+// HIS only, and name the HIS in AllowFrom. Against a peer that misbehaves the server
+// holds these limits:
+//   - a frame must be complete FrameTimeout after its start byte, and a connection
+//     must deliver a complete message IdleTimeout after connecting or after its last
+//     answer; reads in between do not extend either deadline (a byte trickled now and
+//     then does not keep a connection);
+//   - at most MaxConns connections, MaxConnsPerHost from one address; a connection
+//     beyond a cap replaces the one that has gone longest without a message (and is
+//     not processing one), or is refused with a log line when all are busy;
+//   - at most MessageRate bills a second reach the Sink over all connections; a
+//     message that would wait longer than RateWait for its turn is answered AE
+//     "too many messages, resend later" without being stored.
+//
 // The zero value of every tuning field means its default.
 type MLLPServer struct {
-	Addr            string           // for ListenAndServe, such as ":2575"
+	Addr            string           // for ListenAndServe, such as "127.0.0.1:2575"
 	Sink            Sink             // where bills go; required
 	Defaults        DFTDefaults      // for fields the message leaves empty
 	Logger          *slog.Logger     // nil: discard
-	IdleTimeout     time.Duration    // a connection silent this long is closed; 0: 60s
+	IdleTimeout     time.Duration    // a connection without a complete message this long is closed; 0: 60s
+	FrameTimeout    time.Duration    // a frame not complete this long after its start is cut off; 0: 30s
 	MaxMessageBytes int              // larger messages are refused (AR) and the connection closed; 0: 1 MiB
-	MaxConns        int              // connections beyond this are closed at once; 0: 64
+	MaxConns        int              // connections in all; 0: 64
+	MaxConnsPerHost int              // connections from one source address; 0: 16
+	AllowFrom       []netip.Prefix   // when set, connections from other addresses are closed at once
+	TLSConfig       *tls.Config      // when set, connections are TLS (MLLP over TLS)
+	Windows         []string         // when set, bills for other windows are refused (AE, PV1-3)
+	MessageRate     float64          // bills a second taken over all connections; 0: 20; negative: no limit
+	MessageBurst    int              // messages taken at once before MessageRate applies; 0: 2 × MessageRate
+	RateWait        time.Duration    // how long a message may wait for its turn; 0: 2s
 	SinkTimeout     time.Duration    // how long one bill may take to store; 0: 30s
 	RecentIDs       int              // how many answered control ids are remembered; 0: 10000
 	Now             func() time.Time // stamps answers (MSH-7); deadlines use the wall clock
 
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	recent *ackCache
-	once   sync.Once
-	log    *slog.Logger
+	mu         sync.Mutex
+	ln         net.Listener
+	adm        *admission
+	intake     *intake
+	recent     *ackCache
+	once       sync.Once
+	log        *slog.Logger
+	refusedLog quietLog
+	limitLog   quietLog
 }
 
 func (s *MLLPServer) init() {
@@ -53,11 +83,23 @@ func (s *MLLPServer) init() {
 		if s.IdleTimeout <= 0 {
 			s.IdleTimeout = 60 * time.Second
 		}
+		if s.FrameTimeout <= 0 {
+			s.FrameTimeout = 30 * time.Second
+		}
 		if s.MaxMessageBytes <= 0 {
 			s.MaxMessageBytes = 1 << 20
 		}
 		if s.MaxConns <= 0 {
 			s.MaxConns = 64
+		}
+		if s.MaxConnsPerHost <= 0 {
+			s.MaxConnsPerHost = 16
+		}
+		if s.MessageRate == 0 {
+			s.MessageRate = 20
+		}
+		if s.RateWait <= 0 {
+			s.RateWait = 2 * time.Second
 		}
 		if s.SinkTimeout <= 0 {
 			s.SinkTimeout = 30 * time.Second
@@ -68,7 +110,9 @@ func (s *MLLPServer) init() {
 		if s.Now == nil {
 			s.Now = time.Now
 		}
-		s.conns = make(map[net.Conn]struct{})
+		s.adm = &admission{max: s.MaxConns, perHost: s.MaxConnsPerHost, allow: s.AllowFrom, conns: make(map[net.Conn]*mllpConn)}
+		s.intake = newIntake(s.MessageRate, s.MessageBurst, s.RateWait)
+		s.refusedLog.interval, s.limitLog.interval = 10*time.Second, 10*time.Second
 		s.recent = &ackCache{cap: s.RecentIDs, m: make(map[string]*ackEntry), count: make(map[string]int)}
 	})
 }
@@ -94,6 +138,12 @@ func (s *MLLPServer) ListenAddr() net.Addr {
 	return s.ln.Addr()
 }
 
+// Conns is the number of connections open now (for tests and the status page).
+func (s *MLLPServer) Conns() int {
+	s.init()
+	return s.adm.count()
+}
+
 // Serve accepts connections on ln until ctx ends, then closes ln and every
 // connection and returns nil once every connection's goroutine has finished.
 func (s *MLLPServer) Serve(ctx context.Context, ln net.Listener) error {
@@ -112,14 +162,11 @@ func (s *MLLPServer) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(stopped)
 		<-ctx.Done()
 		ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
+		s.adm.closeAll()
 	}()
 	defer func() { cancel(); <-stopped; wg.Wait() }()
-	s.log.Info("hl7 mllp listening", "addr", ln.Addr().String())
+	s.log.Info("hl7 mllp listening", "addr", ln.Addr().String(), "tls", s.TLSConfig != nil, "allow_from", len(s.AllowFrom),
+		"max_conns", s.MaxConns, "max_conns_per_host", s.MaxConnsPerHost, "message_rate", s.MessageRate)
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -139,47 +186,78 @@ func (s *MLLPServer) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("hl7 mllp accept: %w", err)
 		}
 		backoff = 0
-		s.mu.Lock()
-		full := len(s.conns) >= s.MaxConns
-		if !full {
-			s.conns[c] = struct{}{}
+		if ctx.Err() != nil {
+			c.Close()
+			return nil
 		}
-		s.mu.Unlock()
-		if full {
-			s.log.Warn("hl7 mllp connection refused: too many connections", "remote", c.RemoteAddr().String(), "max_conns", s.MaxConns)
+		mc, evicted, res := s.adm.admit(c, time.Now())
+		switch res {
+		case refusedAddress:
+			s.refusedLog.warn(s.log, "hl7 mllp connection refused: address not in allow_from", "remote", c.RemoteAddr().String())
 			c.Close()
 			continue
+		case refusedFull:
+			s.refusedLog.warn(s.log, "hl7 mllp connection refused: too many connections, all busy", "remote", c.RemoteAddr().String(),
+				"max_conns", s.MaxConns, "max_conns_per_host", s.MaxConnsPerHost)
+			c.Close()
+			continue
+		}
+		if evicted != nil {
+			s.refusedLog.warn(s.log, "hl7 mllp connection closed to make room: the one longest without a message",
+				"remote", evicted.remote, "idle_for", time.Since(evicted.since).Round(time.Second).String(), "new_remote", mc.remote)
+		}
+		if s.TLSConfig != nil {
+			mc.c = tls.Server(c, s.TLSConfig)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
+				s.adm.remove(mc)
+				mc.c.Close()
 			}()
-			s.serveConn(ctx, c)
+			s.serveConn(ctx, mc)
 		}()
 	}
 }
 
 const mllpWriteTimeout = 30 * time.Second
 
-func (s *MLLPServer) serveConn(ctx context.Context, c net.Conn) {
-	remote := c.RemoteAddr().String()
+// serveConn reads and answers the messages of one connection. Its read deadline is
+// absolute: FrameTimeout after the current frame started, or IdleTimeout after the
+// connection opened or last answered a message; no read extends it.
+func (s *MLLPServer) serveConn(ctx context.Context, mc *mllpConn) {
+	c, remote := mc.c, mc.remote
 	s.log.Debug("hl7 mllp connection", "remote", remote)
 	fr := Framer{Max: s.MaxMessageBytes}
 	buf := make([]byte, 32<<10)
+	idleFrom := time.Now()
+	var frameFrom time.Time
 	for {
-		if err := c.SetReadDeadline(time.Now().Add(s.IdleTimeout)); err != nil {
+		deadline := idleFrom.Add(s.IdleTimeout)
+		if fr.Pending() {
+			deadline = frameFrom.Add(s.FrameTimeout)
+		}
+		if err := c.SetReadDeadline(deadline); err != nil {
 			return
 		}
+		wasPending := fr.Pending()
 		n, rerr := c.Read(buf)
+		readAt := time.Now()
 		msgs, ferr := fr.Feed(buf[:n])
 		for _, msg := range msgs {
-			if !s.write(c, s.handle(ctx, msg, remote)) {
+			s.adm.setBusy(mc, true, time.Now())
+			ack := s.handle(ctx, msg, remote)
+			s.adm.setBusy(mc, false, time.Now())
+			idleFrom = time.Now()
+			if !s.write(c, ack) {
 				return
+			}
+		}
+		if fr.Pending() && (!wasPending || len(msgs) > 0) {
+			frameFrom = readAt
+			if len(msgs) > 0 {
+				frameFrom = time.Now() // the time answering took is not the sender's
 			}
 		}
 		if ferr != nil {
@@ -192,6 +270,9 @@ func (s *MLLPServer) serveConn(ctx context.Context, c net.Conn) {
 		if rerr != nil {
 			var ne net.Error
 			switch {
+			case errors.As(rerr, &ne) && ne.Timeout() && fr.Pending():
+				s.log.Warn("hl7 mllp connection closed: a frame was not complete in time", "remote", remote,
+					"frame_timeout", s.FrameTimeout.String(), "bytes_received", len(fr.Partial()))
 			case errors.As(rerr, &ne) && ne.Timeout():
 				s.log.Info("hl7 mllp connection closed: idle", "remote", remote, "idle_timeout", s.IdleTimeout.String())
 			case ctx.Err() == nil && fr.Pending():
@@ -277,6 +358,17 @@ func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ac
 		s.log.Warn("hl7 message refused: unsupported type", "remote", remote, "control_id", ctrl, "type", m.Get("MSH-9.1")+"^"+m.Get("MSH-9.2"))
 		return buildACK(m, AckReject, s.Now(), []FieldError{{Segment: "MSH", Seq: 1, Field: 9, Code: hl7UnsupportedType,
 			Reason: fmt.Sprintf("message type %s^%s is not supported; send bills as DFT^P03", m.Get("MSH-9.1"), m.Get("MSH-9.2"))}}), true
+	}
+	if err == nil && len(s.Windows) > 0 && !slices.Contains(s.Windows, b.Window) {
+		s.log.Warn("hl7 bill refused: window not served by this listener", "remote", remote, "control_id", ctrl, "bill_no", b.BillNo, "window", b.Window)
+		return buildACK(m, AckError, s.Now(), []FieldError{{Segment: "PV1", Seq: 1, Field: 3, Path: "window", Code: hl7TableValue,
+			Reason: fmt.Sprintf("window %q is not one this HL7 listener takes bills for (%s)", truncate(b.Window, 30), strings.Join(s.Windows, ", "))}}), true
+	}
+	if err == nil && !s.intake.take(ctx) {
+		s.limitLog.warn(s.log, "hl7 bill NOT taken: too many messages; the sender must resend", "remote", remote, "control_id", ctrl,
+			"message_rate", s.MessageRate)
+		return buildACK(m, AckError, s.Now(), []FieldError{temporary(fmt.Sprintf(
+			"too many messages: the agent takes at most %g bills a second", s.MessageRate))}), false
 	}
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, s.SinkTimeout)

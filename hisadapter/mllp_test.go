@@ -30,6 +30,7 @@ type memSink struct {
 	calls    int
 	failNext int
 	gate     chan struct{} // when set, every call waits for it
+	waiting  int           // calls waiting for the gate now
 }
 
 func newMemSink(m *Mapping) *memSink { return &memSink{mapping: m, bills: make(map[string][]byte)} }
@@ -39,6 +40,10 @@ func (s *memSink) SubmitBill(ctx context.Context, b settle.Bill, source string) 
 	gate := s.gate
 	s.mu.Unlock()
 	if gate != nil {
+		s.mu.Lock()
+		s.waiting++
+		s.mu.Unlock()
+		defer func() { s.mu.Lock(); s.waiting--; s.mu.Unlock() }()
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -380,11 +385,13 @@ func TestMLLPServer_Limits(t *testing.T) {
 		addr := startMLLP(t, srv)
 		first := dialMLLP(t, addr)
 		first.send(dft("M1", "M1", "YP0001"))
-		if !dialMLLP(t, addr).closedByServer() {
-			t.Error("a connection over MaxConns was not closed")
+		// The first connection is idle: a new one takes its place.
+		second := dialMLLP(t, addr)
+		if a := ackOf(t, second.send(dft("M2", "M2", "YP0001"))); a.Get("MSA-1") != AckAccept {
+			t.Errorf("new connection: got %s; want AA", a.Get("MSA-1"))
 		}
-		if a := ackOf(t, first.send(dft("M2", "M2", "YP0001"))); a.Get("MSA-1") != AckAccept {
-			t.Errorf("first connection: got %s; want AA", a.Get("MSA-1"))
+		if !first.closedByServer() {
+			t.Error("the idle connection was not closed to make room")
 		}
 	})
 	if _, calls := sink.count(); calls != 2 {

@@ -23,13 +23,14 @@ const (
 
 // IsWrite reports whether infno books something at the platform, so that an unknown
 // outcome must be settled by a reversal (2601) naming its msgid before the step is
-// repeated: 2201, 2202, 2204, 2205, 2207 and 2208.
+// repeated: 2201, 2202, 2204, 2205, 2207 and 2208, and the inpatient writes 2301,
+// 2302, 2304, 2305 and 2401–2405.
 func IsWrite(infno string) bool {
 	switch infno {
 	case InfnoRegister, InfnoCancelRegister, InfnoFeeUpload, InfnoCancelFee, InfnoSettle, InfnoCancelSettle:
 		return true
 	}
-	return false
+	return isInpatientWrite(infno)
 }
 
 // Request is the envelope of every call to the platform. Field names are the spec's;

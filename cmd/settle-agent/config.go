@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/hisadapter"
 )
 
 // runConfig is "config example" (print a commented example configuration) and
@@ -53,16 +56,46 @@ func checkConfig(env *cmdEnv, path string) error {
 			fmt.Fprintln(env.stderr, line)
 		}
 		n := len(verr.Problems)
-		plural := "s"
-		if n == 1 {
-			plural = ""
-		}
-		return fmt.Errorf("%s: %d problem%s; fix them and run 'settle-agent config check %s' again", path, n, plural, path)
+		return fmt.Errorf("%s: %d problem%s; fix them and run 'settle-agent config check %s' again", path, n, plural(n), path)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "ok: %s (%d windows, platform %s, offline policy %s, api %s, store %s)\n",
-		path, len(c.Windows), c.Platform.BaseURL, c.Offline.Policy, c.API.Listen, c.Store.Dir)
+	mapping, err := mappingSummary(env, c.Mapping.File)
+	if err != nil {
+		return fmt.Errorf("%s: [mapping] file %w; fix it and run 'settle-agent config check %s' again", path, err, path)
+	}
+	fmt.Fprintf(env.stdout, "ok: %s (%d window%s, platform %s, offline policy %s, api %s, store %s, %s)\n",
+		path, len(c.Windows), plural(len(c.Windows)), c.Platform.BaseURL, c.Offline.Policy, c.API.Listen, c.Store.Dir, mapping)
 	return nil
+}
+
+// mappingSummary reads the item code mapping the agent would load at start and
+// says how many codes it holds; a file the agent would refuse is an error, its
+// problems printed by line on stderr.
+func mappingSummary(env *cmdEnv, file string) (string, error) {
+	if file == "" {
+		return "no item mapping: HIS codes are sent as national codes", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	m, err := hisadapter.ParseMapping(bytes.NewReader(b))
+	if err != nil {
+		hisadapter.CheckMapping(bytes.NewReader(b), env.stderr)
+		return "", fmt.Errorf("%s is not usable (the lines above)", file)
+	}
+	if m.Codes() == 0 {
+		return "", fmt.Errorf("%s holds no codes", file)
+	}
+	return fmt.Sprintf("mapping %s: %d codes", file, m.Codes()), nil
+}
+
+// plural is "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -40,7 +40,7 @@ func TestConfigCommand(t *testing.T) {
 
 	t.Run("CheckOK", func(t *testing.T) {
 		code, out, errOut := runCmd(t, env, "config", "check", good)
-		want := "ok: " + good + " (1 windows, platform https://10.1.2.3:8080, offline policy full"
+		want := "ok: " + good + " (1 window, platform https://10.1.2.3:8080, offline policy full"
 		if code != 0 || !strings.HasPrefix(out, want) {
 			t.Errorf("got exit %d, stdout %q, stderr %q; want 0 and %q", code, out, errOut, want)
 		}

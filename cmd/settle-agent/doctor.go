@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
-	"github.com/settle-agent/settle-agent/installer"
+	"github.com/settle-agent/settle-agent/doctor"
 )
 
 // doctorReport is what --json prints: one object on one line.
 type doctorReport struct {
-	OK     bool              `json:"ok"`
-	Failed int               `json:"failed"`
-	Checks []installer.Check `json:"checks"`
+	OK     bool           `json:"ok"`
+	Failed int            `json:"failed"`
+	Checks []doctor.Check `json:"checks"`
 }
 
 // runDoctor is "doctor [--config FILE] [--json]": every go-live check, one line
@@ -32,15 +33,15 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	checks := installer.Doctor(ctx, nil, installer.DoctorOptions{ConfigPath: *configPath, Getenv: env.getenv})
-	failed := installer.Failed(checks)
+	checks := doctor.Run(ctx, nil, doctor.Options{ConfigPath: *configPath, Getenv: env.getenv, StoreFile: agent.StoreFile, PlatformOptions: agent.PlatformOptions})
+	failed := doctor.Failed(checks)
 	if *asJSON {
 		b, err := json.Marshal(doctorReport{OK: failed == 0, Failed: failed, Checks: checks})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(env.stdout, string(b))
-	} else if err := installer.WriteChecks(env.stdout, checks); err != nil {
+	} else if err := doctor.WriteChecks(env.stdout, checks); err != nil {
 		return err
 	}
 	if failed > 0 {

@@ -10,7 +10,7 @@ import (
 // serveControl answers the /sim/ API (loopback clients only):
 //
 //	GET  /sim/ledger   {"entries": [Entry...]}
-//	GET  /sim/settled  {"settled": {"chrg_bchno": count}}
+//	GET  /sim/settled  {"settled": {"chrg_bchno": count}, "stays": {"ipt_no": count}}
 //	GET  /sim/stats    {"calls": {"infno": n}, "repeated_msgids": [...]}
 //	GET  /sim/faults   Faults
 //	PUT  /sim/faults   Faults (replaces all of it) -> Faults
@@ -25,7 +25,7 @@ func (p *Platform) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "GET /sim/ledger":
 		writeJSON(w, http.StatusOK, map[string]any{"entries": p.Ledger()})
 	case "GET /sim/settled":
-		writeJSON(w, http.StatusOK, map[string]any{"settled": p.Settled()})
+		writeJSON(w, http.StatusOK, map[string]any{"settled": p.Settled(), "stays": p.SettledStays()})
 	case "GET /sim/stats":
 		repeated := p.RepeatedMsgids()
 		if repeated == nil {

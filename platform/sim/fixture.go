@@ -65,6 +65,9 @@ type Policy struct {
 	Deductible map[string]settle.Money `json:"deductible"`
 	// Ratios is the fund ratio by insutype, then med_type ("0.85").
 	Ratios map[string]map[string]platform.Ratio `json:"ratios"`
+	// InpatientDeductible is the deductible per admission (住院起付线) per insutype;
+	// absent: Deductible applies per admission.
+	InpatientDeductible map[string]settle.Money `json:"inpatient_deductible,omitempty"`
 	// AnnualCap is the most the fund pays a person per calendar year, per insutype.
 	AnnualCap map[string]settle.Money `json:"annual_cap"`
 	// UnfiledRule says what happens to a cross-region patient without filing:
@@ -118,7 +121,7 @@ var demoJSON []byte
 
 // DemoFixture returns a fresh copy of the embedded demo fixture: treatment area 330100
 // (Hangzhou), local and cross-region persons, four insured places and a catalogue of
-// 22 items. It panics if the embedded file is broken (a test guards that).
+// 25 items (three of them inpatient day charges). It panics if the embedded file is broken (a test guards that).
 func DemoFixture() *Fixture {
 	f, err := ParseFixture(bytes.NewReader(demoJSON))
 	if err != nil {
@@ -332,6 +335,7 @@ func validatePolicy(v *settle.ValidationError, at string, p Policy) {
 			}
 		}
 	}
+	validateInpatientDeductible(v, at, p)
 	switch p.UnfiledRule {
 	case UnfiledRefuse:
 	case UnfiledRatio:

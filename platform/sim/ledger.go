@@ -22,6 +22,9 @@ type Entry struct {
 	MdtrtID       string       `json:"mdtrt_id,omitempty"`
 	SetlID        string       `json:"setl_id,omitempty"`
 	ChrgBchno     string       `json:"chrg_bchno,omitempty"`
+	IptNo         string       `json:"ipt_no,omitempty"`   // the hospital's inpatient number (2301–2305, 2401–2405)
+	ClrType       string       `json:"clr_type,omitempty"` // 21 for an inpatient settlement; "" is outpatient (11)
+	MidSetl       bool         `json:"mid_setl,omitempty"` // a mid-stay inpatient settlement (中途结算)
 	MedfeeSumamt  settle.Money `json:"medfee_sumamt"`
 	FundPaySumamt settle.Money `json:"fund_pay_sumamt"`
 	AcctPay       settle.Money `json:"acct_pay"`

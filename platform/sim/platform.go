@@ -52,7 +52,7 @@ type Platform struct {
 	byCertno  map[string]*FixturePerson
 	byCardNo  map[string]*FixturePerson
 	byECToken map[string]*FixturePerson
-	items     map[string]*CatalogueItem
+	items     map[string]*CatalogueItem // the fixture's, and what PublishItem added (under mu)
 	policies  map[string]*Policy
 
 	mu     sync.Mutex
@@ -63,6 +63,7 @@ type Platform struct {
 	calls  map[string]int
 	seen   map[string]struct{} // every msgid received since the last reset
 	repeat []string            // msgids received more than once
+	cat    *catalogueState     // catalogue.go
 }
 
 // state is everything Reset restores.
@@ -76,6 +77,8 @@ type state struct {
 	replies  map[string][]byte // msgid -> stored answer (writes always; all when replaying)
 	usedDedc map[yearKey]settle.Money
 	usedFund map[yearKey]settle.Money
+	stays    map[string]*stay         // inpatient stays by mdtrt_id (inpatient.go)
+	ipSetls  map[string]*ipSettlement // inpatient settlements by setl_id
 }
 
 type personState struct {
@@ -154,11 +157,14 @@ func (p *Platform) resetLocked() {
 		replies:  map[string][]byte{},
 		usedDedc: map[yearKey]settle.Money{},
 		usedFund: map[yearKey]settle.Money{},
+		stays:    map[string]*stay{},
+		ipSetls:  map[string]*ipSettlement{},
 	}
 	for _, fp := range p.byPsnNo {
 		st.persons[fp.PsnNo] = &personState{fx: fp, balance: fp.Balance}
 	}
 	p.st = st
+	p.resetCatalogueLocked()
 	p.faults = Faults{}
 	p.calls = map[string]int{}
 	p.seen = map[string]struct{}{}

@@ -72,6 +72,12 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	case platform.InfnoDetailRecon:
 		return p.detailRecon(req)
 	}
+	if h, ok := inpatientTxns[req.Infno]; ok {
+		return h(p, req)
+	}
+	if out, e, ok := p.dispatchCatalogue(req); ok {
+		return out, e
+	}
 	return nil, biz("不支持的交易编号 %s", req.Infno)
 }
 

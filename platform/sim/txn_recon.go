@@ -23,7 +23,7 @@ func (p *Platform) inPeriod(b *booking, beg, end string) bool {
 func (p *Platform) settlementsFor(fixmedins, beg, end string) []*booking {
 	var out []*booking
 	for _, b := range p.st.ledger {
-		if b.Infno != platform.InfnoSettle || b.Reversed || !p.inPeriod(b, beg, end) {
+		if !isSettlement(b) || b.Reversed || !p.inPeriod(b, beg, end) {
 			continue
 		}
 		if fixmedins != "" && b.Fixmedins != "" && b.Fixmedins != fixmedins {
@@ -45,7 +45,7 @@ func (p *Platform) totalRecon(req *platform.Request) (any, *bizError) {
 	var medfee, fund, acct settle.Money
 	n := 0
 	for _, b := range p.settlementsFor(req.FixmedinsCode, d.StmtBegndate, d.StmtEnddate) {
-		if b.Cancelled || d.Insutype != "" && b.Insutype != d.Insutype {
+		if b.Cancelled || d.Insutype != "" && b.Insutype != d.Insutype || d.ClrType != "" && clrTypeOf(b) != d.ClrType {
 			continue
 		}
 		n++

@@ -1,0 +1,298 @@
+// Package doctor is `settle-agent doctor`: it checks what hospital IT needs before
+// go-live — the configuration, the files it names (item mapping, drop folder), the
+// data folder and its disk, the store, the listen ports, each card reader, the
+// platform sign-in and the clock — and says, for each check that is not ok, what to
+// do. It changes nothing on the machine. It sits at the edge beside the wiring: the
+// agent's store file name and platform options come in through Options, so the
+// service installer needs none of the agent's packages.
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// Check statuses: a check that is fine, one hospital IT should look at before
+// go-live, and one that stops go-live.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Check is one line of `settle-agent doctor`: what was checked, how it went, what
+// was found and, when it is not ok, what to do about it.
+type Check struct {
+	Name   string `json:"name"`   // "configuration", "data folder", "store", "platform", ...
+	Status string `json:"status"` // CheckOK, CheckWarn or CheckFail
+	Detail string `json:"detail"` // what was found, one line
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Defaults used when an Options field is zero.
+const (
+	DefaultTimeout         = 3 * time.Second
+	DefaultFreeWarnBytes   = 1 << 30   // 1 GiB
+	DefaultFreeFailBytes   = 100 << 20 // 100 MiB
+	doctorStoreOpenTimeout = 500 * time.Millisecond
+)
+
+// Options tune Run; the zero value means defaults.
+type Options struct {
+	// ConfigPath is the configuration Run loads when it is given no Config;
+	// default config.DefaultPath().
+	ConfigPath string
+	// Getenv is the environment for SETTLE_AGENT_* overrides and env: secrets;
+	// nil means os.Getenv.
+	Getenv func(string) string
+	// OpenPort opens a reader's serial port; nil means the real port
+	// (cardreader.OpenSerial). Tests pass the host end of a cardreader.Pipe.
+	OpenPort func(cardreader.Config) (io.ReadWriteCloser, error)
+	// Now is the local clock, the one the clock-skew check compares with the
+	// platform's; nil means time.Now.
+	Now func() time.Time
+	// Timeout bounds each wait that is not a platform call (the running agent's
+	// health endpoints, a reader's answer); default 3 s. Platform calls use
+	// [platform] timeout.
+	Timeout time.Duration
+	// FreeWarnBytes and FreeFailBytes are the free-space thresholds of the data
+	// disk; default 1 GiB and 100 MiB.
+	FreeWarnBytes, FreeFailBytes uint64
+	// Logger receives one line per check; nil discards.
+	Logger *slog.Logger
+
+	// StoreFile is the store's file name inside [store] dir; default
+	// DefaultStoreFile. The wiring passes the agent's own constant.
+	StoreFile string
+	// PlatformOptions turns the configuration into the platform client's options
+	// (the agent's own function, so doctor signs in exactly as the agent does);
+	// nil means PlatformOptions of this package.
+	PlatformOptions func(*config.Config) platform.Options
+}
+
+// DefaultStoreFile is the agent's store file name inside [store] dir.
+const DefaultStoreFile = "settle-agent.db"
+
+// PlatformOptions is the platform client's options read from cfg the way the
+// agent reads them; the caller sets the clock and the logger.
+func PlatformOptions(cfg *config.Config) platform.Options {
+	return platform.Options{
+		BaseURL:            cfg.Platform.BaseURL,
+		Path:               cfg.Platform.Path,
+		Timeout:            cfg.Platform.Timeout.Duration,
+		Paasid:             cfg.Platform.Paasid,
+		Token:              cfg.Platform.Token.Value(),
+		CAFile:             cfg.Platform.CAFile,
+		CertFile:           cfg.Platform.CertFile,
+		KeyFile:            cfg.Platform.KeyFile,
+		InsecureSkipVerify: cfg.Platform.InsecureSkipVerify,
+		FixmedinsCode:      cfg.Hospital.FixmedinsCode,
+		FixmedinsName:      cfg.Hospital.FixmedinsName,
+		MdtrtareaAdmvs:     cfg.Hospital.Admdvs,
+		RecerSysCode:       cfg.Platform.RecerSysCode,
+		Infver:             cfg.Platform.Infver,
+	}
+}
+
+// Run checks what hospital IT needs before go-live and returns one Check per
+// line, in this order: configuration, data folder, free space, item mapping,
+// drop folder, store, listen ports, readers, platform sign-in, clock skew. It
+// never stops early: with a broken configuration it goes on with what could be
+// read of it (or the defaults), so one run shows everything that is wrong.
+//
+// cfg nil means: load o.ConfigPath (the configuration check then reports every
+// problem of the file). With a cfg, it is validated as given.
+//
+// Run changes nothing on the machine: it writes and removes one temporary file
+// in the data folder (or, when that is missing, the folder it would be made in),
+// never creates, repairs or moves the store file, and leaves the serial ports and
+// the store alone while the agent is running. On the platform it signs in and out
+// again as operator "doctor" (see doctorMsgid for why its msgids never repeat one
+// of the agent's).
+func Run(ctx context.Context, cfg *config.Config, o Options) []Check {
+	d := newDoctor(o)
+	cfg = d.configuration(cfg)
+	d.dataFolder(cfg)
+	d.mapping(cfg)
+	d.dropFolder(cfg)
+	d.store(ctx, cfg)
+	d.listenPorts(ctx, cfg)
+	d.readers(ctx, cfg)
+	resp := d.platform(ctx, cfg)
+	d.clockSkew(ctx, cfg, resp)
+	return d.checks
+}
+
+// Failed counts the checks that failed.
+func Failed(checks []Check) int {
+	n := 0
+	for _, c := range checks {
+		if c.Status == CheckFail {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteChecks prints checks one per line, the way `settle-agent doctor` shows them:
+//
+//	ok    store         /var/lib/settle-agent/settle-agent.db: 12 queued, 0 failed, 0 dead
+//	FAIL  platform      sign-in failed: ... — check [platform] base_url and the 金保 line
+//
+// A check that is not ok carries its fix after a dash.
+func WriteChecks(w io.Writer, checks []Check) error {
+	var b strings.Builder
+	for _, c := range checks {
+		st := c.Status
+		if st == CheckFail {
+			st = "FAIL"
+		}
+		line := fmt.Sprintf("%-6s%-14s%s", st, c.Name, oneLine(c.Detail))
+		if c.Status != CheckOK && c.Fix != "" {
+			line += " — " + oneLine(c.Fix)
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// oneLine keeps a detail on its line: an error message may carry newlines.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// doctor is one run of Run: its options with defaults and the checks so far.
+type doctor struct {
+	o      Options
+	log    *slog.Logger
+	checks []Check
+
+	agentProbed bool
+	agentErr    error // nil: a settle-agent answered /healthz at [api] listen
+	// agentHoldsStore: the store is locked and a settle-agent answers at [api]
+	// listen, so it is the agent of this configuration, running: it holds the
+	// ports and the readers, and doctor asks it rather than touching them.
+	agentHoldsStore bool
+}
+
+func newDoctor(o Options) *doctor {
+	if o.ConfigPath == "" {
+		o.ConfigPath = config.DefaultPath()
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.StoreFile == "" {
+		o.StoreFile = DefaultStoreFile
+	}
+	if o.PlatformOptions == nil {
+		o.PlatformOptions = PlatformOptions
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.FreeWarnBytes == 0 {
+		o.FreeWarnBytes = DefaultFreeWarnBytes
+	}
+	if o.FreeFailBytes == 0 {
+		o.FreeFailBytes = DefaultFreeFailBytes
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &doctor{o: o, log: log}
+}
+
+func (d *doctor) add(name, status, detail, fix string) {
+	d.checks = append(d.checks, Check{Name: name, Status: status, Detail: detail, Fix: fix})
+	d.log.Info("doctor check", "check", name, "status", status, "detail", detail)
+}
+
+func (d *doctor) ok(name, detail string)        { d.add(name, CheckOK, detail, "") }
+func (d *doctor) warn(name, detail, fix string) { d.add(name, CheckWarn, detail, fix) }
+func (d *doctor) fail(name, detail, fix string) { d.add(name, CheckFail, detail, fix) }
+
+// configuration loads (or validates) the configuration and returns what the
+// other checks go on with: the configuration as far as it could be read, or the
+// defaults when the file could not be read at all.
+func (d *doctor) configuration(cfg *config.Config) *config.Config {
+	const name = "configuration"
+	path := d.o.ConfigPath
+	var err error
+	if cfg == nil {
+		cfg, err = config.Load(path, d.o.Getenv)
+	} else {
+		path = cfg.Path
+		err = cfg.Validate()
+	}
+	var verr *config.ValidationError
+	switch {
+	case cfg == nil:
+		d.fail(name, fmt.Sprintf("cannot read %s: %v; going on with the defaults and SETTLE_AGENT_* variables", path, unwrapPathErr(err)),
+			fmt.Sprintf("write one with 'settle-agent config example > %s', edit it, or pass --config FILE", path))
+		// An empty document still takes the environment's overrides; its own
+		// problems (a hospital code is required, ...) are not this file's.
+		cfg, _ = config.Parse(nil, path, d.o.Getenv)
+		if cfg == nil {
+			cfg = config.Default()
+		}
+		cfg.Path = path
+		return cfg
+	case errors.As(err, &verr):
+		n := len(verr.Problems)
+		d.fail(name, fmt.Sprintf("%s: %d problem%s (listed below); going on with what could be read", path, n, plural(n)),
+			fmt.Sprintf("fix each, then 'settle-agent config check %s'", path))
+		for _, line := range verr.Lines() {
+			d.fail(name, line, "")
+		}
+	case err != nil:
+		d.fail(name, fmt.Sprintf("%s: %v", path, err), fmt.Sprintf("fix it, then 'settle-agent config check %s'", path))
+	default:
+		d.ok(name, fmt.Sprintf("%s: %d window%s, platform %s, api %s, store %s",
+			displayPath(path), len(cfg.Windows), plural(len(cfg.Windows)), cfg.Platform.BaseURL, cfg.API.Listen, cfg.Store.Dir))
+	}
+	if path != "" {
+		for _, w := range config.PermissionWarnings(path) {
+			d.warn(name, w, "")
+		}
+	}
+	return cfg
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "(configuration in memory)"
+	}
+	return p
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// unwrapPathErr is a read error without "read configuration: open PATH:" repeated.
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,274 @@
+package doctor
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// doctorOpter is the operator number doctor signs in as, so the platform's log
+// tells its sign-ins from the agent's.
+const doctorOpter = "doctor"
+
+// cst is Beijing time, the zone of msgids and the platform's respond_time.
+var cst = time.FixedZone("CST", 8*3600)
+
+// doctorMsgid is the msgid of doctor's n-th call (n = 0, 1) in the second of now:
+// the hospital code, the second in Beijing time, and a sequence counted down from
+// the top of this node's range (9999 without a node, node*1000+999 with one).
+//
+// Why it never repeats one of the agent's: the agent's generator counts each
+// second's sequences up from the bottom of the same range and never issues a
+// second before the wall clock, so it reaches the top only after 1000 (10000
+// without a node) msgids in that one second. Why it never repeats one of an
+// earlier doctor run: Doctor waits for the wall clock to leave that second before
+// it returns (see waitPastSecond). Two doctor runs started in the same second on
+// one machine are the one case left; do not run doctor in a loop.
+func doctorMsgid(code string, node int, now time.Time, n int) string {
+	top := 9999
+	if node >= 0 && node <= 9 {
+		top = node*1000 + 999
+	}
+	return fmt.Sprintf("%s%s%04d", code, now.In(cst).Format("20060102150405"), top-n)
+}
+
+// signIn is what the platform check learned, for the clock check.
+type signIn struct {
+	resp *platform.Response // the 9001 answer's envelope, nil when none came
+	at   time.Time          // local time in the middle of the call
+}
+
+// platform signs in to the platform with 9001 (and out again with 9002) as
+// operator "doctor", and reports the latency.
+func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
+	const name = "platform"
+	if cfg.Platform.BaseURL == "" {
+		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line")
+		return signIn{}
+	}
+	po := d.o.PlatformOptions(cfg)
+	po.Now, po.Logger, po.MaxIdleConnsPerHost = d.o.Now, d.log, 1
+	client, err := platform.NewClient(po)
+	if err != nil {
+		d.fail(name, err.Error(), "check [platform] base_url, ca_file, cert_file and key_file")
+		return signIn{}
+	}
+	defer client.Close()
+
+	start := d.o.Now()
+	defer d.waitPastSecond(ctx, start)
+	var out platform.SignInOutput
+	in := platform.SignInInput{SignIn: platform.SignInData{OpterNo: doctorOpter, Mac: "", IP: localIP(cfg.Platform.BaseURL)}}
+	resp, err := client.Call(ctx, platform.InfnoSignIn, platform.Meta{Msgid: doctorMsgid(cfg.Hospital.FixmedinsCode, cfg.Hospital.MsgidNode, start, 0)}, in, &out)
+	end := d.o.Now()
+	latency := end.Sub(start).Round(time.Millisecond)
+	at := start.Add(end.Sub(start) / 2)
+	if err != nil {
+		detail, fix := explainPlatformErr(cfg, err)
+		d.fail(name, fmt.Sprintf("sign-in (9001) to %s failed after %v: %s", cfg.Platform.BaseURL, latency, detail), fix)
+		return signIn{resp: resp, at: at}
+	}
+	signedOut := "signed out again"
+	client.SetSignNo(out.Signinoutb.SignNo)
+	if _, err := client.Call(ctx, platform.InfnoSignOut, platform.Meta{Msgid: doctorMsgid(cfg.Hospital.FixmedinsCode, cfg.Hospital.MsgidNode, start, 1)},
+		platform.SignOutInput{SignOut: platform.SignOutData{SignNo: out.Signinoutb.SignNo, OpterNo: doctorOpter}}, nil); err != nil {
+		signedOut = "sign-out (9002) failed: " + err.Error()
+	}
+	if d.agentHoldsStore {
+		if r, err := d.agentReadyz(ctx, cfg); err == nil && !r.Online {
+			signedOut += "; the running agent still works offline: it tries again every [platform] probe_interval"
+		}
+	}
+	d.ok(name, fmt.Sprintf("signed in to %s as %s in %v (sign_no %s; %s)", cfg.Platform.BaseURL,
+		cfg.Hospital.FixmedinsCode, latency, out.Signinoutb.SignNo, signedOut))
+	return signIn{resp: resp, at: at}
+}
+
+// explainPlatformErr turns a failed call into what happened and what to do.
+func explainPlatformErr(cfg *config.Config, err error) (detail, fix string) {
+	detail = err.Error()
+	line := "check [platform] base_url and the 金保 line (is the front-end machine's route to the platform up?)"
+	switch {
+	case errors.Is(err, platform.ErrUnauthorized):
+		if cfg.Platform.Paasid == "" {
+			return detail, "the gateway wants signed calls: set [platform] paasid and token to what the platform issued for this hospital"
+		}
+		return detail, "the gateway refused the signature: check [platform] paasid and token (the pair the platform issued), and this machine's clock (see clock skew)"
+	case errors.Is(err, platform.ErrBusiness):
+		return detail, "the platform refused the sign-in: check [hospital] fixmedins_code and admdvs with the platform's operator"
+	case strings.Contains(detail, "certificate") || strings.Contains(detail, "x509") || strings.Contains(detail, "tls:"):
+		if cfg.Platform.CAFile == "" {
+			return detail, "the platform's TLS certificate is not trusted: set [platform] ca_file to the 金保 network's CA bundle (PEM)"
+		}
+		return detail, fmt.Sprintf("the platform's TLS certificate is not trusted by [platform] ca_file %s: get the right CA bundle from the platform's operator; check the machine's date too", cfg.Platform.CAFile)
+	case errors.Is(err, platform.ErrNotSent):
+		return detail, line
+	case errors.Is(err, platform.ErrOutcomeUnknown):
+		return detail, "the platform took the call but did not answer properly: " + line + "; if it persists, ask the platform's operator"
+	}
+	return detail, line
+}
+
+// localIP is this machine's address on the route to the platform ("" when unknown),
+// the ip of 9001. No packet is sent: a UDP "connection" only picks a route.
+func localIP(baseURL string) string {
+	host := baseURL
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	host, _, _ = strings.Cut(host, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	c, err := net.Dial("udp", net.JoinHostPort(strings.Trim(host, "[]"), "9"))
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
+}
+
+// waitPastSecond returns once the local clock has left the second of t, so a
+// later doctor run cannot issue doctor's msgids of that second again. It waits
+// at most one second.
+func (d *doctor) waitPastSecond(ctx context.Context, t time.Time) {
+	wait := t.Truncate(time.Second).Add(time.Second).Sub(d.o.Now())
+	if wait <= 0 || wait > time.Second {
+		return
+	}
+	tm := time.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+	case <-tm.C:
+	}
+}
+
+// platformTLS is the TLS configuration the platform client uses, for the clock
+// check's own request.
+func platformTLS(p config.Platform) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: p.InsecureSkipVerify} //nolint:gosec // configurable, as for the agent
+	if p.CAFile != "" {
+		pem, err := os.ReadFile(p.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("platform ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("platform ca_file %s holds no PEM certificate", p.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	if p.CertFile != "" || p.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("platform client certificate: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
+// Clock skew thresholds: the gateway refuses signatures more than
+// platform.DefaultMaxSkew (300 s) off.
+const (
+	skewWarn = 30 * time.Second
+	skewFail = platform.DefaultMaxSkew
+)
+
+// clockSkew compares this machine's clock with the platform's: the HTTP Date
+// header of a HEAD request to the platform, or, when that gives nothing, the
+// respond_time of the sign-in answer.
+func (d *doctor) clockSkew(ctx context.Context, cfg *config.Config, si signIn) {
+	const name = "clock skew"
+	fix := "set this machine's clock: Linux 'timedatectl set-ntp true' with the hospital's NTP server; Windows 'w32tm /resync'; " +
+		"the platform's gateway refuses calls more than 300 s off"
+	if cfg.Platform.BaseURL == "" {
+		d.warn(name, "not measured: no platform to compare with", "set [platform] base_url")
+		return
+	}
+	skew, source, err := d.headSkew(ctx, cfg)
+	if err != nil && si.resp != nil && si.resp.RespondTime != "" {
+		if t, perr := time.ParseInLocation(platform.InfTimeLayout, si.resp.RespondTime, cst); perr == nil {
+			skew, source, err = t.Add(500*time.Millisecond).Sub(si.at), "respond_time of the sign-in answer", nil
+		}
+	}
+	if err != nil {
+		d.warn(name, "not measured: "+err.Error(), "get the platform check to pass first")
+		return
+	}
+	skew = skew.Round(time.Second)
+	detail := fmt.Sprintf("the platform's clock is %s this machine's (%s)", describeSkew(skew), source)
+	switch abs := max(skew, -skew); {
+	case abs > skewFail:
+		d.fail(name, detail+"; over 300 s every signed call is refused", fix)
+	case abs > skewWarn:
+		d.warn(name, detail+"; over 30 s", fix)
+	default:
+		d.ok(name, detail)
+	}
+}
+
+func describeSkew(s time.Duration) string {
+	switch {
+	case s > 0:
+		return s.String() + " ahead of"
+	case s < 0:
+		return (-s).String() + " behind"
+	}
+	return "within 1s of"
+}
+
+// headSkew asks the platform's address with HEAD and compares its Date header
+// with the local time in the middle of the request.
+func (d *doctor) headSkew(ctx context.Context, cfg *config.Config) (time.Duration, string, error) {
+	tlsConf, err := platformTLS(cfg.Platform)
+	if err != nil {
+		return 0, "", err
+	}
+	timeout := cfg.Platform.Timeout.Duration
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	tr := &http.Transport{Proxy: nil, TLSClientConfig: tlsConf, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := strings.TrimSuffix(cfg.Platform.BaseURL, "/") + "/" + strings.TrimPrefix(cfg.Platform.Path, "/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	t0 := d.o.Now()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	t1 := d.o.Now()
+	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL again
+		}
+		return 0, "", fmt.Errorf("HEAD %s: %w", url, err)
+	}
+	resp.Body.Close()
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return 0, "", fmt.Errorf("HEAD %s: no usable Date header (%q)", url, resp.Header.Get("Date"))
+	}
+	// Date is truncated to the second: the platform's time was within the second after it.
+	mid := t0.Add(t1.Sub(t0) / 2)
+	return date.Add(500 * time.Millisecond).Sub(mid), "HTTP Date of the platform's answer", nil
+}

@@ -1,7 +1,0 @@
-//go:build !windows
-
-package installer
-
-// isAddrInUse reports a port taken by another socket (beyond EADDRINUSE, which
-// errors.Is already finds on this OS).
-func isAddrInUse(error) bool { return false }
