@@ -109,6 +109,7 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 			Insuinfo: []settle.InsuInfo{{InsuplcAdmdvs: read.Card.RegionCode}}}
 		source, err = workflow.SourceCard, nil
 	}
+	s.recordLookup(r, "card", read.Card.Patient(), source, err)
 	if err != nil {
 		s.writePersonErr(w, err)
 		return
