@@ -67,6 +67,9 @@ type Platform struct {
 	BreakerThreshold   int      `toml:"breaker_threshold"`
 	ProbeCertType      string   `toml:"probe_cert_type"` // optional 1101 probe person; default probe is 9001
 	ProbeCertNo        string   `toml:"probe_cert_no"`
+	// Paths overrides Path per infno ([platform.paths], "2207" = "/fsi/api/..."), for
+	// provinces that give each service its own path; an infno not listed uses Path.
+	Paths map[string]string `toml:"paths"`
 }
 
 // API is the agent's local HTTP API for cashier windows and the HIS.

@@ -53,6 +53,8 @@ ca_file = ""                         # PEM CA of the platform; empty: system roo
 # breaker_threshold = 3              # failed calls in a row before going offline
 # probe_cert_type = ""               # with probe_cert_no: probe with 1101 of a test person
 # probe_cert_no = ""                 #   instead of 9001 sign-in
+# paths = { "2207" = "/fsi/api/outpatientSettleService/saveSettletmentV2" }   # per-infno path
+#                                    #   (or a [platform.paths] table); others use path
 
 [api]
 listen = "127.0.0.1:8420"
