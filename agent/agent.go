@@ -232,7 +232,8 @@ func (a *Agent) init(policy offline.Policy) error {
 			a.readers = append(a.readers, r)
 		}
 	}
-	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
+	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, DetailRecon: client.DetailReconByFile, Meta: a.engine.Meta,
+		Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
 	a.api, err = httpapi.New(httpapi.Options{
 		Config: cfg, Engine: a.engine, Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
 		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing,
@@ -299,6 +300,7 @@ func (a *Agent) reconBills(day string) ([]recon.Bill, error) {
 func ReconBill(r *workflow.Record) recon.Bill {
 	return recon.Bill{BillNo: r.Bill.BillNo, Window: r.Bill.Window, State: string(r.State), Total: r.Bill.Total,
 		Offline: r.Offline, Collected: r.Collected, Settlement: r.Settlement, SettleMsgid: r.SettleMsgid,
+		MdtrtID: r.MdtrtID, PsnNo: r.PsnNo,
 		Insutype: r.Insutype, Cancelled: r.Cancelled,
 		Pending:     r.State == workflow.StateQueued || r.State == workflow.StateSettling,
 		NeedsPerson: r.State == workflow.StateFailed || r.State == workflow.StateDead}

@@ -72,9 +72,13 @@ type Engine struct {
 
 	pclock platformClock
 
-	mu          sync.Mutex
-	outstanding settle.Money
-	closing     bool
+	sessionMu sync.Mutex
+	renewedAt time.Time
+
+	mu            sync.Mutex
+	outstanding   settle.Money
+	closing       bool
+	signInRefusal string
 }
 
 // New builds an engine and loads what it learned before (policy, outstanding amount).
