@@ -73,16 +73,16 @@ type Record struct {
 	FeesDone     bool           `json:"fees_done,omitempty"`
 	// FeeBatch numbers the current 2204 charge batch: a lost upload is cancelled
 	// (2205 by chrg_bchno) and sent again under the next number.
-	FeeBatch     int           `json:"fee_batch,omitempty"`
-	FeeResults   []FeeLine     `json:"fee_results,omitempty"`
-	Presettle    *settle.Split `json:"presettle,omitempty"`
+	FeeBatch   int           `json:"fee_batch,omitempty"`
+	FeeResults []FeeLine     `json:"fee_results,omitempty"`
+	Presettle  *settle.Split `json:"presettle,omitempty"`
 	// PresettleBatch is the charge batch the platform's pre-settlement was of.
-	PresettleBatch int `json:"presettle_batch,omitempty"`
-	Estimate     bool          `json:"estimate,omitempty"`
-	AcctUsedFlag string        `json:"acct_used_flag,omitempty"`
-	PsnSetlway   string        `json:"psn_setlway,omitempty"`
-	Settlement   *settle.Split `json:"settlement,omitempty"`
-	SettledAt    time.Time     `json:"settled_at,omitempty"`
+	PresettleBatch int           `json:"presettle_batch,omitempty"`
+	Estimate       bool          `json:"estimate,omitempty"`
+	AcctUsedFlag   string        `json:"acct_used_flag,omitempty"`
+	PsnSetlway     string        `json:"psn_setlway,omitempty"`
+	Settlement     *settle.Split `json:"settlement,omitempty"`
+	SettledAt      time.Time     `json:"settled_at,omitempty"`
 	// SettleDay is the settlement's day: the platform's setl_time in Beijing time.
 	SettleDay    string        `json:"settle_day,omitempty"`
 	SettleMsgid  string        `json:"settle_msgid,omitempty"`
