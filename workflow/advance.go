@@ -158,8 +158,9 @@ func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 // the msgid the message went out with. A refusal because the platform forgot the
 // session is followed by one sign-in and the step again, with a new msgid.
 func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
+	stale := e.pf.SignNo()
 	msgid, err := e.writeOnce(ctx, rec, infno, in, out)
-	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx) {
+	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
 		msgid, err = e.writeOnce(ctx, rec, infno, in, out)
 	}
 	return msgid, err
@@ -242,8 +243,9 @@ func (e *Engine) readStep(ctx context.Context, rec *Record, infno string, in, ou
 		if err != nil {
 			return err
 		}
+		stale := e.pf.SignNo()
 		_, err = e.callFor(ctx, rec, infno, msgid, in, out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx) {
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
 			continue
 		}
 		if err != nil {
@@ -315,8 +317,9 @@ func (e *Engine) personOnline(ctx context.Context, pt settle.Patient, rec *Recor
 		if msgid, err = e.nextMsgid(); err != nil {
 			return nil, err
 		}
+		stale := e.pf.SignNo()
 		_, err = e.callFor(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx) {
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
 			continue
 		}
 		break

@@ -44,8 +44,9 @@ func (e *Engine) Call(ctx context.Context, infno string, in, out any) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.o.CallTimeout)
 	defer cancel()
+	stale := e.pf.SignNo()
 	_, err = e.call(ctx, infno, e.meta(msgid, nil), in, out)
-	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx) {
+	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
 		if msgid, err = e.nextMsgid(); err != nil {
 			return err
 		}
@@ -63,21 +64,18 @@ func (e *Engine) Meta() (platform.Meta, error) {
 	return e.meta(msgid, nil), nil
 }
 
-// renewSession signs in again after the platform said it no longer knows the
-// session: once for all the callers that hit it at about the same time. It reports
-// whether the engine holds a (new) session.
-func (e *Engine) renewSession(ctx context.Context) bool {
+// renewSession signs in again after the platform refused a call made with the session
+// stale as one it no longer knows: once for all the callers that hit it at about the
+// same time (when the session is no longer stale, another caller renewed it). It
+// reports whether the engine holds a new session.
+func (e *Engine) renewSession(ctx context.Context, stale string) bool {
 	e.sessionMu.Lock()
 	defer e.sessionMu.Unlock()
-	if !e.renewedAt.IsZero() && e.now().Sub(e.renewedAt) < 2*time.Second && e.pf.SignNo() != "" {
-		return true // another caller just signed in
+	if cur := e.pf.SignNo(); cur != "" && cur != stale {
+		return true
 	}
 	e.log.Warn("the platform no longer knows the session: signing in again")
-	if !e.SignIn(ctx, false) {
-		return false
-	}
-	e.renewedAt = e.now()
-	return true
+	return e.SignIn(ctx, false)
 }
 
 // errOfflineNotSent wraps ErrOffline so that platform.Classify sees "not sent".

@@ -73,7 +73,6 @@ type Engine struct {
 	pclock platformClock
 
 	sessionMu sync.Mutex
-	renewedAt time.Time
 
 	mu            sync.Mutex
 	outstanding   settle.Money

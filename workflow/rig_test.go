@@ -197,6 +197,11 @@ func newRig(tb testing.TB, ro rigOptions) *rig {
 	}
 	tb.Cleanup(func() { _ = stop() })
 	r.simURL = url
+	tb.Cleanup(func() {
+		if rep := r.sim.RepeatedMsgids(); len(rep) > 0 {
+			tb.Errorf("msgids sent twice to the platform: %v", rep)
+		}
+	})
 	r.client, err = platform.NewClient(platform.Options{BaseURL: url, FixmedinsCode: fixmedins, FixmedinsName: "T",
 		MdtrtareaAdmvs: "330100", Timeout: 5 * time.Second, Now: r.now})
 	if err != nil {
@@ -278,6 +283,7 @@ func (r *rig) open() {
 	if err := r.eng.Recover(context.Background()); err != nil && !r.crashed.Load() {
 		r.t.Fatal(err)
 	}
+	r.eng.SignIn(context.Background(), true)
 	r.t.Cleanup(func() { _ = st.Close() })
 }
 
