@@ -251,7 +251,7 @@ func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error
 	rows, err := r.DetailRecon(ctx, platform.DetailRecon{Upload: metas[0], Recon: metas[1], Download: metas[2],
 		Data: platform.DetailReconFileData{SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
 			MedfeeSumamt: platform.AmountOf(t.MedfeeSumamt), FundPaySumamt: platform.AmountOf(t.FundPaySumamt),
-			CashPayamt: platform.AmountOf(cash), FixmedinsSetlCnt: t.Count},
+			CashPayamt: platform.AmountOf(cash), FixmedinsSetlCnt: len(t.rows)},
 		Rows: t.rows})
 	if err != nil {
 		return fmt.Errorf("3202: %w", err)

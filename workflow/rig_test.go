@@ -157,6 +157,9 @@ type rig struct {
 	rng    *rand.Rand
 	mapper workflow.Mapper
 
+	billSeq  atomic.Int64
+	billBase int64
+
 	crashed atomic.Bool
 	// failCommit, when set, fails every commit (a full disk); crashAt counts down
 	// commits to a crash (0: none).
@@ -189,6 +192,9 @@ func newRig(tb testing.TB, ro rigOptions) *rig {
 		rng: rand.New(rand.NewPCG(ro.seed, 7))}
 	if r.dir == "" {
 		r.dir = tb.TempDir()
+	}
+	if ro.seed == 0 {
+		r.billBase = billSeq.Add(1000) // distinct numbers across the rigs of one test binary
 	}
 	r.sim = sim.New(ro.fixture, &sim.Options{Seed: 1, Now: r.clock.Now})
 	url, stop, err := sim.Start(context.Background(), "", r.sim)
@@ -299,9 +305,10 @@ func (r *rig) restart() {
 
 var billSeq atomic.Int64
 
-// bill is a valid two-line bill for a fixture person.
+// bill is a valid two-line bill for a fixture person. Bill numbers are unique per
+// rig and per process (a seeded simulation numbers its bills the same every run).
 func (r *rig) bill(card string) settle.Bill {
-	n := billSeq.Add(1)
+	n := r.billSeq.Add(1) + r.billBase
 	q1, _ := settle.ParseQty("1")
 	p1, _ := settle.ParsePrice("25.00")
 	q2, _ := settle.ParseQty("14")
