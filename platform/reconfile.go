@@ -304,16 +304,7 @@ func parseFileAmount(s string) (Amount, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i-1 > 2 {
-		trimmed := strings.TrimRight(s, "0")
-		if len(trimmed)-i-1 <= 2 {
-			s = trimmed
-			if strings.HasSuffix(s, ".") {
-				s += "0"
-			}
-		}
-	}
-	m, err := settle.ParseMoney(s)
+	m, err := settle.ParseMoney(trimZeros(s, 2))
 	return Amount(m), err
 }
 
