@@ -129,12 +129,12 @@ type Setlinfo struct {
 	CvlservFlag   string      `json:"cvlserv_flag,omitempty"`
 	MdtrtCertType string      `json:"mdtrt_cert_type,omitempty"`
 	ExpContent    string      `json:"exp_content,omitempty"`
-	ClrOptins    string `json:"clr_optins"`
-	ClrWay       string `json:"clr_way"`
-	ClrType      string `json:"clr_type"`
-	Insutype     string `json:"insutype,omitempty"`
-	MedType      string `json:"med_type,omitempty"`
-	SetlTime     string `json:"setl_time,omitempty"`
+	ClrOptins     string      `json:"clr_optins"`
+	ClrWay        string      `json:"clr_way"`
+	ClrType       string      `json:"clr_type"`
+	Insutype      string      `json:"insutype,omitempty"`
+	MedType       string      `json:"med_type,omitempty"`
+	SetlTime      string      `json:"setl_time,omitempty"`
 }
 
 // SetlDetail is one fund's share of a settlement.
