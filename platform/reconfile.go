@@ -43,6 +43,8 @@ type DetailReconFileData struct {
 	FundPaySumamt    Amount `json:"fund_pay_sumamt"`
 	CashPayamt       Amount `json:"cash_payamt"`
 	FixmedinsSetlCnt int    `json:"fixmedins_setl_cnt"`
+	// ClrType is sent only when set (some provinces' 3202 takes the clearing type).
+	ClrType string `json:"clr_type,omitempty"`
 }
 
 // DetailReconFileOutput is the output of 3202: the result file to fetch with 9102.
