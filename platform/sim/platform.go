@@ -186,7 +186,7 @@ func (p *Platform) resetLocked() {
 	p.calls = map[string]int{}
 	p.seen = map[string]struct{}{}
 	p.repeat = nil
-	p.late, p.answered = nil, 0
+	p.late, p.answered, p.holdLate = nil, 0, false
 }
 
 // Fixture returns the fixture the platform holds (do not modify it).
