@@ -155,7 +155,7 @@ func TestDetailReconByFile(t *testing.T) {
 }
 
 // TestQueries_VisitFindsAdmission: a 2401 whose answer was lost is found by 5201 with
-// the hospital's ipt_no, and the inpatient settlement by 5203.
+// the hospital's ipt_no.
 func TestQueries_VisitFindsAdmission(t *testing.T) {
 	_, c := mustSim(t, nil)
 	cl := realClient(t, c, platform.Options{})
