@@ -152,3 +152,26 @@ func FuzzFileContent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRatioUnmarshal: a ratio (selfpay_prop, pool_prop_selfpay) reads a plain decimal as
+// a number or string, or is an error; what it reads writes as a plain number that reads
+// back equal.
+func FuzzRatioUnmarshal(f *testing.F) {
+	for _, s := range []string{`0.1`, `"0.7000"`, `1`, `0`, `null`, `""`, `"1e-2"`, `0.123456789`, `-0.5`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var r Ratio
+		if r.UnmarshalJSON(in) != nil {
+			return
+		}
+		out, err := json.Marshal(r)
+		if err != nil || strings.ContainsAny(string(out), "eE\"") {
+			t.Fatalf("%q -> %s, %v; want a plain number", in, out, err)
+		}
+		var back Ratio
+		if err := back.UnmarshalJSON(out); err != nil || !back.Equal(r.Decimal) {
+			t.Fatalf("round trip of %q: %s -> %v, %v", in, out, back, err)
+		}
+	})
+}
