@@ -11,7 +11,7 @@ import (
 
 	"github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
+	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 // reads collects what a reader reports.

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
+	"github.com/settle-agent/settle-agent/internal/standin"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
+	"github.com/settle-agent/settle-agent/internal/standin"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
 )
