@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent"
-	"github.com/settle-agent/settle-agent/internal/standin"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/ecvoucher"
+	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
