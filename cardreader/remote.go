@@ -295,6 +295,7 @@ func (h *RemoteHub) read(w http.ResponseWriter, r *http.Request, window string, 
 	if err != nil {
 		p.st.LastError = err.Error()
 	} else {
+		p.st.LastError = ""
 		if p.st.Reads == nil {
 			p.st.Reads = map[string]int{}
 		}

@@ -28,21 +28,22 @@ type cmdEnv struct {
 }
 
 var commands = map[string]command{
-	"demo":      {"run the whole system on this machine with a simulated platform and readers", runDemo},
-	"run":       {"run the agent in the foreground", runAgent},
-	"install":   {"install the system service", runService("install")},
-	"uninstall": {"remove the system service", runService("uninstall")},
-	"start":     {"start the system service", runService("start")},
-	"stop":      {"stop the system service", runService("stop")},
-	"restart":   {"restart the system service", runService("restart")},
-	"status":    {"show the system service's state", runService("status")},
-	"doctor":    {"check everything hospital IT needs before go-live", runDoctor},
-	"config":    {"print an example configuration (config example) or check one (config check FILE)", runConfig},
-	"mapping":   {"check an item-code mapping file (mapping check FILE)", runMapping},
-	"queue":     {"look into the durable queue (queue ls | show ID | retry ID | export)", runQueue},
-	"sim":       {"run a simulator (sim platform | sim reader --pty)", runSim},
-	"bench":     {"measure this machine (bench queue | bench e2e)", runBench},
-	"version":   {"print version, commit and Go version", runVersion},
+	"demo":        {"run the whole system on this machine with a simulated platform and readers", runDemo},
+	"run":         {"run the agent in the foreground", runAgent},
+	"install":     {"install the system service", runService("install")},
+	"uninstall":   {"remove the system service", runService("uninstall")},
+	"start":       {"start the system service", runService("start")},
+	"stop":        {"stop the system service", runService("stop")},
+	"restart":     {"restart the system service", runService("restart")},
+	"status":      {"show the system service's state", runService("status")},
+	"doctor":      {"check everything hospital IT needs before go-live", runDoctor},
+	"config":      {"print an example configuration (config example) or check one (config check FILE)", runConfig},
+	"mapping":     {"check an item-code mapping file (mapping check FILE)", runMapping},
+	"queue":       {"look into the durable queue (queue ls | show ID | retry ID | export)", runQueue},
+	"sim":         {"run a simulator (sim platform | sim reader --pty | sim ec)", runSim},
+	"reader-host": {"drive a card reader for the agent: a vendor library's child (--stdio) or a reader on the cashier's PC (--agent)", runReaderHost},
+	"bench":       {"measure this machine (bench queue | bench e2e)", runBench},
+	"version":     {"print version, commit and Go version", runVersion},
 }
 
 // errUsage marks a command line that was wrong; main prints the usage after it.
