@@ -53,6 +53,8 @@ ca_file = ""                         # PEM CA of the platform; empty: system roo
 # breaker_threshold = 3              # failed calls in a row before going offline
 # probe_cert_type = ""               # with probe_cert_no: probe with 1101 of a test person
 # probe_cert_no = ""                 #   instead of 9001 sign-in
+# paths = { "2207" = "/fsi/api/outpatientSettleService/saveSettletmentV2" }   # per-infno path
+#                                    #   (or a [platform.paths] table); others use path
 
 [api]
 listen = "127.0.0.1:8420"
@@ -65,6 +67,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # read_timeout = "10s"
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
+# language = "zh"                    # status page and messages people read: zh (中文) or en
 
 [store]
 dir = '{{DATA}}'
@@ -110,7 +113,18 @@ retry_horizon = "168h"               # unsent after this long: dead
 # rate_per_second = 200.0
 
 [mapping]
-file = ""                            # e.g. "/etc/settle-agent/mapping.csv"; empty: HIS codes are national codes
+# The HIS-to-national item code mapping (目录对照) CSV; empty: HIS codes are national codes.
+# A dry run with 'settle-agent sim platform' can use examples/dryrun/mapping.csv of the
+# source tree (the simulator's catalogue); examples/dryrun/settle-agent.toml is a whole
+# dry-run configuration.
+file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
+
+[catalogue]
+# sync_at = "02:30"                  # daily catalogue sync, local time (off-peak); "" off
+# max_age = "48h"                    # the status page and doctor warn when older
+# page_size = 100                    # page_size of the paged queries 1312-1319
+# upload_shape = "object"            # 3301 envelope: object (data{}) | array (data[]) | catalogcompin
+# upload_batch = 100                 # rows per 3301 in the array shapes (at most 100)
 
 [hl7]
 listen = ""                          # e.g. "0.0.0.0:2575"; empty: off

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateOffline(v)
 	c.validateEVoucher(v)
 	c.validateRest(v)
+	c.validateCatalogue(v)
 	c.validateFiles(v)
 }
 
@@ -105,6 +107,13 @@ func (c *Config) validatePlatform(v *ValidationError) {
 	if p.Infver == "" {
 		c.problem(v, "platform.infver", "", "required, e.g. \"V1.0\"")
 	}
+	for _, infno := range sortedKeys(p.Paths) {
+		if len(infno) != 4 || strings.Trim(infno, "0123456789") != "" {
+			c.problem(v, "platform.paths", infno, "keys are 4-digit transaction numbers (infno), e.g. \"2207\"")
+		} else if path := p.Paths[infno]; !strings.HasPrefix(path, "/") {
+			c.problem(v, "platform.paths."+infno, path, "must start with /, e.g. \"/fsi/api/outpatientSettleService/saveSettletmentV2\"")
+		}
+	}
 	if (p.ProbeCertType == "") != (p.ProbeCertNo == "") {
 		c.problem(v, "platform.probe_cert_type", p.ProbeCertType, "platform.probe_cert_type and platform.probe_cert_no go together (the 1101 test person); leave both empty to probe with 9001")
 	}
@@ -129,6 +138,14 @@ func (c *Config) validateAPI(v *ValidationError) {
 	c.positive(v, "api.write_timeout", a.WriteTimeout)
 	c.positive(v, "api.idle_timeout", a.IdleTimeout)
 	c.tokenChars(v, "api.admin_token", a.AdminToken)
+	switch strings.ToLower(a.Language) {
+	case "zh", "zh-cn", "zh-hans", "cn":
+		c.API.Language = "zh"
+	case "en", "en-us", "en-gb":
+		c.API.Language = "en"
+	default:
+		c.problem(v, "api.language", a.Language, "must be \"zh\" (中文, the default) or \"en\" (English)")
+	}
 }
 
 func (c *Config) validateStore(v *ValidationError) {
@@ -366,6 +383,16 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// sortedKeys returns m's keys in order, so problems are reported in a stable order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // standardBaud reports whether b is one of the standard serial rates (those the

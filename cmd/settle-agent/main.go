@@ -38,7 +38,8 @@ var commands = map[string]command{
 	"status":      {"show the system service's state", runService("status")},
 	"doctor":      {"check everything hospital IT needs before go-live", runDoctor},
 	"config":      {"print an example configuration (config example) or check one (config check FILE)", runConfig},
-	"mapping":     {"check an item-code mapping file (mapping check FILE)", runMapping},
+	"mapping":     {"check an item-code mapping file or upload it (mapping check [--config FILE] MAPPING | mapping upload [--dry-run])", runMapping},
+	"catalogue":   {"sync the platform's catalogues or show their state (catalogue sync | catalogue status)", runCatalogue},
 	"queue":       {"look into the durable queue (queue ls | show ID | retry ID | export)", runQueue},
 	"sim":         {"run a simulator (sim platform | sim reader --pty | sim ec)", runSim},
 	"reader-host": {"drive a card reader for the agent: a vendor library's child (--stdio) or a reader on the cashier's PC (--agent)", runReaderHost},
@@ -71,7 +72,13 @@ func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
+		var st *exitStatus
 		switch {
+		case errors.As(err, &st):
+			if st.msg != "" {
+				fmt.Fprintf(env.stderr, "settle-agent %s: %s\n", args[0], st.msg)
+			}
+			return st.code
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
