@@ -255,7 +255,7 @@ func (l *Link) sendLoop(ctx context.Context) {
 func (l *Link) deliver(ctx context.Context, r settle.CardRead) {
 	rr := RemoteRead{Card: r.Card, At: r.At}
 	if r.Err != nil {
-		rr.Error = r.Err.Error()
+		rr.Error, rr.Code = r.Err.Error(), ErrorCode(r.Err)
 	}
 	body, err := json.Marshal(rr)
 	if err != nil {

@@ -57,14 +57,22 @@ type Heartbeat struct {
 type RemoteRead struct {
 	Card  settle.Card `json:"card"`
 	Error string      `json:"error,omitempty"`
+	Code  string      `json:"code,omitempty"` // ErrorCode of the error
 	At    time.Time   `json:"at"`
 }
 
-// ErrRemote is the error of a read that failed on the cashier's PC; its text is the
-// reader host's.
-type ErrRemote struct{ Msg string }
+// ErrRemote is the error of a read that failed on the cashier's PC: its text is the
+// reader host's, and it wraps the sentinel its code names (errors.Is works across the
+// LAN).
+type ErrRemote struct {
+	Msg string
+	Err error // nil when the code was unknown
+}
 
 func (e *ErrRemote) Error() string { return e.Msg }
+
+// Unwrap returns the sentinel the reader host named.
+func (e *ErrRemote) Unwrap() error { return e.Err }
 
 // RemoteOptions configure a RemoteHub.
 type RemoteOptions struct {
@@ -321,7 +329,7 @@ func (h *RemoteHub) check(rr RemoteRead) (settle.Card, error) {
 		if len(msg) > 1024 || !utf8Printable(msg) {
 			msg = "the reader on the cashier's PC reported an unreadable error"
 		}
-		return settle.Card{CertType: rr.Card.CertType}, &ErrRemote{Msg: msg}
+		return settle.Card{CertType: rr.Card.CertType}, &ErrRemote{Msg: msg, Err: errorOfCode(rr.Code)}
 	}
 	c := rr.Card
 	switch c.CertType {

@@ -118,7 +118,7 @@ func TestRemote_LibraryReaderOverTLS(t *testing.T) {
 	ctl.Set(t, "crash")
 	got = a.reads.wait(t, 2)
 	var remote *cardreader.ErrRemote
-	if !errors.As(got.Err, &remote) || !strings.Contains(got.Err.Error(), "driver stopped working") {
+	if !errors.As(got.Err, &remote) || !strings.Contains(got.Err.Error(), "driver stopped working") || !errors.Is(got.Err, cardreader.ErrReaderFault) {
 		t.Fatalf("read after a remote crash: %v; want the reader host's fault message", got.Err)
 	}
 	next := cardreader.DemoCards()[1]
