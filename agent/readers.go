@@ -18,7 +18,7 @@ import (
 type readerSet struct {
 	serial []*cardreader.Reader
 	libs   []*cardreader.LibReader
-	remote *cardreader.RemoteHub // nil: no window has a remote reader
+	remote *cardreader.RemoteHub
 	demand *cardreader.Demand
 	stage  *ecvoucher.Stage
 	ecHost *libhost.Host // the NationECCode child, when [evoucher] mode is library
@@ -36,18 +36,16 @@ func (a *Agent) buildReaders(publish func(settle.CardRead)) error {
 	}
 	rs.stage = ecvoucher.NewStage(dec, publish, a.log)
 	onRead := rs.stage.OnRead
+	// The hub answers every window: 404 for one without a remote reader.
+	rs.remote = cardreader.NewRemoteHub(cardreader.RemoteOptions{
+		Token: a.remoteToken, OnRead: onRead, Demand: rs.demand, Now: a.now, Logger: a.log,
+	})
 	for i := range cfg.Windows {
 		w := &cfg.Windows[i]
 		for _, p := range []*config.Port{w.Reader, w.Scanner} {
 			switch {
 			case p == nil:
 			case p.Remote:
-				if rs.remote == nil {
-					rs.remote = cardreader.NewRemoteHub(cardreader.RemoteOptions{
-						Token:  a.remoteToken,
-						OnRead: onRead, Demand: rs.demand, Now: a.now, Logger: a.log,
-					})
-				}
 				rs.remote.Expect(w.ID)
 			case p.IsLibrary():
 				lc := cardreader.LibConfig{Window: w.ID, Library: p.Library, Interface: p.Interface, CardType: p.CardType,
@@ -125,13 +123,8 @@ func heasecInit(in config.HeaSecInit) map[string]any {
 	return m
 }
 
-// remoteHandler is the RemoteHub as the API mounts it; nil without remote readers.
-func (a *Agent) remoteHandler() http.Handler {
-	if a.rd.remote == nil {
-		return nil
-	}
-	return a.rd.remote
-}
+// remoteHandler is the RemoteHub as the API mounts it.
+func (a *Agent) remoteHandler() http.Handler { return a.rd.remote }
 
 // decodeVoucher decodes a code posted to the lookup endpoint.
 func (a *Agent) decodeVoucher(ctx context.Context, code string) (settle.Card, error) {
@@ -161,8 +154,6 @@ func (a *Agent) readerStates() []cardreader.State {
 	for _, r := range a.rd.libs {
 		out = append(out, r.State())
 	}
-	if a.rd.remote != nil {
-		out = append(out, a.rd.remote.States()...)
-	}
+	out = append(out, a.rd.remote.States()...)
 	return out
 }

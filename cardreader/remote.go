@@ -186,6 +186,12 @@ func (h *RemoteHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRemoteError(w, http.StatusNotFound, "not_found", "POST /v1/windows/{window}/reader/heartbeat or /reader/reads")
 		return
 	}
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if tok = strings.TrimSpace(tok); tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent"`)
+		writeRemoteError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token: the reader host must send window "+window+"'s token")
+		return
+	}
 	want, known := "", false
 	if h.o.Token != nil {
 		want, known = h.o.Token(window)
@@ -194,8 +200,7 @@ func (h *RemoteHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRemoteError(w, http.StatusNotFound, "unknown_window", "window "+window+" has no remote reader in the agent's configuration (reader = { remote = true })")
 		return
 	}
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if tok = strings.TrimSpace(tok); tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent"`)
 		writeRemoteError(w, http.StatusUnauthorized, "unauthorized", "the reader host must send window "+window+"'s token: Authorization: Bearer <token>")
 		return
