@@ -163,13 +163,22 @@ func TestRemote_Auth(t *testing.T) {
 	if st, _ := a.hub.State("W01"); st.Connected || st.LastError == "" {
 		t.Errorf("hub state with a wrong token = %+v; want not connected, with a message", st)
 	}
-	resp, err := http.Post(a.srv.URL+"/v1/windows/W02/reader/reads", "application/json", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("read for a window without a remote reader: HTTP %d; want 404", resp.StatusCode)
+	for _, tc := range []struct {
+		window, token string
+		want          int
+	}{{"W02", "tok-w01-secret", http.StatusNotFound}, {"W01", "", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/v1/windows/"+tc.window+"/reader/reads", strings.NewReader("{}"))
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("read for %s with token %q: HTTP %d; want %d", tc.window, tc.token, resp.StatusCode, tc.want)
+		}
 	}
 }
 
