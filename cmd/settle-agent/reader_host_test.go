@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,10 +15,13 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/internal/standin"
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
+	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
 // TestMain lets the test binary stand in for settle-agent when a test starts it as a
@@ -169,5 +174,106 @@ func TestSimEC(t *testing.T) {
 	}
 	if _, err := d.Decode(context.Background(), expired[1]); !errors.Is(err, ecvoucher.ErrExpired) {
 		t.Errorf("decode of the expired code: %v; want ErrExpired", err)
+	}
+}
+
+// TestReaderHost_AgentEndToEnd is the hospital's picture: the agent on the front-end
+// machine with W02's reader remote, and `reader-host --agent` on the "cashier PC"
+// driving the vendor library (the stand-in) in its own child. The card endpoint
+// delivers the person, the library crashes, and the next card is read.
+func TestReaderHost_AgentEndToEnd(t *testing.T) {
+	lib := standin.Build(t)
+	ctl := standin.NewControl(t)
+	t.Setenv("SETTLE_AGENT_TEST_MAIN", "1")
+	t.Setenv("STANDIN_CTL", ctl.Path)
+
+	p := sim.New(sim.DemoFixture(), &sim.Options{Seed: 1})
+	simURL, stopSim, err := sim.Start(context.Background(), "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stopSim() }()
+	cfg := config.Default()
+	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "Test Hospital", Admdvs: "330100", MsgidNode: -1}
+	cfg.Platform.BaseURL = simURL
+	cfg.Platform.Timeout = config.Duration{Duration: 2 * time.Second}
+	cfg.Store.Dir = t.TempDir()
+	cfg.API.AdminToken = config.NewSecret("admin-token-0123456789")
+	cfg.Windows = []config.Window{{ID: "W02", Token: config.NewSecret("w02-token-0123456789"), Reader: &config.Port{Remote: true}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, &agent.Options{Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, acancel := context.WithCancel(context.Background())
+	adone := make(chan error, 1)
+	go func() { adone <- a.Run(actx) }()
+	defer func() { acancel(); <-adone }()
+	base := "http://" + ln.Addr().String()
+
+	var stdout, stderr syncbuf.Buffer
+	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	hctx, hcancel := context.WithCancel(context.Background())
+	hdone := make(chan error, 1)
+	go func() {
+		hdone <- runReaderHost(hctx, env, []string{"--agent", base, "--window", "W02", "--token", "w02-token-0123456789",
+			"--library", lib, "--interface", "heasec", "--init", `{"IP":"127.0.0.1"}`, "--poll", "50ms"})
+	}()
+	defer func() { hcancel(); <-hdone }()
+
+	card := func(set string) (int, map[string]any) {
+		t.Helper()
+		type answer struct {
+			st   int
+			body map[string]any
+		}
+		ch := make(chan answer, 1)
+		go func() {
+			req, _ := http.NewRequest("GET", base+"/v1/windows/W02/card?wait=20s", nil)
+			req.Header.Set("Authorization", "Bearer w02-token-0123456789")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				ch <- answer{}
+				return
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			ch <- answer{resp.StatusCode, m}
+		}()
+		ctl.Set(t, set)
+		a := <-ch
+		return a.st, a.body
+	}
+	basic := func(no string) string {
+		for _, c := range p.Fixture().Cards() {
+			if c.CardNo == no && c.CertType == settle.CertSSCard {
+				b, _ := cardreader.EncodeGBK(cardreader.BasicString(c))
+				return "card " + string(b)
+			}
+		}
+		t.Fatalf("no card %s", no)
+		return ""
+	}
+	st, body := card(basic("A33010001"))
+	if st != 200 || body["carrier"] != "sscard" || body["source"] != "platform" {
+		t.Fatalf("remote library read: %d %v; want 200 sscard from the platform (reader-host said:\n%s)", st, body, stderr.String())
+	}
+	st, body = card("crash")
+	if st != 422 {
+		t.Fatalf("read while the library crashes: %d %v; want 422", st, body)
+	}
+	if details, _ := body["error"].(map[string]any)["details"].(map[string]any); details["reason"] != "reader_fault" {
+		t.Errorf("crash reason: %v; want reader_fault", body)
+	}
+	st, body = card(basic("A33010002"))
+	if st != 200 || body["card"].(map[string]any)["card_no"] != "A33010002" {
+		t.Fatalf("next card after the crash: %d %v; want 200 A33010002", st, body)
 	}
 }
