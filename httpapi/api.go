@@ -53,6 +53,10 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("GET /v1/status", win(s.handleStatus))
 	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
+	if s.o.RemoteReaders != nil { // authenticated by the hub itself, with that window's token
+		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", s.o.RemoteReaders)
+		mux.Handle("POST /v1/windows/{window}/reader/reads", s.o.RemoteReaders)
+	}
 	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
 	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
 	mux.Handle("GET /v1/bills", win(s.handleListBills))
