@@ -78,6 +78,7 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	metrics *Metrics
+	hard    *hardening // Host check, per-token and global limits, key budget (hardening.go)
 	handler http.Handler
 }
 
@@ -110,6 +111,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.started = s.now()
 	s.metrics = newMetrics(s)
+	s.hard = newHardening(s.cfg, s.now)
 	s.handler = s.routes()
 	return s, nil
 }
