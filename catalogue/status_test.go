@@ -1,6 +1,7 @@
 package catalogue
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -40,5 +41,24 @@ func TestAge(t *testing.T) {
 		if got := Age(d); got != want {
 			t.Errorf("Age(%v) = %q; want %q", d, got, want)
 		}
+	}
+}
+
+func TestReadStatus(t *testing.T) {
+	dir := t.TempDir()
+	st, err := ReadStatus(dir+"/"+FileName, testNow, time.Hour)
+	if err != nil || !st.Stale || len(st.Catalogues) != len(Kinds)+len(Queries) {
+		t.Fatalf("no file: %+v, %v; want never synced", st, err)
+	}
+	s, err := Open(dir+"/"+FileName, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadStatus(dir+"/"+FileName, testNow, time.Hour); !errors.Is(err, ErrLocked) {
+		t.Fatalf("file held open: %v; want ErrLocked", err)
+	}
+	s.Close()
+	if _, err := ReadStatus(dir+"/"+FileName, testNow, time.Hour); err != nil {
+		t.Fatalf("file closed: %v", err)
 	}
 }
