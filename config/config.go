@@ -85,6 +85,10 @@ type API struct {
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
 	IdleTimeout  Duration `toml:"idle_timeout"`
+	// Language is what the status page and the messages meant for people are
+	// written in unless a request asks otherwise (?lang=, Accept-Language):
+	// "zh" (Chinese, the default) or "en".
+	Language string `toml:"language"`
 }
 
 // Store is the durable queue's data folder.
@@ -191,6 +195,7 @@ func Default() *Config {
 			ReadTimeout:  Duration{10 * time.Second},
 			WriteTimeout: Duration{60 * time.Second}, // card waits are long polls of up to 30 s
 			IdleTimeout:  Duration{120 * time.Second},
+			Language:     "zh",
 		},
 		Store: Store{
 			Dir:       DefaultDataDir(),

@@ -67,6 +67,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # read_timeout = "10s"
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
+# language = "zh"                    # status page and messages people read: zh (中文) or en
 
 [store]
 dir = '{{DATA}}'
@@ -97,7 +98,11 @@ retry_horizon = "168h"               # unsent after this long: dead
 # rate_per_second = 200.0
 
 [mapping]
-file = ""                            # e.g. "/etc/settle-agent/mapping.csv"; empty: HIS codes are national codes
+# The HIS-to-national item code mapping (目录对照) CSV; empty: HIS codes are national codes.
+# A dry run with 'settle-agent sim platform' can use examples/dryrun/mapping.csv of the
+# source tree (the simulator's catalogue); examples/dryrun/settle-agent.toml is a whole
+# dry-run configuration.
+file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
 
 [catalogue]
 # sync_at = "02:30"                  # daily catalogue sync, local time (off-peak); "" off

@@ -50,7 +50,7 @@ func (c *Config) validateFiles(v *ValidationError) {
 
 // mappingHint says what a mapping file is, for a problem about a missing one.
 const mappingHint = "the item code mapping CSV (his_code,med_list_codg,medins_list_codg,name,valid_from,valid_to; " +
-	"check one with 'settle-agent mapping check FILE'); for a dry run with the simulator use examples/sim/mapping.csv; " +
+	"check one with 'settle-agent mapping check FILE'); for a dry run with the simulator use examples/dryrun/mapping.csv; " +
 	"leave mapping.file empty when the HIS already sends national codes"
 
 // readableFile is "" when p is a file this account can open and read, else why not.

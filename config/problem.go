@@ -23,6 +23,11 @@ type Problem struct {
 	secret bool // a secret reference could not be resolved
 }
 
+// IsSecret reports whether p is a secret reference that could not be resolved
+// (a missing file or environment variable), the problem errors.Is(err, ErrSecret)
+// finds.
+func (p Problem) IsSecret() bool { return p.secret }
+
 // String renders p as "file:line:col: field = "value": reason", the way compilers do.
 func (p Problem) String() string { return p.format("") }
 

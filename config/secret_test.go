@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -173,5 +174,24 @@ func TestWindowByToken(t *testing.T) {
 	c.Windows[1].Token = Secret{}
 	if _, ok := c.WindowByToken(""); ok {
 		t.Error("WindowByToken(\"\") with an unset window token: got a window; want none")
+	}
+}
+
+func TestResolveSecret(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "admin.token")
+	if err := os.WriteFile(p, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := envMap(map[string]string{"TOK": "from-env"})
+	for _, tt := range []struct{ ref, want string }{{"file:" + p, "from-file"}, {"env:TOK", "from-env"}, {"inline-value", "inline-value"}} {
+		if got, err := ResolveSecret(tt.ref, env); err != nil || got != tt.want {
+			t.Errorf("ResolveSecret(%q): got %q, %v; want %q", tt.ref, got, err, tt.want)
+		}
+	}
+	for _, ref := range []string{"env:NOPE", "file:" + filepath.Join(dir, "missing")} {
+		if _, err := ResolveSecret(ref, env); !errors.Is(err, ErrSecret) {
+			t.Errorf("ResolveSecret(%q): got %v; want ErrSecret", ref, err)
+		}
 	}
 }

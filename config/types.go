@@ -42,6 +42,21 @@ type Secret struct {
 // such as the demo).
 func NewSecret(value string) Secret { return Secret{ref: value, value: value} }
 
+// ResolveSecret resolves a secret given outside the configuration (a command
+// line flag) the way the configuration's secrets are: "file:PATH" (relative to
+// the working folder) is the file's content, "env:NAME" the environment
+// variable, anything else the value itself. The error never holds the value.
+func ResolveSecret(ref string, getenv func(string) string) (string, error) {
+	var s Secret
+	if err := s.UnmarshalText([]byte(ref)); err != nil {
+		return "", err
+	}
+	if err := s.resolve(".", getenv); err != nil {
+		return "", err
+	}
+	return s.value, nil
+}
+
 // Value returns the secret itself. Use it only where it is needed (signing, comparing).
 func (s Secret) Value() string { return s.value }
 

@@ -137,6 +137,14 @@ func (c *Config) validateAPI(v *ValidationError) {
 	c.positive(v, "api.write_timeout", a.WriteTimeout)
 	c.positive(v, "api.idle_timeout", a.IdleTimeout)
 	c.tokenChars(v, "api.admin_token", a.AdminToken)
+	switch strings.ToLower(a.Language) {
+	case "zh", "zh-cn", "zh-hans", "cn":
+		c.API.Language = "zh"
+	case "en", "en-us", "en-gb":
+		c.API.Language = "en"
+	default:
+		c.problem(v, "api.language", a.Language, "must be \"zh\" (中文, the default) or \"en\" (English)")
+	}
 }
 
 func (c *Config) validateStore(v *ValidationError) {

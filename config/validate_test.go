@@ -230,3 +230,19 @@ func TestParse_PlatformPaths(t *testing.T) {
 		})
 	}
 }
+
+func TestValidate_Language(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{{"zh", "zh"}, {"zh-CN", "zh"}, {"EN", "en"}} {
+		c := mustParse(t, validTOML+"\n[api]\nlanguage = \""+tt.in+"\"\n", nil)
+		if c.API.Language != tt.want {
+			t.Errorf("api.language %q: got %q; want %q", tt.in, c.API.Language, tt.want)
+		}
+	}
+	if c := mustParse(t, validTOML, nil); c.API.Language != "zh" {
+		t.Errorf("api.language default: got %q; want zh", c.API.Language)
+	}
+	_, err := Parse([]byte(validTOML+"\n[api]\nlanguage = \"fr\"\n"), "s.toml", nil)
+	if _, ok := findProblem(problemsOf(t, err), "api.language"); !ok {
+		t.Errorf("api.language fr: got %v; want a problem", err)
+	}
+}

@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestControl_ErrNotPrivileged(t *testing.T) {
 	}
 	s.o.privileged = func() bool { return false }
 	for _, action := range []string{"install", "uninstall", "start", "stop", "restart"} {
-		err := s.Control(action)
+		err := s.Control(context.Background(), action)
 		if !errors.Is(err, ErrNotPrivileged) {
 			t.Errorf("Control(%s) = %v; want ErrNotPrivileged", action, err)
 			continue
@@ -68,7 +69,7 @@ func TestControl_ErrNotPrivileged(t *testing.T) {
 			t.Errorf("Control(%s) = %q; want it to say how: %q", action, err, privilegeHint("settle-agent "+action))
 		}
 	}
-	if err := s.Control("install"); !strings.Contains(err.Error(), "settle-agent install --config "+s.o.ConfigPath) {
+	if err := s.Control(context.Background(), "install"); !strings.Contains(err.Error(), "settle-agent install --config "+s.o.ConfigPath) {
 		t.Errorf("Control(install) = %q; want the full command line with --config", err)
 	}
 }
@@ -83,7 +84,7 @@ func TestControl_ErrNotPrivileged_Real(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Control("install"); !errors.Is(err, ErrNotPrivileged) {
+	if err := s.Control(context.Background(), "install"); !errors.Is(err, ErrNotPrivileged) {
 		t.Errorf("Control(install) = %v; want ErrNotPrivileged", err)
 	}
 }
@@ -94,7 +95,7 @@ func TestControl_ErrUnknownAction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []string{"", "status", "Install", "run"} {
-		if err := s.Control(a); !errors.Is(err, ErrUnknownAction) {
+		if err := s.Control(context.Background(), a); !errors.Is(err, ErrUnknownAction) {
 			t.Errorf("Control(%q) = %v; want ErrUnknownAction", a, err)
 		}
 	}
@@ -109,7 +110,7 @@ func TestControl_ErrNotInstalled(t *testing.T) {
 	}
 	s.o.privileged = func() bool { return true }
 	for _, action := range []string{"uninstall", "start", "stop", "restart"} {
-		err := s.Control(action)
+		err := s.Control(context.Background(), action)
 		if !errors.Is(err, ErrNotInstalled) {
 			t.Errorf("Control(%s) = %v; want ErrNotInstalled", action, err)
 			continue

@@ -42,7 +42,13 @@ var (
 	ErrStopTimeout = errors.New("agent did not stop in time")
 
 	// ErrNoConfig: install found no configuration file at Options.ConfigPath.
+	// Install checks this before it creates anything.
 	ErrNoConfig = errors.New("configuration file missing")
+
+	// ErrStartFailed: start or restart asked the service manager to start the
+	// service, but the agent did not come up (it stopped, or did not answer
+	// Options.Ready within StartTimeout). The error carries the log's last lines.
+	ErrStartFailed = errors.New("agent did not start")
 )
 
 // Runner is the program a service runs: Run blocks until ctx is cancelled or it
@@ -100,6 +106,21 @@ type Options struct {
 	UserName string
 	// StopTimeout bounds how long a stop waits for the runner; default 20s.
 	StopTimeout time.Duration
+	// SerialPorts are the serial devices the configuration names (card readers,
+	// scanners). On Linux install adds the service account to the groups that
+	// own them (dialout, uucp, ... when a device is not plugged in yet); with
+	// none, the account joins no group.
+	SerialPorts []string
+	// Ready reports whether the started agent is up (nil) or why not, e.g. its
+	// GET /healthz. Start and restart wait for it up to StartTimeout; nil means
+	// they only check that the service did not stop at once.
+	Ready func(ctx context.Context) error
+	// StartTimeout bounds the wait for Ready; default DefaultStartTimeout.
+	StartTimeout time.Duration
+	// LogFile is the agent's log file ([log] file), whose last lines a failed
+	// start shows; empty means the service manager's log (journal, init
+	// script log, or the Windows log folder).
+	LogFile string
 	// Logger receives one line per event; nil means discard.
 	Logger *slog.Logger
 
@@ -113,6 +134,8 @@ type Options struct {
 // Service installs, controls and runs the settle-agent system service.
 type Service struct {
 	o Options
+	// userSet: the caller chose the account (--user), rather than the default.
+	userSet bool
 }
 
 // New fills in defaults and checks o; it touches nothing on the machine.
@@ -133,8 +156,12 @@ func New(o Options) (*Service, error) {
 	if o.DataDir == "" {
 		o.DataDir = p.DataDir
 	}
-	if o.UserName == "" {
+	userSet := o.UserName != ""
+	if !userSet {
 		o.UserName = defaultUserName
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
 	}
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = DefaultStopTimeout
@@ -161,7 +188,7 @@ func New(o Options) (*Service, error) {
 	if err := checkName(o.Name); err != nil {
 		return nil, err
 	}
-	return &Service{o: o}, nil
+	return &Service{o: o, userSet: userSet}, nil
 }
 
 // Options returns the options with defaults filled in.

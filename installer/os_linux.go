@@ -1,8 +1,13 @@
 package installer
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 
 	"github.com/kardianos/service"
 )
@@ -44,13 +49,8 @@ func platformConfig(c *service.Config, o Options) error {
 
 // isInstalled looks for the unit file or init script kardianos writes.
 func isInstalled(name, platform string) (known, installed bool) {
-	var p string
-	switch platform {
-	case "linux-systemd":
-		p = filepath.Join("/etc/systemd/system", name+".service")
-	case "unix-systemv":
-		p = filepath.Join("/etc/init.d", name)
-	default:
+	p := unitFile(name, platform)
+	if p == "" {
 		return false, false
 	}
 	_, err := os.Stat(p)
@@ -66,8 +66,111 @@ func platformWarning(platform string) string {
 	if platform == "linux-systemd" {
 		return ""
 	}
-	return "no systemd here (" + platform + "): the service is installed as an init script that runs as root, without the unit's hardening and restart on failure; systemd is the supported init"
+	return "no systemd here (" + platform + "): the service is installed as an init script, which runs the agent as root, without the unit's hardening and without restart on failure; systemd is the supported init"
 }
 
 // afterInstall: nothing more to set here.
 func afterInstall(Options) error { return nil }
+
+// unitFile is where kardianos writes the unit file or init script of name.
+func unitFile(name, platform string) string {
+	switch platform {
+	case "linux-systemd":
+		return filepath.Join("/etc/systemd/system", name+".service")
+	case "unix-systemv":
+		return filepath.Join("/etc/init.d", name)
+	}
+	return ""
+}
+
+// rcLinks are the /etc/rc?.d links of an init script that exist now.
+func rcLinks(name string) []string {
+	var out []string
+	for _, rl := range []string{"0", "1", "2", "3", "4", "5", "6", "S"} {
+		matches, _ := filepath.Glob(filepath.Join("/etc", "rc"+rl+".d", "[SK][0-9][0-9]"+name))
+		for _, m := range matches {
+			if target, err := os.Readlink(m); err == nil && filepath.Base(target) == name {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// readInstallation reads back what install wrote for name.
+func readInstallation(name, platform string) (Installation, bool) {
+	inst := Installation{Name: name, Platform: platform}
+	p := unitFile(name, platform)
+	if p == "" {
+		return inst, false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return inst, false
+	}
+	parseRecord(b, &inst)
+	inst.Files = append([]string{p}, rcLinks(name)...)
+	if platform == "unix-systemv" && inst.UserName == "" {
+		inst.UserName = "root" // an init script runs its command as root
+	}
+	return inst, true
+}
+
+// serviceUser is the account the service will really run as: the one asked for
+// under systemd; root under any other init, whose scripts run their command as
+// root (and cannot be told otherwise here).
+func serviceUser(platform, name string, explicit bool) (string, error) {
+	if platform == "linux-systemd" {
+		return name, nil
+	}
+	if explicit && name != "root" {
+		return "", fmt.Errorf("%s runs services as root, so the service cannot run as %q here: install systemd (the supported init), or leave out --user and accept that it runs as root", platform, name)
+	}
+	return "root", nil
+}
+
+// recordInstall writes the marker lines into an init script (the systemd unit
+// carries them already).
+func recordInstall(o Options, platform string) error {
+	if platform != "unix-systemv" {
+		return nil
+	}
+	f, err := os.OpenFile(unitFile(o.Name, platform), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("record the installation: %w", err)
+	}
+	_, werr := f.WriteString("\n" + recordLines(o))
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("record the installation: %w", err)
+	}
+	return nil
+}
+
+// removeLeftovers removes what the service manager's own uninstall leaves:
+// kardianos removes an init script but not its /etc/rc?.d links.
+func removeLeftovers(inst Installation) error {
+	var errs []error
+	for _, f := range inst.Files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("remove %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// serviceLogTail is the last n lines the service manager kept of the agent's
+// output: the journal under systemd, the init script's log files otherwise.
+func serviceLogTail(name, platform string, n int) (string, string) {
+	if platform == "linux-systemd" {
+		out, err := exec.Command("journalctl", "-u", name, "-n", strconv.Itoa(n), "--no-pager", "-o", "cat").CombinedOutput()
+		if err != nil {
+			return "", "journalctl -u " + name
+		}
+		return string(out), "journalctl -u " + name
+	}
+	p := filepath.Join("/var/log", name+".err")
+	return fileTail(p, n), p
+}

@@ -3,9 +3,7 @@
 package installer
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -44,9 +42,6 @@ func prepareInstall(o Options, log *slog.Logger) error {
 			return fmt.Errorf("create folder %s: %w", d, err)
 		}
 	}
-	if _, err := os.Stat(o.ConfigPath); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s does not exist: write one with 'settle-agent config example > %s', then run install again", ErrNoConfig, o.ConfigPath, o.ConfigPath)
-	}
 	return nil
 }
 
@@ -56,3 +51,19 @@ func platformWarning(platform string) string {
 
 // afterInstall: nothing more to set here.
 func afterInstall(Options) error { return nil }
+
+func unitFile(name, platform string) string { return "" }
+
+func readInstallation(name, platform string) (Installation, bool) {
+	return Installation{Name: name, Platform: platform}, false
+}
+
+func serviceUser(platform, name string, explicit bool) (string, error) { return name, nil }
+
+func recordInstall(o Options, platform string) error { return nil }
+
+func removeLeftovers(Installation) error { return nil }
+
+func serviceLogTail(name, platform string, n int) (string, string) {
+	return "", "the system log"
+}

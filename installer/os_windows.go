@@ -104,3 +104,40 @@ func afterInstall(o Options) error {
 	}
 	return nil
 }
+
+func unitFile(name, platform string) string { return "" }
+
+// readInstallation reads the service's command line and account from the
+// service control manager.
+func readInstallation(name, platform string) (Installation, bool) {
+	inst := Installation{Name: name, Platform: platform}
+	m, err := mgr.Connect()
+	if err != nil {
+		return inst, false
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(name)
+	if err != nil {
+		return inst, false
+	}
+	defer s.Close()
+	c, err := s.Config()
+	if err != nil {
+		return inst, false
+	}
+	inst.Executable, inst.ConfigPath = commandParts(c.BinaryPathName)
+	inst.UserName = c.ServiceStartName
+	return inst, true
+}
+
+func serviceUser(platform, name string, explicit bool) (string, error) { return name, nil }
+
+func recordInstall(o Options, platform string) error { return nil }
+
+func removeLeftovers(Installation) error { return nil }
+
+// serviceLogTail: the service's log file (the Event Log has only warnings and errors).
+func serviceLogTail(name, platform string, n int) (string, string) {
+	p := DefaultPlaces().LogFile
+	return fileTail(p, n), p
+}

@@ -11,30 +11,45 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // serialGroups own /dev/ttyUSB* and /dev/ttyACM* on the common distributions;
-// the service account joins those that exist so it can open the card readers.
+// the service account joins those that exist when a configured serial device is
+// not plugged in yet, so it can open the card readers once it is.
 var serialGroups = []string{"dialout", "uucp"}
 
 // prepareInstall creates the service account and the folders before kardianos
-// writes the unit.
+// writes the unit. What can refuse is checked before anything is created.
 func prepareInstall(o Options, log *slog.Logger) error {
-	if o.UserName != "root" {
-		if err := ensureUser(o.UserName, o.DataDir, log); err != nil {
-			return err
-		}
-	}
-	acct, err := lookupAccount(o.UserName)
-	if err != nil {
+	if err := checkOwnFolders(o); err != nil {
 		return err
 	}
 	if o.UserName != "root" {
 		if err := checkReachable(o.Executable, o.UserName); err != nil {
 			return err
 		}
+		if err := ensureUser(o.UserName, o.DataDir, log); err != nil {
+			return err
+		}
+		joinSerialGroups(o.UserName, o.SerialPorts, log)
+	}
+	acct, err := lookupAccount(o.UserName)
+	if err != nil {
+		return err
 	}
 	return setupFolders(o, acct, log)
+}
+
+// checkOwnFolders refuses configuration or data folders shared with the system,
+// whose owner and mode install would otherwise change.
+func checkOwnFolders(o Options) error {
+	for _, d := range []string{filepath.Dir(o.ConfigPath), o.DataDir} {
+		if sharedDirs[filepath.Clean(d)] {
+			return fmt.Errorf("folder %s is shared with the system; give settle-agent a folder of its own (default %s and %s)", d, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
+		}
+	}
+	return nil
 }
 
 // account is a uid and gid to own the data folder and to read the configuration.
@@ -53,8 +68,7 @@ func lookupAccount(name string) (account, error) {
 	return account{uid, gid}, nil
 }
 
-// ensureUser creates the system account when missing and adds it to the serial
-// port groups.
+// ensureUser creates the system account when missing.
 func ensureUser(name, home string, log *slog.Logger) error {
 	if _, err := user.Lookup(name); err != nil {
 		var unknown user.UnknownUserError
@@ -68,18 +82,68 @@ func ensureUser(name, home string, log *slog.Logger) error {
 		}
 		log.Info("service account created", "user", name)
 	}
-	for _, g := range serialGroups {
-		if _, err := user.LookupGroup(g); err != nil {
-			continue
-		}
+	return nil
+}
+
+// joinSerialGroups adds the account to the groups that own the configured
+// serial devices: each device's own group when it is plugged in, else the usual
+// serial groups of the distribution. Without a configured device it joins none.
+func joinSerialGroups(name string, ports []string, log *slog.Logger) {
+	groups := serialPortGroups(ports)
+	if len(ports) == 0 {
+		log.Info("no serial card reader or scanner configured: the service account joins no serial port group", "user", name)
+		return
+	}
+	if len(groups) == 0 {
+		log.Warn("the configured serial devices are not there and this system has no dialout or uucp group: give the service account access to them by hand",
+			"user", name, "ports", strings.Join(ports, " "))
+		return
+	}
+	for _, g := range groups {
 		if out, err := exec.Command("usermod", "--append", "--groups", g, name).CombinedOutput(); err != nil {
 			log.Warn("could not add the service account to the serial port group; card readers may not open",
 				"user", name, "group", g, "err", err, "output", strings.TrimSpace(string(out)))
 			continue
 		}
-		log.Info("service account may open serial ports", "user", name, "group", g)
+		log.Info("service account may open the serial devices", "user", name, "group", g, "ports", strings.Join(ports, " "))
 	}
-	return nil
+}
+
+// serialPortGroups are the group names to join for ports: the owning group of
+// each device present (root excluded), and when one is missing the serial
+// groups of serialGroups that exist.
+func serialPortGroups(ports []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(g string) {
+		if g != "" && g != "root" && !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	missing := false
+	for _, p := range ports {
+		fi, err := os.Stat(p)
+		if err != nil {
+			missing = true
+			continue
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			continue
+		}
+		if g, err := user.LookupGroupId(strconv.Itoa(int(st.Gid))); err == nil {
+			add(g.Name)
+		}
+	}
+	if missing {
+		for _, g := range serialGroups {
+			if _, err := user.LookupGroup(g); err == nil {
+				add(g)
+			}
+		}
+	}
+	return out
 }
 
 // checkReachable refuses a binary the service account could not execute
@@ -149,10 +213,8 @@ var sharedDirs = map[string]bool{
 // the folders are made.
 func setupFolders(o Options, acct account, log *slog.Logger) error {
 	confDir := filepath.Dir(o.ConfigPath)
-	for _, d := range []string{confDir, o.DataDir} {
-		if sharedDirs[filepath.Clean(d)] {
-			return fmt.Errorf("folder %s is shared with the system; give settle-agent a folder of its own (default %s and %s)", d, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
-		}
+	if err := checkOwnFolders(o); err != nil {
+		return err
 	}
 	if err := mkdirTight(confDir); err != nil {
 		return fmt.Errorf("create configuration folder: %w", err)

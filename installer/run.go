@@ -89,7 +89,7 @@ func (p *program) Start(service.Service) error {
 	p.mu.Lock()
 	p.cancel, p.started = cancel, true
 	p.mu.Unlock()
-	p.log.Info("agent started")
+	// The runner logs its own start, with what it listens on: no second line here.
 	go func() {
 		err := r.Run(ctx)
 		p.mu.Lock()
@@ -137,11 +137,8 @@ func (p *program) Stop(service.Service) error {
 		p.log.Error("agent did not stop in time; exiting anyway", "timeout", p.stopTimeout.String())
 		return fmt.Errorf("%w: still running %s after the stop request", ErrStopTimeout, p.stopTimeout)
 	}
-	if err := p.result(); err != nil {
-		return err
-	}
-	p.log.Info("agent stopped")
-	return nil
+	// The runner logs its own stop; a failed one is returned.
+	return p.result()
 }
 
 // result is the runner's error, with a stop-caused context.Canceled made nil.

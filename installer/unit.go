@@ -36,6 +36,7 @@ func (s *Service) SystemdUnit() (string, error) {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	w("# Written by 'settle-agent install'. To change it: settle-agent uninstall, then settle-agent install.")
+	b.WriteString(recordLines(o))
 	w("[Unit]")
 	w("Description=%s", o.DisplayName)
 	w("ConditionFileIsExecutable=%s", o.Executable)

@@ -151,11 +151,14 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 	}
 	d.logFile = closer
 	ln, err := net.Listen("tcp", listen)
+	portNote := ""
 	if err != nil {
+		taken := err
 		ln, err = net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
+		portNote = fmt.Sprintf("  note: %s is taken (%v); the demo uses %s instead (choose one with --listen ADDR)", listen, taken, ln.Addr())
 	}
 	a, err := agent.New(cfg, &agent.Options{Logger: log, Listener: ln, Version: installer.Version, OpenPort: d.openSimPort})
 	if err != nil {
@@ -192,6 +195,9 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 	d.say("  agent API and status page:     %s/", d.url)
 	d.say("  HL7 v2 (MLLP) listener:        %s", a.HL7Addr())
 	d.say("  agent log:                     %s", filepath.Join(dir, "agent.log"))
+	if portNote != "" {
+		d.say("%s", portNote)
+	}
 	return d, nil
 }
 

@@ -182,12 +182,14 @@ func (d *demo) presettle(b settle.Bill) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind := "platform pre-settlement (2206)"
+	items := fmt.Sprintf("%d item%s", len(b.Items), plural(len(b.Items)))
 	if body["estimate"] == true {
-		kind = "local ESTIMATE (offline)"
+		d.say("    bill %s: %s, total ¥%s → local ESTIMATE (offline, for information only): fund ≈¥%s, account ≈¥%s, cash ≈¥%s",
+			b.BillNo, items, b.Total, str(body, "split", "fund_pay_sumamt"), str(body, "split", "acct_pay"), str(body, "split", "psn_cash_pay"))
+		return body, nil
 	}
-	d.say("    bill %s: %d items, total ¥%s → %s: fund ¥%s, account ¥%s, cash ¥%s",
-		b.BillNo, len(b.Items), b.Total, kind, str(body, "split", "fund_pay_sumamt"), str(body, "split", "acct_pay"), str(body, "split", "psn_cash_pay"))
+	d.say("    bill %s: %s, total ¥%s → platform pre-settlement (2206): fund ¥%s, account ¥%s, cash ¥%s",
+		b.BillNo, items, b.Total, str(body, "split", "fund_pay_sumamt"), str(body, "split", "acct_pay"), str(body, "split", "psn_cash_pay"))
 	return body, nil
 }
 
@@ -202,7 +204,8 @@ func (d *demo) settle(b settle.Bill) (map[string]any, error) {
 			str(body, "settlement", "setl_id"), str(body, "settlement", "fund_pay_sumamt"), str(body, "settlement", "acct_pay"), str(body, "settlement", "psn_cash_pay"))
 		d.expect[b.BillNo] = "settled"
 	case 202:
-		d.say("    QUEUED durably (the platform is unreachable): collect ¥%s now (offline policy \"full\"); it settles when the network returns", str(body, "collect_now"))
+		d.say("    QUEUED durably (the platform is unreachable). Offline policy \"full\": the patient pays the whole bill, ¥%s, now —\n"+
+			"      not the estimate's cash share; once it settles, the cashier office refunds the difference (or collects what is due)", str(body, "collect_now"))
 		d.expect[b.BillNo] = "settled"
 	default:
 		return body, fmt.Errorf("settle %s: HTTP %d %v", b.BillNo, st, body)
@@ -412,7 +415,7 @@ func (d *demo) outage(ctx context.Context) error {
 	}
 
 	d.headline("Daily reconciliation with the platform (3201 totals, 3202 details when they differ)")
-	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	day := settle.Day(time.Now())
 	rep, err := d.mustCall("GET", "/v1/reconciliation?date="+day, demoAdminToken, nil, 200)
 	if err != nil {
 		return err

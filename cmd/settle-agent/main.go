@@ -71,7 +71,13 @@ func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
+		var st *exitStatus
 		switch {
+		case errors.As(err, &st):
+			if st.msg != "" {
+				fmt.Fprintf(env.stderr, "settle-agent %s: %s\n", args[0], st.msg)
+			}
+			return st.code
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):

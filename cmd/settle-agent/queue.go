@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/settle-agent/settle-agent/config"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,9 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
-
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/queue"
 )
 
@@ -38,7 +38,7 @@ var redactedFields = map[string]func(string) string{
 	"psn_no":        settle.MaskID,
 }
 
-const queueUsage = "queue ls [--state S] [--limit N] | show ID | retry ID | export [--unredacted]  (each with --store DIR, or --config FILE, or --api URL --token T)"
+const queueUsage = "queue ls [--state S] [--limit N] | show ID | retry ID | export [--unredacted]  (each with --config FILE, or --store DIR, or --api URL --token file:PATH)"
 
 // runQueue looks into the durable queue: through the running agent's admin API
 // (--api), or the store file directly when the agent is stopped.
@@ -54,9 +54,9 @@ func runQueue(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlags(env, "queue "+sub, "queue "+sub+" [flags]")
 	var q queueTarget
 	fs.StringVar(&q.store, "store", "", "the agent's data folder (the store file is DIR/"+storeFile+"); default $SETTLE_AGENT_STORE_DIR")
-	fs.StringVar(&q.config, "config", "", "the agent's configuration file (its [store] dir is used)")
-	fs.StringVar(&q.api, "api", "", "the running agent's API, e.g. http://127.0.0.1:8420 (needs --token)")
-	fs.StringVar(&q.token, "token", "", "the agent's admin token for --api (default $SETTLE_AGENT_API_ADMIN_TOKEN)")
+	fs.StringVar(&q.config, "config", "", "the agent's configuration file: its [store] dir, or while the agent runs its [api] listen and admin_token (default "+config.DefaultPath()+" when it exists)")
+	fs.StringVar(&q.api, "api", "", "the running agent's API, e.g. http://127.0.0.1:8420 (needs the admin token)")
+	fs.StringVar(&q.token, "token", "", "the agent's admin token as file:PATH or env:NAME, like the configuration's secrets (a bare value shows in ps; default $SETTLE_AGENT_API_ADMIN_TOKEN, else the configuration's)")
 	var (
 		state      = new(string)
 		limit      = new(int)
@@ -177,25 +177,30 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// printRecords prints records as a table, times in Beijing time (the zone of the
+// status page and the platform), marked as such in the header.
 func printRecords(w io.Writer, recs []*queue.Record) {
+	const layout = "2006-01-02 15:04:05"
+	bj := func(t time.Time) string { return t.In(settle.Beijing).Format(layout) }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tKEY\tENQUEUED\tNEXT\tTRIES\tREASON")
+	fmt.Fprintln(tw, "ID\tSTATE\tKEY\tENQUEUED (UTC+8)\tNEXT (UTC+8)\tTRIES\tREASON")
 	for _, r := range recs {
 		next := ""
+		reason := r.Reason
 		switch r.State {
 		case queue.StateReady:
-			next = r.NextAt.Local().Format(time.DateTime)
+			next = bj(r.NextAt)
 		case queue.StateLeased:
-			next = "lease until " + r.LeaseUntil.Local().Format(time.TimeOnly)
+			next = "lease until " + r.LeaseUntil.In(settle.Beijing).Format(time.TimeOnly)
 		case queue.StateDone:
-			next = "done " + r.DoneAt.Local().Format(time.DateTime)
+			// A finished record's last failure is history, not its reason now.
+			next, reason = "done "+bj(r.DoneAt), ""
 		}
-		reason := r.Reason
-		if len(reason) > 60 {
-			reason = reason[:57] + "..."
+		if len([]rune(reason)) > 60 {
+			reason = string([]rune(reason)[:57]) + "..."
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.State, r.Key,
-			r.EnqueuedAt.Local().Format(time.DateTime), next, len(r.Attempts), strings.ReplaceAll(reason, "\n", " "))
+			bj(r.EnqueuedAt), next, len(r.Attempts), strings.ReplaceAll(reason, "\n", " "))
 	}
 	tw.Flush()
 	if len(recs) == 0 {
@@ -218,53 +223,67 @@ type queueSource interface {
 }
 
 func (q *queueTarget) open(ctx context.Context, env *cmdEnv) (queueSource, error) {
+	token := ""
+	if q.token != "" {
+		t, err := config.ResolveSecret(q.token, env.getenv)
+		if err != nil {
+			return nil, fmt.Errorf("--token: %w", err)
+		}
+		token = t
+	}
+	if token == "" {
+		token = env.getenv("SETTLE_AGENT_API_ADMIN_TOKEN")
+	}
 	if q.api != "" {
 		if q.store != "" || q.config != "" {
 			return nil, fmt.Errorf("%w: give either --api or --store/--config, not both", errUsage)
 		}
-		if q.token == "" {
-			q.token = env.getenv("SETTLE_AGENT_API_ADMIN_TOKEN")
-		}
-		if q.token == "" {
-			return nil, fmt.Errorf("%w: --api needs --token (the [api] admin_token of the agent's configuration)", errUsage)
+		if token == "" {
+			return nil, fmt.Errorf("%w: --api needs the agent's [api] admin_token: --token file:PATH or env:NAME (a token typed on the command line shows in ps), $SETTLE_AGENT_API_ADMIN_TOKEN, or --config FILE instead of --api", errUsage)
 		}
 		u, err := url.Parse(q.api)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("%w: --api %q: want a URL like http://127.0.0.1:8420", errUsage, q.api)
 		}
-		return &queueAPI{base: strings.TrimRight(q.api, "/"), token: q.token, client: &http.Client{Timeout: 30 * time.Second}}, nil
+		return newQueueAPI(strings.TrimRight(q.api, "/"), token, false), nil
 	}
 	dir := q.store
-	if dir == "" && q.config != "" {
-		d, err := storeDirFromConfig(q.config)
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
-	if dir == "" {
+	var cfg *config.Config
+	cfgPath := q.config
+	if dir == "" && cfgPath == "" {
 		dir = env.getenv("SETTLE_AGENT_STORE_DIR")
 	}
-	if dir == "" {
+	if dir == "" && cfgPath == "" {
 		// The installed agent's configuration, when there is one.
 		if _, err := os.Stat(config.DefaultPath()); err == nil {
-			d, err := storeDirFromConfig(config.DefaultPath())
-			if err != nil {
-				return nil, err
-			}
-			dir = d
+			cfgPath = config.DefaultPath()
 		}
 	}
+	if dir == "" && cfgPath != "" {
+		c, err := config.Load(cfgPath, env.getenv)
+		if c == nil {
+			return nil, fmt.Errorf("configuration %s: %w", cfgPath, err)
+		}
+		if c.Store.Dir == "" {
+			return nil, fmt.Errorf("configuration %s has no [store] dir; give --store DIR", cfgPath)
+		}
+		// A configuration with problems still names the store and the API;
+		// `config check` is where its problems are reported.
+		cfg, dir = c, c.Store.Dir
+	}
 	if dir == "" {
-		return nil, fmt.Errorf("%w: say where the queue is: --store DIR (the agent's data folder), --config FILE, or --api URL --token T for a running agent", errUsage)
+		return nil, fmt.Errorf("%w: say where the queue is: --config FILE (the agent's configuration), --store DIR (its data folder), or --api URL for a running agent", errUsage)
 	}
 	path := filepath.Join(dir, storeFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no queue store at %s (%v); is %s the agent's data folder ([store] dir)?", path, err, dir)
 	}
-	s, err := queue.Open(path, &queue.Options{NoSweep: true})
+	s, err := queue.Open(path, &queue.Options{NoSweep: true, OpenTimeout: 500 * time.Millisecond})
 	if errors.Is(err, queue.ErrLocked) {
-		return nil, fmt.Errorf("the agent is running and holds the store %s; use --api http://127.0.0.1:8420 --token <admin token>, or stop the agent", path)
+		if cfg == nil {
+			return nil, fmt.Errorf("the agent is running and holds the store %s; give --config FILE (its configuration: the API address and admin token are taken from it), or --api URL with --token file:PATH, or stop the agent", path)
+		}
+		return agentAPI(cfg, token)
 	}
 	if err != nil {
 		return nil, err
@@ -272,24 +291,38 @@ func (q *queueTarget) open(ctx context.Context, env *cmdEnv) (queueSource, error
 	return queueFile{s}, nil
 }
 
-// storeDirFromConfig reads [store] dir of the agent's configuration file.
-func storeDirFromConfig(path string) (string, error) {
-	b, err := os.ReadFile(path)
+// agentAPI is the running agent's admin API as its configuration names it:
+// [api] listen on this machine, with [api] admin_token unless a token was given.
+func agentAPI(cfg *config.Config, token string) (queueSource, error) {
+	if token == "" {
+		token = cfg.API.AdminToken.Value()
+	}
+	if token == "" {
+		return nil, fmt.Errorf("the agent is running; its [api] admin_token (%s) is not available here: run as an account that can read it, or give --token file:PATH or env:NAME",
+			orNone(cfg.API.AdminToken.Ref()))
+	}
+	host, port, err := net.SplitHostPort(cfg.API.Listen)
 	if err != nil {
-		return "", fmt.Errorf("read configuration: %w", err)
+		return nil, fmt.Errorf("[api] listen %q of %s: %w", cfg.API.Listen, cfg.Path, err)
 	}
-	var c struct {
-		Store struct {
-			Dir string `toml:"dir"`
-		} `toml:"store"`
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
 	}
-	if err := toml.Unmarshal(b, &c); err != nil {
-		return "", fmt.Errorf("configuration %s: %w", path, err)
+	scheme := "http"
+	if cfg.API.TLSCert != "" {
+		scheme = "https"
 	}
-	if c.Store.Dir == "" {
-		return "", fmt.Errorf("configuration %s has no [store] dir; give --store DIR", path)
+	return newQueueAPI(scheme+"://"+net.JoinHostPort(host, port), token, scheme == "https"), nil
+}
+
+func orNone(ref string) string {
+	if ref == "" {
+		return "not set"
 	}
-	return c.Store.Dir, nil
+	return ref
 }
 
 // queueFile reads and writes the store file directly (the agent is stopped).
@@ -309,6 +342,17 @@ func (f queueFile) close() { f.s.Close() }
 type queueAPI struct {
 	base, token string
 	client      *http.Client
+}
+
+// newQueueAPI is a client of the admin API at base. loopbackTLS: the agent's
+// own HTTPS on this machine, whose certificate names the windows' view of it,
+// not the loopback address, so it is not verified.
+func newQueueAPI(base, token string, loopbackTLS bool) *queueAPI {
+	tr := &http.Transport{Proxy: nil}
+	if loopbackTLS {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback, the agent's own API
+	}
+	return &queueAPI{base: base, token: token, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
 func (a *queueAPI) close() {}
@@ -333,7 +377,7 @@ func (a *queueAPI) do(ctx context.Context, method, path string, out any) error {
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("agent API refused the token (%s); give the [api] admin_token with --token", resp.Status)
+		return fmt.Errorf("agent API refused the token (%s); give the [api] admin_token: --config FILE, or --token file:PATH or env:NAME", resp.Status)
 	case resp.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("agent API %s %s: %w (%s)", method, path, queue.ErrNotFound, apiMessage(body))
 	case resp.StatusCode/100 != 2:

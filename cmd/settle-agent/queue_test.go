@@ -7,10 +7,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/settle-agent/settle-agent/queue"
 )
@@ -118,8 +120,8 @@ func TestRunQueue_File(t *testing.T) {
 		}
 		defer s.Close()
 		_, _, err = runQueueCmd(t, "ls", "--store", dir)
-		if err == nil || !strings.Contains(err.Error(), "--api http://127.0.0.1:8420") {
-			t.Fatalf("ls while the agent holds the store = %v; want the hint to use --api", err)
+		if err == nil || !strings.Contains(err.Error(), "give --config FILE") {
+			t.Fatalf("ls while the agent holds the store = %v; want the hint to use --config", err)
 		}
 	})
 }
@@ -230,5 +232,61 @@ func TestBenchQueue_JSON(t *testing.T) {
 	}
 	if got["records"] != 500 {
 		t.Errorf("records = %v; want 500", got["records"])
+	}
+}
+
+// With --config, a running agent (the store locked) is asked through the API the
+// configuration names, with its admin token from a file: no token on the command line.
+func TestRunQueue_ConfigWhileAgentRuns(t *testing.T) {
+	dir := mustQueueDir(t)
+	s, err := queue.Open(filepath.Join(dir, storeFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv := fakeAdminAPI(t, s, "secret-from-file")
+	conf := t.TempDir()
+	if err := os.WriteFile(filepath.Join(conf, "admin.token"), []byte("secret-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(minimalConfig(t, conf), `admin_token = "admin-token-0123456789"`, `admin_token = "file:admin.token"`, 1)
+	text = strings.Replace(text, `listen = "127.0.0.1:8420"`, `listen = "`+srv.Listener.Addr().String()+`"`, 1)
+	text = strings.Replace(text, `dir = "`+filepath.ToSlash(filepath.Join(conf, "store"))+`"`, `dir = "`+filepath.ToSlash(dir)+`"`, 1)
+	path := filepath.Join(conf, "settle-agent.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runQueueCmd(t, "ls", "--config", path)
+	if err != nil {
+		t.Fatalf("ls --config while the agent runs: %v", err)
+	}
+	if !strings.Contains(out, "1101: not insured") || !strings.Contains(out, "visit-2") {
+		t.Errorf("ls --config over the API:\n%s", out)
+	}
+	t.Run("TokenFromFile", func(t *testing.T) {
+		out, _, err := runQueueCmd(t, "ls", "--api", srv.URL, "--token", "file:"+filepath.Join(conf, "admin.token"))
+		if err != nil || !strings.Contains(out, "visit-2") {
+			t.Fatalf("ls --token file:...: %v\n%s", err, out)
+		}
+	})
+}
+
+// The table shows Beijing time, says so, and a finished record's old failure is not its reason.
+func TestPrintRecords_BeijingTime_DoneWithoutReason(t *testing.T) {
+	at := time.Date(2026, 12, 1, 16, 30, 0, 0, time.UTC) // 00:30 the next day in Beijing
+	recs := []*queue.Record{
+		{ID: 1, Key: "MZ1", State: queue.StateDone, Reason: "connection refused", EnqueuedAt: at, DoneAt: at.Add(time.Minute)},
+		{ID: 2, Key: "MZ2", State: queue.StateFailed, Reason: "参保人未备案", EnqueuedAt: at},
+	}
+	var b bytes.Buffer
+	printRecords(&b, recs)
+	out := b.String()
+	for _, want := range []string{"ENQUEUED (UTC+8)", "2026-12-02 00:30:00", "done 2026-12-02 00:31:00", "参保人未备案"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "connection refused") {
+		t.Errorf("a done record shows its old failure:\n%s", out)
 	}
 }

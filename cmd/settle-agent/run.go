@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime/debug"
 
 	"github.com/kardianos/service"
@@ -26,6 +27,11 @@ func runAgent(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%v\nfix the configuration (settle-agent config check %s), then start again", err, *configPath)
 	}
+	// The mapping is read now, before the agent creates anything (a store key, a
+	// store file), so a broken one stops the start with its problems by line.
+	if _, err := mappingSummary(env, cfg.Mapping.File); err != nil {
+		return fmt.Errorf("[mapping] file %v: fix it (settle-agent mapping check %s), then start again", err, cfg.Mapping.File)
+	}
 	log, closer, err := installer.NewLogger(installer.LogOptions{
 		Level: cfg.Log.Level, Format: cfg.Log.Format, File: cfg.Log.File,
 		MaxSizeMB: cfg.Log.MaxSizeMB, MaxBackups: cfg.Log.MaxBackups,
@@ -43,8 +49,42 @@ func runAgent(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	return svc.RunContext(ctx, func(ctx context.Context) (installer.Runner, error) {
-		return agent.New(cfg, &agent.Options{Logger: log, Version: installer.Version})
+		// The ports are taken before the agent creates anything (a store key, a
+		// store file): a port another program holds stops the start first.
+		ln, err := listenFirst(cfg)
+		if err != nil {
+			return nil, err
+		}
+		a, err := agent.New(cfg, &agent.Options{Logger: log, Version: installer.Version, Listener: ln})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return a, nil
 	})
+}
+
+// listenFirst opens [api] listen for the agent and checks that [hl7] listen is
+// free, each refusal naming the key and how to find the other program.
+func listenFirst(cfg *config.Config) (net.Listener, error) {
+	taken := func(key, addr string, err error) error {
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Errorf("%s %s: %w; another program holds the port: find it ('ss -ltnp sport = :%s' on Linux, 'netstat -ano | findstr :%s' on Windows) and stop it, or change %s",
+			key, addr, err, port, port, key)
+	}
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return nil, taken("[api] listen", cfg.API.Listen, err)
+	}
+	if addr := cfg.HL7.Listen; addr != "" {
+		hl7, err := net.Listen("tcp", addr)
+		if err != nil {
+			ln.Close()
+			return nil, taken("[hl7] listen", addr, err)
+		}
+		hl7.Close() // the agent opens it again at once
+	}
+	return ln, nil
 }
 
 // tuneGC trades a little memory for CPU: the agent's live heap is small (15-20 MB), so
