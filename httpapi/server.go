@@ -51,9 +51,11 @@ type Options struct {
 	Mapping func() *MappingStatus
 	// Closing reports whether the agent is stopping.
 	Closing func() bool
-	Version string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
+	Catalogue Catalogue
+	Version   string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is the HTTP API.
