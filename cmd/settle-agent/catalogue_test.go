@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
+	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
@@ -112,5 +115,88 @@ token = "w01-token-0123456789"
 	code, out, _ = runCmd(t, nil, "mapping", "upload", "--config", conf, wrong)
 	if code == 0 || !strings.Contains(out, "未上传") || p.Stats()[platform.InfnoMappingUpload] != before {
 		t.Errorf("upload of a wrong mapping: exit %d\n%s; want refused, nothing sent", code, out)
+	}
+}
+
+// TestCatalogueCommands_ThroughAgent: while the agent runs it holds the files, and
+// the commands go through its admin API: sync (following the progress), status,
+// check and upload.
+func TestCatalogueCommands_ThroughAgent(t *testing.T) {
+	p := sim.New(nil, nil)
+	url, stop, err := sim.Start(context.Background(), "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	dir := t.TempDir()
+	mapping := filepath.Join(dir, "mapping.csv")
+	if err := os.WriteFile(mapping, p.Fixture().MappingCSV(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "agent.toml")
+	text := `[hospital]
+fixmedins_code = "H33010200001"
+fixmedins_name = "Catalogue Test Hospital"
+admdvs = "330100"
+[platform]
+base_url = "` + url + `"
+[api]
+listen = "` + ln.Addr().String() + `"
+admin_token = "admin-token-0123456789"
+[store]
+dir = "` + filepath.ToSlash(filepath.Join(dir, "data")) + `"
+[mapping]
+file = "` + filepath.ToSlash(mapping) + `"
+[catalogue]
+sync_at = ""
+[[window]]
+id = "W01"
+token = "w01-token-0123456789"
+`
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(conf, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, &agent.Options{Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent Run: %v", err)
+		}
+	})
+
+	// sync_at "" : no start-up sync; the catalogue is never synced until asked.
+	code, out, errOut := runCmd(t, nil, "catalogue", "status", "--config", conf)
+	if code != 0 || !strings.Contains(out, "从未同步") {
+		t.Fatalf("status through the agent: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, nil, "catalogue", "sync", "--config", conf)
+	if code != 0 || !strings.Contains(errOut, "目录同步完成") || p.Stats()[platform.InfnoCatalogueWestern] == 0 {
+		t.Fatalf("sync through the agent: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, nil, "catalogue", "status", "--config", conf)
+	if code != 0 || strings.Contains(out, "警告") {
+		t.Fatalf("status after the sync: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, nil, "mapping", "check", "--config", conf, mapping)
+	if code != 0 || !strings.Contains(out, "目录核对通过") {
+		t.Fatalf("check through the agent: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, nil, "mapping", "upload", "--config", conf)
+	if code != 0 || len(p.MappingRows("H33010200001")) != len(p.Fixture().Items) {
+		t.Fatalf("upload through the agent: exit %d\n%s", code, out)
 	}
 }
