@@ -61,9 +61,11 @@ type Options struct {
 	DecodeVoucher func(ctx context.Context, code string) (settle.Card, error)
 	// Closing reports whether the agent is stopping.
 	Closing func() bool
-	Version string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
+	Catalogue Catalogue
+	Version   string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is the HTTP API.

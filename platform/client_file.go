@@ -61,7 +61,13 @@ func (c *Client) UploadFile(ctx context.Context, m Meta, filename string, data [
 // is a business error (no such file, expired) or, with infcode 0, a bad response. The
 // *Response is returned when an envelope came.
 func (c *Client) DownloadFile(ctx context.Context, m Meta, fileQuryNo, filename string) ([]byte, *Response, error) {
-	in := FileDownloadInput{FsDownloadIn: FileDownloadData{FileQuryNo: fileQuryNo, Filename: filename, FixmedinsCode: c.o.FixmedinsCode}}
+	return c.downloadFile(ctx, m, c.o.FixmedinsCode, fileQuryNo, filename)
+}
+
+// downloadFile is DownloadFile with the fixmedins_code of fsDownloadIn given (a
+// catalogue file is fetched with CatalogueFixmedinsCode).
+func (c *Client) downloadFile(ctx context.Context, m Meta, fixmedinsCode, fileQuryNo, filename string) ([]byte, *Response, error) {
+	in := FileDownloadInput{FsDownloadIn: FileDownloadData{FileQuryNo: fileQuryNo, Filename: filename, FixmedinsCode: fixmedinsCode}}
 	start := time.Now()
 	hr, err := c.exchange(ctx, InfnoFileDownload, m, in, "application/octet-stream, application/json")
 	if err != nil {
