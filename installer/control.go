@@ -179,11 +179,16 @@ func (s *Service) Installation() (inst Installation, ok bool, err error) {
 	return s.installation(svc.Platform()), true, nil
 }
 
-// installation is the recorded installation, completed with these options where
-// the record says nothing.
+// installation is the recorded installation. Only when there is no record at
+// all do these options stand in for it; a record without a data folder (a
+// Windows service records only its command line and account) leaves DataDir
+// empty rather than name a folder that may not be the one in use.
 func (s *Service) installation(platform string) Installation {
-	inst, _ := readInstallation(s.o.Name, platform)
+	inst, ok := readInstallation(s.o.Name, platform)
 	inst.Name, inst.Platform = s.o.Name, platform
+	if ok {
+		return inst
+	}
 	for _, f := range []struct {
 		to   *string
 		from string
