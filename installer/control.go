@@ -49,6 +49,11 @@ func (s *Service) Control(ctx context.Context, action string) error {
 	case ActionRestart:
 		err = svc.Restart()
 	}
+	if err != nil && (action == ActionStart || action == ActionRestart) {
+		// The service manager itself saw the agent die (an init script checks
+		// right after it started it): that is a failed start, with its reason.
+		return fmt.Errorf("%s the service: %w: the service manager says %v; %s", action, ErrStartFailed, err, s.logTail(svc.Platform()))
+	}
 	if err != nil {
 		return fmt.Errorf("%s the service: %w; %s", action, err, logHint(s.o.Name))
 	}
