@@ -49,6 +49,8 @@ type Patient struct {
 	CardSN        string `json:"card_sn,omitempty"`
 	PsnNo         string `json:"psn_no,omitempty"`
 	PsnName       string `json:"psn_name,omitempty"`
+	PsnCertType   string `json:"psn_cert_type,omitempty"` // e-voucher: from the decode service
+	Certno        string `json:"certno,omitempty"`        // e-voucher: from the decode service
 }
 
 // Code is a code with its display name (department, doctor, diagnosis).

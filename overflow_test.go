@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The attack: qty 1855986.25 × unit_price 99390521205.152 is
@@ -226,4 +227,12 @@ func FuzzBillValidate(f *testing.F) {
 			t.Fatalf("accepted amount %s for %s × %s = %s", amount, qty, price, exact)
 		}
 	})
+}
+
+// The same overflow in an inpatient fee line is refused naming the line.
+func TestFeeBatch_Validate_Overflow(t *testing.T) {
+	q, _ := ParseQty("1855986.25")
+	p, _ := ParsePrice("99390521205.152")
+	b := FeeBatch{IptNo: "ZY1", BatchNo: "B1", Items: []FeeItem{{Item: Item{Line: 1, HISCode: "YP0001", Name: "x", Qty: q, UnitPrice: p, Amount: 2500}, OccurredAt: time.Now()}}}
+	assertProblem(t, b.Validate(), "items[0].amount", "line 1")
 }

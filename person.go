@@ -57,9 +57,12 @@ func (p Person) Masked() Person {
 }
 
 // Card is what a social security card reader yields (the national ReadCardBas string,
-// serial-reader.md), or an e-voucher code from a QR scanner (CertType 01, CardNo the code).
+// serial-reader.md), a resident ID card (CertType 02, CardNo and SSN the ID number), or
+// an e-voucher (CertType 01, CardNo the ecToken once decoded, SSN the holder's
+// certificate number and PsnCertType its type).
 type Card struct {
-	CertType    string `json:"mdtrt_cert_type"` // 03 social security card, 01 e-voucher
+	CertType    string `json:"mdtrt_cert_type"`         // 03 social security card, 02 ID card, 01 e-voucher
+	PsnCertType string `json:"psn_cert_type,omitempty"` // e-voucher: the holder's certificate type
 	RegionCode  string `json:"region_code,omitempty"`
 	SSN         string `json:"ssn,omitempty"`
 	CardNo      string `json:"card_no"`
@@ -82,8 +85,11 @@ func (c Card) Masked() Card {
 
 // Patient returns the certificate that identifies the card's holder in a bill and in 1101.
 func (c Card) Patient() Patient {
-	if c.CertType == CertEVoucher {
-		return Patient{MdtrtCertType: CertEVoucher, MdtrtCertNo: c.CardNo}
+	switch c.CertType {
+	case CertEVoucher:
+		return Patient{MdtrtCertType: CertEVoucher, MdtrtCertNo: c.CardNo, PsnName: c.Name, PsnCertType: c.PsnCertType, Certno: c.SSN}
+	case CertIDNumber:
+		return Patient{MdtrtCertType: CertIDNumber, MdtrtCertNo: c.CardNo, PsnName: c.Name}
 	}
 	return Patient{MdtrtCertType: CertSSCard, MdtrtCertNo: c.CardNo, CardSN: c.CardSN, PsnName: c.Name}
 }

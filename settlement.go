@@ -26,6 +26,7 @@ type Split struct {
 	PsnCashPay      Money  `json:"psn_cash_pay"`
 	Balc            Money  `json:"balc"`
 	AcctMulaidPay   Money  `json:"acct_mulaid_pay"`
+	HospPartAmt     Money  `json:"hosp_part_amt,omitempty"` // the hospital's share (usually 0): medfee = fund + psn_part + hosp_part
 	MedinsSetlID    string `json:"medins_setl_id,omitempty"`
 	ClrOptins       string `json:"clr_optins,omitempty"`
 	ClrWay          string `json:"clr_way,omitempty"`

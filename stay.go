@@ -193,7 +193,7 @@ func (b *FeeBatch) Validate() error {
 		p := fmt.Sprintf("items[%d]", i)
 		checkItem(v, p, it.Item, lines, i)
 		if it.OccurredAt.IsZero() {
-			v.Add(p+".occurred_at", "is required (when the fee was incurred, RFC 3339)")
+			v.Add(p+".occurred_at", "is required (the time the fee was incurred)")
 		}
 	}
 	return v.Err()
@@ -322,7 +322,11 @@ func checkItem(v *ValidationError, p string, it Item, lines map[int]int, i int) 
 	if it.Amount < 0 || it.Amount > maxStayMoney {
 		v.Add(p+".amount", "%s is out of range", it.Amount)
 	} else if it.Qty > 0 && it.UnitPrice >= 0 {
-		if want := LineAmount(it.Qty, it.UnitPrice); want != it.Amount {
+		// exact and checked: a product beyond Money is refused, never wrapped
+		switch want, err := LineAmountChecked(it.Qty, it.UnitPrice); {
+		case err != nil || want > maxStayMoney:
+			v.Add(p+".amount", "line %d: qty %s × unit_price %s is more than %s, the most one line may hold", it.Line, it.Qty, it.UnitPrice, maxStayMoney)
+		case want != it.Amount:
 			v.Add(p+".amount", "is %s but qty %s × unit_price %s = %s", it.Amount, it.Qty, it.UnitPrice, want)
 		}
 	}

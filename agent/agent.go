@@ -1,6 +1,7 @@
-// Package agent wires settle-agent together and holds its workflows: the cashier API,
-// online and offline settlement with exactly-once delivery to the platform, the sync
-// loop that drains the durable queue, reconciliation, the status page and metrics.
+// Package agent wires settle-agent together: it opens the store, builds the platform
+// client, the settlement engine (package workflow), the HTTP API (package httpapi),
+// reconciliation (package recon), the card readers and the HIS inputs from the
+// configuration, and runs them. It holds no workflow of its own.
 //
 // The program is an *Agent: New opens the store and builds the parts, Run serves until
 // its context ends (the service manager's Stop cancels it), Close releases what New took.
@@ -8,44 +9,40 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/hisadapter"
+	"github.com/settle-agent/settle-agent/httpapi"
+	"github.com/settle-agent/settle-agent/offline"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/queue"
+	"github.com/settle-agent/settle-agent/recon"
+	"github.com/settle-agent/settle-agent/store"
+	"github.com/settle-agent/settle-agent/workflow"
 )
 
-// Errors of the agent's workflows. The API turns each into a status and a sentence.
+// Errors of the agent's wiring; the workflows' own are in package workflow.
 var (
-	// ErrOffline means the platform cannot be reached now; the bill is queued or estimated.
-	ErrOffline = errors.New("the provincial platform cannot be reached")
-	// ErrRefusedOffline means the offline policy is "refuse".
-	ErrRefusedOffline = errors.New("insured settlement is refused while the platform is offline (offline policy \"refuse\")")
-	// ErrUnmapped means a bill holds item codes the mapping does not know.
-	ErrUnmapped = errors.New("unmapped item codes")
-	// ErrClosed means the agent is shutting down.
-	ErrClosed = errors.New("the agent is shutting down")
+	// ErrClosed means the agent is shutting down (workflow.ErrClosed).
+	ErrClosed = workflow.ErrClosed
 )
 
 // StoreFile is the name of the store in the data folder.
-const StoreFile = "settle-agent.db"
+const StoreFile = store.File
+
+// StoreKeyFile is the store key the agent generates in the data folder for a new store
+// when the configuration names none.
+const StoreKeyFile = store.KeyFile
 
 // Options are what the caller of New may set beyond the configuration. A nil *Options
 // means defaults.
@@ -65,32 +62,20 @@ type Agent struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	now     func() time.Time
-	version string
 	opts    Options
-
-	store   *queue.Store
+	store   *store.Store
 	client  *platform.Client
-	msgids  *platform.MsgidGenerator
-	seal    *sealer
-	breaker *breaker
+	engine  *workflow.Engine
+	api     *httpapi.Server
 	mapping *hisadapter.MappingFile
-	cards   *cardHub
 	readers []*cardreader.Reader
-	metrics *metrics
-	locks   *billLocks
-	learned *learned
-	api     http.Handler
-	started time.Time
 
-	defaultRatio decimal.Decimal
-
-	mu          sync.Mutex
-	listenAddr  string
-	hl7Addr     string
-	outstanding settle.Money // fund share of offline bills collected by estimate, not yet settled
-	closing     bool
-	wg          sync.WaitGroup
-	closeOnce   sync.Once
+	mu         sync.Mutex
+	listenAddr string
+	hl7Addr    string
+	closing    bool
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
 }
 
 // New opens the store and builds every part from cfg; nothing is served until Run.
@@ -98,93 +83,50 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 	if o == nil {
 		o = &Options{}
 	}
-	a := &Agent{cfg: cfg, opts: *o, log: o.Logger, now: o.Now, version: o.Version}
+	a := &Agent{cfg: cfg, opts: *o, log: o.Logger, now: o.Now}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if a.version == "" {
-		a.version = "dev"
+	if a.opts.Version == "" {
+		a.opts.Version = "dev"
 	}
-	a.started = a.now()
-	var err error
-	ratio := cfg.Offline.DefaultRatio
-	if ratio == "" {
-		ratio = "0.70"
-	}
-	if a.defaultRatio, err = decimal.NewFromString(ratio); err != nil {
-		return nil, fmt.Errorf("offline.default_ratio %q: %w", ratio, err)
+	policy, err := offline.ParsePolicy(cfg.Offline.Policy, cfg.Offline.DefaultRatio, cfg.Offline.MaxBillAmount, cfg.Offline.MaxOutstandingAmount)
+	if err != nil {
+		return nil, fmt.Errorf("[offline]: %w", err)
 	}
 	old := make([]string, len(cfg.Store.OldKeys))
 	for i, k := range cfg.Store.OldKeys {
 		old[i] = k.Value()
 	}
-	dir := cfg.Store.Dir
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("data folder %s: %w (create it, or set [store] dir to a writable folder)", dir, err)
-	}
-	key := cfg.Store.Key.Value()
-	if key == "" {
-		if key, err = a.generatedStoreKey(dir); err != nil {
-			return nil, err
-		}
-	}
-	if a.seal, err = newSealer(key, old); err != nil {
+	a.store, err = store.Open(cfg.Store.Dir, &store.Options{Key: cfg.Store.Key.Value(), OldKeys: old, Logger: a.log,
+		Queue: queue.Options{
+			Horizon:   cfg.Offline.RetryHorizon.Duration,
+			Retention: cfg.Store.Retention.Duration,
+			LeaseTime: 2*cfg.Platform.Timeout.Duration + 30*time.Second,
+			// A queued bill is retried at least every 30 s: when a flaky line steadies,
+			// no bill waits minutes in backoff.
+			MinBackoff: time.Second,
+			MaxBackoff: 30 * time.Second,
+			Now:        a.now,
+		}})
+	if err != nil {
 		return nil, err
 	}
-	a.store, err = queue.Open(filepath.Join(dir, StoreFile), &queue.Options{
-		Horizon:   cfg.Offline.RetryHorizon.Duration,
-		Retention: cfg.Store.Retention.Duration,
-		LeaseTime: 2*cfg.Platform.Timeout.Duration + 30*time.Second,
-		// A queued bill is retried at least every 30 s: when a flaky line steadies,
-		// no bill waits minutes in backoff.
-		MinBackoff: time.Second,
-		MaxBackoff: 30 * time.Second,
-		Logger:     a.log,
-		Now:        a.now,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	// This process holds the store's file lock: leases left in it belong to a process
-	// that died, so their bills sync now rather than after the lease time.
-	if n, err := a.store.ReleaseLeases(context.Background()); err != nil {
-		a.store.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	} else if n > 0 {
+	if n := a.store.ReleasedLeases(); n > 0 {
 		a.log.Warn("resuming queued bills left in flight by a previous run", "count", n)
 	}
-	if err := a.init(); err != nil {
+	if err := a.init(policy); err != nil {
 		a.store.Close()
 		return nil, err
 	}
-	if err := a.recoverInFlight(context.Background()); err != nil {
+	if err := a.engine.Recover(context.Background()); err != nil {
 		a.store.Close()
-		return nil, err
+		return nil, fmt.Errorf("recover in-flight bills: %w", err)
 	}
 	return a, nil
-}
-
-// recoverInFlight queues the settlements a previous run left mid-call (state settling,
-// not in the queue): their outcome is unknown until the sync worker reverses the
-// pending message and settles them. Only in-flight bills are read, never the store.
-func (a *Agent) recoverInFlight(ctx context.Context) error {
-	recs, err := a.listBills(StateSettling, "", 1<<20, time.Time{})
-	if err != nil {
-		return fmt.Errorf("recover in-flight bills: %w", err)
-	}
-	for _, rec := range recs {
-		if rec.QueueID != 0 {
-			continue
-		}
-		if err := a.enqueue(ctx, rec); err != nil {
-			return fmt.Errorf("recover in-flight bill %s: %w", rec.Bill.BillNo, err)
-		}
-		a.log.Warn("settlement interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo)
-	}
-	return nil
 }
 
 // PlatformOptions are the platform client's options from the configuration (the
@@ -208,7 +150,12 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 	}
 }
 
-func (a *Agent) init() error {
+// mapper adapts the reloading mapping file to the engine's Mapper.
+type mapper struct{ f *hisadapter.MappingFile }
+
+func (m mapper) MapItems(b *settle.Bill) error { return m.f.Current().Map(b, b.CreatedAt) }
+
+func (a *Agent) init(policy offline.Policy) error {
 	cfg := a.cfg
 	po := PlatformOptions(cfg)
 	po.Now, po.Logger = a.now, a.log
@@ -217,49 +164,59 @@ func (a *Agent) init() error {
 		return fmt.Errorf("platform client: %w", err)
 	}
 	a.client = client
-	reserved, err := a.loadMsgidReservation()
+	reserved, err := a.store.MsgidReservation()
 	if err != nil {
 		return err
 	}
-	a.msgids, err = platform.NewMsgidGenerator(platform.MsgidOptions{
+	msgids, err := platform.NewMsgidGenerator(platform.MsgidOptions{
 		FixmedinsCode: cfg.Hospital.FixmedinsCode,
 		Node:          cfg.Hospital.MsgidNode,
 		Now:           a.now,
 		Reserved:      reserved,
-		Reserve:       a.reserveMsgids,
+		Reserve:       a.store.ReserveMsgids,
 	})
 	if err != nil {
 		return fmt.Errorf("msgid generator: %w", err)
 	}
-	a.breaker = newBreaker(cfg.Platform.BreakerThreshold, a.now)
-	a.breaker.onChange = func(online bool) {
-		if online {
-			a.log.Info("platform answers again: online; the queue syncs now")
-		} else {
-			a.log.Warn("platform unreachable: OFFLINE; windows keep working and bills are queued")
-		}
-	}
-	if a.seal.current == nil {
+	if !a.store.Sealed() {
 		a.log.Warn("no [store] key: patients' data is stored unencrypted; set one (openssl rand -base64 32)", "setting", "store.key")
 	}
-	a.locks = newBillLocks()
-	a.metrics = newMetrics(a)
-	a.learned = newLearned()
-	if err := a.loadLearned(); err != nil {
-		return err
-	}
-	if err := a.loadOutstanding(); err != nil {
-		return err
-	}
+	var mapItems workflow.Mapper
 	if cfg.Mapping.File != "" {
 		a.mapping, err = hisadapter.OpenMappingFile(cfg.Mapping.File, &hisadapter.MappingOptions{Logger: a.log, Now: a.now})
 		if err != nil {
 			return fmt.Errorf("item code mapping: %w", err)
 		}
+		mapItems = mapper{a.mapping}
 	} else {
 		a.log.Warn("no item code mapping configured: HIS item codes are sent as national codes unchanged", "setting", "mapping.file")
 	}
-	a.cards = newCardHub(a.now)
+	obs := &observer{}
+	a.engine, err = workflow.New(workflow.Options{
+		Store: a.store, Platform: client, Msgids: msgids, Mapper: mapItems, Observer: obs,
+		Logger: a.log, Now: a.now,
+		Admdvs: cfg.Hospital.Admdvs,
+		Windows: func(id string) bool {
+			_, ok := cfg.Window(id)
+			return ok
+		},
+		Deadline:         cfg.Offline.Deadline.Duration,
+		CallTimeout:      cfg.Platform.Timeout.Duration,
+		Policy:           policy,
+		BreakerThreshold: cfg.Platform.BreakerThreshold,
+		Retention:        cfg.Store.Retention.Duration,
+		ProbeInterval:    cfg.Platform.ProbeInterval.Duration,
+		ProbeCertType:    cfg.Platform.ProbeCertType,
+		ProbeCertNo:      cfg.Platform.ProbeCertNo,
+		SyncConcurrency:  cfg.Sync.Concurrency,
+		SyncRate:         cfg.Sync.RatePerSecond,
+		SignInMac:        macAddress(),
+		SignInIP:         hostIP(),
+	})
+	if err != nil {
+		return err
+	}
+	cards := httpapi.NewCardHub(a.now)
 	for i := range cfg.Windows {
 		w := &cfg.Windows[i]
 		for _, p := range []*config.Port{w.Reader, w.Scanner} {
@@ -268,55 +225,90 @@ func (a *Agent) init() error {
 			}
 			rc := cardreader.Config{Window: w.ID, Port: p.Port, Baud: p.Baud, DataBits: p.DataBits,
 				Parity: p.Parity, StopBits: p.StopBits, Protocol: p.Protocol, ReadTimeout: p.ReadTimeout.Duration}
-			r, err := cardreader.New(rc, &cardreader.Options{Open: a.opts.OpenPort, OnRead: a.cards.publish, Now: a.now, Logger: a.log})
+			r, err := cardreader.New(rc, &cardreader.Options{Open: a.opts.OpenPort, OnRead: cards.Publish, Now: a.now, Logger: a.log})
 			if err != nil {
 				return fmt.Errorf("window %s reader %s: %w", w.ID, p.Port, err)
 			}
 			a.readers = append(a.readers, r)
 		}
 	}
-	a.api = a.routes()
+	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
+	a.api, err = httpapi.New(httpapi.Options{
+		Config: cfg, Engine: a.engine, Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing,
+		Version: a.opts.Version, Logger: a.log, Now: a.now,
+	})
+	if err != nil {
+		return err
+	}
+	obs.m = a.api.Metrics()
 	return nil
 }
 
-// StoreKeyFile is the store key the agent generates in the data folder for a new store
-// when the configuration names none.
-const StoreKeyFile = "store.key"
+// observer forwards the engine's events to the API's metrics (built after it).
+type observer struct{ m *httpapi.Metrics }
 
-// generatedStoreKey returns the key of a store that has no configured one: the key
-// generated for it at its first start, or a new one for a new store. A store that
-// already holds records without a key stays unsealed ("" and a warning at start):
-// sealing it under a key nobody knows about would lock IT out of their own data.
-func (a *Agent) generatedStoreKey(dir string) (string, error) {
-	path := filepath.Join(dir, StoreKeyFile)
-	if b, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("store key %s: %w", path, err)
+func (o *observer) PlatformCall(infno string, out platform.Outcome, d time.Duration) {
+	if o.m != nil {
+		o.m.PlatformCall(infno, out, d)
 	}
-	if _, err := os.Stat(filepath.Join(dir, StoreFile)); err == nil {
-		return "", nil
+}
+
+func (o *observer) BillEvent(event, via string) {
+	if o.m != nil {
+		o.m.BillEvent(event, via)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("generate a store key: %w", err)
+}
+
+func (a *Agent) readerStates() []cardreader.State {
+	out := make([]cardreader.State, 0, len(a.readers))
+	for _, r := range a.readers {
+		out = append(out, r.State())
 	}
-	key := base64.StdEncoding.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return out
+}
+
+func (a *Agent) mappingStatus() *httpapi.MappingStatus {
+	if a.mapping == nil {
+		return nil
+	}
+	m := &httpapi.MappingStatus{LoadedAt: a.mapping.LoadedAt()}
+	if cur := a.mapping.Current(); cur != nil {
+		m.Entries = cur.Len()
+	}
+	if err := a.mapping.LastError(); err != nil {
+		m.LastError = err.Error()
+	}
+	return m
+}
+
+// reconBills is the day's bills as reconciliation sees them.
+func (a *Agent) reconBills(day string) ([]recon.Bill, error) {
+	recs, err := a.engine.BillsOfDay(day)
 	if err != nil {
-		return "", fmt.Errorf("store key %s: %w", path, err)
+		return nil, err
 	}
-	_, werr := f.WriteString(key + "\n")
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		return "", fmt.Errorf("store key %s: %w", path, err)
+	out := make([]recon.Bill, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, ReconBill(r))
 	}
-	a.log.Warn("generated a key for the new store; back it up with the data: without it the bills cannot be read",
-		"file", path, "setting", "store.key")
-	return key, nil
+	return out, nil
+}
+
+// ReconBill is a bill as package recon sees it.
+func ReconBill(r *workflow.Record) recon.Bill {
+	return recon.Bill{BillNo: r.Bill.BillNo, Window: r.Bill.Window, State: string(r.State), Total: r.Bill.Total,
+		Offline: r.Offline, Collected: r.Collected, Settlement: r.Settlement, SettleMsgid: r.SettleMsgid,
+		Insutype: r.Insutype, Cancelled: r.Cancelled,
+		Pending:     r.State == workflow.StateQueued || r.State == workflow.StateSettling,
+		NeedsPerson: r.State == workflow.StateFailed || r.State == workflow.StateDead}
 }
 
 // Handler is the agent's HTTP API (tests may serve it themselves).
-func (a *Agent) Handler() http.Handler { return a.api }
+func (a *Agent) Handler() http.Handler { return a.api.Handler() }
+
+// Engine is the settlement engine (tests drive it directly).
+func (a *Agent) Engine() *workflow.Engine { return a.engine }
 
 // Addr is the address the API listens on, once Run has started.
 func (a *Agent) Addr() string {
@@ -340,7 +332,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.listenAddr = ln.Addr().String()
 	a.mu.Unlock()
-	srv := a.newServer()
+	srv := a.api.HTTPServer()
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
@@ -353,19 +345,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	errc := make(chan error, 4)
-	a.goRun(func() { errc <- a.serve(srv, ln) })
-	a.signIn(ctx, false)
-	a.goRun(func() { a.probeLoop(workCtx) })
-	a.goRun(func() { a.syncLoop(workCtx) })
-	a.goRun(func() { a.retentionLoop(workCtx) })
+	a.goRun(func() { errc <- a.api.Serve(srv, ln) })
+	a.engine.SignIn(ctx, false)
+	a.goRun(func() { a.engine.Run(workCtx) })
 	if a.mapping != nil {
-		a.goRun(func() { a.mapping.Run(workCtx) })
+		a.goRun(func() { _ = a.mapping.Run(workCtx) })
 	}
 	for _, r := range a.readers {
-		r := r
 		a.goRun(func() { r.Run(workCtx) })
 	}
-	a.log.Info("agent started", "listen", a.listenAddr, "version", a.version, "windows", len(a.cfg.Windows),
+	a.log.Info("agent started", "listen", a.listenAddr, "version", a.opts.Version, "windows", len(a.cfg.Windows),
 		"platform", a.cfg.Platform.BaseURL, "offline_policy", a.cfg.Offline.Policy)
 
 	var runErr error
@@ -377,12 +366,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.closing = true
 	a.mu.Unlock()
+	a.engine.Stop()
 	shutCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Offline.Deadline.Duration+2*time.Second)
 	_ = srv.Shutdown(shutCtx) // in-flight cashier calls end within their deadline (and park in the queue)
 	cancel()
 	stopWork()
 	a.wg.Wait()
-	a.signOut()
+	a.engine.SignOut()
 	a.log.Info("agent stopped")
 	return runErr
 }
@@ -398,7 +388,10 @@ func (a *Agent) goRun(f func()) {
 // Close releases the store. Run calls it on its way out; calling it again is harmless.
 func (a *Agent) Close() error {
 	var err error
-	a.closeOnce.Do(func() { err = a.store.Close() })
+	a.closeOnce.Do(func() {
+		a.client.Close()
+		err = a.store.Close()
+	})
 	return err
 }
 
@@ -408,5 +401,25 @@ func (a *Agent) isClosing() bool {
 	return a.closing
 }
 
-// Store exposes the durable store (the queue commands and tests read it).
-func (a *Agent) Store() *queue.Store { return a.store }
+// Store exposes the durable store's queue (the queue commands and tests read it).
+func (a *Agent) Store() *queue.Store { return a.store.Queue() }
+
+func macAddress() string {
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback == 0 && len(i.HardwareAddr) > 0 {
+			return strings.ToUpper(i.HardwareAddr.String())
+		}
+	}
+	return ""
+}
+
+func hostIP() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}

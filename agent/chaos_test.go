@@ -25,9 +25,11 @@ import (
 // checks at the end, against the simulator's ledger, that every bill was settled
 // exactly once and that the agent agrees.
 //
-// SETTLE_AGENT_CHAOS_BILLS sets the least number of bills (default 24; it runs on until
-// at least 6 SIGKILLs), SETTLE_AGENT_CHAOS_REPLAY=1 makes the simulator replay repeated
-// msgids; docs/offline.md reports larger runs.
+// It runs on both kinds of platform (one that replays the stored answer for a repeated
+// msgid, one that processes it again). SETTLE_AGENT_CHAOS_BILLS sets the least number
+// of bills per kind (default 16; it runs on until at least 4 SIGKILLs per kind),
+// SETTLE_AGENT_CHAOS_SEED the killer's seed (logged; a failing run names it);
+// docs/offline.md reports larger runs.
 
 const chaosChildEnv = "SETTLE_AGENT_CHAOS_CHILD"
 
@@ -98,10 +100,28 @@ func TestAgent_Chaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos test skipped in -short mode")
 	}
-	n := 24
+	n := 16
 	if v, err := strconv.Atoi(os.Getenv("SETTLE_AGENT_CHAOS_BILLS")); err == nil && v > 0 {
 		n = v
 	}
+	seed := time.Now().UnixNano()
+	if v, err := strconv.ParseInt(os.Getenv("SETTLE_AGENT_CHAOS_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	for i, replay := range []bool{false, true} {
+		name := "NonReplaying"
+		if replay {
+			name = "Replaying"
+		}
+		t.Run(name, func(t *testing.T) {
+			s := seed + int64(i)
+			t.Logf("chaos seed %d (rerun with SETTLE_AGENT_CHAOS_SEED=%d)", s, seed)
+			chaos(t, n, s, replay)
+		})
+	}
+}
+
+func chaos(t *testing.T, n int, seed int64, replay bool) {
 	p, simURL := MustSim(t)
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -116,9 +136,6 @@ func TestAgent_Chaos(t *testing.T) {
 	s := &testSystem{tb: t, Sim: p, URL: "http://" + addr}
 	s.waitFor("child agent up", func() bool { st, _ := s.tryDo("GET", "/healthz", "", nil); return st == 200 })
 
-	// Both kinds of platform: one that answers a repeated msgid from its books
-	// (SETTLE_AGENT_CHAOS_REPLAY=1) and one that processes it again (default).
-	replay := os.Getenv("SETTLE_AGENT_CHAOS_REPLAY") == "1"
 	p.SetFaults(sim.Faults{LatencyMS: 5, HTTP500Rate: 0.05, InfcodeMinus1Rate: 0.05, ResetRate: 0.05, LoseResponseRate: 0.08, ReplayMsgid: replay})
 
 	// The killer: SIGKILL at random moments, restart at once on the same store.
@@ -126,7 +143,7 @@ func TestAgent_Chaos(t *testing.T) {
 	killerDone := make(chan struct{})
 	go func() {
 		defer close(killerDone)
-		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		rng := rand.New(rand.NewSource(seed))
 		for {
 			select {
 			case <-stopKiller:
@@ -141,7 +158,7 @@ func TestAgent_Chaos(t *testing.T) {
 	cards := []string{cardLocalEmployee, cardLocalResident, cardShanghaiFiled, cardChronic}
 	var wg sync.WaitGroup
 	bills := make(chan string, 100000)
-	const minKills = 6
+	const minKills = 4
 	var produced sync.Mutex
 	count := 0
 	more := func() bool {
@@ -210,6 +227,18 @@ func TestAgent_Chaos(t *testing.T) {
 	}
 	if rep := p.RepeatedMsgids(); len(rep) > 0 {
 		t.Errorf("msgids sent twice: %v", rep)
+	}
+	// No orphan: every live registration at the platform carries a live settlement.
+	liveSettled := map[string]bool{}
+	for _, e := range p.Ledger() {
+		if e.Infno == "2207" && e.Live() {
+			liveSettled[e.MdtrtID] = true
+		}
+	}
+	for _, e := range p.Ledger() {
+		if e.Infno == "2201" && e.Live() && !liveSettled[e.MdtrtID] {
+			t.Errorf("orphan registration at the platform: visit %s (msgid %s) is live with no settlement", e.MdtrtID, e.Msgid)
+		}
 	}
 	// Every queue record ends done: none left queued, in flight, failed or dead.
 	deadline := time.Now().Add(20 * time.Second)

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/hisadapter"
+	"github.com/settle-agent/settle-agent/workflow"
 )
 
 // hisSink is the agent as the HIS inputs see it: every way in ends in submitBill.
@@ -15,7 +17,11 @@ type hisSink struct{ a *Agent }
 // SubmitBill stores the bill and starts its workflow; nil means it is durably stored
 // (whatever the platform then said of it, which GET /v1/bills shows).
 func (s hisSink) SubmitBill(ctx context.Context, b settle.Bill, source string) error {
-	_, err := s.a.submitBill(ctx, b, b.BillNo, source)
+	_, err := s.a.engine.SubmitBill(ctx, b, b.BillNo, source)
+	// A refusal is an answer (stored with the bill): the HIS input acknowledges it.
+	if errors.Is(err, workflow.ErrRefused) || errors.Is(err, workflow.ErrRefusedOffline) {
+		return nil
+	}
 	return err
 }
 

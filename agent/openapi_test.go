@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -42,7 +43,7 @@ var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "p
 
 func mustOpenAPI(t *testing.T) (*openAPIDoc, []byte) {
 	t.Helper()
-	raw, err := os.ReadFile("openapi.json")
+	raw, err := os.ReadFile("../httpapi/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func registeredRoutes(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for _, file := range []string{"api.go", "debug.go"} {
-		src, err := os.ReadFile(file)
+		src, err := os.ReadFile(filepath.Join("../httpapi", file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +163,7 @@ func TestOpenAPI_ListsEveryRoute(t *testing.T) {
 	ops := doc.ops(t)
 	for _, r := range routes {
 		if _, ok := ops[r]; !ok {
-			t.Errorf("route %s is registered in routes() but not documented: add it to agent/openapi.json paths and to docs/api.md", r)
+			t.Errorf("route %s is registered in routes() but not documented: add it to httpapi/openapi.json paths and to docs/api.md", r)
 		}
 	}
 	for key := range ops {
@@ -188,7 +189,7 @@ func TestOpenAPI_ListsEveryRoute(t *testing.T) {
 
 // errorCodePattern finds the codes the API answers with: errorBody("code", ...) and
 // the bill's own error codes (rec.ErrCode = "code").
-var errorCodePattern = regexp.MustCompile(`(?:errorBody\(|ErrCode(?:, rec\.ErrMsg)? = )"([a-z_]+)"`)
+var errorCodePattern = regexp.MustCompile(`(?:errorBody\(|ErrCode(?:, rec\.ErrMsg)? = |Code: )"([a-z_]+)"`)
 
 func TestOpenAPI_ErrorCodes(t *testing.T) {
 	doc, _ := mustOpenAPI(t)
@@ -198,27 +199,29 @@ func TestOpenAPI_ErrorCodes(t *testing.T) {
 	if err := json.Unmarshal(doc.Components.Schemas["ErrorCode"], &schema); err != nil || len(schema.Enum) == 0 {
 		t.Fatalf("components.schemas.ErrorCode has no enum (%v)", err)
 	}
-	files, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var all bytes.Buffer
-	for _, f := range files {
-		if !strings.HasSuffix(f.Name(), ".go") || strings.HasSuffix(f.Name(), "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f.Name())
+	for _, dir := range []string{"../httpapi", "../workflow"} {
+		files, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		all.Write(src)
+		for _, f := range files {
+			if !strings.HasSuffix(f.Name(), ".go") || strings.HasSuffix(f.Name(), "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all.Write(src)
+		}
 	}
 	used := map[string]bool{}
 	for _, m := range errorCodePattern.FindAllSubmatch(all.Bytes(), -1) {
 		used[string(m[1])] = true
 	}
 	// settleBill answers "bill_"+state for a cancelled or dead bill.
-	if !bytes.Contains(all.Bytes(), []byte(`errorBody("bill_"+string(rec.State)`)) {
+	if !bytes.Contains(all.Bytes(), []byte(`Code: "bill_" + string(rec.State)`)) {
 		t.Errorf("settleBill no longer answers bill_<state>; update this test and the ErrorCode enum")
 	}
 	delete(used, "bill_")
@@ -232,7 +235,7 @@ func TestOpenAPI_ErrorCodes(t *testing.T) {
 			continue
 		}
 		if !slices.Contains(schema.Enum, code) {
-			t.Errorf("error code %q is answered by the agent but not documented: add it to components.schemas.ErrorCode in agent/openapi.json and to the error table of docs/api.md", code)
+			t.Errorf("error code %q is answered by the agent but not documented: add it to components.schemas.ErrorCode in httpapi/openapi.json and to the error table of docs/api.md", code)
 		}
 	}
 	for _, code := range schema.Enum {

@@ -9,6 +9,7 @@ import (
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform/sim"
+	"github.com/settle-agent/settle-agent/workflow"
 )
 
 func TestAgent_Sweep(t *testing.T) {
@@ -26,12 +27,12 @@ func TestAgent_Sweep(t *testing.T) {
 			Total:   2500, CreatedAt: now()}
 	}
 	mustSubmit := func(b settle.Bill) {
-		if out, err := a.submitBill(ctx, b, b.BillNo, "test"); err != nil || out.Status >= 300 && out.Status != 422 {
+		if out, err := a.engine.SubmitBill(ctx, b, b.BillNo, "test"); err != nil && !errors.Is(err, workflow.ErrRefused) {
 			t.Fatalf("submit %s: %v %+v", b.BillNo, err, out)
 		}
 	}
 	mustSubmit(bill("OLD-SETTLED", "A33010001"))
-	if _, err := a.settleBill(ctx, "OLD-SETTLED", "1", "01"); err != nil {
+	if _, err := a.engine.SettleBill(ctx, "OLD-SETTLED", "1", "01"); err != nil {
 		t.Fatal(err)
 	}
 	mustSubmit(bill("OLD-FAILED", "C32010004")) // unfiled: refused, needs a person
@@ -40,29 +41,30 @@ func TestAgent_Sweep(t *testing.T) {
 	clock = clock.Add(a.cfg.Store.Retention.Duration + 48*time.Hour)
 	mu.Unlock()
 	mustSubmit(bill("NEW-SETTLED", "A33010002"))
-	if _, err := a.settleBill(ctx, "NEW-SETTLED", "1", "01"); err != nil {
+	if _, err := a.engine.SettleBill(ctx, "NEW-SETTLED", "1", "01"); err != nil {
 		t.Fatal(err)
 	}
 
-	n, err := a.sweep(ctx)
+	n, err := a.engine.Sweep(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 {
 		t.Errorf("swept %d bills; want 1", n)
 	}
-	if _, err := a.loadBill("OLD-SETTLED"); !errors.Is(err, settle.ErrNotFound) {
+	if _, err := a.engine.Bill("OLD-SETTLED"); !errors.Is(err, settle.ErrNotFound) {
 		t.Errorf("old settled bill: got %v; want it removed", err)
 	}
-	if e, _ := a.getIdem("OLD-SETTLED"); e != nil {
-		t.Errorf("old remembered answer still there")
+	// The bill and its remembered answer are gone: posting it again is a new bill.
+	if _, err := a.engine.SubmitBill(ctx, bill("OLD-SETTLED", "A33010001"), "OLD-SETTLED", "test"); err != nil {
+		t.Errorf("post the swept bill again: %v", err)
 	}
 	for _, keep := range []string{"OLD-FAILED", "NEW-SETTLED"} {
-		if _, err := a.loadBill(keep); err != nil {
+		if _, err := a.engine.Bill(keep); err != nil {
 			t.Errorf("bill %s: got %v; want it kept", keep, err)
 		}
 	}
-	if got := a.billCounts()[StateSettled]; got != 1 {
+	if got := a.engine.BillCounts()[workflow.StateSettled]; got != 1 {
 		t.Errorf("settled bills after the sweep: got %d; want 1", got)
 	}
 }

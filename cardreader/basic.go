@@ -84,13 +84,18 @@ func ParseBasic(s string) (settle.Card, error) {
 
 // CheckCard checks a parsed card against today's date in now's location: a card is
 // good through its expiry date, and its issue date must not be in the future (a
-// reader clock or a forged card). E-voucher cards (CertType "01") carry no dates.
+// reader clock or a forged card). E-voucher cards (CertType "01") carry no dates; an
+// ID card (02) valid for life ("长期") does not expire.
 func CheckCard(c settle.Card, now time.Time) error {
 	if c.CertType == settle.CertEVoucher {
 		return nil
 	}
 	today := now.Format("20060102")
-	if c.ExpiryDate < today {
+	if c.CertType == settle.CertIDNumber && c.ExpiryDate == sfzNoExpiry {
+		// valid for life
+	} else if c.ExpiryDate < today && c.CertType == settle.CertIDNumber {
+		return fmt.Errorf("ID card %s expired on %s: %w", settle.MaskID(c.CardNo), c.ExpiryDate, ErrIDCardExpired)
+	} else if c.ExpiryDate < today {
 		return fmt.Errorf("card %s expired on %s: %w", settle.MaskID(c.CardNo), c.ExpiryDate, ErrCardExpired)
 	}
 	if c.IssueDate > today {

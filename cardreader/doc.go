@@ -53,6 +53,17 @@ var (
 	// ErrPTYUnsupported marks a platform without pseudo-terminals (Windows: use com0com).
 	ErrPTYUnsupported = errors.New("pseudo-terminal readers need Linux; on Windows pair two virtual COM ports with com0com and run the simulator on one")
 
+	// ErrBadIDCard marks resident ID card data (heasec ReadSFZ) that is not the 9 fields
+	// it must be, or whose birth date is not the ID number's.
+	ErrBadIDCard = errors.New("the ID card data could not be understood: take the ID card off the reader and put it on again; if it repeats, type the ID number")
+
+	// ErrIDCardExpired marks a resident ID card past its validity.
+	ErrIDCardExpired = errors.New("the ID card has expired: ask for the social security card or the e-voucher QR code")
+
+	// ErrReaderFault marks a read lost to the vendor's library hanging or crashing; the
+	// agent restarts the library by itself.
+	ErrReaderFault = errors.New("the card reader's driver stopped working and is being restarted: take the card out and insert it again in a few seconds")
+
 	// ErrFrameTooLong marks a frame whose DATA exceeds the protocol's 1023 bytes.
 	ErrFrameTooLong = errors.New("frame longer than 1024 bytes")
 )

@@ -138,17 +138,34 @@ const maxChunks = 10000
 // others (its error is in its Result); the error returned joins them. A cancelled ctx
 // stops at once; what was committed stays.
 func (s *Syncer) Sync(ctx context.Context) (Report, error) {
+	return s.sync(ctx, s.o.Kinds, s.o.Queries)
+}
+
+// SyncQueries runs only the named paged queries (1317 before a mapping upload).
+func (s *Syncer) SyncQueries(ctx context.Context, infnos ...string) (Report, error) {
+	var qs []Query
+	for _, q := range Queries {
+		for _, n := range infnos {
+			if q.Infno == n {
+				qs = append(qs, q)
+			}
+		}
+	}
+	return s.sync(ctx, nil, qs)
+}
+
+func (s *Syncer) sync(ctx context.Context, kinds []Kind, queries []Query) (Report, error) {
 	if !s.run.TryLock() {
 		return Report{}, ErrBusy
 	}
 	defer s.run.Unlock()
 	rep := Report{StartedAt: s.o.Now()}
-	steps := len(s.o.Kinds) + len(s.o.Queries)
+	steps := len(kinds) + len(queries)
 	s.report(func(p *Progress) { *p = Progress{Running: true, StartedAt: rep.StartedAt, Steps: steps} })
 	defer s.report(func(p *Progress) { p.Running = false })
 	var errs []error
 	step := 0
-	for _, k := range s.o.Kinds {
+	for _, k := range kinds {
 		step++
 		s.report(func(p *Progress) {
 			p.Infno, p.Title, p.Step, p.Chunk, p.Done, p.Total = k.Infno, k.Title, step, 0, 0, 0
@@ -159,7 +176,7 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 			break
 		}
 	}
-	for _, q := range s.o.Queries {
+	for _, q := range queries {
 		if ctx.Err() != nil {
 			break
 		}

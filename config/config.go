@@ -34,6 +34,7 @@ type Config struct {
 	Offline    Offline    `toml:"offline"`
 	Sync       Sync       `toml:"sync"`
 	Mapping    Mapping    `toml:"mapping"`
+	Catalogue  Catalogue  `toml:"catalogue"`
 	HL7        HL7        `toml:"hl7"`
 	DropFolder DropFolder `toml:"dropfolder"`
 	Log        Log        `toml:"log"`
@@ -67,6 +68,9 @@ type Platform struct {
 	BreakerThreshold   int      `toml:"breaker_threshold"`
 	ProbeCertType      string   `toml:"probe_cert_type"` // optional 1101 probe person; default probe is 9001
 	ProbeCertNo        string   `toml:"probe_cert_no"`
+	// Paths overrides Path per infno ([platform.paths], "2207" = "/fsi/api/..."), for
+	// provinces that give each service its own path; an infno not listed uses Path.
+	Paths map[string]string `toml:"paths"`
 }
 
 // API is the agent's local HTTP API for cashier windows and the HIS.
@@ -207,6 +211,7 @@ func Default() *Config {
 			DefaultRatio:         "0.70",
 		},
 		Sync:       Sync{Concurrency: 8, RatePerSecond: 200},
+		Catalogue:  defaultCatalogue(),
 		HL7:        HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20},
 		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},

@@ -53,6 +53,8 @@ ca_file = ""                         # PEM CA of the platform; empty: system roo
 # breaker_threshold = 3              # failed calls in a row before going offline
 # probe_cert_type = ""               # with probe_cert_no: probe with 1101 of a test person
 # probe_cert_no = ""                 #   instead of 9001 sign-in
+# paths = { "2207" = "/fsi/api/outpatientSettleService/saveSettletmentV2" }   # per-infno path
+#                                    #   (or a [platform.paths] table); others use path
 
 [api]
 listen = "127.0.0.1:8420"
@@ -101,6 +103,13 @@ retry_horizon = "168h"               # unsent after this long: dead
 # source tree (the simulator's catalogue); examples/dryrun/settle-agent.toml is a whole
 # dry-run configuration.
 file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
+
+[catalogue]
+# sync_at = "02:30"                  # daily catalogue sync, local time (off-peak); "" off
+# max_age = "48h"                    # the status page and doctor warn when older
+# page_size = 100                    # page_size of the paged queries 1312-1319
+# upload_shape = "object"            # 3301 envelope: object (data{}) | array (data[]) | catalogcompin
+# upload_batch = 100                 # rows per 3301 in the array shapes (at most 100)
 
 [hl7]
 listen = ""                          # e.g. "0.0.0.0:2575"; empty: off

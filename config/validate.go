@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateWindows(v)
 	c.validateOffline(v)
 	c.validateRest(v)
+	c.validateCatalogue(v)
 	c.validateFiles(v)
 }
 
@@ -103,6 +105,13 @@ func (c *Config) validatePlatform(v *ValidationError) {
 	}
 	if p.Infver == "" {
 		c.problem(v, "platform.infver", "", "required, e.g. \"V1.0\"")
+	}
+	for _, infno := range sortedKeys(p.Paths) {
+		if len(infno) != 4 || strings.Trim(infno, "0123456789") != "" {
+			c.problem(v, "platform.paths", infno, "keys are 4-digit transaction numbers (infno), e.g. \"2207\"")
+		} else if path := p.Paths[infno]; !strings.HasPrefix(path, "/") {
+			c.problem(v, "platform.paths."+infno, path, "must start with /, e.g. \"/fsi/api/outpatientSettleService/saveSettletmentV2\"")
+		}
 	}
 	if (p.ProbeCertType == "") != (p.ProbeCertNo == "") {
 		c.problem(v, "platform.probe_cert_type", p.ProbeCertType, "platform.probe_cert_type and platform.probe_cert_no go together (the 1101 test person); leave both empty to probe with 9001")
@@ -369,6 +378,16 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// sortedKeys returns m's keys in order, so problems are reported in a stable order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // standardBaud reports whether b is one of the standard serial rates (those the

@@ -44,6 +44,11 @@ func TestValidate_Rules(t *testing.T) {
 		{"RecerSysCodeEmpty", func(c *Config) { c.Platform.RecerSysCode = "" }, "platform.recer_sys_code", ""},
 		{"InfverEmpty", func(c *Config) { c.Platform.Infver = "" }, "platform.infver", ""},
 		{"ProbeHalf", func(c *Config) { c.Platform.ProbeCertType = "02" }, "platform.probe_cert_type", "02"},
+		{"PathsOK", func(c *Config) {
+			c.Platform.Paths = map[string]string{"2207": "/fsi/api/outpatientSettleService/saveSettletmentV2"}
+		}, "", ""},
+		{"PathsBadInfno", func(c *Config) { c.Platform.Paths = map[string]string{"settle": "/x"} }, "platform.paths", "settle"},
+		{"PathsRelative", func(c *Config) { c.Platform.Paths = map[string]string{"2207": "fsi/x"} }, "platform.paths.2207", "fsi/x"},
 		{"ListenNoPort", func(c *Config) { c.API.Listen = "127.0.0.1" }, "api.listen", "127.0.0.1"},
 		{"ListenBadPort", func(c *Config) { c.API.Listen = "127.0.0.1:99999" }, "api.listen", "127.0.0.1:99999"},
 		{"ListenAnyHost", func(c *Config) { c.API.Listen = ":8420" }, "", ""},
@@ -202,6 +207,27 @@ func TestDefault_OnlyTheSiteSpecificKeysAreMissing(t *testing.T) {
 	c.Windows[0].Token = NewSecret("demo")
 	if err := c.Validate(); err != nil {
 		t.Errorf("Default() with the site's keys filled in: got %v; want valid", err)
+	}
+}
+
+func TestParse_PlatformPaths(t *testing.T) {
+	for name, table := range map[string]string{
+		"Table":  "\n[platform.paths]\n\"2207\" = \"/fsi/api/outpatientSettleService/saveSettletmentV2\"\n2206 = \"/fsi/api/outpatientSettleService/preSettletment\"\n",
+		"Inline": "\n[platform]\npaths = { \"2207\" = \"/fsi/api/outpatientSettleService/saveSettletmentV2\", \"2206\" = \"/fsi/api/outpatientSettleService/preSettletment\" }\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			data := validTOML + table
+			if name == "Inline" {
+				data = strings.Replace(validTOML, "[platform]\n", "[platform]\npaths = { \"2207\" = \"/fsi/api/outpatientSettleService/saveSettletmentV2\", \"2206\" = \"/fsi/api/outpatientSettleService/preSettletment\" }\n", 1)
+			}
+			c, err := Parse([]byte(data), "s.toml", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Platform.Paths["2207"]; got != "/fsi/api/outpatientSettleService/saveSettletmentV2" || len(c.Platform.Paths) != 2 {
+				t.Errorf("platform.paths = %v", c.Platform.Paths)
+			}
+		})
 	}
 }
 

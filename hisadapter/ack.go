@@ -157,6 +157,11 @@ func BuildACK(req *Message, code string, errs ...FieldError) []byte {
 }
 
 func buildACK(req *Message, code string, now time.Time, errs []FieldError) []byte {
+	return buildACKNote(req, code, now, errs, "bill stored")
+}
+
+// buildACKNote is buildACK with the MSA-3 text of an AA answer ("bill stored").
+func buildACKNote(req *Message, code string, now time.Time, errs []FieldError, stored string) []byte {
 	d := DefaultDelimiters
 	var enc encoding.Encoding
 	charset := ""
@@ -197,7 +202,7 @@ func buildACK(req *Message, code string, now time.Time, errs []FieldError) []byt
 	case len(errs) > 0:
 		msa = append(msa, w.text(errs[0].Text()))
 	case code == AckAccept:
-		msa = append(msa, "bill stored")
+		msa = append(msa, stored)
 	}
 	b.WriteString(strings.Join(msa, string(d.Field)))
 	b.WriteByte('\r')

@@ -16,6 +16,10 @@ type DFTDefaults struct {
 	MedType  string         // when PV1-18 is empty; "" leaves med_type empty (refused)
 	Window   string         // when PV1-3 is empty
 	Location *time.Location // for HL7 timestamps without an offset; nil: China Standard Time (+08:00)
+
+	// InpatientWindow is the window inpatient messages (ADT, DFT with PV1-2 "I") are
+	// booked under; "": Window, else DefaultStayWindow.
+	InpatientWindow string
 }
 
 // chinaTime is China Standard Time; a fixed zone needs no tzdata on the front-end machine.

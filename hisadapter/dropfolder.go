@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ type DropFolder struct {
 	MaxFileBytes  int64         // larger files go to error/; 0: 32 MiB
 	SinkTimeout   time.Duration // how long one bill may take to store; 0: 30s
 	RetryInterval time.Duration // wait after a temporary Sink failure; 0: 10s
+	Windows       []string      // when set, bills for other windows are refused (into error/)
 
 	log     *slog.Logger
 	seen    map[string]fileState
@@ -86,12 +88,20 @@ func (d *DropFolder) init() error {
 	d.seen = make(map[string]fileState)
 	d.waitTil = make(map[string]time.Time)
 	for _, sub := range []string{"done", "error"} {
-		if err := os.MkdirAll(filepath.Join(d.Dir, sub), 0o755); err != nil {
+		// done/ and error/ hold names and card numbers: the service account's only.
+		p := filepath.Join(d.Dir, sub)
+		if err := os.MkdirAll(p, 0o700); err != nil {
 			return fmt.Errorf("drop folder: %w", err)
+		}
+		if err := restrictDir(p); err != nil {
+			d.log.Warn("drop folder: cannot make the folder private (0700)", "dir", p, "err", err)
 		}
 	}
 	return nil
 }
+
+// errNotRegular marks a drop folder entry that is not a plain file when opened.
+var errNotRegular = errors.New("not a regular file")
 
 // Run scans the folder every PollInterval until ctx ends (then it returns nil). It
 // returns an error at once when the folder or the configuration is unusable.
@@ -168,16 +178,29 @@ func (d *DropFolder) Scan(ctx context.Context) error {
 func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bool {
 	path := filepath.Join(d.Dir, name)
 	log := d.log.With("file", name)
-	f, err := os.Open(path)
+	f, opened, err := openInput(path)
+	if errors.Is(err, errNotRegular) || err == nil && !os.SameFile(info, opened) {
+		if f != nil {
+			f.Close()
+		}
+		log.Warn("drop folder entry refused: not the plain file listed (a link, FIFO or device, or swapped); left in place", "err", err)
+		return false
+	}
 	if err != nil {
 		log.Warn("drop folder file cannot be opened; will try again", "err", err)
 		return false
+	}
+	if err := restrictFile(f); err != nil {
+		log.Debug("drop folder file keeps its mode (owned by another account)", "err", err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(f, d.MaxFileBytes+1))
 	f.Close()
 	if err != nil {
 		log.Warn("drop folder file cannot be read; will try again", "err", err)
 		return false
+	}
+	if int64(len(raw)) <= d.MaxFileBytes && isStayCSV(raw, d.Encoding) {
+		return d.takeStayFees(ctx, name, raw)
 	}
 	var bills []*csvBill
 	var problems []LineError
@@ -191,6 +214,13 @@ func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bo
 	var stored, refused []*csvBill
 	for _, b := range bills {
 		if b.bad {
+			refused = append(refused, b)
+			continue
+		}
+		if len(d.Windows) > 0 && !slices.Contains(d.Windows, b.bill.Window) {
+			problems = append(problems, LineError{Line: b.first, BillNo: b.bill.BillNo, Field: "window", Reason: fmt.Sprintf(
+				"window %q is not one this drop folder takes bills for (%s)", b.bill.Window, strings.Join(d.Windows, ", "))})
+			b.bad = true
 			refused = append(refused, b)
 			continue
 		}
@@ -299,7 +329,7 @@ func (d *DropFolder) move(name, sub string) (string, error) {
 func (d *DropFolder) moveWithReport(name string, report []byte) (string, error) {
 	to := d.freeName("error", name)
 	tmp := to + ".err.tmp"
-	if err := os.WriteFile(tmp, report, 0o644); err != nil {
+	if err := writePrivate(tmp, report); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, to+".err"); err != nil {
@@ -310,6 +340,23 @@ func (d *DropFolder) moveWithReport(name string, report []byte) (string, error) 
 		return "", err
 	}
 	return to, nil
+}
+
+// writePrivate writes a new file readable by the service account only (0600),
+// replacing a leftover of an earlier crash rather than inheriting its mode.
+func writePrivate(path string, data []byte) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // freeName is sub/name, or sub/name-<time>[-n].ext when that is taken already.

@@ -18,16 +18,20 @@ type MappingOptions struct {
 	Logger       *slog.Logger     // nil: discard
 	Now          func() time.Time // nil: time.Now
 	PollInterval time.Duration    // how often the file is looked at; 0: 2s
+	// Check, when set, is asked about a changed file that parses: an error keeps the
+	// old mapping in force, as a broken file does (the catalogue's check).
+	Check func(raw []byte) error
 }
 
 // MappingFile is the item code mapping the hospital maintains on disk, reloaded when
 // it changes without a restart. A broken file never replaces a good mapping: the old
 // one stays in force, the problem is logged at ERROR and LastError says what it is.
 type MappingFile struct {
-	path string
-	log  *slog.Logger
-	now  func() time.Time
-	poll time.Duration
+	path  string
+	log   *slog.Logger
+	now   func() time.Time
+	poll  time.Duration
+	check func([]byte) error
 
 	cur atomic.Pointer[Mapping]
 
@@ -43,7 +47,7 @@ func OpenMappingFile(path string, o *MappingOptions) (*MappingFile, error) {
 	if o == nil {
 		o = &MappingOptions{}
 	}
-	f := &MappingFile{path: path, log: o.Logger, now: o.Now, poll: o.PollInterval}
+	f := &MappingFile{path: path, log: o.Logger, now: o.Now, poll: o.PollInterval, check: o.Check}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,6 +128,9 @@ func (f *MappingFile) Reload() error {
 	}
 	f.sum = sum
 	m, err := ParseMapping(bytes.NewReader(raw))
+	if err == nil && f.check != nil {
+		err = f.check(raw)
+	}
 	if err != nil {
 		f.lastErr = err
 		attrs := []any{"path", f.path, "err", err, "loaded_at", f.loadedAt,

@@ -352,6 +352,9 @@ func temporary(why string) FieldError {
 // process turns the message into a bill and stores it; final is false when the answer
 // is a temporary failure that a resend should retry.
 func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ack []byte, final bool) {
+	if IsStayMessage(m) {
+		return s.processStay(ctx, m, remote)
+	}
 	ctrl := m.Get("MSH-10")
 	b, err := DFTToBill(m, s.Defaults)
 	if errors.Is(err, ErrUnsupported) {

@@ -320,3 +320,22 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
+
+// Issue 17 points 1 and 2 over HL7: a formula as the bill number and a quantity ×
+// price that wraps 64 bits to the stated amount are both refused, naming the field.
+func TestMLLPServer_SameValidationAsAPI(t *testing.T) {
+	sink := newMemSink(nil)
+	c := dialMLLP(t, startMLLP(t, &MLLPServer{Sink: sink}))
+	m := ackOf(t, c.send(dft("X1", "=HYPERLINK(\"http://x\")", "YP0001")))
+	if m.Get("MSA-1") != AckError || !strings.Contains(m.Get("MSA-3"), "PV1-19") {
+		t.Errorf("formula bill_no: got %s %q; want AE naming PV1-19", m.Get("MSA-1"), m.Get("MSA-3"))
+	}
+	over := strings.Replace(string(dft("X2", "X2", "YP0001")), "|||2|25.00|12.50", "|||1855986.25|25.00|99390521205.152", 1)
+	m = ackOf(t, c.send([]byte(over)))
+	if m.Get("MSA-1") != AckError || !strings.Contains(m.Get("MSA-3"), "FT1-11") {
+		t.Errorf("overflowing line: got %s %q; want AE naming FT1-11", m.Get("MSA-1"), m.Get("MSA-3"))
+	}
+	if bills, _ := sink.count(); bills != 0 {
+		t.Errorf("%d bills stored; want 0", bills)
+	}
+}

@@ -43,6 +43,18 @@ type Options struct {
 	BaseURL string
 	// Path is appended to BaseURL (DefaultPath).
 	Path string
+	// Paths overrides Path per infno (e.g. "2207" -> "/fsi/api/outpatientSettleService/saveSettletmentV2"),
+	// for provinces that give each service its own path; an infno not in it uses Path.
+	Paths map[string]string
+	// Phrases recognise the refusals that have a sentinel (ErrOriginalNotFound,
+	// ErrAlreadySettled, ErrSessionExpired, ErrNothingToCancel); a nil list uses
+	// DefaultPhrases' list.
+	Phrases Phrases
+	// FileInArray sends a 9101 file as a JSON array of byte values instead of base64 text.
+	FileInArray bool
+	// ReconResultColumns is the column order of a 3202 result file (nil:
+	// DefaultReconResultColumns).
+	ReconResultColumns []string
 	// Timeout bounds each call (DefaultTimeout); a context deadline that comes earlier wins.
 	Timeout time.Duration
 	// Paasid and Token sign every request with the x-tif-* headers when Paasid is set.
@@ -87,7 +99,8 @@ type Meta struct {
 // for many windows calling at once.
 type Client struct {
 	o         Options
-	url       string
+	base      string
+	phrases   Phrases
 	transport *http.Transport
 	rc        *resty.Client
 	log       *slog.Logger
@@ -120,6 +133,11 @@ func NewClient(o Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	for infno, path := range o.Paths {
+		if !strings.HasPrefix(path, "/") {
+			return nil, fmt.Errorf("platform path of %s %q: want a path starting with /: %w", infno, path, settle.ErrInvalid)
+		}
+	}
 	u, err := url.Parse(o.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("platform base_url %q: want https://host[:port] (or http:// for a simulator): %w", o.BaseURL, settle.ErrInvalid)
@@ -150,7 +168,8 @@ func NewClient(o Options) (*Client, error) {
 		SetResponseBodyLimit(maxResponseBytes)
 	c := &Client{
 		o:         o,
-		url:       strings.TrimSuffix(o.BaseURL, "/") + "/" + strings.TrimPrefix(o.Path, "/"),
+		base:      strings.TrimSuffix(o.BaseURL, "/"),
+		phrases:   o.Phrases.orDefault(),
 		transport: tr,
 		rc:        rc,
 		log:       log,
@@ -239,7 +258,51 @@ func (c *Client) Call(ctx context.Context, infno string, m Meta, input, output a
 	return resp, err
 }
 
+// URL returns the address infno is posted to: BaseURL + Paths[infno], else + Path.
+func (c *Client) URL(infno string) string {
+	path, ok := c.o.Paths[infno]
+	if !ok || path == "" {
+		path = c.o.Path
+	}
+	return c.base + "/" + strings.TrimPrefix(path, "/")
+}
+
 func (c *Client) call(ctx context.Context, infno string, m Meta, input, output any) (*Response, error) {
+	hr, err := c.exchange(ctx, infno, m, input, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	return c.answer(infno, m, hr.Body(), output)
+}
+
+// answer decodes and classifies an envelope body.
+func (c *Client) answer(infno string, m Meta, body []byte, output any) (*Response, error) {
+	resp, err := DecodeResponse(body)
+	if err != nil {
+		return nil, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+	}
+	if err := c.phrases.InfcodeError(infno, resp); err != nil {
+		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+	}
+	if output != nil {
+		sp, err := decodeOutputSurprises(infno, resp.Output, output)
+		resp.Surprises = append(resp.Surprises, sp...)
+		if err != nil {
+			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+		}
+		if so, ok := output.(*SettleOutput); ok && books(infno) && so.Setlinfo.MedinsSetlID != "" && so.Setlinfo.MedinsSetlID != m.Msgid {
+			// medins_setl_id should echo the msgid; a province that fills it otherwise
+			// still booked this request's settlement.
+			resp.Surprises = append(resp.Surprises, Surprise{Kind: SurpriseMismatch, Field: "setlinfo.medins_setl_id",
+				Detail: fmt.Sprintf("%s answer has medins_setl_id %s, not this request's msgid %s", infno, so.Setlinfo.MedinsSetlID, m.Msgid)})
+		}
+	}
+	return resp, nil
+}
+
+// exchange sends one envelope and returns the HTTP answer when its status is 200; every
+// error is classified as Call documents. accept is the Accept header.
+func (c *Client) exchange(ctx context.Context, infno string, m Meta, input any, accept string) (*resty.Response, error) {
 	if m.Msgid == "" {
 		return nil, fmt.Errorf("call %s: msgid is empty: %w", infno, ErrNotSent)
 	}
@@ -265,12 +328,12 @@ func (c *Client) call(ctx context.Context, infno string, m Meta, input, output a
 	req := c.rc.R().
 		SetContext(ctx).
 		SetHeader("Content-Type", "application/json; charset=utf-8").
-		SetHeader("Accept", "application/json").
+		SetHeader("Accept", accept).
 		SetBody(body)
 	if c.o.Paasid != "" {
 		SignHeaders(req.Header, c.o.Paasid, c.o.Token, c.o.Now())
 	}
-	hr, err := req.Post(c.url)
+	hr, err := req.Post(c.URL(infno))
 	if err != nil {
 		return nil, transportError(infno, m.Msgid, err, connected.Load())
 	}
@@ -280,71 +343,91 @@ func (c *Client) call(ctx context.Context, infno string, m Meta, input, output a
 	case code != http.StatusOK:
 		return nil, fmt.Errorf("call %s %s: HTTP %d %s: %w", infno, m.Msgid, code, bodyHint(hr.Body()), ErrOutcomeUnknown)
 	}
-	resp, err := DecodeResponse(hr.Body())
-	if err != nil {
-		return nil, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
-	}
-	if err := InfcodeError(infno, resp); err != nil {
-		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
-	}
-	if output != nil {
-		if err := decodeOutput(infno, resp.Output, output); err != nil {
-			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
-		}
-		if so, ok := output.(*SettleOutput); ok && infno == InfnoSettle && so.Setlinfo.MedinsSetlID != "" && so.Setlinfo.MedinsSetlID != m.Msgid {
-			// medins_setl_id echoes the 2207 msgid: another value is someone else's answer.
-			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, badf("2207 answer has medins_setl_id %s, not this request's msgid", so.Setlinfo.MedinsSetlID))
-		}
-	}
-	return resp, nil
+	return hr, nil
 }
 
 // DecodeResponse parses a response envelope. infcode may be a JSON number or a string
-// holding an integer (some provinces quote it). A body that is not an envelope (not
-// JSON, no integer infcode) is ErrBadResponse, and so ErrOutcomeUnknown.
+// holding an integer (some provinces quote it); any other field may be null or of
+// another JSON type (a number where text is expected is read as its text); the output
+// may be a JSON string holding the object. A body that is not an envelope (not JSON, no
+// integer infcode) is ErrBadResponse, and so ErrOutcomeUnknown.
 func DecodeResponse(body []byte) (*Response, error) {
 	var w struct {
 		Infcode     json.RawMessage `json:"infcode"`
-		InfRefmsgid string          `json:"inf_refmsgid"`
-		RefmsgTime  string          `json:"refmsg_time"`
-		RespondTime string          `json:"respond_time"`
-		ErrMsg      string          `json:"err_msg"`
-		WarnMsg     string          `json:"warn_msg"`
+		InfRefmsgid looseText       `json:"inf_refmsgid"`
+		RefmsgTime  looseText       `json:"refmsg_time"`
+		RespondTime looseText       `json:"respond_time"`
+		ErrMsg      looseText       `json:"err_msg"`
+		WarnMsg     looseText       `json:"warn_msg"`
 		Output      json.RawMessage `json:"output"`
 	}
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, badf("body is not a JSON envelope (%v): %s", err, bodyHint(body))
+	}
+	if w.Output != nil {
+		w.Output = unwrapJSONString(bytes.TrimSpace(w.Output))
 	}
 	text := strings.Trim(string(w.Infcode), `"`)
 	code, err := strconv.Atoi(text)
 	if err != nil || text == "" || text[0] == '+' {
 		return nil, badf("envelope has no integer infcode: %s", bodyHint(body))
 	}
-	return &Response{Infcode: code, InfRefmsgid: w.InfRefmsgid, RefmsgTime: w.RefmsgTime, RespondTime: w.RespondTime,
-		ErrMsg: w.ErrMsg, WarnMsg: w.WarnMsg, Output: w.Output}, nil
+	return &Response{Infcode: code, InfRefmsgid: string(w.InfRefmsgid), RefmsgTime: string(w.RefmsgTime), RespondTime: string(w.RespondTime),
+		ErrMsg: string(w.ErrMsg), WarnMsg: string(w.WarnMsg), Output: w.Output}, nil
 }
 
+// looseText is envelope text that may arrive as null, a number, a flag or even an
+// object (kept as its JSON).
+type looseText string
+
+func (t *looseText) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || bytes.Equal(b, []byte("null")):
+		*t = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = looseText(s)
+	default:
+		*t = looseText(b)
+	}
+	return nil
+}
+
+// decodeOutput is decodeOutputSurprises without the surprises.
 func decodeOutput(infno string, raw json.RawMessage, output any) error {
+	_, err := decodeOutputSurprises(infno, raw, output)
+	return err
+}
+
+// decodeOutputSurprises decodes an answer's output liberally into output, runs its
+// Surprises and then its ValidateFor or Validate.
+func decodeOutputSurprises(infno string, raw json.RawMessage, output any) ([]Surprise, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
-		return badf("%s answer has no output", infno)
+		return nil, badf("%s answer has no output", infno)
 	}
 	// Start from the zero value: a field the answer lacks must not keep an old value.
 	if v := reflect.ValueOf(output); v.Kind() == reflect.Pointer && !v.IsNil() {
 		v.Elem().SetZero()
 	}
-	dec := json.NewDecoder(bytes.NewReader(t))
-	dec.UseNumber()
-	if err := dec.Decode(output); err != nil {
-		return badf("%s output: %v", infno, err)
+	sp, err := decodeLiberal(t, output)
+	if err != nil {
+		return sp, badf("%s output: %v", infno, err)
+	}
+	if v, ok := output.(surprising); ok {
+		sp = append(sp, v.Surprises(infno)...)
 	}
 	switch v := output.(type) {
 	case interface{ ValidateFor(string) error }:
-		return v.ValidateFor(infno)
+		return sp, v.ValidateFor(infno)
 	case interface{ Validate() error }:
-		return v.Validate()
+		return sp, v.Validate()
 	}
-	return nil
+	return sp, nil
 }
 
 // transportError classifies an error of the HTTP exchange. Before a connection was

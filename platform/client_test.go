@@ -144,7 +144,7 @@ func TestClient_Call_Classification(t *testing.T) {
 		{name: "NoInfcode", handler: srv.answer(200, `{"output":{}}`), want: OutcomeUnknown, is: []error{ErrBadResponse}},
 		{name: "MissingField", handler: srv.answer(200, envelope(0, "", `{"data":{"psn_no":"P1"}}`)), want: OutcomeUnknown, is: []error{ErrBadResponse, ErrOutcomeUnknown}},
 		{name: "NullOutput", handler: srv.answer(200, envelope(0, "", "null")), want: OutcomeUnknown, is: []error{ErrBadResponse}},
-		{name: "WrongTypeInOutput", handler: srv.answer(200, envelope(0, "", `{"data":{"mdtrt_id":1.5e3}}`)), want: OutcomeUnknown, is: []error{ErrBadResponse}},
+		{name: "WrongTypeInOutput", handler: srv.answer(200, envelope(0, "", `{"data":{"mdtrt_id":{"id":1}}}`)), want: OutcomeUnknown, is: []error{ErrBadResponse}},
 		{name: "HijackAndClose", handler: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			conn, _, err := w.(http.Hijacker).Hijack()
@@ -326,8 +326,12 @@ func TestClient_Call_PreSettleWithoutSetlID(t *testing.T) {
 	if _, err := c.Call(context.Background(), InfnoSettle, Meta{Msgid: testCode + "202611230912010003"}, SettleInput{}, &so); err != nil {
 		t.Fatalf("2207 echoing its msgid: got %v; want nil", err)
 	}
-	if _, err := c.Call(context.Background(), InfnoSettle, Meta{Msgid: testCode + "202611230912010004"}, SettleInput{}, &so); !errors.Is(err, ErrBadResponse) {
-		t.Fatalf("2207 echoing another msgid: got %v; want ErrBadResponse", err)
+	resp, err := c.Call(context.Background(), InfnoSettle, Meta{Msgid: testCode + "202611230912010004"}, SettleInput{}, &so)
+	if err != nil {
+		t.Fatalf("2207 echoing another msgid: got %v; want nil (a surprise, not a failure)", err)
+	}
+	if !resp.HasSurprise(SurpriseMismatch, "setlinfo.medins_setl_id") {
+		t.Errorf("2207 echoing another msgid: surprises %v; want a mismatch on setlinfo.medins_setl_id", resp.Surprises)
 	}
 }
 

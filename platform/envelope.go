@@ -1,6 +1,9 @@
 package platform
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sort"
+)
 
 // Transaction numbers (infno) the agent speaks; see docs/platform.md.
 const (
@@ -33,6 +36,34 @@ func IsWrite(infno string) bool {
 	return isInpatientWrite(infno)
 }
 
+// reversibleInfnos is the scope of 2601 冲正: the transactions a reversal may name.
+// Any other infno (2201, 2202, 2204, 2205, …) has its own way to resolve an unknown
+// outcome (see docs/platform.md, "Outcome unknown"), and the platform refuses a 2601
+// naming it.
+var reversibleInfnos = map[string]bool{
+	InfnoSettle:                true, // 2207 门诊结算
+	InfnoCancelSettle:          true, // 2208 门诊结算撤销
+	InfnoInpatientSettle:       true, // 2304 住院结算
+	InfnoInpatientCancelSettle: true, // 2305 住院结算撤销
+	InfnoAdmission:             true, // 2401 入院办理
+	"2102":                     true, // 药店结算 (a pharmacy's settlement)
+	"2103":                     true, // 药店结算撤销
+}
+
+// IsReversible reports whether a 2601 may name infno: 2207, 2208, 2304, 2305, 2401
+// (and a pharmacy's 2102, 2103).
+func IsReversible(infno string) bool { return reversibleInfnos[infno] }
+
+// ReversibleInfnos lists the scope of 2601 in order.
+func ReversibleInfnos() []string {
+	out := make([]string, 0, len(reversibleInfnos))
+	for k := range reversibleInfnos {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Request is the envelope of every call to the platform. Field names are the spec's;
 // Input holds the transaction's own input object.
 type Request struct {
@@ -63,7 +94,8 @@ const (
 	OpterMobile   = "3" // 移动终端 mobile
 )
 
-// InfTimeLayout is the layout of inf_time, refmsg_time and respond_time (Beijing time).
+// InfTimeLayout is the layout of inf_time and setl_time (Beijing time); refmsg_time and
+// respond_time are 17 digits (FormatMillis, ParseTime).
 const InfTimeLayout = "2006-01-02 15:04:05"
 
 // Response is the envelope of every answer. Infcode 0 is success, -1 a system error
@@ -77,6 +109,9 @@ type Response struct {
 	ErrMsg      string          `json:"err_msg"`
 	WarnMsg     string          `json:"warn_msg"`
 	Output      json.RawMessage `json:"output"`
+	// Surprises is what the client found odd in a successful answer (never a reason to
+	// fail it): unknown fields, reshaped values, identities that do not add up.
+	Surprises []Surprise `json:"-"`
 }
 
 // Infcodes with a fixed meaning.

@@ -34,14 +34,41 @@ var (
 	// paasid or token, or a clock more than 300 s off. The request was not processed;
 	// IT must fix the configuration or the clock.
 	ErrUnauthorized = errors.New("platform gateway refused the signature (HTTP 401): check paasid, token and the clock")
+
+	// ErrOriginalNotFound marks a business refusal of a reversal (2601) saying the
+	// original transaction does not exist (原交易不存在): the platform does not hold what
+	// omsgid would have booked, so for the caller it is "not booked now". It is always
+	// also ErrBusiness.
+	ErrOriginalNotFound = errors.New("the platform holds no such original transaction")
+
+	// ErrAlreadySettled marks a business refusal saying the visit is already settled
+	// (该就诊已结算, 重复结算): when a repeated 2207/2304 gets it, the settlement that
+	// stands is the one the caller was making (find it with 5203 by mdtrt_id). It is
+	// always also ErrBusiness.
+	ErrAlreadySettled = errors.New("the visit is already settled at the platform")
+
+	// ErrSessionExpired marks a business refusal saying the sign_no is unknown or
+	// expired (签到失效, 请先签到): sign in again (9001) once and repeat the call with a
+	// new msgid. Nothing was processed. It is always also ErrBusiness.
+	ErrSessionExpired = errors.New("the platform no longer knows the session (sign_no): sign in again")
+
+	// ErrNothingToCancel marks a business refusal of a cancellation (2205, 2302, 2208,
+	// ...) saying there is nothing (left) to cancel: none of it is booked now. It is
+	// always also ErrBusiness.
+	ErrNothingToCancel = errors.New("the platform holds nothing to cancel")
 )
 
 // BusinessError is a final refusal: infcode negative (other than -1) with the platform's
 // err_msg, verbatim, for the cashier. errors.Is(err, ErrBusiness) holds.
+//
+// Kind is the refinement the platform's message was recognised as by Phrases
+// (ErrOriginalNotFound, ErrAlreadySettled, ErrSessionExpired, ErrNothingToCancel), or
+// nil; errors.Is(err, Kind) holds too.
 type BusinessError struct {
 	Infno   string
 	Infcode int
 	ErrMsg  string
+	Kind    error
 }
 
 // Error returns the infno, infcode and the platform's message.
@@ -50,7 +77,10 @@ func (e *BusinessError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrBusiness) true.
-func (e *BusinessError) Is(target error) bool { return target == ErrBusiness }
+// With a Kind, errors.Is(err, Kind) is true as well.
+func (e *BusinessError) Is(target error) bool {
+	return target == ErrBusiness || e.Kind != nil && target == e.Kind
+}
 
 // badResponse wraps both ErrBadResponse and ErrOutcomeUnknown.
 type badResponse struct{ msg string }
@@ -67,17 +97,21 @@ func badf(format string, args ...any) error {
 }
 
 // InfcodeError returns the error an answer's infcode stands for: nil for 0,
-// ErrOutcomeUnknown for -1, a *BusinessError for any other negative value. A positive
-// infcode is not in the spec; it is treated as a business refusal too (final, with the
-// message shown), since the platform answered definitely.
-func InfcodeError(infno string, r *Response) error {
+// ErrOutcomeUnknown for -1, a *BusinessError for any other negative value, its Kind
+// recognised by DefaultPhrases. A positive infcode is not in the spec; it is treated as
+// a business refusal too (final, with the message shown), since the platform answered
+// definitely.
+func InfcodeError(infno string, r *Response) error { return DefaultPhrases.InfcodeError(infno, r) }
+
+// InfcodeError is the package function InfcodeError with these phrases.
+func (p Phrases) InfcodeError(infno string, r *Response) error {
 	switch {
 	case r.Infcode == InfcodeOK:
 		return nil
 	case r.Infcode == InfcodeSystemError:
 		return fmt.Errorf("%s infcode -1 (%s): %w", infno, r.ErrMsg, ErrOutcomeUnknown)
 	}
-	return &BusinessError{Infno: infno, Infcode: r.Infcode, ErrMsg: r.ErrMsg}
+	return &BusinessError{Infno: infno, Infcode: r.Infcode, ErrMsg: r.ErrMsg, Kind: p.Kind(infno, r.ErrMsg)}
 }
 
 // Outcome is the class of a call's result.

@@ -2,8 +2,13 @@ package platform
 
 import "github.com/shopspring/decimal"
 
-// FeedetlSnAll is the feedetl_sn that cancels every fee detail of a visit (2205).
+// FeedetlSnAll is the feedetl_sn that cancels every unsettled fee detail of a visit
+// (2302; the old form of 2205).
 const FeedetlSnAll = "0000"
+
+// ChrgBchnoAll is the chrg_bchno that makes 2205 cancel every unsettled fee detail of
+// the visit.
+const ChrgBchnoAll = "0000"
 
 // FeeUploadInput is the input of 2204 门诊费用明细上传.
 type FeeUploadInput struct {
@@ -80,9 +85,13 @@ type CancelFeeInput struct {
 	Data CancelFeeData `json:"data"`
 }
 
-// CancelFeeData names the line to cancel (FeedetlSnAll: every line of the visit).
+// CancelFeeData names what 2205 cancels: the unsettled lines of the charge batch
+// ChrgBchno (ChrgBchnoAll: every unsettled line of the visit). FeedetlSn is the old
+// form (one line, or FeedetlSnAll) kept for callers not yet moved to ChrgBchno; the
+// real 2205 takes chrg_bchno, and the strict simulator refuses a 2205 without it.
 type CancelFeeData struct {
-	FeedetlSn string `json:"feedetl_sn"`
+	ChrgBchno string `json:"chrg_bchno,omitempty"`
+	FeedetlSn string `json:"feedetl_sn,omitempty"`
 	MdtrtID   string `json:"mdtrt_id"`
 	PsnNo     string `json:"psn_no"`
 }

@@ -1,10 +1,35 @@
 package platform
 
-// Reconciliation results (stmt_rslt) of 3201.
+// Reconciliation results (stmt_rslt) of 3201, and of each row of a 3202 result file.
 const (
-	StmtMatch    = "0" // 平
-	StmtMismatch = "1" // 不平
+	StmtBalanced     = "0" // 对平
+	StmtPlatformMore = "1" // 中心多: the platform holds more than the hospital
+	StmtHospitalMore = "2" // 医药机构多: the hospital holds more than the platform
+	StmtDataDiffer   = "3" // 数据不一致: both hold it, the data differ
+
+	// StmtMatch is StmtBalanced.
+	StmtMatch = StmtBalanced
+	// StmtMismatch is the old two-code "not balanced"; the real platform says which
+	// side holds more (StmtPlatformMore, StmtHospitalMore) or StmtDataDiffer.
+	//
+	// Deprecated: compare with StmtBalanced, or use the four codes.
+	StmtMismatch = StmtPlatformMore
 )
+
+// StmtRsltName is the Chinese name of a stmt_rslt code ("" for an unknown code).
+func StmtRsltName(code string) string {
+	switch code {
+	case StmtBalanced:
+		return "对平"
+	case StmtPlatformMore:
+		return "中心多"
+	case StmtHospitalMore:
+		return "医药机构多"
+	case StmtDataDiffer:
+		return "数据不一致"
+	}
+	return ""
+}
 
 // Kinds of difference (diff) a 3202 answer lists.
 const (
@@ -44,15 +69,18 @@ type Stmtinfo struct {
 	StmtRsltDscr string `json:"stmt_rslt_dscr"`
 }
 
-// Validate requires stmt_rslt to be "0" or "1".
+// Validate requires stmt_rslt to be one of the four codes.
 func (o *TotalReconOutput) Validate() error {
-	if r := o.Stmtinfo.StmtRslt; r != StmtMatch && r != StmtMismatch {
-		return badf("3201 answer has stmt_rslt %q, want \"0\" or \"1\"", r)
+	if StmtRsltName(o.Stmtinfo.StmtRslt) == "" {
+		return badf("3201 answer has stmt_rslt %q, want 0, 1, 2 or 3", o.Stmtinfo.StmtRslt)
 	}
 	return nil
 }
 
-// DetailReconInput is the input of 3202 明细对账 (inline list, as the simulator takes it).
+// DetailReconInput is the old inline input of 3202 (a list in the message). The real
+// 3202 exchanges files: see DetailReconFileInput and Client.DetailReconByFile.
+//
+// Deprecated: use DetailReconFileInput.
 type DetailReconInput struct {
 	Data DetailReconData `json:"data"`
 }

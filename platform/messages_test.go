@@ -192,27 +192,23 @@ func TestValidate_Refusals(t *testing.T) {
 		return &SettleOutput{Setlinfo: s}
 	}
 	for name, v := range map[string]interface{ Validate() error }{
-		"SignInNoSignNo":      &SignInOutput{},
-		"PersonNoPsnNo":       &PersonInfoOutput{Insuinfo: []InsuInfo{{Insutype: "310", InsuplcAdmdvs: "310000"}}},
-		"PersonNoInsuplc":     &PersonInfoOutput{Baseinfo: BaseInfo{PsnNo: "P1"}, Insuinfo: []InsuInfo{{Insutype: "310"}}},
-		"ChronicNoCode":       &ChronicQueryOutput{Feedetail: []ChronicFiling{{OpspDiseName: "x"}}},
-		"RegisterNoMdtrtID":   &RegisterOutput{Data: RegisterResult{PsnNo: "P1"}},
-		"FeeNoSn":             &FeeUploadOutput{Result: []FeeResult{{}}},
-		"FeeTwice":            &FeeUploadOutput{Result: []FeeResult{{FeedetlSn: "1"}, {FeedetlSn: "1"}}},
-		"FeePropAboveOne":     &FeeUploadOutput{Result: []FeeResult{{FeedetlSn: "1", SelfpayProp: MustRatioForTest("1.5")}}},
-		"SettleNoSetlID":      setl(func(s *Setlinfo) { s.SetlID = "" }),
-		"SettleNoMdtrtID":     setl(func(s *Setlinfo) { s.MdtrtID = "" }),
-		"SettleFundPlusOwn":   setl(func(s *Setlinfo) { s.FundPaySumamt++ }),
-		"SettleOwnShare":      setl(func(s *Setlinfo) { s.PsnCashPay-- }),
-		"SettleFundsItemised": setl(func(s *Setlinfo) { s.HifpPay-- }),
-		"SettleNegative": setl(func(s *Setlinfo) {
-			s.MedfeeSumamt, s.FundPaySumamt, s.PsnPartAmt, s.AcctPay, s.PsnCashPay, s.HifpPay, s.CvlservPay = -1, -1, 0, 0, 0, -1, 0
-		}),
-		"SettleEmpty":      &SettleOutput{},
-		"CancelSettleSums": &CancelSettleOutput{Setlinfo: Setlinfo{MedfeeSumamt: -100, FundPaySumamt: -50}},
-		"ReconBadRslt":     &TotalReconOutput{Stmtinfo: Stmtinfo{StmtRslt: "2"}},
-		"DetailBadDiff":    &DetailReconOutput{Detail: []ReconDiff{{SetlID: "S", Diff: "other"}}},
-		"DetailNoKey":      &DetailReconOutput{Detail: []ReconDiff{{Diff: DiffAmountDiffers}}},
+		"SignInNoSignNo":     &SignInOutput{},
+		"PersonNoPsnNo":      &PersonInfoOutput{Insuinfo: []InsuInfo{{Insutype: "310", InsuplcAdmdvs: "310000"}}},
+		"PersonNoInsuplc":    &PersonInfoOutput{Baseinfo: BaseInfo{PsnNo: "P1"}, Insuinfo: []InsuInfo{{Insutype: "310"}}},
+		"ChronicNoCode":      &ChronicQueryOutput{Feedetail: []ChronicFiling{{OpspDiseName: "x"}}},
+		"RegisterNoMdtrtID":  &RegisterOutput{Data: RegisterResult{PsnNo: "P1"}},
+		"FeeNoSn":            &FeeUploadOutput{Result: []FeeResult{{}}},
+		"FeeTwice":           &FeeUploadOutput{Result: []FeeResult{{FeedetlSn: "1"}, {FeedetlSn: "1"}}},
+		"FeePropAboveOne":    &FeeUploadOutput{Result: []FeeResult{{FeedetlSn: "1", SelfpayProp: MustRatioForTest("1.5")}}},
+		"SettleNoSetlID":     setl(func(s *Setlinfo) { s.SetlID = "" }),
+		"SettleNoMdtrtID":    setl(func(s *Setlinfo) { s.MdtrtID = "" }),
+		"SettleEmpty":        &SettleOutput{},
+		"ReconBadRslt":       &TotalReconOutput{Stmtinfo: Stmtinfo{StmtRslt: "4"}},
+		"ReconNoRslt":        &TotalReconOutput{},
+		"UploadNoFileQuryNo": &FileUploadOutput{FileInfo: FileInfo{Filename: "x.zip"}},
+		"DetailFileNoQuryNo": &DetailReconFileOutput{},
+		"DetailBadDiff":      &DetailReconOutput{Detail: []ReconDiff{{SetlID: "S", Diff: "other"}}},
+		"DetailNoKey":        &DetailReconOutput{Detail: []ReconDiff{{Diff: DiffAmountDiffers}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := v.Validate()
@@ -220,6 +216,54 @@ func TestValidate_Refusals(t *testing.T) {
 				t.Fatalf("got %v; want ErrBadResponse (and ErrOutcomeUnknown)", err)
 			}
 		})
+	}
+}
+
+// TestSettleOutput_Surprises: amounts that do not add up, negative amounts and a missing
+// setl_time are surprises of a valid answer, never a refusal.
+func TestSettleOutput_Surprises(t *testing.T) {
+	setl := func(f func(*Setlinfo)) *SettleOutput {
+		s := sampleSetlinfo()
+		s.SetlTime = "2026-11-23 09:12:01"
+		f(&s)
+		return &SettleOutput{Setlinfo: s}
+	}
+	for name, tc := range map[string]struct {
+		o     *SettleOutput
+		field string
+		kind  SurpriseKind
+	}{
+		"FundPlusOwn":     {setl(func(s *Setlinfo) { s.FundPaySumamt++ }), "setlinfo.medfee_sumamt", SurpriseIdentity},
+		"OwnShare":        {setl(func(s *Setlinfo) { s.PsnCashPay-- }), "setlinfo.psn_part_amt", SurpriseIdentity},
+		"FundsItemised":   {setl(func(s *Setlinfo) { s.HifpPay-- }), "setlinfo.fund_pay_sumamt", SurpriseIdentity},
+		"HospPartMissing": {setl(func(s *Setlinfo) { s.FundPaySumamt -= 500; s.HifpPay -= 500 }), "setlinfo.medfee_sumamt", SurpriseIdentity},
+		"Negative": {setl(func(s *Setlinfo) {
+			s.MedfeeSumamt, s.FundPaySumamt, s.PsnPartAmt, s.AcctPay, s.PsnCashPay, s.HifpPay, s.CvlservPay = -1, -1, 0, 0, 0, -1, 0
+		}), "setlinfo.medfee_sumamt", SurpriseNegative},
+		"NoSetlTime":  {setl(func(s *Setlinfo) { s.SetlTime = "" }), "setlinfo.setl_time", SurpriseMissing},
+		"BadSetlTime": {setl(func(s *Setlinfo) { s.SetlTime = "yesterday" }), "setlinfo.setl_time", SurpriseCoerced},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := tc.o.Validate(); err != nil {
+				t.Fatalf("Validate: got %v; want nil (a surprise is not a failure)", err)
+			}
+			found := false
+			for _, s := range tc.o.Surprises(InfnoSettle) {
+				found = found || s.Field == tc.field && s.Kind == tc.kind
+			}
+			if !found {
+				t.Fatalf("Surprises = %v; want a %s surprise on %s", tc.o.Surprises(InfnoSettle), tc.kind, tc.field)
+			}
+		})
+	}
+	// The hospital's share keeps the identity: medfee = fund + psn_part + hosp_part.
+	o := setl(func(s *Setlinfo) { s.FundPaySumamt -= 500; s.HifpPay -= 500; s.HospPartAmt = 500 })
+	if sp := o.Surprises(InfnoSettle); len(sp) != 0 {
+		t.Errorf("with hosp_part_amt 5.00: surprises %v; want none", sp)
+	}
+	c := &CancelSettleOutput{Setlinfo: Setlinfo{MedfeeSumamt: -100, FundPaySumamt: -50}}
+	if sp := c.Surprises(InfnoCancelSettle); len(sp) == 0 {
+		t.Errorf("2208 whose amounts do not add up: no surprise; want one")
 	}
 }
 

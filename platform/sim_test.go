@@ -69,7 +69,7 @@ func TestClient_AgainstSimulator(t *testing.T) {
 	item := fx.Items[0]
 	// settleBill registers a visit, uploads one line and pre-settles; it returns what
 	// 2207 needs.
-	settleBill := func(bill string) platform.SettleInput {
+	settleBill := func(bill string) platform.SettleConfirmInput {
 		t.Helper()
 		var reg platform.RegisterOutput
 		must(call(platform.InfnoRegister, insu.InsuplcAdmdvs, platform.RegisterInput{Data: platform.RegisterData{PsnNo: person.PsnNo, Insutype: insu.Insutype,
@@ -91,7 +91,7 @@ func TestClient_AgainstSimulator(t *testing.T) {
 		if pre.Setlinfo.MedfeeSumamt.Money() != amount {
 			t.Fatalf("2206: medfee_sumamt %s; want %s", pre.Setlinfo.MedfeeSumamt, amount)
 		}
-		return in
+		return platform.SettleConfirmInput{Data: platform.ConfirmData(in.Data, pre.Setlinfo, "")}
 	}
 
 	t.Run("Settle", func(t *testing.T) {

@@ -106,8 +106,17 @@ func (s *Store) commit(batch []*batchReq) {
 					return errCallerFailed
 				}
 			}
-			return tx.finish()
+			if err := tx.finish(); err != nil {
+				return err
+			}
+			if s.opt.BeforeCommit != nil {
+				return s.opt.BeforeCommit()
+			}
+			return nil
 		})
+		if err == nil && s.opt.AfterCommit != nil {
+			s.opt.AfterCommit()
+		}
 		if failed >= 0 {
 			live[failed].done <- ferr
 			live = append(live[:failed], live[failed+1:]...)

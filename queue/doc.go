@@ -14,20 +14,14 @@
 // guarantees.
 package queue
 
-import (
-	"errors"
-	"fmt"
-
-	settle "github.com/settle-agent/settle-agent"
-)
+import "errors"
 
 // Errors returned by the queue; they are wrapped with context, so test with errors.Is.
-// ErrNotFound, ErrWrongState and ErrInvalid also match settle.ErrNotFound,
-// settle.ErrConflict and settle.ErrInvalid, so an API layer can map them to 404,
-// 409 and 400 without knowing the queue.
+// The queue knows nothing of the domain: an API layer maps ErrNotFound, ErrWrongState
+// and ErrInvalid to 404, 409 and 400 itself.
 var (
 	// ErrNotFound: no record with that id (it may have been removed by retention).
-	ErrNotFound = fmt.Errorf("queue record %w", settle.ErrNotFound)
+	ErrNotFound = errors.New("queue record not found")
 
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("queue store closed")
@@ -45,8 +39,8 @@ var (
 
 	// ErrWrongState: a move the record's current state does not allow
 	// (e.g. Retry of a done record).
-	ErrWrongState = fmt.Errorf("queue record is in the wrong state for this (%w)", settle.ErrConflict)
+	ErrWrongState = errors.New("queue record is in the wrong state for this")
 
 	// ErrInvalid: bad arguments (empty or oversized key, and the like).
-	ErrInvalid = fmt.Errorf("queue argument: %w", settle.ErrInvalid)
+	ErrInvalid = errors.New("invalid queue argument")
 )

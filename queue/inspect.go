@@ -161,3 +161,13 @@ func (s *Store) FileBytes() (int64, error) {
 	}
 	return fi.Size(), nil
 }
+
+// ReadRecord returns the record with that id as the caller's bbolt transaction tx
+// (Store.View, Tx.Bolt) sees it, or ErrNotFound.
+func ReadRecord(tx *bolt.Tx, id uint64) (*Record, error) {
+	r, err := load(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.record(), nil
+}

@@ -3,6 +3,7 @@ package queue
 import (
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 )
 
@@ -31,6 +32,16 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per notable event. Nil discards.
 	Logger *slog.Logger
+	// Jitter picks the retry delay in [0, n) added to half the backoff; nil means a
+	// random draw. Deterministic tests pass a seeded source.
+	Jitter func(n time.Duration) time.Duration
+	// BeforeCommit, when set, runs inside every write transaction just before it
+	// commits; an error aborts the transaction and is every caller's error (a test's
+	// stand-in for a full disk or a crash before the fsync).
+	BeforeCommit func() error
+	// AfterCommit, when set, runs after every committed write transaction, before its
+	// callers learn of it (a test's crash point after the fsync).
+	AfterCommit func()
 }
 
 func (o *Options) withDefaults() Options {
@@ -51,6 +62,9 @@ func (o *Options) withDefaults() Options {
 	def(&r.OpenTimeout, time.Second)
 	if r.MaxBackoff < r.MinBackoff {
 		r.MaxBackoff = r.MinBackoff
+	}
+	if r.Jitter == nil {
+		r.Jitter = func(n time.Duration) time.Duration { return rand.N(n) }
 	}
 	if r.Now == nil {
 		r.Now = time.Now

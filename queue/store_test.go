@@ -513,12 +513,14 @@ func TestStore_Compact(t *testing.T) {
 	}
 }
 
-func TestErrors_MatchDomain(t *testing.T) {
+// TestErrors_NoDomain: the queue's errors are its own; they do not claim to be the
+// domain's (the API layer maps them).
+func TestErrors_NoDomain(t *testing.T) {
 	for _, c := range []struct{ err, domain error }{
 		{ErrNotFound, settle.ErrNotFound}, {ErrWrongState, settle.ErrConflict}, {ErrInvalid, settle.ErrInvalid},
 	} {
-		if !errors.Is(fmt.Errorf("wrapped: %w", c.err), c.domain) {
-			t.Errorf("%v does not match %v", c.err, c.domain)
+		if errors.Is(fmt.Errorf("wrapped: %w", c.err), c.domain) {
+			t.Errorf("%v matches %v; the queue must not import the domain's errors", c.err, c.domain)
 		}
 	}
 }

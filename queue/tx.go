@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -94,6 +93,22 @@ func (tx *Tx) Nack(id uint64, cause string) error {
 	})
 }
 
+// Postpone is Nack without the retry horizon: the record goes back to ready after
+// the backoff however old it is. A caller whose clock may have jumped (it disagrees
+// with a trusted one) uses it, so that a clock jump never kills records.
+func (tx *Tx) Postpone(id uint64, cause string) error {
+	return tx.move(id, "postpone", func(r *stored) error {
+		if r.state != sLeased {
+			return fmt.Errorf("%w (state %s)", ErrNotLeased, stateOf(r.state))
+		}
+		since := r.since
+		r.since = nanos(tx.now) // inside the horizon for this move only
+		tx.retryOrDie(r, cause)
+		r.since = since
+		return nil
+	})
+}
+
 // retryOrDie records cause as an attempt and moves r to ready after a backoff, or
 // to dead when the horizon has passed.
 func (tx *Tx) retryOrDie(r *stored, cause string) {
@@ -125,7 +140,7 @@ func (s *Store) backoff(n int) time.Duration {
 	if half <= 0 {
 		return d
 	}
-	return half + rand.N(half)
+	return half + s.opt.Jitter(half)
 }
 
 // Fail moves a leased or ready record to failed: a person must look at it.
@@ -307,6 +322,14 @@ func (tx *Tx) lease(n int) ([]*Record, error) {
 			break
 		}
 		ids = append(ids, binary.BigEndian.Uint64(k[8:]))
+	}
+	// A record due further ahead than any backoff or lease can put it was scheduled
+	// by a clock that has since been put back: it is due now, not in weeks.
+	future := now + int64(tx.s.opt.MaxBackoff+tx.s.opt.LeaseTime+time.Minute)
+	for k, _ := c.Seek(timeID(future, 0)); k != nil && len(ids) < n; k, _ = c.Next() {
+		if len(k) == 16 {
+			ids = append(ids, binary.BigEndian.Uint64(k[8:]))
+		}
 	}
 	out := make([]*Record, 0, len(ids))
 	for _, id := range ids {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/hisadapter"
 )
 
@@ -13,16 +14,37 @@ import (
 // file, prints one line per problem (with its line number) or a summary, and exits
 // non-zero when the file is not usable.
 func runMapping(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlags(env, "mapping", "mapping check FILE\n\n"+
-		"Checks an item code mapping (目录对照) CSV with the header\n"+
-		"his_code,med_list_codg,medins_list_codg,name,valid_from,valid_to and reports\n"+
+	fs := newFlags(env, "mapping", "mapping check [--config FILE] MAPPING | mapping upload [--config FILE] [--dry-run] [MAPPING]\n\n"+
+		"check: checks an item code mapping (目录对照) CSV with the header\n"+
+		"his_code,med_list_codg,medins_list_codg,name,valid_from,valid_to (optional list_type, price) and reports\n"+
 		"every problem by line: missing or malformed codes, bad dates, valid_from after\n"+
-		"valid_to, and the same his_code mapped twice for overlapping dates.")
+		"valid_to, and the same his_code mapped twice for overlapping dates. With --config it also\n"+
+		"checks against the catalogue that agent synced: codes the catalogue lacks, expired or\n"+
+		"invalid codes, a wrong list_type, a price over the cap.\n"+
+		"upload: sends the mapping to the platform (3301 new or changed rows, 3302 removed ones).")
+	configPath := fs.String("config", "", "the agent's configuration: check against its synced catalogue (upload: default "+config.DefaultPath()+")")
+	dryRun := fs.Bool("dry-run", false, "upload: say what would be sent, send nothing")
+	if len(args) > 0 && (args[0] == "check" || args[0] == "upload") {
+		pos, err := parseInterleaved(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if args[0] == "upload" {
+			return runMappingUpload(ctx, env, *configPath, *dryRun, pos)
+		}
+		if len(pos) != 1 {
+			return fmt.Errorf("%w: want exactly one MAPPING file after 'mapping check'", errUsage)
+		}
+		if *configPath != "" {
+			return runMappingCheckCatalogue(ctx, env, *configPath, pos[0])
+		}
+		args = append([]string{"check"}, pos...)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 || fs.Arg(0) != "check" {
-		return fmt.Errorf("%w: want 'mapping check FILE'", errUsage)
+		return fmt.Errorf("%w: want 'mapping check [--config FILE] MAPPING' or 'mapping upload [--dry-run]'", errUsage)
 	}
 	if fs.NArg() != 2 {
 		return fmt.Errorf("%w: want exactly one FILE after 'mapping check'", errUsage)

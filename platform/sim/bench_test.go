@@ -116,7 +116,10 @@ func BenchmarkPlatform_Settlement(b *testing.B) {
 			if psn == psnLocalResident {
 				insutype = "390"
 			}
-			c.do(b, "2207", settleInput(psn, reg.Data.MdtrtID, chrg, "11", insutype, money("367.00"), "1"), nil)
+			in := settleInput(psn, reg.Data.MdtrtID, chrg, "11", insutype, money("367.00"), "1")
+			var pre platform.SettleOutput
+			c.do(b, "2206", in, &pre)
+			c.do(b, "2207", platform.SettleConfirmInput{Data: platform.ConfirmData(in.Data, pre.Setlinfo, "")}, nil)
 		}
 	})
 	c.report(b)

@@ -15,6 +15,10 @@ import (
 //	GET  /sim/faults   Faults
 //	PUT  /sim/faults   Faults (replaces all of it) -> Faults
 //	POST /sim/reset    restores the fixture, clears ledger, faults and stats
+//	POST /sim/expire-sessions  forgets every sign-in -> {"expired": n}
+//	GET  /sim/late     {"pending": [msgid...], "hold": bool}: late bookings not landed
+//	PUT  /sim/late     {"hold": bool} (HoldLate) -> as GET
+//	POST /sim/late/release     lands every late booking now -> {"landed": n}
 func (p *Platform) serveControl(w http.ResponseWriter, r *http.Request) {
 	if !loopback(r.RemoteAddr) {
 		http.Error(w, ErrNotLoopback.Error(), http.StatusForbidden)
@@ -51,8 +55,27 @@ func (p *Platform) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "POST /sim/reset":
 		p.Reset()
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	case "POST /sim/expire-sessions":
+		writeJSON(w, http.StatusOK, map[string]int{"expired": p.ExpireSessions()})
+	case "GET /sim/late":
+		writeJSON(w, http.StatusOK, p.lateStatus())
+	case "PUT /sim/late":
+		var body struct {
+			Hold bool `json:"hold"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "late: " + err.Error()})
+			return
+		}
+		p.HoldLate(body.Hold)
+		writeJSON(w, http.StatusOK, p.lateStatus())
+	case "POST /sim/late/release":
+		writeJSON(w, http.StatusOK, map[string]int{"landed": p.ReleaseLate()})
 	default:
-		routes := []string{"GET /sim/ledger", "GET /sim/settled", "GET /sim/stats", "GET /sim/faults", "PUT /sim/faults", "POST /sim/reset"}
+		routes := []string{"GET /sim/ledger", "GET /sim/settled", "GET /sim/stats", "GET /sim/faults", "PUT /sim/faults", "POST /sim/reset",
+			"POST /sim/expire-sessions", "GET /sim/late", "PUT /sim/late", "POST /sim/late/release"}
 		sort.Strings(routes)
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such control: " + route, "routes": routes})
 	}
@@ -74,4 +97,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+func (p *Platform) lateStatus() map[string]any {
+	pending := p.PendingLate()
+	p.mu.Lock()
+	hold := p.holdLate
+	p.mu.Unlock()
+	return map[string]any{"pending": pending, "hold": hold}
 }

@@ -94,9 +94,10 @@ func TestFaults(t *testing.T) {
 	t.Run("lose response: booked, no answer", func(t *testing.T) {
 		p, c := mustSim(t, nil)
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "L1", line{codgVisit, "1", "25"})
+		in := c.confirmInput(psnLocalEmployee, mdtrt, "L1", "11", "310", total, "1")
 		p.SetFaults(Faults{LoseResponseRate: 1})
 		msgid := c.nextMsgid()
-		if _, _, err := c.post("2207", msgid, settleInput(psnLocalEmployee, mdtrt, "L1", "11", "310", total, "1")); err == nil {
+		if _, _, err := c.post("2207", msgid, in); err == nil {
 			t.Fatal("got an answer; want the response lost")
 		}
 		if n := p.Settled()["L1"]; n != 1 {
@@ -113,10 +114,10 @@ func TestFaults(t *testing.T) {
 	t.Run("seeded draws repeat", func(t *testing.T) {
 		draw := func() []faultAction {
 			p := New(DemoFixture(), &Options{Seed: 7})
-			p.SetFaults(Faults{HTTP500Rate: 0.3, ResetRate: 0.2, InfcodeMinus1Rate: 0.2, LoseResponseRate: 0.2})
+			p.SetFaults(Faults{HTTP500Rate: 0.3, ResetRate: 0.2, InfcodeMinus1Rate: 0.2, LoseResponseRate: 0.2, LateRate: 0.1})
 			out := make([]faultAction, 50)
 			for i := range out {
-				out[i] = p.drawFault()
+				out[i] = p.drawFault(platform.InfnoSettle)
 			}
 			return out
 		}
@@ -128,7 +129,7 @@ func TestFaults(t *testing.T) {
 			}
 			seen[a[i]] = true
 		}
-		if len(seen) < 5 {
+		if len(seen) < 6 {
 			t.Errorf("50 draws gave only %v; want every kind", seen)
 		}
 	})
@@ -138,9 +139,9 @@ func TestReplayMsgid(t *testing.T) {
 	t.Run("on: a repeated msgid answers the stored response", func(t *testing.T) {
 		p, c := mustSim(t, nil)
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "P1", line{codgVisit, "1", "25"})
+		in := c.confirmInput(psnLocalEmployee, mdtrt, "P1", "11", "310", total, "1")
 		p.SetFaults(Faults{ReplayMsgid: true})
 		msgid := c.nextMsgid()
-		in := settleInput(psnLocalEmployee, mdtrt, "P1", "11", "310", total, "1")
 		first := c.callID("2207", msgid, in)
 		second := c.callID("2207", msgid, in)
 		if first.Infcode != 0 || !bytes.Equal(first.Output, second.Output) {
@@ -156,9 +157,9 @@ func TestReplayMsgid(t *testing.T) {
 	t.Run("stored even when lost", func(t *testing.T) {
 		p, c := mustSim(t, nil)
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "P2", line{codgVisit, "1", "25"})
+		in := c.confirmInput(psnLocalEmployee, mdtrt, "P2", "11", "310", total, "1")
 		p.SetFaults(Faults{ReplayMsgid: true, LoseResponseRate: 1})
 		msgid := c.nextMsgid()
-		in := settleInput(psnLocalEmployee, mdtrt, "P2", "11", "310", total, "1")
 		if _, _, err := c.post("2207", msgid, in); err == nil {
 			t.Fatal("want the answer lost")
 		}
@@ -172,16 +173,16 @@ func TestReplayMsgid(t *testing.T) {
 			t.Errorf("P2 settled %d; want 1", n)
 		}
 	})
-	t.Run("off: a repeated msgid is processed again", func(t *testing.T) {
+	t.Run("off: a repeated msgid is refused", func(t *testing.T) {
 		p, c := mustSim(t, nil)
 		msgid := c.nextMsgid()
 		a := c.callID("2201", msgid, regInput(psnLocalEmployee))
 		b := c.callID("2201", msgid, regInput(psnLocalEmployee))
-		if a.Infcode != 0 || b.Infcode != 0 || bytes.Equal(a.Output, b.Output) {
-			t.Errorf("got %s and %s; want two registrations", a.Output, b.Output)
+		if a.Infcode != 0 || b.Infcode == 0 || !strings.Contains(b.ErrMsg, "重复") {
+			t.Errorf("got %d and %d %q; want the repeat refused as a duplicate message", a.Infcode, b.Infcode, b.ErrMsg)
 		}
-		if n := booked(p, "2201"); n != 2 {
-			t.Errorf("booked %d; want 2", n)
+		if n := booked(p, "2201"); n != 1 {
+			t.Errorf("booked %d; want 1", n)
 		}
 	})
 }

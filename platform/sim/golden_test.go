@@ -18,14 +18,15 @@ import (
 func TestGolden_Answers(t *testing.T) {
 	_, c := mustSim(t, nil)
 	var out bytes.Buffer
-	const lastMsgid = "H33010200001202611231000000013" // the last step is refused
+	refused := false // the next step is expected to be refused
 	step := func(infno string, input any) json.RawMessage {
 		t.Helper()
 		msgid := fmt.Sprintf("H33010200001202611231000%06d", c.seq.Add(1))
 		resp := c.callID(infno, msgid, input)
-		if wantOK := msgid != lastMsgid; (resp.Infcode == 0) != wantOK {
+		if (resp.Infcode == 0) == refused {
 			t.Errorf("%s: infcode %d %s", infno, resp.Infcode, resp.ErrMsg)
 		}
+		refused = false
 		raw, _ := json.Marshal(resp)
 		var pretty bytes.Buffer
 		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
@@ -43,13 +44,28 @@ func TestGolden_Answers(t *testing.T) {
 	step("2203", platform.VisitInfoInput{Mdtrtinfo: platform.VisitInfo{MdtrtID: mdtrt, PsnNo: psnChronic, MedType: "14", DiseCodg: "E11.900"}})
 	step("2204", c.feeInput(psnChronic, mdtrt, "G1", line{codgVisit, "1", "30"}, line{codgIrbesar, "28", "1.5"}, line{"XA10AEG030B002010100005", "2", "78.5"}, line{codgCheckup, "1", "300"}))
 	in := settleInput(psnChronic, mdtrt, "G1", "14", "310", money("529.00"), "1")
-	step("2206", in)
+	var pre platform.SettleOutput
+	_ = json.Unmarshal(step("2206", in), &pre)
 	var s platform.SettleOutput
-	_ = json.Unmarshal(step("2207", in), &s)
+	_ = json.Unmarshal(step("2207", platform.SettleConfirmInput{Data: platform.ConfirmData(in.Data, pre.Setlinfo, "INV0001")}), &s)
+	step("5203", platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: psnChronic, MdtrtID: mdtrt}})
+	step("5204", platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: psnChronic, MdtrtID: mdtrt}})
 	step("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: s.Setlinfo.SetlID, MdtrtID: mdtrt, PsnNo: psnChronic}})
+	refused = true
 	step("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnChronic, Omsgid: "H33010200001202611230000000000", Oinfno: "2207"}})
-	step("2205", platform.CancelFeeInput{Data: platform.CancelFeeData{FeedetlSn: "0000", MdtrtID: mdtrt, PsnNo: psnChronic}})
+	refused = true
+	step("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnChronic, Omsgid: "H33010200001202611231000000004", Oinfno: "2201"}})
+	step("2205", platform.CancelFeeInput{Data: platform.CancelFeeData{ChrgBchno: platform.ChrgBchnoAll, MdtrtID: mdtrt, PsnNo: psnChronic}})
+	step("5201", platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: psnChronic, Begntime: "2026-11-23 00:00:00", Endtime: "2026-11-23 23:59:59"}})
 	step("3201", platform.TotalReconInput{Data: platform.TotalReconData{StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23"}})
+	z, err := platform.BuildReconFile("H33010200001_20261123.txt", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fi platform.FileUploadOutput
+	_ = json.Unmarshal(step("9101", platform.FileUploadInput{FsUploadIn: platform.FileUploadData{In: platform.FileContent{Bytes: z}, Filename: "H33010200001_20261123.zip", FixmedinsCode: "H33010200001"}}), &fi)
+	step("3202", platform.DetailReconFileInput{Data: platform.DetailReconFileData{SetlOptins: "330100", FileQuryNo: fi.FileQuryNo, StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23"}})
+	refused = true
 	step("1101", platform.PersonInfoInput{Data: platform.PersonQuery{MdtrtCertType: "02", MdtrtCertNo: "110101199001011234"}})
 
 	path := filepath.Join("testdata", "story.golden")

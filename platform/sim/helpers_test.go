@@ -134,8 +134,9 @@ func (c *simClient) ok(infno string, input, out any) string {
 	if resp.Infcode != 0 {
 		c.tb.Fatalf("%s: infcode %d (%s); want 0", infno, resp.Infcode, resp.ErrMsg)
 	}
-	if resp.InfRefmsgid != msgid {
-		c.tb.Fatalf("%s: inf_refmsgid %q; want %q", infno, resp.InfRefmsgid, msgid)
+	if len(resp.InfRefmsgid) != 30 || len(resp.RefmsgTime) != 17 || len(resp.RespondTime) != 17 {
+		c.tb.Fatalf("%s: inf_refmsgid %q refmsg_time %q respond_time %q; want the platform's own 30-character id and 17-digit times",
+			infno, resp.InfRefmsgid, resp.RefmsgTime, resp.RespondTime)
 	}
 	if out != nil {
 		if err := json.Unmarshal(resp.Output, out); err != nil {
@@ -207,11 +208,21 @@ func settleInput(psnNo, mdtrt, chrg, medType, insutype string, total settle.Mone
 	}}
 }
 
-// settle runs 2207 and returns the split and the msgid.
+// confirmInput runs 2206 and returns the 2207 input it makes (the four amounts the
+// real 2207 requires come from the pre-settlement).
+func (c *simClient) confirmInput(psnNo, mdtrt, chrg, medType, insutype string, total settle.Money, acct string) platform.SettleConfirmInput {
+	c.tb.Helper()
+	in := settleInput(psnNo, mdtrt, chrg, medType, insutype, total, acct)
+	var pre platform.SettleOutput
+	c.ok("2206", in, &pre)
+	return platform.SettleConfirmInput{Data: platform.ConfirmData(in.Data, pre.Setlinfo, "")}
+}
+
+// settle runs 2206 and 2207 and returns the split and the msgid.
 func (c *simClient) settle(psnNo, mdtrt, chrg, medType, insutype string, total settle.Money, acct string) (settle.Split, string) {
 	c.tb.Helper()
 	var out platform.SettleOutput
-	msgid := c.ok("2207", settleInput(psnNo, mdtrt, chrg, medType, insutype, total, acct), &out)
+	msgid := c.ok("2207", c.confirmInput(psnNo, mdtrt, chrg, medType, insutype, total, acct), &out)
 	if err := out.Validate(); err != nil {
 		c.tb.Fatalf("2207 answer: %v", err)
 	}

@@ -29,6 +29,8 @@ type Entry struct {
 	FundPaySumamt settle.Money `json:"fund_pay_sumamt"`
 	AcctPay       settle.Money `json:"acct_pay"`
 	PsnCashPay    settle.Money `json:"psn_cash_pay"`
+	// HospPartAmt is the hospital's share of a settlement (Faults.HospPartAmt).
+	HospPartAmt settle.Money `json:"hosp_part_amt,omitempty"`
 	// Target is the msgid this entry undoes (2202, 2205, 2208, 2601).
 	Target string `json:"target,omitempty"`
 	// Reversed is set when a 2601 undid this booking; ReversedBy is its msgid.

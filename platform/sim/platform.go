@@ -12,14 +12,15 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 )
 
-// DefaultPath is the path the real platform serves; any path ending in /callService is
-// served the same way.
+// DefaultPath is the path the real platform serves; a POST to any other path outside
+// /sim/ is served the same way (provinces with a path per service).
 const DefaultPath = "/fsi/api/rsfComIfsService/callService"
 
 // Options tune a Platform; the zero value (or nil) means defaults.
@@ -36,6 +37,9 @@ type Options struct {
 	Seed int64
 	// Logger receives one line per fault and business refusal (nil: discard).
 	Logger *slog.Logger
+	// ReconResultColumns is the column order of the 3202 result file it writes (nil:
+	// platform.DefaultReconResultColumns).
+	ReconResultColumns []string
 }
 
 // Platform is the simulated provincial platform. It is safe for concurrent use: one
@@ -55,15 +59,22 @@ type Platform struct {
 	items     map[string]*CatalogueItem // the fixture's, and what PublishItem added (under mu)
 	policies  map[string]*Policy
 
+	files fileStore
+
 	mu     sync.Mutex
 	faults Faults
 	rng    *rand.Rand
-	seq    int64 // ids stay unique across resets
+	seq    int64        // ids stay unique across resets
+	refSeq atomic.Int64 // serial of inf_refmsgid
 	st     *state
 	calls  map[string]int
 	seen   map[string]struct{} // every msgid received since the last reset
 	repeat []string            // msgids received more than once
 	cat    *catalogueState     // catalogue.go
+
+	late     []*lateCall // "booked late" requests not yet landed (strict.go)
+	holdLate bool        // HoldLate: late bookings wait for ReleaseLate
+	answered int64       // calls processed since the last reset
 }
 
 // state is everything Reset restores.
@@ -75,6 +86,9 @@ type state struct {
 	ledger   []*booking
 	byMsgid  map[string][]*booking
 	replies  map[string][]byte // msgid -> stored answer (writes always; all when replaying)
+	handled  map[string]bool   // msgids processed (a repeat is refused unless replaying)
+	expired  map[string]bool   // sign_no values ExpireSessions forgot
+	used     map[string]bool   // sign_no values calls carried
 	usedDedc map[yearKey]settle.Money
 	usedFund map[yearKey]settle.Money
 	stays    map[string]*stay         // inpatient stays by mdtrt_id (inpatient.go)
@@ -155,6 +169,9 @@ func (p *Platform) resetLocked() {
 		setls:    map[string]*settlement{},
 		byMsgid:  map[string][]*booking{},
 		replies:  map[string][]byte{},
+		handled:  map[string]bool{},
+		expired:  map[string]bool{},
+		used:     map[string]bool{},
 		usedDedc: map[yearKey]settle.Money{},
 		usedFund: map[yearKey]settle.Money{},
 		stays:    map[string]*stay{},
@@ -169,6 +186,7 @@ func (p *Platform) resetLocked() {
 	p.calls = map[string]int{}
 	p.seen = map[string]struct{}{}
 	p.repeat = nil
+	p.late, p.answered = nil, 0
 }
 
 // Fixture returns the fixture the platform holds (do not modify it).
@@ -194,16 +212,19 @@ func (p *Platform) RepeatedMsgids() []string {
 	return append([]string(nil), p.repeat...)
 }
 
-// Handler serves POST to any path ending in /callService, and the /sim/ controls.
+// Handler serves the platform and the /sim/ controls: POST to any path outside /sim/
+// is a call (the real platform's DefaultPath, or a province's per-service path such as
+// /fsi/api/outpatientSettleService/saveSettletmentV2; the envelope's infno decides). It
+// serves in process as well, e.g. with httptest.NewServer.
 func (p *Platform) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sim/", p.serveControl)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/callService") {
-			http.Error(w, "not found: the platform serves POST "+DefaultPath+" (any path ending in /callService) and /sim/", http.StatusNotFound)
-			return
-		}
 		if r.Method != http.MethodPost {
+			if !strings.HasSuffix(r.URL.Path, "/callService") {
+				http.Error(w, "not found: the platform serves POST "+DefaultPath+" (or a province's service path) and /sim/", http.StatusNotFound)
+				return
+			}
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "callService takes POST", http.StatusMethodNotAllowed)
 			return
@@ -272,12 +293,17 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 			p.seen[req.Msgid] = struct{}{}
 		}
 	}
-	action := p.drawFault()
+	action := p.drawFault(req.Infno)
 	var out []byte
+	ctype := jsonType
 	switch action {
 	case faultReset, faultHTTP500, faultMinus1NotBooked:
+	case faultLate:
+		p.holdBackLocked(&req)
 	default:
-		out = p.processLocked(&req)
+		out, ctype = p.processLocked(&req)
+		p.answered++
+		p.landDueLocked()
 	}
 	p.mu.Unlock()
 
@@ -294,25 +320,46 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 	case faultLoseResponse:
 		p.log.Info("sim fault: processed, response lost", "infno", req.Infno, "msgid", req.Msgid)
 		dropConnection(w, false)
+	case faultLate:
+		p.log.Info("sim fault: held back, to be booked late", "infno", req.Infno, "msgid", req.Msgid)
+		dropConnection(w, false)
 	default:
-		p.reply(w, out)
+		p.replyAs(w, ctype, out)
 	}
 }
 
-func (p *Platform) reply(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+// Content types of answers.
+const (
+	jsonType  = "application/json; charset=utf-8"
+	octetType = "application/octet-stream"
+)
+
+func (p *Platform) reply(w http.ResponseWriter, body []byte) { p.replyAs(w, jsonType, body) }
+
+func (p *Platform) replyAs(w http.ResponseWriter, ctype string, body []byte) {
+	w.Header().Set("Content-Type", ctype)
 	_, _ = w.Write(body)
 }
 
 // processLocked answers one request (replaying a stored answer when asked to) and
-// stores the answer for a later replay; the caller holds p.mu.
-func (p *Platform) processLocked(req *platform.Request) []byte {
+// stores the answer for a later replay; the caller holds p.mu. It returns the body and
+// its content type (a 9102 answer is the file itself).
+func (p *Platform) processLocked(req *platform.Request) ([]byte, string) {
 	if p.faults.ReplayMsgid && req.Msgid != "" {
 		if out, ok := p.st.replies[req.Msgid]; ok {
-			return out
+			return out, jsonType
 		}
 	}
+	if req.Msgid != "" && p.st.handled[req.Msgid] {
+		return p.errorResponse(req, infcodeBusiness, "报文ID msgid "+req.Msgid+" 重复: 每个报文须使用新的报文ID"), jsonType
+	}
+	if req.Msgid != "" {
+		p.st.handled[req.Msgid] = true
+	}
 	output, berr := p.dispatch(req)
+	if f, ok := output.(fileAnswer); ok && berr == nil {
+		return f.data, octetType
+	}
 	var out []byte
 	if berr != nil {
 		p.log.Info("sim business error", "infno", req.Infno, "msgid", req.Msgid, "err_msg", berr.msg)
@@ -323,7 +370,7 @@ func (p *Platform) processLocked(req *platform.Request) []byte {
 	if req.Msgid != "" && (p.faults.ReplayMsgid || platform.IsWrite(req.Infno) || req.Infno == platform.InfnoReversal) {
 		p.st.replies[req.Msgid] = out
 	}
-	return out
+	return out, jsonType
 }
 
 func (p *Platform) okResponse(req *platform.Request, output any) []byte {
@@ -339,9 +386,16 @@ func (p *Platform) errorResponse(req *platform.Request, code int, msg string) []
 }
 
 func (p *Platform) encode(resp *platform.Response, req *platform.Request) []byte {
-	resp.InfRefmsgid = req.Msgid
-	resp.RefmsgTime = req.InfTime
-	resp.RespondTime = p.now().In(beijing).Format(platform.InfTimeLayout)
+	// inf_refmsgid is the platform's own id: receiver region (6) + time (14) + serial (10).
+	serial := p.refSeq.Add(1)
+	now := p.now()
+	region := p.fx.TreatmentAdmdvs
+	if len(region) != 6 {
+		region = "330000"
+	}
+	resp.InfRefmsgid = region + now.In(beijing).Format("20060102150405") + sprintf("%010d", serial%10_000_000_000)
+	resp.RefmsgTime = platform.FormatMillis(now)
+	resp.RespondTime = platform.FormatMillis(now)
 	if resp.Output == nil {
 		resp.Output = json.RawMessage("{}")
 	}

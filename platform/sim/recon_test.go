@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"sort"
 	"testing"
 
@@ -45,11 +46,16 @@ func TestReconciliation(t *testing.T) {
 			{"employees match", total("310", "2026-11-23", "2026-11-23", a, b), "0"},
 			{"residents match", total("390", "2026-11-01", "2026-11-30", r), "0"},
 			{"all insutypes match", total("", "2026-11-23", "2026-11-23", a, b, r), "0"},
-			{"counting a cancelled settlement mismatches", total("310", "2026-11-23", "2026-11-23", a, b, cancelled), "1"},
-			{"counting a reversed settlement mismatches", total("310", "2026-11-23", "2026-11-23", a, b, reversed), "1"},
-			{"a missing settlement mismatches", total("310", "2026-11-23", "2026-11-23", a), "1"},
+			{"counting a cancelled settlement: the hospital holds more", total("310", "2026-11-23", "2026-11-23", a, b, cancelled), "2"},
+			{"counting a reversed settlement: the hospital holds more", total("310", "2026-11-23", "2026-11-23", a, b, reversed), "2"},
+			{"a missing settlement: the platform holds more", total("310", "2026-11-23", "2026-11-23", a), "1"},
 			{"other days hold nothing", total("310", "2026-11-24", "2026-11-30"), "0"},
-			{"other days do not hold these", total("310", "2026-11-24", "2026-11-30", a, b), "1"},
+			{"other days do not hold these", total("310", "2026-11-24", "2026-11-30", a, b), "2"},
+			{"same count and total, another fund amount: data differ", func() platform.TotalReconInput {
+				in := total("310", "2026-11-23", "2026-11-23", a, b)
+				in.Data.FundPaySumamt++
+				return in
+			}(), "3"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				var out platform.TotalReconOutput
@@ -62,60 +68,65 @@ func TestReconciliation(t *testing.T) {
 	})
 
 	t.Run("3202", func(t *testing.T) {
-		row := func(x settled, refd string) platform.ReconDetail {
-			return platform.ReconDetail{SetlID: x.s.SetlID, Msgid: x.msgid, MedfeeSumamt: platform.AmountOf(x.s.MedfeeSumamt),
+		cl := realClient(t, c, platform.Options{})
+		row := func(x settled, psn, refd string) platform.ReconFileRow {
+			return platform.ReconFileRow{SetlID: x.s.SetlID, MdtrtID: x.s.MdtrtID, PsnNo: psn, MedfeeSumamt: platform.AmountOf(x.s.MedfeeSumamt),
 				FundPaySumamt: platform.AmountOf(x.s.FundPaySumamt), AcctPay: platform.AmountOf(x.s.AcctPay), RefdSetlFlag: refd}
 		}
-		clean := []platform.ReconDetail{row(a, "0"), row(b, "0"), row(r, "0"), row(cancelled, "1")}
-		var out platform.DetailReconOutput
-		c.ok("3202", platform.DetailReconInput{Data: platform.DetailReconData{StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23", Detail: clean}}, &out)
-		if len(out.Detail) != 0 {
-			t.Errorf("clean list: got %+v; want no differences", out.Detail)
-		}
-
-		wrongAmount := row(b, "0")
-		wrongAmount.FundPaySumamt++
-		byMsgidOnly := row(a, "0")
-		byMsgidOnly.SetlID = ""
-		list := []platform.ReconDetail{
-			byMsgidOnly,         // matched by msgid
-			wrongAmount,         // amount_differs
-			row(cancelled, "0"), // refund_differs
-			row(reversed, "0"),  // missing_at_platform: reversed never happened
-			{SetlID: "ST-UNKNOWN", Msgid: "H33010200001202611230000000001", MedfeeSumamt: 100}, // missing_at_platform
-			// r is left out: missing_at_agent
-		}
-		c.ok("3202", platform.DetailReconInput{Data: platform.DetailReconData{StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23", Detail: list}}, &out)
-		if err := out.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]string{}
-		for _, d := range out.Detail {
-			got[d.SetlID] = d.Diff
-			if d.Dscr == "" {
-				t.Errorf("row %+v has no description", d)
+		recon := func(rows ...platform.ReconFileRow) map[string]platform.ReconResultRow {
+			t.Helper()
+			res, err := cl.DetailReconByFile(context.Background(), platform.DetailRecon{
+				Upload: c.meta(), Recon: c.meta(), Download: c.meta(),
+				Data: platform.DetailReconFileData{SetlOptins: "330100", StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23"}, Rows: rows,
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
+			out := map[string]platform.ReconResultRow{}
+			for _, r := range res {
+				out[r.SetlID] = r
+				if r.Memo == "" {
+					t.Errorf("row %+v has no memo", r)
+				}
+			}
+			return out
 		}
+		if got := recon(row(a, psnLocalEmployee, "0"), row(b, psnZeroBalance, "0"), row(r, psnLocalResident, "0"), row(cancelled, psnLocalEmployee, "1")); len(got) != 0 {
+			t.Errorf("clean list: got %+v; want no differences", got)
+		}
+		wrongAmount := row(b, psnZeroBalance, "0")
+		wrongAmount.FundPaySumamt++
+		got := recon(
+			row(a, psnLocalEmployee, "0"),
+			wrongAmount,                           // 3: data differ
+			row(cancelled, psnLocalEmployee, "0"), // 3: the platform has it cancelled
+			row(reversed, psnLocalEmployee, "0"),  // 2: a reversed settlement never happened
+			platform.ReconFileRow{SetlID: "ST-UNKNOWN", MdtrtID: "M0", PsnNo: psnLocalEmployee, MedfeeSumamt: 100}, // 2
+			// r is left out: 1, the platform holds more
+		)
 		want := map[string]string{
-			b.s.SetlID:         platform.DiffAmountDiffers,
-			cancelled.s.SetlID: platform.DiffRefundDiffers,
-			reversed.s.SetlID:  platform.DiffMissingAtPlatform,
-			"ST-UNKNOWN":       platform.DiffMissingAtPlatform,
-			r.s.SetlID:         platform.DiffMissingAtAgent,
+			b.s.SetlID:         platform.StmtDataDiffer,
+			cancelled.s.SetlID: platform.StmtDataDiffer,
+			reversed.s.SetlID:  platform.StmtHospitalMore,
+			"ST-UNKNOWN":       platform.StmtHospitalMore,
+			r.s.SetlID:         platform.StmtPlatformMore,
 		}
 		if len(got) != len(want) {
-			t.Errorf("got %d differences %v; want %v", len(got), keys(got), keys(want))
+			t.Errorf("got %d differences %v; want %v", len(got), got, want)
 		}
 		for k, w := range want {
-			if got[k] != w {
-				t.Errorf("setl_id %s: diff %q; want %q", k, got[k], w)
+			if got[k].StmtRslt != w {
+				t.Errorf("setl_id %s: stmt_rslt %q; want %q", k, got[k].StmtRslt, w)
 			}
 		}
-		for _, d := range out.Detail {
-			if d.SetlID == b.s.SetlID && d.FundPaySumamt.Money() != b.s.FundPaySumamt {
-				t.Errorf("amount_differs row carries %s; want the platform's %s", d.FundPaySumamt, b.s.FundPaySumamt)
-			}
+		if d := got[b.s.SetlID]; d.FundPaySumamt.Money() != b.s.FundPaySumamt || d.Msgid != b.msgid {
+			t.Errorf("data-differ row %+v; want the platform's %s and msgid %s", d, b.s.FundPaySumamt, b.msgid)
 		}
+		if d := got[r.s.SetlID]; d.Msgid != r.msgid {
+			t.Errorf("platform-more row names msgid %q; want %s (usable as omsgid)", d.Msgid, r.msgid)
+		}
+		// The inline list of old is refused: the real 3202 exchanges files.
+		c.refused("3202", platform.DetailReconInput{Data: platform.DetailReconData{StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23"}}, "9101")
 	})
 }
 

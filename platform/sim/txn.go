@@ -15,6 +15,7 @@ var sprintf = fmt.Sprintf
 // visit is one outpatient registration (2201) and what was uploaded for it.
 type visit struct {
 	id, psnNo, insutype, fixmedins string
+	iptOtpNo, begntime             string // from 2201
 	reg                            *booking
 	cancelled                      bool
 	medType                        string // from 2203
@@ -27,6 +28,9 @@ type visit struct {
 // fee is one uploaded fee line.
 type fee struct {
 	sn, chrgBchno, medListCodg string
+	medinsListCodg, ocurTime   string
+	cnt                        platform.Cnt
+	pric                       platform.Pric
 	split                      feeSplit
 	upload                     *booking
 	cancelled                  bool
@@ -36,6 +40,9 @@ type fee struct {
 func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	if req.Infno == "" {
 		return nil, biz("缺少交易编号 infno")
+	}
+	if e := p.sessionRefusal(req); e != nil {
+		return nil, e
 	}
 	if p.opts.RequireSignIn && req.Infno != platform.InfnoSignIn && !p.st.signNos[req.SignNo] {
 		return nil, biz("签到编号 sign_no 无效或已失效，请先签到(9001)")
@@ -71,6 +78,16 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 		return p.totalRecon(req)
 	case platform.InfnoDetailRecon:
 		return p.detailRecon(req)
+	case platform.InfnoVisitQuery:
+		return p.visitQuery(req)
+	case platform.InfnoSettleQuery:
+		return p.settleQuery(req)
+	case platform.InfnoFeeQuery:
+		return p.feeQuery(req)
+	case platform.InfnoFileUpload:
+		return p.fileUpload(req)
+	case platform.InfnoFileDownload:
+		return p.fileDownload(req)
 	}
 	if h, ok := inpatientTxns[req.Infno]; ok {
 		return h(p, req)
@@ -88,6 +105,29 @@ func decodeInput(req *platform.Request, v any) *bizError {
 	}
 	if err := json.Unmarshal(req.Input, v); err != nil {
 		return biz("交易%s入参格式错误: %v", req.Infno, err)
+	}
+	return nil
+}
+
+// requireFields refuses an input whose object at key lacks any of fields (present as
+// null counts as present: the value is then checked as zero).
+func requireFields(req *platform.Request, key string, fields ...string) *bizError {
+	var outer map[string]json.RawMessage
+	if json.Unmarshal(req.Input, &outer) != nil {
+		return biz("交易%s入参格式错误", req.Infno)
+	}
+	var inner map[string]json.RawMessage
+	if json.Unmarshal(outer[key], &inner) != nil {
+		return biz("交易%s缺少 %s", req.Infno, key)
+	}
+	var missing []string
+	for _, f := range fields {
+		if _, ok := inner[f]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return biz("交易%s缺少必填项 %s (来自预结算结果)", req.Infno, strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -243,6 +283,10 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 	ipt := d.IptOtpNo
 	if ipt == "" {
 		ipt = v.id
+	}
+	v.iptOtpNo, v.begntime = ipt, d.Begntime
+	if v.begntime == "" {
+		v.begntime = p.nowText()
 	}
 	v.reg = p.st.book(&booking{
 		Entry: p.entry(req, fp.PsnNo, v.id),

@@ -37,7 +37,8 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 		if d.FeedetlSn == "" || d.FeedetlSn == platform.FeedetlSnAll {
 			return nil, biz("费用明细流水号 feedetl_sn %q 无效", d.FeedetlSn)
 		}
-		if old, ok := v.fees[d.FeedetlSn]; inRequest[d.FeedetlSn] || ok && !old.cancelled {
+		if _, ok := v.fees[d.FeedetlSn]; inRequest[d.FeedetlSn] || ok {
+			// Unique within the visit for ever: a cancelled line's number is not reused.
 			return nil, biz("费用明细流水号 feedetl_sn %s 在本次就诊中重复", d.FeedetlSn)
 		}
 		inRequest[d.FeedetlSn] = true
@@ -54,7 +55,8 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 		}
 		sp := splitFee(*it, amount, d.Cnt.Qty(), d.Pric.Price())
 		total += amount
-		fees = append(fees, &fee{sn: d.FeedetlSn, chrgBchno: d.ChrgBchno, medListCodg: d.MedListCodg, split: sp})
+		fees = append(fees, &fee{sn: d.FeedetlSn, chrgBchno: d.ChrgBchno, medListCodg: d.MedListCodg, split: sp,
+			medinsListCodg: d.MedinsListCodg, ocurTime: d.FeeOcurTime, cnt: d.Cnt, pric: d.Pric})
 		result = append(result, platform.FeeResult{
 			FeedetlSn:        d.FeedetlSn,
 			DetItemFeeSumamt: d.DetItemFeeSumamt,
@@ -92,8 +94,10 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 	return platform.FeeUploadOutput{Result: result}, nil
 }
 
-// cancelFee is 2205: one line, or every line with feedetl_sn "0000". A 2204 whose lines
-// are all cancelled is marked cancelled in the ledger.
+// cancelFee is 2205: the unsettled lines of charge batch chrg_bchno, or every
+// unsettled line of the visit with chrg_bchno "0000". A 2204 whose lines are all
+// cancelled is marked cancelled in the ledger. Nothing to cancel is refused ("无可撤销
+// 的费用明细"), which for the client also means none of it is booked.
 func (p *Platform) cancelFee(req *platform.Request) (any, *bizError) {
 	var in platform.CancelFeeInput
 	if e := decodeInput(req, &in); e != nil {
@@ -107,19 +111,17 @@ func (p *Platform) cancelFee(req *platform.Request) (any, *bizError) {
 	if v.setlID != "" {
 		return nil, biz("就诊 %s 已结算，请先撤销结算(2208)", v.id)
 	}
+	if d.ChrgBchno == "" {
+		return nil, biz("费用明细撤销须填写收费批次号 chrg_bchno (\"0000\" 撤销全部未结算明细)")
+	}
 	var gone []*fee
-	if d.FeedetlSn == platform.FeedetlSnAll {
-		for _, sn := range v.order {
-			if f := v.fees[sn]; !f.cancelled {
-				gone = append(gone, f)
-			}
+	for _, sn := range v.order {
+		if f := v.fees[sn]; !f.cancelled && (d.ChrgBchno == platform.ChrgBchnoAll || f.chrgBchno == d.ChrgBchno) {
+			gone = append(gone, f)
 		}
-	} else {
-		f, ok := v.fees[d.FeedetlSn]
-		if !ok || f.cancelled {
-			return nil, biz("费用明细不存在或已撤销: feedetl_sn %s", d.FeedetlSn)
-		}
-		gone = []*fee{f}
+	}
+	if len(gone) == 0 {
+		return nil, biz("%s: mdtrt_id %s chrg_bchno %s", msgNothingToCancel, v.id, d.ChrgBchno)
 	}
 	var total settle.Money
 	var marked []*booking

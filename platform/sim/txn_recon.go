@@ -53,25 +53,134 @@ func (p *Platform) totalRecon(req *platform.Request) (any, *bizError) {
 		fund += b.FundPaySumamt
 		acct += b.AcctPay
 	}
-	info := platform.Stmtinfo{SetlOptins: d.SetlOptins, StmtRslt: platform.StmtMatch}
-	if medfee == d.MedfeeSumamt.Money() && fund == d.FundPaySumamt.Money() && acct == d.AcctPay.Money() && n == d.FixmedinsSetlCnt {
-		info.StmtRsltDscr = sprintf("对账平: %d 笔, 医疗费总额 %s, 基金支付 %s, 个人账户 %s", n, medfee, fund, acct)
-	} else {
-		info.StmtRslt = platform.StmtMismatch
-		info.StmtRsltDscr = sprintf("对账不平: 平台 %d 笔, 医疗费总额 %s, 基金支付 %s, 个人账户 %s; 机构 %d 笔, %s, %s, %s",
-			n, medfee, fund, acct, d.FixmedinsSetlCnt, d.MedfeeSumamt, d.FundPaySumamt, d.AcctPay)
+	info := platform.Stmtinfo{SetlOptins: d.SetlOptins, StmtRslt: platform.StmtBalanced}
+	switch {
+	case medfee == d.MedfeeSumamt.Money() && fund == d.FundPaySumamt.Money() && acct == d.AcctPay.Money() && n == d.FixmedinsSetlCnt:
+		info.StmtRsltDscr = sprintf("对平: %d 笔, 医疗费总额 %s, 基金支付 %s, 个人账户 %s", n, medfee, fund, acct)
+		return platform.TotalReconOutput{Stmtinfo: info}, nil
+	case n > d.FixmedinsSetlCnt || n == d.FixmedinsSetlCnt && medfee > d.MedfeeSumamt.Money():
+		info.StmtRslt = platform.StmtPlatformMore
+	case n < d.FixmedinsSetlCnt || n == d.FixmedinsSetlCnt && medfee < d.MedfeeSumamt.Money():
+		info.StmtRslt = platform.StmtHospitalMore
+	default:
+		info.StmtRslt = platform.StmtDataDiffer
 	}
+	info.StmtRsltDscr = sprintf("%s: 平台 %d 笔, 医疗费总额 %s, 基金支付 %s, 个人账户 %s; 机构 %d 笔, %s, %s, %s",
+		platform.StmtRsltName(info.StmtRslt), n, medfee, fund, acct, d.FixmedinsSetlCnt, d.MedfeeSumamt, d.FundPaySumamt, d.AcctPay)
 	return platform.TotalReconOutput{Stmtinfo: info}, nil
 }
 
-// detailRecon is 3202: the hospital's list against the platform's settlements in the
-// period, matched by setl_id (else msgid); only the rows that differ are answered.
+// detailReconInput is either form of 3202's input: the real one names an uploaded file
+// (file_qury_no); the old inline one lists the rows (detail).
+type detailReconInput struct {
+	Data struct {
+		platform.DetailReconFileData
+		Detail []platform.ReconDetail `json:"detail"`
+	} `json:"data"`
+}
+
+// detailRecon is 3202. With file_qury_no (the real form) it reads the hospital's file
+// from the file store and answers a result file (detailReconFile); otherwise it takes
+// the old inline list.
 func (p *Platform) detailRecon(req *platform.Request) (any, *bizError) {
+	var both detailReconInput
+	if e := decodeInput(req, &both); e != nil {
+		return nil, e
+	}
+	if both.Data.FileQuryNo != "" || p.strictRecon() {
+		return p.detailReconFile(req, both.Data.DetailReconFileData)
+	}
 	var in platform.DetailReconInput
 	if e := decodeInput(req, &in); e != nil {
 		return nil, e
 	}
-	d := in.Data
+	return p.detailReconInline(req, in.Data)
+}
+
+// detailReconFile is the real 3202: the uploaded zip's rows against the platform's
+// settlements in the period, matched by setl_id. The result zip lists one line per
+// settlement that differs: stmt_rslt 1 (中心多: only the platform holds it, with the
+// platform's msgid), 2 (医药机构多: only the hospital lists it), 3 (数据不一致: amounts or
+// the refund flag differ).
+func (p *Platform) detailReconFile(req *platform.Request, d platform.DetailReconFileData) (any, *bizError) {
+	if d.FileQuryNo == "" {
+		return nil, biz("明细对账须先上传对账文件(9101)并填写文件查询号 file_qury_no")
+	}
+	_, data, ok := p.loadFile(d.FileQuryNo)
+	if !ok {
+		return nil, biz("对账文件不存在或已过期: file_qury_no %s", d.FileQuryNo)
+	}
+	rows, err := platform.ParseReconFile(data)
+	if err != nil {
+		return nil, biz("对账文件格式错误: %v", err)
+	}
+	if d.FixmedinsSetlCnt != len(rows) {
+		return nil, biz("对账笔数 fixmedins_setl_cnt %d 与文件明细 %d 笔不符", d.FixmedinsSetlCnt, len(rows))
+	}
+	ours := p.settlementsFor(req.FixmedinsCode, d.StmtBegndate, d.StmtEnddate)
+	bySetl := make(map[string]*booking, len(ours))
+	for _, b := range ours {
+		bySetl[b.SetlID] = b
+	}
+	matched := make(map[*booking]bool, len(ours))
+	var result []platform.ReconResultRow
+	for _, r := range rows {
+		b := bySetl[r.SetlID]
+		if b == nil || matched[b] {
+			result = append(result, platform.ReconResultRow{
+				PsnNo: r.PsnNo, MdtrtID: r.MdtrtID, SetlID: r.SetlID, StmtRslt: platform.StmtHospitalMore, RefdSetlFlag: r.RefdSetlFlag,
+				Memo: "中心无此结算(或已冲正)", MedfeeSumamt: r.MedfeeSumamt, FundPaySumamt: r.FundPaySumamt, AcctPay: r.AcctPay,
+			})
+			continue
+		}
+		matched[b] = true
+		flag := refdFlag(b)
+		row := platform.ReconResultRow{
+			PsnNo: b.PsnNo, MdtrtID: b.MdtrtID, SetlID: b.SetlID, Msgid: b.Msgid, StmtRslt: platform.StmtDataDiffer, RefdSetlFlag: flag,
+			MedfeeSumamt: platform.AmountOf(b.MedfeeSumamt), FundPaySumamt: platform.AmountOf(b.FundPaySumamt), AcctPay: platform.AmountOf(b.AcctPay),
+		}
+		hospFlag := r.RefdSetlFlag
+		if hospFlag == "" {
+			hospFlag = "0"
+		}
+		switch {
+		case r.MedfeeSumamt.Money() != b.MedfeeSumamt || r.FundPaySumamt.Money() != b.FundPaySumamt || r.AcctPay.Money() != b.AcctPay:
+			row.Memo = sprintf("金额不符: 中心 %s/%s/%s, 机构 %s/%s/%s", b.MedfeeSumamt, b.FundPaySumamt, b.AcctPay, r.MedfeeSumamt, r.FundPaySumamt, r.AcctPay)
+		case hospFlag != flag:
+			row.Memo = sprintf("退费标志不符: 中心 %s, 机构 %s", flag, hospFlag)
+		default:
+			continue
+		}
+		result = append(result, row)
+	}
+	for _, b := range ours {
+		if matched[b] {
+			continue
+		}
+		result = append(result, platform.ReconResultRow{
+			PsnNo: b.PsnNo, MdtrtID: b.MdtrtID, SetlID: b.SetlID, Msgid: b.Msgid, StmtRslt: platform.StmtPlatformMore, RefdSetlFlag: refdFlag(b),
+			Memo: "医药机构无此结算", MedfeeSumamt: platform.AmountOf(b.MedfeeSumamt), FundPaySumamt: platform.AmountOf(b.FundPaySumamt), AcctPay: platform.AmountOf(b.AcctPay),
+		})
+	}
+	name := sprintf("%s_%s_result", req.FixmedinsCode, p.now().In(beijing).Format("20060102150405"))
+	zipped, err := platform.BuildReconResult(name+".txt", result, p.opts.ReconResultColumns)
+	if err != nil {
+		return nil, biz("生成对账结果文件失败: %v", err)
+	}
+	no := p.storeFile(name+".zip", zipped)
+	return platform.DetailReconFileOutput{Fileinfo: p.fileInfo(no, name+".zip")}, nil
+}
+
+func refdFlag(b *booking) string {
+	if b.Cancelled {
+		return "1"
+	}
+	return "0"
+}
+
+// detailReconInline is the old 3202 with the list in the message; the strict
+// simulator refuses it.
+func (p *Platform) detailReconInline(req *platform.Request, d platform.DetailReconData) (any, *bizError) {
 	ours := p.settlementsFor(req.FixmedinsCode, d.StmtBegndate, d.StmtEnddate)
 	bySetl := make(map[string]*booking, len(ours))
 	byMsg := make(map[string]*booking, len(ours))
@@ -130,3 +239,7 @@ func (p *Platform) detailRecon(req *platform.Request) (any, *bizError) {
 	}
 	return out, nil
 }
+
+// strictRecon reports whether the old inline 3202 is refused: always, as the real
+// platform takes 3202 only through files.
+func (p *Platform) strictRecon() bool { return true }

@@ -57,7 +57,7 @@ func (p *Platform) calculate(d platform.SettleData) (*calc, *bizError) {
 		return nil, e
 	}
 	if v.setlID != "" {
-		return nil, biz("就诊 %s 已结算(setl_id %s)，不能重复结算", v.id, v.setlID)
+		return nil, biz("%s(mdtrt_id %s, setl_id %s)，不能重复结算", msgAlreadySettled, v.id, v.setlID)
 	}
 	insutype := d.Insutype
 	if insutype == "" {
@@ -115,6 +115,13 @@ func (p *Platform) calculate(d platform.SettleData) (*calc, *bizError) {
 		HasAccount: insutype == settle.InsutypeEmployee,
 		UseAccount: d.AcctUsedFlag == platform.AcctUsed,
 	})
+	if h, _ := p.faults.hospPart(); h > 0 {
+		// The hospital bears part of what the fund would pay (hosp_part_amt).
+		h = min(h, sp.HifpPay)
+		sp.HifpPay -= h
+		sp.FundPaySumamt -= h
+		sp.HospPartAmt = h
+	}
 	sp.MdtrtID, sp.PsnNo, sp.Insutype, sp.InsuplcAdmdvs = v.id, fp.PsnNo, insutype, fp.InsuplcAdmdvs
 	sp.ClrOptins, sp.ClrWay, sp.ClrType = fp.InsuplcAdmdvs, "1", "11"
 	return &calc{ps: ps, v: v, split: sp, year: year, chrg: d.ChrgBchno, med: d.MedType}, nil
@@ -152,13 +159,23 @@ func (p *Platform) preSettle(req *platform.Request) (any, *bizError) {
 }
 
 func (p *Platform) settleTxn(req *platform.Request) (any, *bizError) {
-	var in platform.SettleInput
+	var in platform.SettleConfirmInput
 	if e := decodeInput(req, &in); e != nil {
 		return nil, e
 	}
-	c, e := p.calculate(in.Data)
+	c, e := p.calculate(in.Data.SettleData)
 	if e != nil {
 		return nil, e
+	}
+	if e := requireFields(req, "data", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"); e != nil {
+		return nil, e
+	}
+	d := in.Data
+	if d.FulamtOwnpayAmt.Money() != c.split.FulamtOwnpayAmt || d.OverlmtSelfpay.Money() != c.split.OverlmtSelfpay ||
+		d.PreselfpayAmt.Money() != c.split.PreselfpayAmt || d.InscpScpAmt.Money() != c.split.InscpScpAmt {
+		return nil, biz("结算入参 fulamt_ownpay_amt/overlmt_selfpay/preselfpay_amt/inscp_scp_amt (%s/%s/%s/%s) 与预结算结果 (%s/%s/%s/%s) 不符，请重新预结算(2206)",
+			d.FulamtOwnpayAmt, d.OverlmtSelfpay, d.PreselfpayAmt, d.InscpScpAmt,
+			c.split.FulamtOwnpayAmt, c.split.OverlmtSelfpay, c.split.PreselfpayAmt, c.split.InscpScpAmt)
 	}
 	st := &settlement{id: p.nextID("ST"), msgid: req.Msgid, v: c.v, ps: c.ps, year: c.year}
 	c.split.SetlID, c.split.MedinsSetlID = st.id, req.Msgid
@@ -168,6 +185,7 @@ func (p *Platform) settleTxn(req *platform.Request) (any, *bizError) {
 	b := &booking{Entry: p.entry(req, c.ps.fx.PsnNo, c.v.id)}
 	b.Insutype, b.MedType, b.SetlID, b.ChrgBchno = c.split.Insutype, c.med, st.id, c.chrg
 	b.MedfeeSumamt, b.FundPaySumamt, b.AcctPay, b.PsnCashPay = c.split.MedfeeSumamt, c.split.FundPaySumamt, c.split.AcctPay, c.split.PsnCashPay
+	b.HospPartAmt = c.split.HospPartAmt
 	b.undo = func(s *state, by string) *bizError {
 		s.restore(st)
 		return nil
@@ -199,6 +217,7 @@ func (p *Platform) cancelSettle(req *platform.Request) (any, *bizError) {
 	b := &booking{Entry: p.entry(req, st.ps.fx.PsnNo, st.v.id)}
 	b.Insutype, b.MedType, b.SetlID, b.ChrgBchno, b.Target = orig.Insutype, orig.MedType, st.id, orig.ChrgBchno, orig.Msgid
 	b.MedfeeSumamt, b.FundPaySumamt, b.AcctPay, b.PsnCashPay = -orig.MedfeeSumamt, -orig.FundPaySumamt, -orig.AcctPay, -orig.PsnCashPay
+	b.HospPartAmt = -orig.HospPartAmt
 	b.undo = func(s *state, by string) *bizError {
 		if st.v.cancelled || st.v.setlID != "" && st.v.setlID != st.id {
 			return biz("就诊 %s 已另行结算或撤销，不能冲正结算撤销", st.v.id)
@@ -216,14 +235,16 @@ func (p *Platform) cancelSettle(req *platform.Request) (any, *bizError) {
 func negate(s settle.Split) settle.Split {
 	for _, m := range []*settle.Money{&s.MedfeeSumamt, &s.FulamtOwnpayAmt, &s.OverlmtSelfpay, &s.PreselfpayAmt,
 		&s.InscpScpAmt, &s.ActPayDedc, &s.HifpPay, &s.CvlservPay, &s.HifesPay, &s.HifmiPay, &s.HifobPay,
-		&s.MafPay, &s.OthPay, &s.FundPaySumamt, &s.PsnPartAmt, &s.AcctPay, &s.PsnCashPay, &s.AcctMulaidPay} {
+		&s.MafPay, &s.OthPay, &s.FundPaySumamt, &s.PsnPartAmt, &s.AcctPay, &s.PsnCashPay, &s.AcctMulaidPay, &s.HospPartAmt} {
 		*m = -*m
 	}
 	return s
 }
 
-// reversal is 2601: every booking of omsgid that still stands is undone; a message that
-// was never booked (or is already undone) is a success with nothing to do.
+// reversal is 2601, as strict as the real one: only a reversible transaction
+// (platform.IsReversible) may be named, with its oinfno; a msgid the platform never
+// booked, or whose booking no longer stands, is answered "原交易不存在"; otherwise every
+// booking of omsgid that stands is undone.
 func (p *Platform) reversal(req *platform.Request) (any, *bizError) {
 	var in platform.ReversalInput
 	if e := decodeInput(req, &in); e != nil {
@@ -233,14 +254,30 @@ func (p *Platform) reversal(req *platform.Request) (any, *bizError) {
 	if d.Omsgid == "" {
 		return nil, biz("冲正须填写原交易报文ID omsgid")
 	}
+	if d.Oinfno == "" {
+		return nil, biz("冲正须填写原交易编号 oinfno")
+	}
+	if !platform.IsReversible(d.Oinfno) {
+		return nil, biz("交易 %s 不支持冲正(可冲正的交易: %s)", d.Oinfno, reversibleList())
+	}
 	bs := p.st.byMsgid[d.Omsgid]
+	if len(bs) == 0 {
+		return nil, biz("%s: omsgid %s", msgOriginalNotFound, d.Omsgid)
+	}
+	live := 0
 	for _, b := range bs {
-		if d.Oinfno != "" && b.Infno != d.Oinfno {
+		if b.Infno != d.Oinfno {
 			return nil, biz("原交易 %s 的交易编号是 %s，不是 %s", d.Omsgid, b.Infno, d.Oinfno)
 		}
 		if d.PsnNo != "" && b.PsnNo != "" && d.PsnNo != b.PsnNo {
 			return nil, biz("原交易 %s 的人员编号与冲正请求不符", d.Omsgid)
 		}
+		if b.Live() && b.undo != nil {
+			live++
+		}
+	}
+	if live == 0 {
+		return nil, biz("%s(已冲正或已撤销): omsgid %s", msgOriginalNotFound, d.Omsgid)
 	}
 	for _, b := range bs {
 		if !b.Live() || b.undo == nil {
@@ -253,6 +290,7 @@ func (p *Platform) reversal(req *platform.Request) (any, *bizError) {
 		r := &booking{Entry: p.entry(req, b.PsnNo, b.MdtrtID)}
 		r.Insutype, r.MedType, r.SetlID, r.ChrgBchno, r.Target = b.Insutype, b.MedType, b.SetlID, b.ChrgBchno, b.Msgid
 		r.MedfeeSumamt, r.FundPaySumamt, r.AcctPay, r.PsnCashPay = -b.MedfeeSumamt, -b.FundPaySumamt, -b.AcctPay, -b.PsnCashPay
+		r.HospPartAmt = -b.HospPartAmt
 		p.st.book(r)
 	}
 	return struct{}{}, nil

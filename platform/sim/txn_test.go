@@ -146,17 +146,19 @@ func TestSettle_Arithmetic(t *testing.T) {
 	t.Run("settling twice is refused", func(t *testing.T) {
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "B9", line{codgVisit, "1", "25"})
 		c.settle(psnLocalEmployee, mdtrt, "B9", "11", "310", total, "1")
-		c.refused("2207", settleInput(psnLocalEmployee, mdtrt, "B9", "11", "310", total, "1"), "重复结算")
+		c.refused("2207", settleInput(psnLocalEmployee, mdtrt, "B9", "11", "310", total, "1"), "该就诊已结算")
 	})
 
 	t.Run("2205 0000 cancels all fees", func(t *testing.T) {
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "B10", line{codgVisit, "1", "25"}, line{codgAmox, "10", "0.35"})
-		c.ok("2205", platform.CancelFeeInput{Data: platform.CancelFeeData{FeedetlSn: "0000", MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, nil)
+		c.ok("2205", platform.CancelFeeInput{Data: platform.CancelFeeData{ChrgBchno: platform.ChrgBchnoAll, MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, nil)
 		c.refused("2207", settleInput(psnLocalEmployee, mdtrt, "B10", "11", "310", total, "1"), "没有待结算的费用明细")
-		c.upload(psnLocalEmployee, mdtrt, "B10", line{codgVisit, "1", "25"})
-		c.settle(psnLocalEmployee, mdtrt, "B10", "11", "310", money("25.00"), "1")
-		if n := p.Settled()["B10"]; n != 1 {
-			t.Errorf("B10 settled %d times; want 1", n)
+		// Upload again under a new batch (new feedetl_sn: a cancelled line's number is not reused).
+		c.refused("2204", c.feeInput(psnLocalEmployee, mdtrt, "B10", line{codgVisit, "1", "25"}), "重复")
+		c.upload(psnLocalEmployee, mdtrt, "B10b", line{codgVisit, "1", "25"})
+		c.settle(psnLocalEmployee, mdtrt, "B10b", "11", "310", money("25.00"), "1")
+		if n := p.Settled()["B10b"]; n != 1 {
+			t.Errorf("B10b settled %d times; want 1", n)
 		}
 	})
 }
@@ -242,8 +244,8 @@ func TestCancelSettle(t *testing.T) {
 	s, msgid := c.settle(psnLocalEmployee, mdtrt, "K1", "11", "310", total, "1")
 	var out platform.CancelSettleOutput
 	cancelMsg := c.ok("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: s.SetlID, MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, &out)
-	if err := out.Validate(); err != nil || out.Setlinfo.MedfeeSumamt.Money() != -total || out.Setlinfo.Balc.Money() != money("2000.00") {
-		t.Errorf("2208 answer %+v (%v); want negated amounts and balc 2000.00", out.Setlinfo, err)
+	if sp := out.Surprises("2208"); len(sp) != 0 || out.Setlinfo.MedfeeSumamt.Money() != -total || out.Setlinfo.Balc.Money() != money("2000.00") {
+		t.Errorf("2208 answer %+v (surprises %v); want negated amounts that add up and balc 2000.00", out.Setlinfo, sp)
 	}
 	if b, _ := p.Balance(psnLocalEmployee); b != money("2000.00") {
 		t.Errorf("balance %s; want 2000.00 restored", b)
@@ -294,7 +296,8 @@ func TestReversal(t *testing.T) {
 		if !found {
 			t.Error("2207 entry not marked reversed by the 2601")
 		}
-		reverse(msgid, "2207") // again: already undone, still a success
+		// Again: the platform no longer holds it, "the original does not exist".
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: msgid, Oinfno: "2207"}}, "原交易不存在")
 		// The visit can be settled again with a new msgid; the deductible came back.
 		s, _ := c.settle(psnLocalEmployee, mdtrt, "R1", "11", "310", total, "1")
 		if s.ActPayDedc != money("200.00") {
@@ -304,36 +307,40 @@ func TestReversal(t *testing.T) {
 			t.Errorf("R1 settled %d; want exactly 1", n)
 		}
 	})
-	t.Run("never booked message is a success", func(t *testing.T) {
+	t.Run("never booked message: the original does not exist", func(t *testing.T) {
 		before := len(p.Ledger())
-		reverse("H33010200001202611230000009999", "2207")
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: "H33010200001202611230000009999", Oinfno: "2207"}}, "原交易不存在")
 		if len(p.Ledger()) != before {
 			t.Error("a reversal of nothing booked something")
 		}
 	})
-	t.Run("fee upload and registration are undone", func(t *testing.T) {
+	t.Run("outside its scope 2601 is refused and undoes nothing", func(t *testing.T) {
 		var reg platform.RegisterOutput
 		regMsg := c.ok("2201", platform.RegisterInput{Data: platform.RegisterData{PsnNo: psnLocalEmployee}}, &reg)
 		in := c.feeInput(psnLocalEmployee, reg.Data.MdtrtID, "R2", line{codgVisit, "1", "25"})
 		feeMsg := c.ok("2204", in, nil)
-		reverse(feeMsg, "2204")
-		c.refused("2207", settleInput(psnLocalEmployee, reg.Data.MdtrtID, "R2", "11", "310", money("25.00"), "1"), "没有待结算")
-		c.ok("2204", in, nil) // the same feedetl_sn may be uploaded again
-		reverse(regMsg, "2201")
-		c.refused("2207", settleInput(psnLocalEmployee, reg.Data.MdtrtID, "R2", "11", "310", money("25.00"), "1"), "就诊信息不存在或已撤销")
+		for _, o := range []struct{ msgid, infno string }{{feeMsg, "2204"}, {regMsg, "2201"}, {regMsg, "2202"}, {feeMsg, "2205"}, {feeMsg, "2601"}} {
+			c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: o.msgid, Oinfno: o.infno}}, "不支持冲正")
+		}
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: feeMsg}}, "oinfno")
+		// Both still stand: the visit settles.
+		c.settle(psnLocalEmployee, reg.Data.MdtrtID, "R2", "11", "310", money("25.00"), "1")
 	})
 	t.Run("wrong oinfno refused", func(t *testing.T) {
-		var reg platform.RegisterOutput
-		regMsg := c.ok("2201", platform.RegisterInput{Data: platform.RegisterData{PsnNo: psnLocalEmployee}}, &reg)
-		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: regMsg, Oinfno: "2207"}}, "2201")
+		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "R4", line{codgVisit, "1", "25"})
+		s, msgid := c.settle(psnLocalEmployee, mdtrt, "R4", "11", "310", total, "1")
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: msgid, Oinfno: "2208"}}, "2207")
+		c.ok("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: s.SetlID}}, nil)
 	})
 	t.Run("reversal of a cancellation rebooks the settlement", func(t *testing.T) {
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "R3", line{codgVisit, "1", "25"})
-		s, _ := c.settle(psnLocalEmployee, mdtrt, "R3", "11", "310", total, "1")
+		s, msgid := c.settle(psnLocalEmployee, mdtrt, "R3", "11", "310", total, "1")
 		cancel := c.ok("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: s.SetlID}}, nil)
 		if p.Settled()["R3"] != 0 {
 			t.Fatal("2208 did not cancel")
 		}
+		// The cancelled settlement no longer stands: reversing it finds nothing.
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: msgid, Oinfno: "2207"}}, "原交易不存在")
 		reverse(cancel, "2208")
 		if n := p.Settled()["R3"]; n != 1 {
 			t.Errorf("R3 settled %d after reversing its cancellation; want 1", n)

@@ -1,0 +1,108 @@
+package vendorlib_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
+	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	standin.Cleanup()
+	os.Exit(code)
+}
+
+func TestLib_HeaSec(t *testing.T) {
+	path := standin.Build(t)
+	ctl := standin.NewControl(t)
+	t.Setenv("STANDIN_CTL", ctl.Path)
+	l, err := vendorlib.Open(path, vendorlib.HeaSec)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer l.Close()
+	if !l.Has("ReadSFZ") {
+		t.Errorf("Has(ReadSFZ) = false; want true")
+	}
+
+	r, err := l.ReadCardBas()
+	if err != nil || r.RC != -12 || string(r.Out) != "not initialised" {
+		t.Fatalf("ReadCardBas before Init = %d %q, %v; want -12 \"not initialised\"", r.RC, r.Out, err)
+	}
+	r, err = l.Init([]byte(`{"PORT":1}`))
+	if err != nil || r.RC != -11 || string(r.Out) != "IP missing" {
+		t.Fatalf("Init without IP = %d %q, %v; want -11 \"IP missing\"", r.RC, r.Out, err)
+	}
+	if r, err = l.Init([]byte(`{"IP":"127.0.0.1","PORT":7020}`)); err != nil || r.RC != 0 {
+		t.Fatalf("Init = %d %q, %v; want 0", r.RC, r.Out, err)
+	}
+	if r, _ = l.ReadCardBas(); r.RC != -1 || string(r.Out) != "no card in the reader" {
+		t.Errorf("ReadCardBas with no card = %d %q; want -1", r.RC, r.Out)
+	}
+	ctl.Set(t, "card 330100|X|\xcd\xf5|")
+	if r, _ = l.ReadCardBas(); r.RC != 0 || string(r.Out) != "330100|X|\xcd\xf5|" {
+		t.Errorf("ReadCardBas = %d %q; want 0 and the GBK bytes", r.RC, r.Out)
+	}
+	ctl.Set(t, "sfz 王|1")
+	if r, _ = l.ReadSFZ(filepath.Join(t.TempDir(), "photo.bmp")); r.RC != 0 || string(r.Out) != "王|1" {
+		t.Errorf("ReadSFZ = %d %q; want 0", r.RC, r.Out)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := l.ReadCardBas(); !errors.Is(err, vendorlib.ErrClosed) {
+		t.Errorf("ReadCardBas after Close: %v; want ErrClosed", err)
+	}
+}
+
+func TestLib_SSCardAndNationEC(t *testing.T) {
+	path := standin.Build(t)
+	ctl := standin.NewControl(t)
+	t.Setenv("STANDIN_CTL", ctl.Path)
+	l, err := vendorlib.Open(path, vendorlib.SSCard)
+	if err != nil {
+		t.Fatalf("Open sscard: %v", err)
+	}
+	defer l.Close()
+	ctl.Set(t, "card A|B")
+	if r, _ := l.IReadCardBas(3); r.RC != 0 || string(r.Out) != "A|B" {
+		t.Errorf("iReadCardBas(3) = %d %q; want 0 \"A|B\"", r.RC, r.Out)
+	}
+	if r, _ := l.IReadCardBas(9); r.RC != -13 {
+		t.Errorf("iReadCardBas(9) = %d; want -13", r.RC)
+	}
+	if _, err := l.ReadCardBas(); !errors.Is(err, vendorlib.ErrSymbol) {
+		t.Errorf("ReadCardBas on an sscard library: %v; want ErrSymbol", err)
+	}
+
+	ec, err := vendorlib.Open(path, vendorlib.NationEC)
+	if err != nil {
+		t.Fatalf("Open nationec: %v", err)
+	}
+	defer ec.Close()
+	ctl.Set(t, `ec {"code":0}`)
+	if r, _ := ec.NationEcTrans("http://ec/", []byte(`{"transType":"ec.query"}`)); r.RC != 0 || string(r.Out) != `{"code":0}` {
+		t.Errorf("NationEcTrans = %d %q; want 0 {\"code\":0}", r.RC, r.Out)
+	}
+}
+
+func TestOpen_Errors(t *testing.T) {
+	path := standin.Build(t)
+	if _, err := vendorlib.Open(filepath.Join(t.TempDir(), "missing.so"), vendorlib.HeaSec); !errors.Is(err, vendorlib.ErrOpen) {
+		t.Errorf("Open(missing): %v; want ErrOpen", err)
+	}
+	if _, err := vendorlib.Open(path, "serial"); !errors.Is(err, vendorlib.ErrInterface) {
+		t.Errorf("Open(serial): %v; want ErrInterface", err)
+	}
+	libc, err := filepath.Glob("/lib/x86_64-linux-gnu/libm.so.6")
+	if err != nil || len(libc) == 0 {
+		return
+	}
+	if _, err := vendorlib.Open(libc[0], vendorlib.HeaSec); !errors.Is(err, vendorlib.ErrSymbol) {
+		t.Errorf("Open(libm, heasec): %v; want ErrSymbol", err)
+	}
+}

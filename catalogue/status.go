@@ -1,0 +1,98 @@
+package catalogue
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Status is the catalogue as the status page, doctor and `catalogue status` show it.
+type Status struct {
+	Catalogues []State   `json:"catalogues"`
+	Progress   Progress  `json:"progress"`
+	OldestSync time.Time `json:"oldest_sync,omitempty"` // the least recent complete sync (zero: one never synced)
+	MaxAge     string    `json:"max_age"`
+	Stale      bool      `json:"stale"`             // never synced, or older than MaxAge
+	Warning    string    `json:"warning,omitempty"` // what to tell IT when Stale
+}
+
+// Status reports every catalogue's state and whether the catalogue is older than
+// maxAge; p is the running sync's progress (the zero value when none runs).
+func (s *Store) Status(now time.Time, maxAge time.Duration, p Progress) (Status, error) {
+	sts, err := s.States()
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Catalogues: sts, Progress: p, MaxAge: maxAge.String()}
+	never := 0
+	for i, c := range sts {
+		if c.SyncedAt.IsZero() {
+			never++
+			continue
+		}
+		if i == 0 || st.OldestSync.IsZero() || c.SyncedAt.Before(st.OldestSync) {
+			st.OldestSync = c.SyncedAt
+		}
+	}
+	switch {
+	case never == len(sts):
+		st.Stale = true
+		st.Warning = "医保目录从未同步：运行 settle-agent catalogue sync（管理接口 POST /v1/catalogue/sync）"
+		st.OldestSync = time.Time{}
+	case never > 0:
+		st.Stale = true
+		st.Warning = fmt.Sprintf("%d 个目录从未同步成功：运行 settle-agent catalogue sync，看 catalogue status 里的错误", never)
+		st.OldestSync = time.Time{}
+	case maxAge > 0 && now.Sub(st.OldestSync) > maxAge:
+		st.Stale = true
+		st.Warning = fmt.Sprintf("医保目录已 %s 未同步（超过 [catalogue] max_age %s）：检查每日同步（sync_at）和平台连接，或运行 settle-agent catalogue sync",
+			Age(now.Sub(st.OldestSync)), maxAge)
+	}
+	return st, nil
+}
+
+// Age writes a duration the way IT reads an age: 3天4小时, 5小时, 12分钟.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "不到1分钟"
+	case d < time.Hour:
+		return fmt.Sprintf("%d分钟", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d小时", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d天%d小时", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+var keyMsgidReserved = []byte("msgid_reserved")
+
+// MsgidReserved is the msgid high-water mark a standalone sync persisted (zero: none).
+func (s *Store) MsgidReserved() (time.Time, error) {
+	var t time.Time
+	err := s.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketMeta); b != nil {
+			if v := b.Get(keyMsgidReserved); v != nil {
+				return t.UnmarshalText(v)
+			}
+		}
+		return nil
+	})
+	return t, err
+}
+
+// ReserveMsgid persists the msgid high-water mark (platform.MsgidOptions.Reserve) of
+// a sync run while the agent is stopped.
+func (s *Store) ReserveMsgid(until time.Time) error {
+	v, err := until.MarshalText()
+	if err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return b.Put(keyMsgidReserved, v)
+	})
+}

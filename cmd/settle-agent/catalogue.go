@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/catalogue"
+	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+const catalogueUsage = "catalogue sync [--config FILE] | catalogue status [--config FILE] [--json]"
+
+// runCatalogue is `settle-agent catalogue sync|status`: the local copy of the
+// platform's catalogue (docs/catalogue.md). While the agent runs, both go through its
+// admin API; when it is stopped, sync talks to the platform itself.
+func runCatalogue(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: say what to do: %s", errUsage, catalogueUsage)
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlags(env, "catalogue "+sub, catalogueUsage+"\n\n"+
+		"sync downloads what changed in the catalogues (1301, 1302, 1305, 1306 by file; 1312, 1318,\n"+
+		"1319, 1316, 1317 by page) with a progress bar; a sync that fails resumes where it stopped.\n"+
+		"status shows per catalogue the version, rows and age, and warns past [catalogue] max_age.")
+	configPath := fs.String("config", config.DefaultPath(), "the agent's configuration file")
+	asJSON := fs.Bool("json", false, "status: print the status as one JSON object")
+	switch sub {
+	case "sync", "status":
+	case "-h", "--help", "help":
+		fs.Usage()
+		return flag.ErrHelp
+	default:
+		return fmt.Errorf("%w: unknown catalogue command %q: %s", errUsage, sub, catalogueUsage)
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected %q", errUsage, pos[0])
+	}
+	cfg, err := config.Load(*configPath, env.getenv)
+	if err != nil {
+		return fmt.Errorf("%v\nfix the configuration (settle-agent config check %s) and try again", err, *configPath)
+	}
+	if agentRunning(cfg) {
+		api, err := newAdminClient(cfg)
+		if err != nil {
+			return err
+		}
+		if sub == "status" {
+			st, err := api.catalogueStatus(ctx)
+			if err != nil {
+				return err
+			}
+			return printCatalogueStatus(env.stdout, st, *asJSON, time.Now())
+		}
+		return api.catalogueSync(ctx, newProgressBar(env.stderr))
+	}
+	if sub == "status" {
+		st, err := localCatalogueStatus(cfg)
+		if err != nil {
+			return err
+		}
+		return printCatalogueStatus(env.stdout, st, *asJSON, time.Now())
+	}
+	sess, err := openCatalogueSession(ctx, cfg, nil, newProgressBar(env.stderr).update)
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	rep, err := sess.syncer.Sync(ctx)
+	printSyncReport(env.stdout, rep)
+	if err != nil {
+		return fmt.Errorf("catalogue sync did not finish: %w\nrun 'settle-agent catalogue sync' again: it resumes where it stopped", err)
+	}
+	return nil
+}
+
+// agentRunning reports whether the agent holds its store or the catalogue file.
+func agentRunning(cfg *config.Config) bool {
+	for _, name := range []string{storeFile, catalogue.FileName} {
+		path := cfg.DataPath(name)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond})
+		if err != nil {
+			if errors.Is(err, bolt.ErrTimeout) {
+				return true
+			}
+			continue
+		}
+		db.Close()
+	}
+	return false
+}
+
+func localCatalogueStatus(cfg *config.Config) (catalogue.Status, error) {
+	s, err := catalogue.Open(cfg.DataPath(catalogue.FileName), &catalogue.StoreOptions{ReadOnly: true})
+	if errors.Is(err, catalogue.ErrNotSynced) {
+		// Never synced: an empty catalogue, reported as such.
+		dir, derr := os.MkdirTemp("", "settle-agent-catalogue")
+		if derr != nil {
+			return catalogue.Status{}, derr
+		}
+		defer os.RemoveAll(dir)
+		s, err = catalogue.Open(dir+string(os.PathSeparator)+catalogue.FileName, nil)
+	}
+	if err != nil {
+		return catalogue.Status{}, err
+	}
+	defer s.Close()
+	return s.Status(time.Now(), cfg.Catalogue.MaxAge.Duration, catalogue.Progress{})
+}
+
+// catalogueSession is the catalogue and a signed-in platform client of a command
+// run while the agent is stopped.
+type catalogueSession struct {
+	cfg    *config.Config
+	store  *catalogue.Store
+	client *platform.Client
+	msgids *platform.MsgidGenerator
+	syncer *catalogue.Syncer
+}
+
+const catalogueOpter = "catalogue"
+
+// openCatalogueSession opens the catalogue file, signs in (9001) and wires a
+// Syncer. Its msgids continue from the high-water mark kept in the catalogue file.
+func openCatalogueSession(ctx context.Context, cfg *config.Config, log *slog.Logger, progress func(catalogue.Progress)) (*catalogueSession, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s, err := catalogue.Open(cfg.DataPath(catalogue.FileName), nil)
+	if err != nil {
+		return nil, err
+	}
+	sess := &catalogueSession{cfg: cfg, store: s}
+	fail := func(err error) (*catalogueSession, error) {
+		sess.close(ctx)
+		return nil, err
+	}
+	reserved, err := s.MsgidReserved()
+	if err != nil {
+		return fail(err)
+	}
+	sess.msgids, err = platform.NewMsgidGenerator(platform.MsgidOptions{FixmedinsCode: cfg.Hospital.FixmedinsCode,
+		Node: cfg.Hospital.MsgidNode, Reserved: reserved, Reserve: s.ReserveMsgid})
+	if err != nil {
+		return fail(err)
+	}
+	po := agent.PlatformOptions(cfg)
+	po.Logger = log
+	if sess.client, err = platform.NewClient(po); err != nil {
+		return fail(err)
+	}
+	var out platform.SignInOutput
+	m, err := sess.meta()
+	if err != nil {
+		return fail(err)
+	}
+	in := platform.SignInInput{SignIn: platform.SignInData{OpterNo: catalogueOpter}}
+	if _, err := sess.client.Call(ctx, platform.InfnoSignIn, m, in, &out); err != nil {
+		return fail(fmt.Errorf("sign in to the platform (9001): %w\ncheck with 'settle-agent doctor'", err))
+	}
+	sess.client.SetSignNo(out.Signinoutb.SignNo)
+	sess.syncer, err = catalogue.NewSyncer(catalogue.SyncOptions{Store: s, Platform: sess.client, Meta: sess.meta,
+		Download: catalogueDownload(sess.client, sess.meta), PageSize: cfg.Catalogue.PageSize, Logger: log, OnProgress: progress})
+	if err != nil {
+		return fail(err)
+	}
+	return sess, nil
+}
+
+func (s *catalogueSession) meta() (platform.Meta, error) {
+	id, err := s.msgids.Next()
+	return platform.Meta{Msgid: id, Opter: catalogueOpter, OpterName: "目录同步"}, err
+}
+
+// close signs out (when signed in) and closes the catalogue file.
+func (s *catalogueSession) close(ctx context.Context) {
+	if s.client != nil {
+		if no := s.client.SignNo(); no != "" {
+			if m, err := s.meta(); err == nil {
+				_, _ = s.client.Call(ctx, platform.InfnoSignOut, m, platform.SignOutInput{SignOut: platform.SignOutData{SignNo: no, OpterNo: catalogueOpter}}, nil)
+			}
+		}
+		s.client.Close()
+	}
+	s.store.Close()
+}
+
+func printSyncReport(w io.Writer, rep catalogue.Report) {
+	for _, r := range rep.Results {
+		state := "完成"
+		if r.Err != "" {
+			state = "失败：" + r.Err
+		}
+		ver := ""
+		if r.Ver != "" {
+			ver = "，版本 " + r.Ver
+		}
+		fmt.Fprintf(w, "%s %s：%d 行%s；%s\n", r.Infno, r.Title, r.Rows, ver, state)
+	}
+	if len(rep.Results) > 0 {
+		fmt.Fprintf(w, "目录同步用时 %s\n", rep.Took.Round(time.Millisecond))
+	}
+}
+
+func printCatalogueStatus(w io.Writer, st catalogue.Status, asJSON bool, now time.Time) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(st)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "目录\t名称\t版本\t行数\t同步于\t年龄\t最近错误")
+	for _, c := range st.Catalogues {
+		synced, age := "从未", "-"
+		if !c.SyncedAt.IsZero() {
+			synced, age = c.SyncedAt.Local().Format(time.DateTime), catalogue.Age(now.Sub(c.SyncedAt))
+		}
+		ver := c.Ver
+		if c.Kind == "query" {
+			ver = "-"
+			if c.Since != "" {
+				ver = "自 " + c.Since
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Infno, c.Title, orDash(ver), c.Rows, synced, age, orDash(oneLine(c.LastError)))
+	}
+	tw.Flush()
+	if st.Progress.Running {
+		fmt.Fprintf(w, "正在同步：%s %s（%d/%d），%d 行\n", st.Progress.Infno, st.Progress.Title, st.Progress.Step, st.Progress.Steps, st.Progress.Done)
+	}
+	if st.Warning != "" {
+		fmt.Fprintln(w, "警告："+st.Warning)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:57]) + "..."
+	}
+	return s
+}

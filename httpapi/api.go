@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	settle "github.com/settle-agent/settle-agent"
+)
+
+// apiError is every error the API answers: {"error": {"code", "message", "details"}}.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+func errorBody(code, msg string, details any) map[string]apiError {
+	return map[string]apiError{"error": {Code: code, Message: msg, Details: details}}
+}
+
+type ctxKey int
+
+const ctxWindow ctxKey = 1
+
+// caller is who made a request: one window, or an administrator.
+type caller struct {
+	window string // empty for the admin
+	admin  bool
+}
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(ctxWindow).(caller)
+	return c
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	win := func(h http.HandlerFunc) http.Handler { return s.auth(false, h) }
+	adm := func(h http.HandlerFunc) http.Handler { return s.auth(true, h) }
+
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
+	mux.HandleFunc("GET /{$}", s.handleStatusPage)
+	mux.Handle("GET /metrics", s.metrics.handler())
+
+	mux.Handle("GET /v1/status", win(s.handleStatus))
+	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
+	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
+	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
+	mux.Handle("GET /v1/bills", win(s.handleListBills))
+	mux.Handle("GET /v1/bills/{bill_no}", win(s.handleGetBill))
+	mux.Handle("POST /v1/bills/{bill_no}/settle", win(s.handleSettle))
+	mux.Handle("POST /v1/bills/{bill_no}/cancel", win(s.handleCancel))
+
+	mux.Handle("GET /v1/queue", adm(s.handleQueueList))
+	mux.Handle("GET /v1/queue/{id}", adm(s.handleQueueGet))
+	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
+	mux.Handle("POST /v1/queue/{id}/dead", adm(s.handleQueueDead))
+	mux.Handle("GET /v1/reconciliation", adm(s.handleReconciliation))
+	s.debugRoutes(mux, adm)
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; see /v1/openapi.json", nil))
+	})
+	return s.limits(timed(mux))
+}
+
+// limits applies the body size limit and the per-client rate limit to every request.
+func (s *Server) limits(next http.Handler) http.Handler {
+	max := s.cfg.API.MaxBodyBytes
+	if max <= 0 {
+		max = 1 << 20
+	}
+	rl := newRateLimiter(s.cfg.API.RateLimit, s.now)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rl.allow(clientIP(r)) {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests from this client; slow down and retry", nil))
+			return
+		}
+		if r.ContentLength > max {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("too_large", fmt.Sprintf("request body over %d bytes", max), nil))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// auth checks the bearer token: a window's token acts for that window only; the admin
+// token reaches everything. Comparisons are constant-time.
+func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok = strings.TrimSpace(tok)
+		if !ok || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent"`)
+			writeJSON(w, http.StatusUnauthorized, errorBody("unauthorized", "missing bearer token: send Authorization: Bearer <window token>", nil))
+			return
+		}
+		var c caller
+		if s.cfg.API.AdminToken.Equal(tok) {
+			c.admin = true
+		} else if win, found := s.cfg.WindowByToken(tok); found {
+			c.window = win.ID
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent", error="invalid_token"`)
+			writeJSON(w, http.StatusUnauthorized, errorBody("unauthorized", "unknown token: check the window's token in the configuration", nil))
+			return
+		}
+		if adminOnly && !c.admin {
+			writeJSON(w, http.StatusForbidden, errorBody("forbidden", "this endpoint needs the admin token", nil))
+			return
+		}
+		if pw := r.PathValue("window"); pw != "" && !c.admin && pw != c.window {
+			writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not act for window %s", c.window, pw), nil))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxWindow, c)))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if raw, ok := v.(json.RawMessage); ok {
+		_, _ = w.Write(raw)
+		_, _ = w.Write([]byte("\n"))
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types
+// and float money are errors that name the problem.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value in the body")
+	}
+	if err == nil {
+		return true
+	}
+	var mbe *http.MaxBytesError
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("too_large", fmt.Sprintf("request body over %d bytes", mbe.Limit), nil))
+	case errors.As(err, &ute):
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", fmt.Sprintf("field %s: expected %s, got JSON %s", ute.Field, ute.Type, ute.Value), nil))
+	case errors.As(err, &se):
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err), nil))
+	case errors.Is(err, io.EOF):
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", "empty body: a JSON object is expected", nil))
+	case errors.Is(err, settle.ErrDecimal):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", err.Error(), nil))
+	default:
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", err.Error(), nil))
+	}
+	return false
+}
+
+func queryInt(r *http.Request, name string, def, max int) int {
+	v, err := strconv.Atoi(r.URL.Query().Get(name))
+	if err != nil || v <= 0 {
+		return def
+	}
+	return min(v, max)
+}

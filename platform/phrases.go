@@ -1,0 +1,76 @@
+package platform
+
+import "strings"
+
+// Phrases recognise what a business refusal means from its err_msg. The platform has
+// no standard infcode for "the original does not exist", "already settled" or "the
+// session is gone"; every province words them a little differently, so the phrases
+// are configuration (Options.Phrases) with DefaultPhrases as the start. A message
+// matches a list when it contains one of its phrases (case-insensitive).
+type Phrases struct {
+	// OriginalNotFound: a 2601 whose original the platform never booked (or no longer
+	// holds). Recognised for 2601 only.
+	OriginalNotFound []string `toml:"original_not_found" json:"original_not_found"`
+	// AlreadySettled: the visit already has a live settlement.
+	AlreadySettled []string `toml:"already_settled" json:"already_settled"`
+	// SessionExpired: the sign_no is unknown or expired. Not recognised for 9001/9002,
+	// whose refusals are shown to IT.
+	SessionExpired []string `toml:"session_expired" json:"session_expired"`
+	// NothingToCancel: a cancellation found nothing (left) to cancel.
+	NothingToCancel []string `toml:"nothing_to_cancel" json:"nothing_to_cancel"`
+}
+
+// DefaultPhrases are the wordings seen in public implementations and provinces'
+// documents (docs/platform.md, "Refusals the agent recognises").
+var DefaultPhrases = Phrases{
+	OriginalNotFound: []string{"原交易不存在", "原交易记录不存在", "原交易信息不存在", "未找到原交易", "原报文不存在", "原交易报文不存在", "无原交易", "original transaction does not exist"},
+	AlreadySettled:   []string{"已结算", "重复结算", "already settled"},
+	SessionExpired:   []string{"签到编号", "sign_no", "未签到", "请先签到", "重新签到", "签到已失效", "签到失效", "签到信息不存在", "会话已失效", "会话失效", "session expired"},
+	NothingToCancel:  []string{"无可撤销", "没有可撤销", "无待撤销", "不存在或已撤销", "已全部撤销", "nothing to cancel"},
+}
+
+// Kind returns the sentinel errMsg stands for when infno refused it, or nil.
+// Precedence: SessionExpired (nothing was processed), then OriginalNotFound (2601),
+// AlreadySettled, NothingToCancel.
+func (p Phrases) Kind(infno, errMsg string) error {
+	if errMsg == "" {
+		return nil
+	}
+	m := strings.ToLower(errMsg)
+	has := func(list []string) bool {
+		for _, s := range list {
+			if s != "" && strings.Contains(m, strings.ToLower(s)) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case infno != InfnoSignIn && infno != InfnoSignOut && has(p.SessionExpired):
+		return ErrSessionExpired
+	case infno == InfnoReversal && has(p.OriginalNotFound):
+		return ErrOriginalNotFound
+	case has(p.AlreadySettled):
+		return ErrAlreadySettled
+	case has(p.NothingToCancel):
+		return ErrNothingToCancel
+	}
+	return nil
+}
+
+// orDefault fills the empty lists of p from DefaultPhrases.
+func (p Phrases) orDefault() Phrases {
+	if p.OriginalNotFound == nil {
+		p.OriginalNotFound = DefaultPhrases.OriginalNotFound
+	}
+	if p.AlreadySettled == nil {
+		p.AlreadySettled = DefaultPhrases.AlreadySettled
+	}
+	if p.SessionExpired == nil {
+		p.SessionExpired = DefaultPhrases.SessionExpired
+	}
+	if p.NothingToCancel == nil {
+		p.NothingToCancel = DefaultPhrases.NothingToCancel
+	}
+	return p
+}

@@ -1,0 +1,134 @@
+package sim
+
+import (
+	"strings"
+
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// The real platform's strictness the simulator keeps (docs/simulator.md, "Strict
+// rules"): 2601 only for the reversible transactions and "原交易不存在" for a msgid it
+// never booked; feedetl_sn unique within a visit for ever; one live settlement per
+// visit ("该就诊已结算"); 2205 by chrg_bchno; 2207 with the four amounts of its
+// pre-settlement; 3202 through files; a repeated msgid refused (or replayed); a
+// session that expires on demand. And the "booked late" fault, whose bookings land
+// after the client gave up.
+
+// Refusal messages tests and the agent's phrases recognise.
+const (
+	msgOriginalNotFound = "原交易不存在"
+	msgAlreadySettled   = "该就诊已结算"
+	msgSessionExpired   = "签到编号 sign_no 已失效，请重新签到(9001)"
+	msgNothingToCancel  = "无可撤销的费用明细"
+)
+
+// delayable reports whether the "booked late" fault may delay infno: the writes and the
+// reversal, whose late landing can surprise a client.
+func delayable(infno string) bool {
+	return platform.IsWrite(infno) || platform.IsReversible(infno) || infno == platform.InfnoReversal
+}
+
+// lateCall is a request the "booked late" fault holds back.
+type lateCall struct {
+	req platform.Request
+	due int64 // lands once p.answered reaches it
+}
+
+// ExpireSessions makes the platform forget every sign-in: the next call carrying one
+// of those sign_no values is refused with the session error (签到编号已失效, see
+// platform.ErrSessionExpired), whether or not Options.RequireSignIn is set. It also
+// answers POST /sim/expire-sessions. It returns how many sessions were expired.
+func (p *Platform) ExpireSessions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for no := range p.st.signNos {
+		p.st.expired[no] = true
+		delete(p.st.signNos, no)
+		n++
+	}
+	for no := range p.st.used {
+		if !p.st.expired[no] {
+			p.st.expired[no] = true
+			n++
+		}
+	}
+	p.log.Info("sim sessions expired", "count", n)
+	return n
+}
+
+// HoldLate with on holds every late booking until ReleaseLate, whatever
+// Faults.LateAfterCalls says, so a test decides when it lands; off lets them land by
+// LateAfterCalls again (those already due land with the next call).
+func (p *Platform) HoldLate(on bool) {
+	p.mu.Lock()
+	p.holdLate = on
+	p.mu.Unlock()
+}
+
+// ReleaseLate lands every late booking now, oldest first, and returns how many landed.
+func (p *Platform) ReleaseLate() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.late)
+	for _, lc := range p.late {
+		p.landLocked(lc)
+	}
+	p.late = nil
+	return n
+}
+
+// PendingLate returns the msgids of the late bookings that have not landed yet.
+func (p *Platform) PendingLate() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, len(p.late))
+	for i, lc := range p.late {
+		out[i] = lc.req.Msgid
+	}
+	return out
+}
+
+// holdBackLocked queues req as a late booking; the caller holds p.mu.
+func (p *Platform) holdBackLocked(req *platform.Request) {
+	after := int64(max(p.faults.LateAfterCalls, 1))
+	p.late = append(p.late, &lateCall{req: *req, due: p.answered + after})
+}
+
+// landDueLocked lands the late bookings that are due; the caller holds p.mu.
+func (p *Platform) landDueLocked() {
+	if p.holdLate || len(p.late) == 0 {
+		return
+	}
+	keep := p.late[:0]
+	for _, lc := range p.late {
+		if lc.due <= p.answered {
+			p.landLocked(lc)
+		} else {
+			keep = append(keep, lc)
+		}
+	}
+	p.late = keep
+}
+
+func (p *Platform) landLocked(lc *lateCall) {
+	p.log.Info("sim fault: booked late", "infno", lc.req.Infno, "msgid", lc.req.Msgid)
+	p.processLocked(&lc.req)
+}
+
+// sessionRefusal returns the refusal of a call whose sign_no expired, or nil; the
+// caller holds p.mu. A sign_no a call uses is remembered, so that ExpireSessions also
+// expires sessions the platform never issued (RequireSignIn off).
+func (p *Platform) sessionRefusal(req *platform.Request) *bizError {
+	if req.Infno == platform.InfnoSignIn || req.SignNo == "" {
+		return nil
+	}
+	if p.st.expired[req.SignNo] {
+		return biz(msgSessionExpired)
+	}
+	p.st.used[req.SignNo] = true
+	return nil
+}
+
+// reversibleList names the scope of 2601 for a refusal.
+func reversibleList() string { return strings.Join(platform.ReversibleInfnos(), ", ") }

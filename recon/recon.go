@@ -1,0 +1,249 @@
+// Package recon is the daily reconciliation (对账) of the agent's books with the
+// platform's: every offline bill's difference between what was collected and the
+// real own share, the day's totals per insurance type, the platform's verdict on
+// them (3201) and, for a total that does not match, the differing settlements
+// (3202). It knows nothing of how bills are stored: it is given the day's bills and
+// a way to call the platform.
+package recon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/settle-agent/settle-agent/internal/csvsafe"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// Errors of this package.
+var (
+	// ErrNoSource: a Reconciler without its Bills or Call.
+	ErrNoSource = errors.New("reconciliation needs the day's bills and the platform")
+)
+
+// Bill is one bill as reconciliation sees it.
+type Bill struct {
+	BillNo    string
+	Window    string
+	State     string // the workflow's state name
+	Total     settle.Money
+	Offline   bool          // the settlement went through the queue
+	Collected *settle.Money // what the window collected while offline
+	// Settlement is the platform's settlement (nil when there is none yet).
+	Settlement  *settle.Split
+	SettleMsgid string
+	Insutype    string
+	Cancelled   bool // 2208 done
+	// Pending: still queued or in flight. NeedsPerson: failed or dead.
+	Pending, NeedsPerson bool
+}
+
+// Reconciliation is one day's report.
+type Reconciliation struct {
+	Date        string          `json:"date"`
+	Differences []DifferenceRow `json:"differences"`
+	Totals      []Total         `json:"totals"`
+	Queued      int             `json:"queued"`
+	NeedsPerson int             `json:"needs_person"`
+	Checked     bool            `json:"checked_with_platform"`
+	Clean       bool            `json:"clean"`
+	Note        string          `json:"note,omitempty"`
+}
+
+// DifferenceRow is one offline bill's settlement of accounts with the patient.
+type DifferenceRow struct {
+	BillNo    string        `json:"bill_no"`
+	Window    string        `json:"window"`
+	State     string        `json:"state"`
+	SetlID    string        `json:"setl_id,omitempty"`
+	Total     settle.Money  `json:"medfee_sumamt"`
+	Collected settle.Money  `json:"collected"`
+	RealCash  *settle.Money `json:"psn_cash_pay,omitempty"`
+	Refund    settle.Money  `json:"refund"`
+	AmountDue settle.Money  `json:"amount_due"`
+}
+
+// Total is one insurance type's and clearing institution's totals, and what the
+// platform said of them.
+type Total struct {
+	Insutype      string               `json:"insutype"`
+	SetlOptins    string               `json:"setl_optins"`
+	Count         int                  `json:"fixmedins_setl_cnt"`
+	MedfeeSumamt  settle.Money         `json:"medfee_sumamt"`
+	FundPaySumamt settle.Money         `json:"fund_pay_sumamt"`
+	AcctPay       settle.Money         `json:"acct_pay"`
+	Result        string               `json:"stmt_rslt,omitempty"`
+	Description   string               `json:"stmt_rslt_dscr,omitempty"`
+	Diffs         []platform.ReconDiff `json:"diffs,omitempty"`
+	Error         string               `json:"error,omitempty"`
+
+	details []platform.ReconDetail
+}
+
+// Reconciler builds reports.
+type Reconciler struct {
+	// Bills returns the bills that count on day (yyyy-mm-dd).
+	Bills func(day string) ([]Bill, error)
+	// Call sends one platform message (with its own msgid and deadline).
+	Call func(ctx context.Context, infno string, in, out any) error
+	// Online reports whether the platform is reachable now.
+	Online func() bool
+	// SetlOptins is the clearing institution (the treatment area's agency).
+	SetlOptins string
+	// Insutypes are always checked with the platform, bills or not (310, 390 when
+	// empty): a day with no local bill may still hold settlements at the platform.
+	Insutypes []string
+}
+
+// Reconcile builds the day's report; with check it asks the platform (3201, then
+// 3202 for a total that does not match).
+func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Reconciliation, error) {
+	if r.Bills == nil || r.Call == nil {
+		return nil, ErrNoSource
+	}
+	bills, err := r.Bills(day)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Reconciliation{Date: day, Differences: []DifferenceRow{}, Totals: []Total{}, Clean: true}
+	groups := map[string]*Total{}
+	group := func(insutype string) *Total {
+		key := insutype + "|" + r.SetlOptins
+		g := groups[key]
+		if g == nil {
+			g = &Total{Insutype: insutype, SetlOptins: r.SetlOptins}
+			groups[key] = g
+		}
+		return g
+	}
+	insutypes := r.Insutypes
+	if len(insutypes) == 0 {
+		insutypes = []string{settle.InsutypeEmployee, settle.InsutypeResident}
+	}
+	for _, it := range insutypes {
+		group(it)
+	}
+	for _, b := range bills {
+		if b.Offline && b.Collected != nil {
+			row := DifferenceRow{BillNo: b.BillNo, Window: b.Window, State: b.State, Total: b.Total, Collected: *b.Collected}
+			if b.Settlement != nil {
+				real := b.Settlement.PsnCashPay
+				row.SetlID, row.RealCash = b.Settlement.SetlID, &real
+				if d := *b.Collected - real; d > 0 {
+					row.Refund = d
+				} else {
+					row.AmountDue = -d
+				}
+			}
+			rep.Differences = append(rep.Differences, row)
+		}
+		switch {
+		case b.Pending:
+			rep.Queued++
+			continue
+		case b.NeedsPerson:
+			// Queued offline, money collected, then refused or given up: a person
+			// must settle it with the patient.
+			rep.NeedsPerson++
+			continue
+		case b.Settlement == nil:
+			continue
+		}
+		// The hospital clears every settlement, local or cross-region, with the
+		// treatment area's agency (就医地经办机构, 全省统一清分): one total per insutype.
+		s := b.Settlement
+		g := group(b.Insutype)
+		refd := "0"
+		if b.Cancelled {
+			refd = "1"
+		} else {
+			g.Count++
+			g.MedfeeSumamt += s.MedfeeSumamt
+			g.FundPaySumamt += s.FundPaySumamt
+			g.AcctPay += s.AcctPay
+		}
+		g.details = append(g.details, platform.ReconDetail{SetlID: s.SetlID, Msgid: b.SettleMsgid,
+			MedfeeSumamt: platform.AmountOf(s.MedfeeSumamt), FundPaySumamt: platform.AmountOf(s.FundPaySumamt),
+			AcctPay: platform.AmountOf(s.AcctPay), RefdSetlFlag: refd})
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		rep.Totals = append(rep.Totals, *groups[k])
+	}
+	if rep.Queued > 0 {
+		rep.Clean = false
+		rep.Note = fmt.Sprintf("%d bills of this day are still queued; reconcile again after they sync", rep.Queued)
+	}
+	if rep.NeedsPerson > 0 {
+		rep.Clean = false
+		rep.Note = strings.TrimSpace(rep.Note + fmt.Sprintf(" %d bills of this day were collected offline and then refused or given up (failed/dead): settle them with the patients by hand", rep.NeedsPerson))
+	}
+	if !check {
+		return rep, nil
+	}
+	if r.Online != nil && !r.Online() {
+		rep.Note = "the platform is offline: totals not checked with it yet"
+		rep.Clean = false
+		return rep, nil
+	}
+	rep.Checked = true
+	for i := range rep.Totals {
+		t := &rep.Totals[i]
+		if err := r.checkTotal(ctx, day, t); err != nil {
+			t.Error = err.Error()
+			rep.Clean = false
+		}
+		if t.Result != platform.StmtMatch || len(t.Diffs) > 0 {
+			rep.Clean = false
+		}
+	}
+	return rep, nil
+}
+
+func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error {
+	in := platform.TotalReconInput{Data: platform.TotalReconData{
+		Insutype: t.Insutype, ClrType: "11", SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
+		MedfeeSumamt: platform.AmountOf(t.MedfeeSumamt), FundPaySumamt: platform.AmountOf(t.FundPaySumamt),
+		AcctPay: platform.AmountOf(t.AcctPay), FixmedinsSetlCnt: t.Count,
+	}}
+	var out platform.TotalReconOutput
+	if err := r.Call(ctx, platform.InfnoTotalRecon, in, &out); err != nil {
+		return fmt.Errorf("3201: %w", err)
+	}
+	t.Result, t.Description = out.Stmtinfo.StmtRslt, out.Stmtinfo.StmtRsltDscr
+	if t.Result == platform.StmtMatch {
+		return nil
+	}
+	var dout platform.DetailReconOutput
+	din := platform.DetailReconInput{Data: platform.DetailReconData{SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day, Detail: t.details}}
+	if err := r.Call(ctx, platform.InfnoDetailRecon, din, &dout); err != nil {
+		return fmt.Errorf("3202: %w", err)
+	}
+	t.Diffs = dout.Detail
+	return nil
+}
+
+// WriteCSV writes the report's difference rows (one offline bill a line) as CSV, every
+// cell safe to open in a spreadsheet (internal/csvsafe).
+func WriteCSV(w io.Writer, rep *Reconciliation) error {
+	cw := csvsafe.NewWriter(w)
+	_ = cw.Write([]string{"date", "bill_no", "window", "state", "setl_id", "medfee_sumamt", "collected", "psn_cash_pay", "refund", "amount_due"})
+	for _, d := range rep.Differences {
+		real := ""
+		if d.RealCash != nil {
+			real = d.RealCash.String()
+		}
+		_ = cw.Write([]string{rep.Date, d.BillNo, d.Window, d.State, d.SetlID, d.Total.String(), d.Collected.String(), real, d.Refund.String(), d.AmountDue.String()})
+	}
+	cw.Flush()
+	return cw.Error()
+}

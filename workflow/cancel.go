@@ -1,0 +1,99 @@
+package workflow
+
+import (
+	"context"
+	"time"
+)
+
+// CancelBill cancels a bill: 2208 when settled, removal when queued and never sent,
+// a queued cancellation (applied after the settlement it cancels) when offline.
+func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) {
+	rec, unlock, err := e.lockBill(ctx, billNo)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	switch rec.State {
+	case StateCancelled:
+		return Result{Kind: ResultFound, Bill: rec}, nil
+	case StateDead:
+		return Result{}, &StateError{Code: "bill_dead", Message: "bill " + billNo + " is dead; an administrator must retry or settle it by hand first"}
+	}
+	wasQueued := rec.State == StateQueued || rec.State == StateSettling
+	rec.Goal = GoalCancel
+	if !rec.SentAnyWrite() {
+		// Nothing ever reached the platform: the bill is simply cancelled. A queue
+		// job left behind finds it cancelled and is acknowledged without sending.
+		rec.State = StateCancelled
+		release := rec.Carried
+		rec.Carried = 0
+		err := e.save(context.WithoutCancel(ctx), rec, func(tx Tx) error { return addOutstanding(tx, -release) })
+		if err != nil {
+			rec.Carried = release
+			return Result{}, err
+		}
+		if release != 0 {
+			_ = e.loadOutstanding()
+		}
+		e.obs.BillEvent("cancelled", "")
+		return Result{Kind: ResultCancelled, Bill: rec}, nil
+	}
+	if !wasQueued && e.breaker.Online() {
+		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
+		err := e.advance(dctx, rec)
+		cancel()
+		switch {
+		case err == nil:
+			if err := e.finish(ctx, rec, nil); err != nil {
+				return Result{}, err
+			}
+			e.obs.BillEvent("cancelled", "")
+			return Result{Kind: ResultCancelled, Bill: rec}, nil
+		case isFinal(err):
+			rec.ErrMsg = refusalMessage(err)
+			if err := e.saveAfterBooking(ctx, rec); err != nil {
+				return Result{}, err
+			}
+			return Result{}, &Refusal{Code: "platform_refused", Message: refusalMessage(err)}
+		}
+	}
+	if wasQueued && rec.QueueID != 0 {
+		// The queue job already there carries the cancellation: the sync worker
+		// settles first if a settlement may have been booked, then cancels.
+		rec.State = StateQueued
+		if err := e.save(context.WithoutCancel(ctx), rec, nil); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultQueued, Bill: rec}, nil
+	}
+	if err := e.enqueue(ctx, rec); err != nil {
+		return Result{}, err
+	}
+	return Result{Kind: ResultQueued, Bill: rec}, nil
+}
+
+// finish stores a bill that reached its goal (settled or cancelled), releases the
+// share carried for it (once: Carried is zeroed in the same commit) and runs also.
+func (e *Engine) finish(ctx context.Context, rec *Record, also func(tx Tx) error) error {
+	release := rec.Carried
+	rec.Carried = 0
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := e.save(ctx, rec, func(tx Tx) error {
+		if err := addOutstanding(tx, -release); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		rec.Carried = release
+		return err
+	}
+	if release != 0 {
+		_ = e.loadOutstanding()
+	}
+	return nil
+}

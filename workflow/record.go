@@ -1,0 +1,256 @@
+package workflow
+
+import (
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// State is where a bill (or a stay) stands (cashier-api.md). The names are defined
+// once, here, for every workflow.
+type State string
+
+// The states.
+const (
+	StateReceived   State = "received"   // stored, nothing asked of the platform yet
+	StatePresettled State = "presettled" // the split is known (platform or estimate)
+	StateQueued     State = "queued"     // waiting for the platform
+	StateSettling   State = "settling"   // settlement message in flight
+	StateSettled    State = "settled"    // booked at the platform exactly once
+	StateCancelled  State = "cancelled"  // cancelled (at the platform, or before anything was sent)
+	StateFailed     State = "failed"     // a business error that needs a person
+	StateDead       State = "dead"       // gave up after the retry horizon; never deleted
+	StateAdmitted   State = "admitted"   // a stay: admitted (2401 booked)
+	StateDischarged State = "discharged" // a stay: discharged (2402 booked)
+)
+
+// BillStates lists the states a bill can be in, in the order lists show them.
+var BillStates = []State{StateReceived, StatePresettled, StateQueued, StateSettling, StateSettled, StateCancelled, StateFailed, StateDead}
+
+// Terminal reports whether nothing more will happen on its own.
+func (s State) Terminal() bool {
+	return s == StateSettled || s == StateCancelled || s == StateFailed || s == StateDead
+}
+
+// Goal is what a bill's workflow is driving towards.
+type Goal string
+
+// The goals of a bill.
+const (
+	GoalPresettle Goal = "presettle"
+	GoalSettle    Goal = "settle"
+	GoalCancel    Goal = "cancel"
+)
+
+// Where a person's data came from (cashier-api.md "source").
+const (
+	SourcePlatform = "platform"
+	SourceCache    = "cache"
+	SourceCard     = "card"
+)
+
+// Record is everything the agent keeps of one bill, in the store under its bill_no.
+// It is the resumable state of the workflow: each field set means a step done, and
+// Pending names the write messages whose msgids are stored and whose outcome is not
+// known: sent without a definite answer, or planned (stored before the chain's first
+// write left) when the agent stopped.
+type Record struct {
+	Bill         settle.Bill    `json:"bill"`
+	State        State          `json:"state"`
+	Goal         Goal           `json:"goal"`
+	Source       string         `json:"source"`
+	BodyHash     string         `json:"body_hash"`
+	Person       *settle.Person `json:"person,omitempty"`
+	PersonSource string         `json:"person_source,omitempty"`
+	PsnNo        string         `json:"psn_no,omitempty"`
+	Insutype     string         `json:"insutype,omitempty"`
+	Insuplc      string         `json:"insuplc_admdvs,omitempty"`
+	QualChecked  bool           `json:"qual_checked,omitempty"`
+	MdtrtID      string         `json:"mdtrt_id,omitempty"`
+	VisitDone    bool           `json:"visit_done,omitempty"`
+	FeesDone     bool           `json:"fees_done,omitempty"`
+	// FeeBatch numbers the current 2204 charge batch: a lost upload is cancelled
+	// (2205 by chrg_bchno) and sent again under the next number.
+	FeeBatch     int           `json:"fee_batch,omitempty"`
+	FeeResults   []FeeLine     `json:"fee_results,omitempty"`
+	Presettle    *settle.Split `json:"presettle,omitempty"`
+	Estimate     bool          `json:"estimate,omitempty"`
+	AcctUsedFlag string        `json:"acct_used_flag,omitempty"`
+	PsnSetlway   string        `json:"psn_setlway,omitempty"`
+	Settlement   *settle.Split `json:"settlement,omitempty"`
+	SettledAt    time.Time     `json:"settled_at,omitempty"`
+	// SettleDay is the settlement's day: the platform's setl_time in Beijing time.
+	SettleDay    string        `json:"settle_day,omitempty"`
+	SettleMsgid  string        `json:"settle_msgid,omitempty"`
+	Cancelled    bool          `json:"cancelled,omitempty"` // 2208 done
+	CancelDay    string        `json:"cancel_day,omitempty"`
+	RegCancelled bool          `json:"reg_cancelled,omitempty"`
+	Provisional  *settle.Split `json:"provisional,omitempty"`
+	Collected    *settle.Money `json:"collect_now,omitempty"`
+	// Carried is the fund share the hospital carries for this bill (estimate policy)
+	// until it is released, once.
+	Carried     settle.Money `json:"carried,omitempty"`
+	Offline     bool         `json:"offline,omitempty"` // settlement went through the queue
+	QueuedAt    time.Time    `json:"queued_at,omitempty"`
+	QueueDay    string       `json:"queue_day,omitempty"`
+	QueueID     uint64       `json:"queue_id,omitempty"`
+	Pending     []Pending    `json:"pending,omitempty"`
+	History     []Message    `json:"history"`
+	Warnings    []string     `json:"warnings,omitempty"`
+	Surprises   []string     `json:"surprises,omitempty"`
+	ErrCode     string       `json:"err_code,omitempty"`
+	ErrMsg      string       `json:"err_msg,omitempty"`
+	DoneDay     string       `json:"done_day,omitempty"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	CreatedAuto bool         `json:"created_at_auto,omitempty"`
+
+	stored State // state as last written (not persisted)
+	// riders are cache writes waiting for the bill's next save (not persisted).
+	riders []func(tx Tx) error
+}
+
+// FeeLine is what the platform answered for one uploaded fee line (2204 result).
+type FeeLine struct {
+	FeedetlSn       string       `json:"feedetl_sn"`
+	FulamtOwnpayAmt settle.Money `json:"fulamt_ownpay_amt"`
+	OverlmtAmt      settle.Money `json:"overlmt_amt"`
+	PreselfpayAmt   settle.Money `json:"preselfpay_amt"`
+	InscpScpAmt     settle.Money `json:"inscp_scp_amt"`
+}
+
+// Pending is a write message that was (or may have been) sent and whose outcome is
+// not recorded: before anything else happens to the bill it is resolved with the
+// transaction's own tools (platform.md "Outcome unknown").
+type Pending struct {
+	Infno   string `json:"infno"`
+	Msgid   string `json:"msgid"`
+	Unknown bool   `json:"unknown,omitempty"` // the send ended without a definite answer
+	// Batch is the charge batch of a 2204.
+	Batch string `json:"batch,omitempty"`
+	// planned: stored for a later step of this run and not sent yet (not persisted:
+	// a stored entry may always have been sent).
+	planned bool
+}
+
+// plannedFor returns the index of a planned, unsent message for infno, or -1.
+func (r *Record) plannedFor(infno string) int {
+	for i, p := range r.Pending {
+		if p.planned && p.Infno == infno {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropPlans forgets the planned messages this run did not send: they never left.
+func (r *Record) dropPlans() {
+	kept := r.Pending[:0]
+	for _, p := range r.Pending {
+		if !p.planned {
+			kept = append(kept, p)
+		}
+	}
+	r.Pending = kept
+	if len(r.Pending) == 0 {
+		r.Pending = nil
+	}
+}
+
+// resolvePending removes the pending message msgid: its outcome is known now.
+func (r *Record) resolvePending(msgid string) {
+	for i, p := range r.Pending {
+		if p.Msgid == msgid {
+			r.Pending = append(r.Pending[:i], r.Pending[i+1:]...)
+			break
+		}
+	}
+	if len(r.Pending) == 0 {
+		r.Pending = nil
+	}
+}
+
+// Message is one line of a bill's history: a platform message and how it ended.
+type Message struct {
+	Msgid   string    `json:"msgid"`
+	Infno   string    `json:"infno"`
+	At      time.Time `json:"time"`
+	Outcome string    `json:"outcome"`
+	ErrMsg  string    `json:"err_msg,omitempty"`
+}
+
+// maxHistory bounds a bill's history: a bill retried through a week-long outage must
+// not grow without end. The first lines and the latest are kept.
+const maxHistory = 64
+
+func (r *Record) logMsg(msgid, infno, outcome, errMsg string, at time.Time) {
+	for i := len(r.History) - 1; i >= 0 && i >= len(r.History)-3; i-- {
+		if r.History[i].Msgid == msgid {
+			r.History[i].Outcome, r.History[i].ErrMsg, r.History[i].At = outcome, errMsg, at
+			return
+		}
+	}
+	if len(r.History) >= maxHistory {
+		r.History = append(r.History[:8], r.History[len(r.History)-maxHistory/2:]...)
+	}
+	r.History = append(r.History, Message{Msgid: msgid, Infno: infno, At: at, Outcome: outcome, ErrMsg: errMsg})
+}
+
+// SentAnyWrite reports whether any write message of this bill ever left (or may have).
+func (r *Record) SentAnyWrite() bool {
+	if len(r.Pending) > 0 || r.MdtrtID != "" || r.FeesDone || r.Settlement != nil {
+		return true
+	}
+	for _, m := range r.History {
+		if m.Outcome != OutcomeNotSent && platform.IsWrite(m.Infno) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrorCode is the code of the bill's error ("platform_refused" when none is set).
+func (r *Record) ErrorCode() string {
+	if r.ErrCode != "" {
+		return r.ErrCode
+	}
+	return "platform_refused"
+}
+
+// Outcomes recorded in a bill's history.
+const (
+	OutcomeSent      = "sent"
+	OutcomeOK        = "ok"
+	OutcomeRefused   = "refused"
+	OutcomeUnknown   = "unknown"
+	OutcomeNotSent   = "not sent"
+	OutcomeReversed  = "reversed"
+	OutcomeNotBooked = "not booked"
+	OutcomeAdopted   = "adopted"
+)
+
+// Difference is what the cashier office settles with the patient after an offline
+// bill was settled for real: collected minus the real cash share.
+type Difference struct {
+	Collected  settle.Money `json:"collected"`
+	RealCash   settle.Money `json:"psn_cash_pay"`
+	Refund     settle.Money `json:"refund"`
+	AmountDue  settle.Money `json:"amount_due"`
+	Settlement string       `json:"setl_id"`
+}
+
+// DifferenceOf is the bill's refund or amount due; ok is false when there is none
+// (not collected offline, or not settled).
+func DifferenceOf(rec *Record) (Difference, bool) {
+	if rec.Collected == nil || rec.Settlement == nil {
+		return Difference{}, false
+	}
+	d := Difference{Collected: *rec.Collected, RealCash: rec.Settlement.PsnCashPay, Settlement: rec.Settlement.SetlID}
+	if diff := d.Collected - d.RealCash; diff > 0 {
+		d.Refund = diff
+	} else {
+		d.AmountDue = -diff
+	}
+	return d, true
+}

@@ -1,0 +1,117 @@
+package workflow
+
+import (
+	"context"
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+)
+
+// sweepBatch bounds one sweep transaction, so a sweep never holds the writer long.
+const sweepBatch = 500
+
+// retentionLoop removes, once an hour, the bills that are over with (settled or
+// cancelled) longer than Retention ago, with their remembered answers. Failed and
+// dead bills, and bills still in flight, are never removed: a person has to look at
+// them. The queue sweeps its own done records.
+func (e *Engine) retentionLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := e.Sweep(ctx); err != nil {
+			e.log.Error("retention sweep", "err", err)
+		} else if n > 0 {
+			e.log.Info("retention sweep removed old bills", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep removes what is past retention; it returns how many bills went. A bill's
+// retention counts from the day it was settled or cancelled (IndexDone), never from
+// the day it was received or queued.
+func (e *Engine) Sweep(ctx context.Context) (int, error) {
+	if e.o.Retention <= 0 {
+		return 0, nil
+	}
+	if !e.ClockTrusted() {
+		skew, _ := e.ClockSkew()
+		e.log.Warn("retention sweep skipped: the agent's clock disagrees with the platform's", "skew", skew.String())
+		return 0, nil
+	}
+	cutoff := settle.Day(e.now().Add(-e.o.Retention))
+	total := 0
+	for {
+		n := 0
+		err := e.st.Update(ctx, func(tx Tx) error {
+			n = 0
+			old, err := tx.Before(KindBill, IndexDone, cutoff, sweepBatch)
+			if err != nil {
+				return err
+			}
+			for _, ent := range old {
+				gone, err := removeBill(tx, ent.ID)
+				if err != nil {
+					return err
+				}
+				if gone {
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < sweepBatch {
+			return total, nil
+		}
+	}
+}
+
+// removeBill deletes a settled or cancelled bill and its remembered answers; others
+// stay.
+func removeBill(tx Tx, billNo string) (bool, error) {
+	rec, err := getBill(tx, billNo)
+	if err != nil {
+		return false, nil // already gone, or unreadable: leave it for a person
+	}
+	if rec.State != StateSettled && rec.State != StateCancelled {
+		return false, nil
+	}
+	keys, err := tx.IDs(KindIdem, IndexBill+billNo, "", 1<<20)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(KindIdem, k); err != nil {
+			return false, err
+		}
+	}
+	return true, tx.Delete(KindBill, billNo)
+}
+
+// Recover queues the settlements a previous run left mid-call (state settling, not
+// in the queue): their outcome is unknown until the sync worker resolves the pending
+// message and settles them. Only in-flight bills are read, never the store.
+func (e *Engine) Recover(ctx context.Context) error {
+	recs, err := e.Bills(StateSettling, "", 1<<20, time.Time{})
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if rec.QueueID != 0 {
+			continue
+		}
+		if err := e.enqueue(ctx, rec); err != nil {
+			return err
+		}
+		e.log.Warn("settlement interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo)
+	}
+	return nil
+}

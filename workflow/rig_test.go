@@ -1,0 +1,382 @@
+package workflow_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/hisadapter"
+	"github.com/settle-agent/settle-agent/offline"
+	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/platform/sim"
+	"github.com/settle-agent/settle-agent/queue"
+	"github.com/settle-agent/settle-agent/store"
+	"github.com/settle-agent/settle-agent/workflow"
+)
+
+// Demo fixture cards (platform/sim/fixture/demo.json).
+const (
+	cardLocalEmployee = "A33010001" // 张伟, 330100, 310, balance 2000
+	cardLocalResident = "A33010002" // 李娜, 390
+	cardShanghaiFiled = "B31000003" // 王强, 310000, filed
+	cardUnfiled       = "C32010004" // 刘芳, 320100, not filed
+)
+
+const fixmedins = "H33010200001"
+
+// clock is a settable clock shared by the engine, its store and the simulator.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// errNotSent is the fault platform's refusal to send: the call never left.
+var errNotSent = fmt.Errorf("fault: connection refused: %w", platform.ErrNotSent)
+
+// errLost is the fault platform's lost answer: the call was (or was not) booked.
+var errLost = fmt.Errorf("fault: connection reset after the request: %w", platform.ErrOutcomeUnknown)
+
+// fault is what the fault platform does to one call.
+type fault int
+
+const (
+	passThrough fault = iota
+	notSent           // never leaves
+	lostBefore        // outcome unknown, and not processed
+	lostAfter         // processed and booked, the answer lost
+	late              // outcome unknown now, processed later (Deliver)
+	refused           // a business refusal, nothing booked
+)
+
+// faultPlatform is the engine's Platform: the real client over loopback HTTP to the
+// simulator, with faults decided per call by decide (nil: none). Calls made after a
+// crash never leave. A "late" call is kept and sent by Deliver: booked after the
+// agent gave up on it.
+type faultPlatform struct {
+	inner   *platform.Client
+	decide  func(infno string) fault
+	crashed *atomic.Bool
+
+	mu    sync.Mutex
+	later []lateCall
+	calls []string // infno of every call that left
+}
+
+type lateCall struct {
+	infno string
+	meta  platform.Meta
+	in    any
+}
+
+func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta, in, out any) (*platform.Response, error) {
+	if f.crashed != nil && f.crashed.Load() {
+		return nil, errNotSent
+	}
+	d := passThrough
+	if f.decide != nil {
+		d = f.decide(infno)
+	}
+	switch d {
+	case notSent:
+		return nil, errNotSent
+	case lostBefore:
+		return nil, errLost
+	case refused:
+		return nil, &platform.BusinessError{Infno: infno, Infcode: -2, ErrMsg: "fault: 业务校验不通过"}
+	case late:
+		f.mu.Lock()
+		f.later = append(f.later, lateCall{infno, m, in})
+		f.mu.Unlock()
+		return nil, errLost
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, infno)
+	f.mu.Unlock()
+	resp, err := f.inner.Call(ctx, infno, m, in, out)
+	if d == lostAfter {
+		return nil, errLost
+	}
+	return resp, err
+}
+
+// Deliver sends the late calls now (they are booked if the platform takes them).
+func (f *faultPlatform) Deliver(ctx context.Context) {
+	f.mu.Lock()
+	later := f.later
+	f.later = nil
+	f.mu.Unlock()
+	for _, c := range later {
+		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
+	}
+}
+
+func (f *faultPlatform) SignNo() string     { return f.inner.SignNo() }
+func (f *faultPlatform) SetSignNo(s string) { f.inner.SetSignNo(s) }
+
+// rig is an engine with a real store on disk and the real simulator over loopback.
+type rig struct {
+	t      testing.TB
+	dir    string
+	clock  *clock // the platform's clock
+	skew   time.Duration
+	sim    *sim.Platform
+	simURL string
+	client *platform.Client
+	pf     *faultPlatform
+	st     *store.Store
+	eng    *workflow.Engine
+	opts   workflow.Options
+	qopts  queue.Options
+	rng    *rand.Rand
+	mapper workflow.Mapper
+
+	crashed atomic.Bool
+	// failCommit, when set, fails every commit (a full disk); crashAt counts down
+	// commits to a crash (0: none).
+	failCommit atomic.Bool
+	crashAt    atomic.Int64
+	crashAfter bool // the crash comes after the commit's fsync
+}
+
+// mapper maps HIS item codes with the fixture's mapping.
+type mapper struct{ m *hisadapter.Mapping }
+
+func (m mapper) MapItems(b *settle.Bill) error { return m.m.Map(b, b.CreatedAt) }
+
+var errCrashed = errors.New("the process crashed")
+
+type rigOptions struct {
+	fixture *sim.Fixture
+	mut     func(*workflow.Options)
+	qmut    func(*queue.Options)
+	seed    uint64
+	dir     string
+}
+
+func newRig(tb testing.TB, ro rigOptions) *rig {
+	tb.Helper()
+	if ro.fixture == nil {
+		ro.fixture = sim.DemoFixture()
+	}
+	r := &rig{t: tb, dir: ro.dir, clock: newClock(time.Date(2026, 11, 23, 9, 0, 0, 0, settle.Beijing)),
+		rng: rand.New(rand.NewPCG(ro.seed, 7))}
+	if r.dir == "" {
+		r.dir = tb.TempDir()
+	}
+	r.sim = sim.New(ro.fixture, &sim.Options{Seed: 1, Now: r.clock.Now})
+	url, stop, err := sim.Start(context.Background(), "", r.sim)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = stop() })
+	r.simURL = url
+	r.client, err = platform.NewClient(platform.Options{BaseURL: url, FixmedinsCode: fixmedins, FixmedinsName: "T",
+		MdtrtareaAdmvs: "330100", Timeout: 5 * time.Second, Now: r.now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(r.client.Close)
+	r.pf = &faultPlatform{inner: r.client, crashed: &r.crashed}
+	m, err := hisadapter.ParseMapping(bytes.NewReader(ro.fixture.MappingCSV()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.mapper = mapper{m}
+	r.qopts = queue.Options{Now: r.now, MinBackoff: time.Second, MaxBackoff: 30 * time.Second, Horizon: 7 * 24 * time.Hour,
+		Retention: 30 * 24 * time.Hour, NoSweep: true,
+		Jitter: func(n time.Duration) time.Duration { return time.Duration(r.rng.Int64N(int64(n))) }}
+	if ro.qmut != nil {
+		ro.qmut(&r.qopts)
+	}
+	r.qopts.BeforeCommit = r.beforeCommit
+	r.qopts.AfterCommit = r.afterCommit
+	policy, _ := offline.ParsePolicy("full", "", 0, 0)
+	r.opts = workflow.Options{Admdvs: "330100", Deadline: 3 * time.Second, CallTimeout: 5 * time.Second,
+		Policy: policy, Retention: 30 * 24 * time.Hour, BreakerThreshold: 3}
+	if ro.mut != nil {
+		ro.mut(&r.opts)
+	}
+	r.open()
+	return r
+}
+
+// now is the agent's clock: the platform's plus the skew.
+func (r *rig) now() time.Time { return r.clock.Now().Add(r.skew) }
+
+func (r *rig) beforeCommit() error {
+	if r.crashed.Load() {
+		return errCrashed
+	}
+	if r.failCommit.Load() {
+		return errors.New("no space left on device")
+	}
+	if n := r.crashAt.Load(); !r.crashAfter && n > 0 && r.crashAt.Add(-1) == 0 {
+		r.crashed.Store(true)
+		return errCrashed
+	}
+	return nil
+}
+
+func (r *rig) afterCommit() {
+	if n := r.crashAt.Load(); r.crashAfter && n > 0 && r.crashAt.Add(-1) == 0 {
+		r.crashed.Store(true)
+	}
+}
+
+// open opens the store and builds the engine (as agent.New does).
+func (r *rig) open() {
+	r.t.Helper()
+	st, err := store.Open(r.dir, &store.Options{Queue: r.qopts})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.st = st
+	reserved, err := st.MsgidReservation()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	gen, err := platform.NewMsgidGenerator(platform.MsgidOptions{FixmedinsCode: fixmedins, Node: -1, Now: r.now,
+		Reserved: reserved, Reserve: st.ReserveMsgids})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	o := r.opts
+	o.Store, o.Platform, o.Msgids, o.Now = st, r.pf, gen, r.now
+	if o.Mapper == nil {
+		o.Mapper = r.mapper
+	}
+	if r.eng, err = workflow.New(o); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.eng.Recover(context.Background()); err != nil && !r.crashed.Load() {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = st.Close() })
+}
+
+// restart ends this run (a crash when crashed is set) and starts a new one on the same
+// store file.
+func (r *rig) restart() {
+	r.t.Helper()
+	_ = r.st.Close()
+	r.crashed.Store(false)
+	r.crashAt.Store(0)
+	r.open()
+}
+
+var billSeq atomic.Int64
+
+// bill is a valid two-line bill for a fixture person.
+func (r *rig) bill(card string) settle.Bill {
+	n := billSeq.Add(1)
+	q1, _ := settle.ParseQty("1")
+	p1, _ := settle.ParsePrice("25.00")
+	q2, _ := settle.ParseQty("14")
+	p2, _ := settle.ParsePrice("1.50")
+	return settle.Bill{
+		BillNo: fmt.Sprintf("MZ%08d", n), Window: "W01",
+		Patient: settle.Patient{MdtrtCertType: settle.CertSSCard, MdtrtCertNo: card},
+		MedType: settle.MedTypeOutpatient, Dept: settle.Code{Code: "0301", Name: "内科"},
+		Doctor: settle.Code{Code: "D0042", Name: "王医生"},
+		Items: []settle.Item{
+			{Line: 1, HISCode: "ZL0001", Name: "普通门诊诊查费", Qty: q1, UnitPrice: p1, Amount: settle.MustMoney("25.00")},
+			{Line: 2, HISCode: "YP0003", Name: "厄贝沙坦片", Qty: q2, UnitPrice: p2, Amount: settle.MustMoney("21.00")},
+		},
+		Total: settle.MustMoney("46.00"), CreatedAt: r.now(),
+	}
+}
+
+func (r *rig) mustSubmit(b settle.Bill) *workflow.Record {
+	r.t.Helper()
+	res, err := r.eng.SubmitBill(context.Background(), b, b.BillNo, "test")
+	if err != nil {
+		r.t.Fatalf("submit %s: %v", b.BillNo, err)
+	}
+	return res.Bill
+}
+
+func (r *rig) mustSettle(billNo string) workflow.Result {
+	r.t.Helper()
+	res, err := r.eng.SettleBill(context.Background(), billNo, "", "")
+	if err != nil {
+		r.t.Fatalf("settle %s: %v", billNo, err)
+	}
+	return res
+}
+
+func (r *rig) mustBill(billNo string) *workflow.Record {
+	r.t.Helper()
+	rec, err := r.eng.Bill(billNo)
+	if err != nil {
+		r.t.Fatalf("bill %s: %v", billNo, err)
+	}
+	return rec
+}
+
+// drain syncs due jobs until none is due (at most rounds rounds), advancing the
+// clock by step between rounds so backoffs come due.
+func (r *rig) drain(rounds int, step time.Duration) {
+	r.t.Helper()
+	for i := 0; i < rounds; i++ {
+		if !r.eng.Breaker().Online() {
+			r.eng.Probe(context.Background())
+		}
+		n, err := r.eng.SyncOnce(context.Background(), 64)
+		if err != nil {
+			r.t.Fatalf("sync: %v", err)
+		}
+		st, _ := r.st.Stats()
+		if n == 0 && st.Ready == 0 && st.Leased == 0 {
+			return
+		}
+		r.clock.Advance(step)
+	}
+}
+
+// liveSettlements counts the platform's live 2207 bookings per visit (mdtrt_id).
+func (r *rig) liveSettlements() map[string][]sim.Entry {
+	out := map[string][]sim.Entry{}
+	for _, e := range r.sim.Ledger() {
+		if e.Infno == platform.InfnoSettle && e.Live() {
+			out[e.MdtrtID] = append(out[e.MdtrtID], e)
+		}
+	}
+	return out
+}
+
+// checkNoDouble fails when any visit holds more than one live settlement.
+func (r *rig) checkNoDouble() {
+	r.t.Helper()
+	for mdtrt, es := range r.liveSettlements() {
+		if len(es) > 1 {
+			r.t.Errorf("visit %s holds %d live settlements at the platform; want at most 1", mdtrt, len(es))
+		}
+	}
+}
