@@ -126,7 +126,9 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return string(rec.State)
 	},
-	"src":   func(t map[string]string, source string) string { return textOr(t, "src_"+sourceOf(source), t["src_other"]) },
+	"src": func(t map[string]string, source string) string {
+		return textOr(t, "src_"+sourceOf(source), t["src_other"])
+	},
 }).Parse(statusHTML))
 
 // textOr is t[key], or def when the table has no such string.
