@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,10 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("GET /v1/status", win(s.handleStatus))
 	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
+	if s.o.RemoteReaders != nil { // authenticated by the hub itself, with that window's token
+		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", s.o.RemoteReaders)
+		mux.Handle("POST /v1/windows/{window}/reader/reads", s.o.RemoteReaders)
+	}
 	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
 	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
 	mux.Handle("GET /v1/bills", win(s.handleListBills))
@@ -65,6 +70,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
 	mux.Handle("POST /v1/queue/{id}/dead", adm(s.handleQueueDead))
 	mux.Handle("GET /v1/reconciliation", adm(s.handleReconciliation))
+	mux.Handle("GET /v1/catalogue", adm(s.handleCatalogue))
+	mux.Handle("POST /v1/catalogue/sync", adm(s.handleCatalogueSync))
+	mux.Handle("POST /v1/mapping/check", adm(s.handleMappingCheck))
+	mux.Handle("POST /v1/mapping/upload", adm(s.handleMappingUpload))
 	s.debugRoutes(mux, adm)
 
 	mux.HandleFunc("/", notFound)
@@ -89,10 +98,12 @@ func (s *Server) limits(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > max {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("too_large", fmt.Sprintf("request body over %d bytes", max), nil))
+			tooLarge(w, r, max)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = newLimitedBody(r.Body, max)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -160,21 +171,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types
 // and float money are errors that name the problem.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value in the body")
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		tooLarge(w, r, mbe.Limit)
+		return false
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("more than one JSON value in the body")
+		}
 	}
 	if err == nil {
 		return true
 	}
-	var mbe *http.MaxBytesError
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
-	case errors.As(err, &mbe):
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("too_large", fmt.Sprintf("request body over %d bytes", mbe.Limit), nil))
 	case errors.As(err, &ute):
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", fmt.Sprintf("field %s: expected %s, got JSON %s", ute.Field, ute.Type, ute.Value), nil))
 	case errors.As(err, &se):
@@ -182,7 +198,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.Is(err, io.EOF):
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", "empty body: a JSON object is expected", nil))
 	case errors.Is(err, settle.ErrDecimal):
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", err.Error(), nil))
+		// The decoder does not say which member; find it, so the cashier's
+		// developer reads "items[0].amount", not only the value.
+		msg := err.Error()
+		var fields []settle.FieldError
+		if path := decimalPath(body, v); path != "" {
+			msg = path + ": " + msg
+			fields = []settle.FieldError{{Field: path, Reason: err.Error()}}
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", msg, fields))
 	default:
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", err.Error(), nil))
 	}

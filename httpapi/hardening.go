@@ -214,9 +214,9 @@ func callerKey(c caller) string {
 }
 
 // allowGlobal reports whether the limit over all clients together lets one more
-// request in.
+// request in. A Server built without hardening (nil) has no global limit.
 func (h *hardening) allowGlobal() bool {
-	return h.global == nil || h.global.AllowN(h.tokens.now(), 1)
+	return h == nil || h.global == nil || h.global.AllowN(h.tokens.now(), 1)
 }
 
 // billKey turns the client's Idempotency-Key into the stored one (windowKey) and
