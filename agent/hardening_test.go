@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
@@ -277,4 +279,41 @@ func TestHardening_NoStoreGrowthPerKey(t *testing.T) {
 	if grown := size() - before; grown > 256<<10 {
 		t.Errorf("the store grew %d bytes for %d keys naming one bill (%d a key); want nothing stored per key", grown, n, grown/n)
 	}
+}
+
+// The [hl7] settings reach the listener: allow_from closes a connection from any other
+// address, windows refuses a bill for a window the listener does not serve.
+func TestHardening_HL7Config(t *testing.T) {
+	msg := "MSH|^~\\&|HIS|H|SETTLE|H|20261123091200||DFT^P03^DFT_P03|CX1|P|2.5\r" +
+		"PV1|1|O|W01^^^H||||D0042^王^医生|||||||||||11|HL7SEC1\r" +
+		"IN1|1|310||||||||||||||||||||||||||||||||||03^A33010001\r" +
+		"FT1|1|||20261123091000||CG|ZL0001^诊查费|||1|25.00|25.00|0301^内科\r"
+	send := func(t *testing.T, addr string) (string, error) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := conn.Write(hisadapter.Frame([]byte(msg))); err != nil {
+			return "", err
+		}
+		return bufio.NewReader(conn).ReadString(0x1c)
+	}
+	t.Run("AllowFrom", func(t *testing.T) {
+		s := MustSystem(t, func(c *config.Config) { c.HL7.Listen = "127.0.0.1:0"; c.HL7.AllowFrom = []string{"10.9.9.9"} })
+		if ack, err := send(t, s.Agent.HL7Addr()); err == nil {
+			t.Errorf("connection from 127.0.0.1 with allow_from 10.9.9.9: got %q; want it closed unanswered", ack)
+		}
+	})
+	t.Run("Windows", func(t *testing.T) {
+		s := MustSystem(t, func(c *config.Config) { c.HL7.Listen = "127.0.0.1:0"; c.HL7.Windows = []string{"W02"} })
+		ack, err := send(t, s.Agent.HL7Addr())
+		if err != nil || !strings.Contains(ack, "MSA|AE|") || !strings.Contains(ack, "PV1-3") {
+			t.Errorf("bill for W01 on a W02 listener: got %q, %v; want AE naming PV1-3", ack, err)
+		}
+		if st, _ := s.Do("GET", "/v1/bills/HL7SEC1", tokW01, nil); st != 404 {
+			t.Errorf("the refused bill: got %d; want 404", st)
+		}
+	})
 }
