@@ -36,8 +36,9 @@ import (
 //     answer; reads in between do not extend either deadline (a byte trickled now and
 //     then does not keep a connection);
 //   - at most MaxConns connections, MaxConnsPerHost from one address; a connection
-//     beyond a cap replaces the one that has gone longest without a message (and is
-//     not processing one), or is refused with a log line when all are busy;
+//     beyond a cap replaces one not processing a message (first one that never
+//     delivered a message, then the one longest without one), or is refused with a
+//     log line when all are busy;
 //   - at most MessageRate bills a second reach the Sink over all connections; a
 //     message that would wait longer than RateWait for its turn is answered AE
 //     "too many messages, resend later" without being stored.
@@ -52,7 +53,7 @@ type MLLPServer struct {
 	FrameTimeout    time.Duration    // a frame not complete this long after its start is cut off; 0: 30s
 	MaxMessageBytes int              // larger messages are refused (AR) and the connection closed; 0: 1 MiB
 	MaxConns        int              // connections in all; 0: 64
-	MaxConnsPerHost int              // connections from one source address; 0: 16
+	MaxConnsPerHost int              // connections from one source address; 0: 32
 	AllowFrom       []netip.Prefix   // when set, connections from other addresses are closed at once
 	TLSConfig       *tls.Config      // when set, connections are TLS (MLLP over TLS)
 	Windows         []string         // when set, bills for other windows are refused (AE, PV1-3)
@@ -93,7 +94,7 @@ func (s *MLLPServer) init() {
 			s.MaxConns = 64
 		}
 		if s.MaxConnsPerHost <= 0 {
-			s.MaxConnsPerHost = 16
+			s.MaxConnsPerHost = 32
 		}
 		if s.MessageRate == 0 {
 			s.MessageRate = 20
