@@ -143,5 +143,8 @@ func PersonInput(pt settle.Patient, at time.Time) platform.PersonInfoInput {
 	if pt.MdtrtCertType == settle.CertIDNumber {
 		in.Data.PsnCertType, in.Data.Certno = "01", pt.MdtrtCertNo
 	}
+	if pt.MdtrtCertType == settle.CertEVoucher && pt.Certno != "" { // from the e-voucher decode (serial-reader.md)
+		in.Data.PsnCertType, in.Data.Certno = pt.PsnCertType, pt.Certno
+	}
 	return in
 }
