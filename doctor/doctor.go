@@ -109,7 +109,7 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 
 // Run checks what hospital IT needs before go-live and returns one Check per
 // line, in this order: configuration, data folder, free space, item mapping,
-// drop folder, store, listen ports, readers, platform sign-in, clock skew. It
+// drop folder, store, catalogue, listen ports, readers, platform sign-in, clock skew. It
 // never stops early: with a broken configuration it goes on with what could be
 // read of it (or the defaults), so one run shows everything that is wrong.
 //
@@ -129,6 +129,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) []Check {
 	d.mapping(cfg)
 	d.dropFolder(cfg)
 	d.store(ctx, cfg)
+	d.catalogue(ctx, cfg)
 	d.listenPorts(ctx, cfg)
 	d.readers(ctx, cfg)
 	resp := d.platform(ctx, cfg)

@@ -118,6 +118,7 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 		}
 		source, err = workflow.SourceCard, nil
 	}
+	s.recordLookup(r, "card", read.Card.Patient(), source, err)
 	if err != nil {
 		s.writePersonErr(w, err)
 		return

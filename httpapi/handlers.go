@@ -24,7 +24,14 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not post bills for window %q", c.window, b.Window), nil))
 		return
 	}
-	res, err := s.eng.SubmitBill(r.Context(), b, r.Header.Get("Idempotency-Key"), "api")
+	key, ok := s.billKey(w, b.Window, r.Header.Get("Idempotency-Key"))
+	if !ok {
+		return
+	}
+	res, err := s.eng.SubmitBill(r.Context(), b, key, "api")
+	if errors.Is(err, settle.ErrConflict) {
+		s.noteConflict(b)
+	}
 	s.writeResult(w, res, err)
 }
 
@@ -187,6 +194,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p, source, at, err := s.eng.FindPerson(r.Context(), pt)
+	s.recordLookup(r, "lookup", pt, source, err)
 	if err != nil {
 		s.writePersonErr(w, err)
 		return

@@ -61,9 +61,11 @@ type Options struct {
 	DecodeVoucher func(ctx context.Context, code string) (settle.Card, error)
 	// Closing reports whether the agent is stopping.
 	Closing func() bool
-	Version string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
+	Catalogue Catalogue
+	Version   string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is the HTTP API.
@@ -78,6 +80,7 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	metrics *Metrics
+	hard    *hardening // Host check, per-token and global limits, key budget (hardening.go)
 	handler http.Handler
 }
 
@@ -110,6 +113,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.started = s.now()
 	s.metrics = newMetrics(s)
+	s.hard = newHardening(s.cfg, s.now)
 	s.handler = s.routes()
 	return s, nil
 }
