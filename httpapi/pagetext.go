@@ -96,6 +96,10 @@ var pageText = map[string]map[string]string{
 		"src_hl7":           "HL7",
 		"src_dropfolder":    "共享目录",
 		"src_other":         "其他",
+		// Inpatient stays (the cards inpatient adds to the page).
+		"stays_open":                 "在院",
+		"stays_discharged_unsettled": "出院未结算",
+		"stays_queued_ops":           "住院待上传",
 	},
 	langEn: {
 		"html_lang":         "en",
@@ -189,5 +193,9 @@ var pageText = map[string]map[string]string{
 		"src_hl7":           "HL7",
 		"src_dropfolder":    "drop folder",
 		"src_other":         "other",
+		// Inpatient stays (the cards inpatient adds to the page).
+		"stays_open":                 "open stays",
+		"stays_discharged_unsettled": "discharged, not settled",
+		"stays_queued_ops":           "queued stay messages",
 	},
 }
