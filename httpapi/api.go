@@ -47,13 +47,17 @@ func (s *Server) routes() http.Handler {
 	adm := func(h http.HandlerFunc) http.Handler { return s.auth(true, h) }
 
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
-	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /readyz", s.sameHost(http.HandlerFunc(s.handleReadyz)))
 	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
-	mux.HandleFunc("GET /{$}", s.handleStatusPage)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /{$}", s.sameHost(http.HandlerFunc(s.handleStatusPage)))
+	mux.Handle("GET /metrics", s.sameHost(s.metrics.handler()))
 
 	mux.Handle("GET /v1/status", win(s.handleStatus))
 	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
+	if s.o.RemoteReaders != nil { // authenticated by the hub itself, with that window's token
+		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", s.o.RemoteReaders)
+		mux.Handle("POST /v1/windows/{window}/reader/reads", s.o.RemoteReaders)
+	}
 	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
 	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
 	mux.Handle("GET /v1/bills", win(s.handleListBills))
@@ -66,12 +70,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
 	mux.Handle("POST /v1/queue/{id}/dead", adm(s.handleQueueDead))
 	mux.Handle("GET /v1/reconciliation", adm(s.handleReconciliation))
+	mux.Handle("GET /v1/catalogue", adm(s.handleCatalogue))
+	mux.Handle("POST /v1/catalogue/sync", adm(s.handleCatalogueSync))
+	mux.Handle("POST /v1/mapping/check", adm(s.handleMappingCheck))
+	mux.Handle("POST /v1/mapping/upload", adm(s.handleMappingUpload))
 	s.debugRoutes(mux, adm)
 
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; see /v1/openapi.json", nil))
-	})
-	return s.limits(timed(mux))
+	mux.HandleFunc("/", notFound)
+	return secure(s.limits(timed(mux)))
 }
 
 // limits applies the body size limit and the per-client rate limit to every request.
@@ -82,9 +88,13 @@ func (s *Server) limits(next http.Handler) http.Handler {
 	}
 	rl := newRateLimiter(s.cfg.API.RateLimit, s.now)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !rl.allow(clientIP(r)) {
+		if !rl.allow(clientIP(r)) || !s.hard.allowGlobal() {
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests from this client; slow down and retry", nil))
+			return
+		}
+		if p := idempotencyKeyProblem(r); p != "" {
+			writeJSON(w, http.StatusBadRequest, errorBody("bad_idempotency_key", p, nil))
 			return
 		}
 		if r.ContentLength > max {
@@ -125,6 +135,11 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 		} else {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent", error="invalid_token"`)
 			writeJSON(w, http.StatusUnauthorized, errorBody("unauthorized", "unknown token: check the window's token in the configuration", nil))
+			return
+		}
+		if !s.hard.tokens.allow(callerKey(c)) {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests with this token; slow down and retry", nil))
 			return
 		}
 		if adminOnly && !c.admin {

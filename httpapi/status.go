@@ -11,6 +11,7 @@ import (
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/workflow"
 )
 
@@ -26,6 +27,7 @@ type Status struct {
 	Outstanding    string                 `json:"offline_outstanding"`
 	Readers        []cardreader.State     `json:"readers"`
 	Mapping        *MappingStatus         `json:"mapping,omitempty"`
+	Catalogue      *catalogue.Status      `json:"catalogue,omitempty"`
 	Version        string                 `json:"version"`
 	StartedAt      time.Time              `json:"started_at"`
 }
@@ -59,6 +61,13 @@ func (s *Server) status() (Status, error) {
 	st.Outstanding = s.eng.Outstanding().String()
 	st.Readers = append(st.Readers, s.o.Readers()...)
 	st.Mapping = s.o.Mapping()
+	if s.o.Catalogue != nil {
+		if cs, err := s.o.Catalogue.Status(); err == nil {
+			st.Catalogue = &cs
+		} else {
+			s.log.Warn("catalogue status", "err", err)
+		}
+	}
 	return st, nil
 }
 
