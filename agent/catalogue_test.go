@@ -69,7 +69,7 @@ func TestAgent_Catalogue(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"Catalogue (医保目录)", "✓ synced", "the old mapping stays in force", "XJ99ZZZ999Z999999999999"} {
+	for _, want := range []string{"Catalogue (医保目录)", "✓ synced", "仍使用旧对照", "XJ99ZZZ999Z999999999999"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("status page lacks %q", want)
 		}

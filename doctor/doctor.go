@@ -58,6 +58,9 @@ type Options struct {
 	// OpenPort opens a reader's serial port; nil means the real port
 	// (cardreader.OpenSerial). Tests pass the host end of a cardreader.Pipe.
 	OpenPort func(cardreader.Config) (io.ReadWriteCloser, error)
+	// ReaderHostArgs and ReaderHostEnv start the reader-host child a vendor library is
+	// loaded in; nil means `reader-host --stdio` of this program (tests re-execute theirs).
+	ReaderHostArgs, ReaderHostEnv []string
 	// Now is the local clock, the one the clock-skew check compares with the
 	// platform's; nil means time.Now.
 	Now func() time.Time

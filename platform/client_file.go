@@ -3,7 +3,6 @@ package platform
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"mime"
 	"strings"
@@ -34,19 +33,10 @@ func (c *Client) QuerySettlement(ctx context.Context, m Meta, d SettleQueryData)
 // QueryFees sends 5204 and returns the fee lines the platform holds for the visit. An
 // output that is the list itself (as some provinces answer) is read as feedetail.
 func (c *Client) QueryFees(ctx context.Context, m Meta, d FeeQueryData) (*FeeQueryOutput, *Response, error) {
-	var raw json.RawMessage
-	resp, err := c.Call(ctx, InfnoFeeQuery, m, FeeQueryInput{Data: d}, &raw)
+	var out FeeQueryOutput
+	resp, err := c.Call(ctx, InfnoFeeQuery, m, FeeQueryInput{Data: d}, &out)
 	if err != nil {
 		return nil, resp, err
-	}
-	if t := bytes.TrimSpace(unwrapJSONString(bytes.TrimSpace(raw))); len(t) > 0 && t[0] == '[' {
-		raw = append(append([]byte(`{"feedetail":`), t...), '}')
-	}
-	var out FeeQueryOutput
-	sp, err := decodeOutputSurprises(InfnoFeeQuery, raw, &out)
-	resp.Surprises = append(resp.Surprises, sp...)
-	if err != nil {
-		return nil, resp, fmt.Errorf("call %s %s: %w", InfnoFeeQuery, m.Msgid, err)
 	}
 	return &out, resp, nil
 }

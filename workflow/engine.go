@@ -75,9 +75,12 @@ type Engine struct {
 
 	pclock platformClock
 
-	mu          sync.Mutex
-	outstanding settle.Money
-	closing     bool
+	sessionMu sync.Mutex
+
+	mu            sync.Mutex
+	outstanding   settle.Money
+	closing       bool
+	signInRefusal string
 }
 
 // New builds an engine and loads what it learned before (policy, outstanding amount).
