@@ -69,17 +69,24 @@ func secure(next http.Handler) http.Handler {
 	})
 }
 
+// clip cuts a message that carries request text to at most n bytes (never inside a
+// character).
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // quoted is a value from the request as an error message may show it: Go-quoted
 // (control and direction characters escaped) and cut to 40 bytes, so an answer never
 // carries back more than a glimpse of what was sent.
 func quoted(s string) string {
-	const most = 40
-	if len(s) > most {
-		cut := most
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "…"
+	if c := clip(s, 40); c != s {
+		return strconv.Quote(c[:len(c)-len("…")]) + "…"
 	}
 	return strconv.Quote(s)
 }
