@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
@@ -55,6 +56,12 @@ func (d *doctor) probeLibrary(ctx context.Context, name, window string, p *confi
 		d.fail(name, fmt.Sprintf("library %s: %v", p.Library, err), "the [[window]] "+window+" reader's library must name the vendor's file (docs/readers.md)")
 		return
 	}
+	arch, archErr := vendorlib.Arch(p.Library)
+	if archErr == nil && arch != runtime.GOARCH && p.HostExe == "" {
+		d.fail(name, fmt.Sprintf("%s is built for %s; this settle-agent (its reader-host) is %s/%s", p.Library, arch, runtime.GOOS, runtime.GOARCH),
+			"a library loads only in a reader-host of its own bitness: set host_exe to the "+runtime.GOOS+"/"+arch+" build of settle-agent (docs/readers.md)")
+		return
+	}
 	lc := cardreader.LibConfig{Window: window, Library: p.Library, Interface: p.Interface, CardType: p.CardType,
 		Init: heasecInit(p.Init), Deadline: p.Deadline.Duration, HostExe: p.HostExe}
 	ctx, cancel := context.WithTimeout(ctx, max(d.o.Timeout, libhost.DefaultDeadline)+libhost.DefaultSetupDeadline)
@@ -78,6 +85,9 @@ func (d *doctor) probeLibrary(ctx context.Context, name, window string, p *confi
 	sfz := "does not read ID cards (no ReadSFZ)"
 	if st.HasSFZ {
 		sfz = "reads ID cards too (ReadSFZ)"
+	}
+	if archErr == nil {
+		sfz += ", " + arch
 	}
 	d.ok(name, fmt.Sprintf("%s (%s) loads in reader-host and initialises; %s", p.Library, p.Interface, sfz))
 }
