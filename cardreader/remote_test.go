@@ -213,6 +213,7 @@ func FuzzRemoteRead(f *testing.F) {
 	f.Add(`{"card":{"mdtrt_cert_type":"03","card_no":"A1"}}`)
 	f.Add(`{"card":{"mdtrt_cert_type":"02","card_no":"330106199007074565","ssn":"330106199007074565","name":"王","issue_date":"20150101","expiry_date":"长期"}}`)
 	f.Add(`{"error":"no card"}`)
+	f.Add(`{"kind":"library","library":"x.so","connected":false,"last_error":"Init failed","host":{"crashes":2}}`)
 	hub := cardreader.NewRemoteHub(cardreader.RemoteOptions{Token: func(string) (string, bool) { return "t", true }, Now: now})
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/v1/windows/W01/reader/reads", strings.NewReader(body))
@@ -222,5 +223,14 @@ func FuzzRemoteRead(f *testing.F) {
 		if rec.Code != http.StatusNoContent && rec.Code != http.StatusBadRequest {
 			t.Fatalf("HTTP %d for %q", rec.Code, body)
 		}
+		// The same bytes as a heartbeat: answered at once (no demand to wait for).
+		req = httptest.NewRequest(http.MethodPost, "/v1/windows/W01/reader/heartbeat?waiting=true", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer t")
+		rec = httptest.NewRecorder()
+		hub.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+			t.Fatalf("heartbeat: HTTP %d for %q", rec.Code, body)
+		}
+		_ = hub.States()
 	})
 }
