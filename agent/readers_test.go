@@ -158,7 +158,7 @@ func TestAgent_LibraryReader(t *testing.T) {
 		}
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(page), "libHeaSecReadInfo.so") || !strings.Contains(string(page), "1 crashes") {
+		if !strings.Contains(string(page), "libHeaSecReadInfo.so") || !strings.Contains(string(page), "崩溃 1 次") {
 			t.Errorf("status page lacks the library reader and its crash:\n%s", page)
 		}
 		mresp, err := client.Get(s.URL + "/metrics")
