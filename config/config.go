@@ -147,9 +147,10 @@ func (p *Port) IsLibrary() bool { return p != nil && p.Library != "" }
 
 // EVoucher is the e-voucher decode service (ec.query) scanned QR codes go through.
 type EVoucher struct {
-	Mode         string   `toml:"mode"`    // "" (off) | http | library
-	URL          string   `toml:"url"`     // http: the ec.query endpoint; library: NationEcTrans's url
-	Library      string   `toml:"library"` // library: NationECCode.dll / libNationECCode.so
+	Mode         string   `toml:"mode"`     // "" (off, or inferred from url/base_url/library) | http | library
+	BaseURL      string   `toml:"base_url"` // the service's {ec_base_url}; url defaults to it + /localcfc/api/hsecfc/localQrCodeQuery
+	URL          string   `toml:"url"`      // http: the ec.query endpoint; library: NationEcTrans's url
+	Library      string   `toml:"library"`  // library: NationECCode.dll / libNationECCode.so
 	HostExe      string   `toml:"host_exe"`
 	Timeout      Duration `toml:"timeout"` // default 5s
 	OperatorID   string   `toml:"operator_id"`

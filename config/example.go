@@ -89,7 +89,8 @@ reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
 # e.g. reader = { remote = true }    # then run settle-agent reader-host on the cashier PC
 
 # [evoucher]                        # the e-voucher decode service (ec.query) for scanned QR codes
-# mode = "http"                      # "" off | http | library (NationECCode)
+# mode = "http"                      # "" off | http | library (NationECCode); inferred from base_url/url/library
+# base_url = "https://ec.example.gov.cn"   # url defaults to base_url + /localcfc/api/hsecfc/localQrCodeQuery
 # url = "https://ec.example.gov.cn/localcfc/api/hsecfc/localQrCodeQuery"
 # library = ""                       # mode library: NationECCode.dll / libNationECCode.so
 # host_exe = ""                      # mode library: the reader-host executable

@@ -436,9 +436,28 @@ func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
 	}
 }
 
-// validateEVoucher checks the e-voucher decode service settings.
+// ecQueryPath is where the e-voucher service answers ec.query below its base URL
+// (serial-reader.md).
+const ecQueryPath = "/localcfc/api/hsecfc/localQrCodeQuery"
+
+// validateEVoucher checks the e-voucher decode service settings and infers what they
+// leave out: the mode from url, base_url or library, url from base_url.
 func (c *Config) validateEVoucher(v *ValidationError) {
-	e := c.EVoucher
+	e := &c.EVoucher
+	if e.Mode == "" { // a service named is a service meant
+		switch {
+		case e.Library != "":
+			e.Mode = "library"
+		case e.URL != "" || e.BaseURL != "":
+			e.Mode = "http"
+		}
+	}
+	if e.URL == "" && e.BaseURL != "" {
+		e.URL = strings.TrimRight(e.BaseURL, "/")
+		if e.Mode == "http" {
+			e.URL += ecQueryPath
+		}
+	}
 	switch e.Mode {
 	case "":
 	case "http":
