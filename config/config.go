@@ -125,6 +125,7 @@ type Port struct {
 	Interface string     `toml:"interface,omitempty"` // heasec | sscard
 	CardType  int        `toml:"card_type,omitempty"` // sscard: 1 contact, 2 contactless, 3 (default), 4 automatic
 	Init      HeaSecInit `toml:"init,omitempty"`      // heasec Init values
+	InitJSON  string     `toml:"init_json,omitempty"` // more Init keys a vendor's build needs, as a JSON object merged over init
 	Poll      Duration   `toml:"poll,omitempty"`      // while a window waits; default 500ms
 	Deadline  Duration   `toml:"deadline,omitempty"`  // per library call; default 5s
 	NoSFZ     bool       `toml:"no_sfz,omitempty"`    // heasec: do not read resident ID cards

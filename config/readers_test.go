@@ -50,3 +50,14 @@ func TestParse_EVoucherInferred(t *testing.T) {
 		t.Errorf("evoucher from library = %+v; want library with base_url as NationEcTrans's url", c.EVoucher)
 	}
 }
+
+func TestParse_InitJSON(t *testing.T) {
+	bad := strings.Replace(validTOML, `reader = { port = "/dev/ttyUSB0" }`, `reader = { library = "x.so", interface = "heasec", init_json = "[1" }`, 1)
+	if msg := mustFail(t, bad); !strings.Contains(msg, "init_json") {
+		t.Errorf("bad init_json: %q does not name it", msg)
+	}
+	good := strings.Replace(validTOML, `reader = { port = "/dev/ttyUSB0" }`, `reader = { library = "x.so", interface = "heasec", init_json = '{"EC_URL":"http://ec"}' }`, 1)
+	if c := mustParse(t, good, nil); c.Windows[0].Reader.InitJSON == "" {
+		t.Errorf("init_json lost")
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -423,6 +424,12 @@ func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
 			p.Interface = strings.ToLower(p.Interface)
 		default:
 			c.problem(v, key+".interface", p.Interface, "must be \"heasec\" (HeaSecReadInfo) or \"sscard\" (SSCardDriver)")
+		}
+		if p.InitJSON != "" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(p.InitJSON), &m); err != nil {
+				c.problem(v, key+".init_json", p.InitJSON, "must be a JSON object of more Init values: "+err.Error())
+			}
 		}
 		if p.CardType < 0 || p.CardType > 4 {
 			c.problem(v, key+".card_type", strconv.Itoa(p.CardType), "must be 1 (contact), 2 (contactless), 3 or 4 (automatic)")

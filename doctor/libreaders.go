@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -63,7 +64,7 @@ func (d *doctor) probeLibrary(ctx context.Context, name, window string, p *confi
 		return
 	}
 	lc := cardreader.LibConfig{Window: window, Library: p.Library, Interface: p.Interface, CardType: p.CardType,
-		Init: heasecInit(p.Init), Deadline: p.Deadline.Duration, HostExe: p.HostExe}
+		Init: heasecInit(p.Init, p.InitJSON), Deadline: p.Deadline.Duration, HostExe: p.HostExe}
 	ctx, cancel := context.WithTimeout(ctx, max(d.o.Timeout, libhost.DefaultDeadline)+libhost.DefaultSetupDeadline)
 	defer cancel()
 	st, err := cardreader.ProbeLib(ctx, lc, &cardreader.LibOptions{HostArgs: d.o.ReaderHostArgs, HostEnv: d.o.ReaderHostEnv, Logger: d.log})
@@ -162,8 +163,11 @@ func (d *doctor) evoucher(ctx context.Context, cfg *config.Config) {
 }
 
 // heasecInit is heasec's Init values as the JSON object the library takes.
-func heasecInit(in config.HeaSecInit) map[string]any {
+func heasecInit(in config.HeaSecInit, extra string) map[string]any {
 	m := map[string]any{}
+	if extra != "" {
+		_ = json.Unmarshal([]byte(extra), &m) // config validated it
+	}
 	for k, v := range map[string]any{"IP": in.IP, "PORT": in.PORT, "TIMEOUT": in.TIMEOUT, "LOG_PATH": in.LOG_PATH, "SFZ_DRIVER_TYPE": in.SFZ_DRIVER_TYPE} {
 		if v != "" && v != 0 {
 			m[k] = v
