@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -105,6 +106,19 @@ func (c *Control) Set(t testing.TB, s string) {
 	if err := os.Rename(tmp, c.Path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Inits returns the Init JSONs the library was called with, one per call, oldest first.
+func (c *Control) Inits(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile(c.Path + ".inits")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
 // Env is the environment entry that points the library at c.
