@@ -90,8 +90,7 @@ func TestRemote_LibraryReaderOverTLS(t *testing.T) {
 		if r == nil {
 			return cardreader.Heartbeat{Kind: cardreader.KindLibrary}
 		}
-		st := r.State()
-		return cardreader.Heartbeat{Kind: st.Kind, Library: st.Library, Interface: st.Interface, Connected: st.Connected, Host: st.Host}
+		return cardreader.HeartbeatOf(r.State(), "test")
 	})
 	cfg := cardreader.LibConfig{Window: "W01", Library: lib, Interface: cardreader.InterfaceHeaSec, Init: map[string]any{"IP": "127.0.0.1"}, Poll: 50 * time.Millisecond}
 	lib2 := newLibWith(t, cfg, ctl, func(o *cardreader.LibOptions) {

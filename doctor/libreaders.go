@@ -19,17 +19,9 @@ import (
 // e-voucher decode service (docs/readers.md), and returns how many readers it saw.
 // A library is loaded in a reader-host child, as the agent does, so a library that
 // crashes or hangs here is reported, not suffered; while the agent runs, its view of
-// the reader is reported instead.
-func (d *doctor) libraryReaders(ctx context.Context, cfg *config.Config) int {
+// the reader is reported instead (states, or why the agent did not give them).
+func (d *doctor) libraryReaders(ctx context.Context, cfg *config.Config, running bool, states []cardreader.State, statesErr error) int {
 	n := 0
-	var states []cardreader.State
-	var statesErr error
-	running := d.agentHoldsStore
-	if running {
-		var r readyz
-		r, statesErr = d.agentReadyz(ctx, cfg)
-		states = r.Readers
-	}
 	for _, w := range cfg.Windows {
 		p := w.Reader
 		if p == nil || (!p.IsLibrary() && !p.Remote) {
@@ -49,6 +41,16 @@ func (d *doctor) libraryReaders(ctx context.Context, cfg *config.Config) int {
 	}
 	d.evoucher(ctx, cfg)
 	return n
+}
+
+// hasLibraryReaders reports whether a window's reader is a vendor library or remote.
+func hasLibraryReaders(cfg *config.Config) bool {
+	for _, w := range cfg.Windows {
+		if w.Reader != nil && (w.Reader.IsLibrary() || w.Reader.Remote) {
+			return true
+		}
+	}
+	return false
 }
 
 // probeLibrary loads the library in a reader-host child and calls Init.

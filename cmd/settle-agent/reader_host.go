@@ -144,11 +144,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		status = func() cardreader.Heartbeat {
-			st := lr.State()
-			return cardreader.Heartbeat{Kind: st.Kind, Library: st.Library, Interface: st.Interface, Connected: st.Connected,
-				LastError: st.LastError, Host: st.Host, Version: installer.VersionLine()}
-		}
+		status = func() cardreader.Heartbeat { return cardreader.HeartbeatOf(lr.State(), installer.VersionLine()) }
 		runners = append(runners, lr.Run)
 	} else {
 		r, err := cardreader.New(cardreader.Config{Window: *window, Port: *port, Baud: *baud, Protocol: *protocol},
@@ -156,11 +152,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		status = func() cardreader.Heartbeat {
-			st := r.State()
-			return cardreader.Heartbeat{Kind: st.Kind, Port: st.Port, Protocol: st.Protocol, Connected: st.Connected,
-				LastError: st.LastError, Firmware: st.Firmware, Version: installer.VersionLine()}
-		}
+		status = func() cardreader.Heartbeat { return cardreader.HeartbeatOf(r.State(), installer.VersionLine()) }
 		runners = append(runners, r.Run)
 	}
 	if *scanner != "" {

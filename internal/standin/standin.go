@@ -5,8 +5,10 @@
 package standin
 
 import (
+	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +16,34 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/settle-agent/settle-agent/cardreader/libhost"
 )
 
 //go:embed testdata/standin.c
 var source []byte
+
+// Main is the TestMain of a package whose tests start reader-host children from
+// their own test binary: re-executed with childEnv=1 in its environment, the binary
+// serves the library protocol on its stdin and stdout (what `settle-agent reader-host
+// --stdio` does) instead of running tests; otherwise it runs the tests and removes the
+// built library afterwards.
+func Main(m *testing.M, childEnv string) {
+	if os.Getenv(childEnv) == "1" {
+		out, err := libhost.ProtectStdout()
+		if err == nil {
+			err = libhost.Serve(context.Background(), os.Stdin, out, nil)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
 
 // Errors of Build.
 var (
