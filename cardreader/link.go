@@ -150,12 +150,8 @@ func (l *Link) Run(ctx context.Context) error {
 			continue
 		}
 		l.disconnected(err, backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, backoff) {
 			return nil
-		case <-t.C:
 		}
 		backoff = min(2*backoff, l.o.MaxBackoff)
 	}
@@ -265,12 +261,7 @@ func (l *Link) deliver(ctx context.Context, r settle.CardRead) {
 		if ctx.Err() != nil || time.Now().Add(backoff).After(until) {
 			break
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		sleep(ctx, backoff)
 		backoff = min(2*backoff, l.o.MaxBackoff)
 	}
 	l.mu.Lock()

@@ -164,14 +164,22 @@ func (r *Reader) Run(ctx context.Context) error {
 		} else {
 			r.log.Debug("reader still unavailable", "err", err, "retry_in", backoff)
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, backoff) {
 			return nil
-		case <-t.C:
 		}
 		backoff = min(2*backoff, r.o.MaxBackoff)
+	}
+}
+
+// sleep waits d, or until ctx ends; it reports whether the whole d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
