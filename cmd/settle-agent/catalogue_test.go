@@ -89,6 +89,11 @@ token = "w01-token-0123456789"
 	if code != 0 || !strings.Contains(out, "目录核对通过") {
 		t.Fatalf("check of the demo mapping: exit %d\n%s%s", code, out, errOut)
 	}
+	// The mapping shipped with the dry-run kit passes too.
+	code, out, errOut = runCmd(t, nil, "mapping", "check", "--config", conf, filepath.Join("..", "..", "examples", "dryrun", "mapping.csv"))
+	if code != 0 || !strings.Contains(out, "目录核对通过") {
+		t.Fatalf("check of examples/dryrun/mapping.csv: exit %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut = runCmd(t, nil, "mapping", "upload", "--config", conf, "--dry-run")
 	if code != 0 || !strings.Contains(out, "试运行") || p.Stats()[platform.InfnoMappingUpload] != 0 {
 		t.Fatalf("upload --dry-run: exit %d\n%s%s", code, out, errOut)
