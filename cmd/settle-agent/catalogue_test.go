@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/platform/sim"
+	"github.com/settle-agent/settle-agent/store"
 )
 
 // TestCatalogueCommands is a fresh install with the agent stopped: status says the
@@ -69,6 +71,17 @@ token = "w01-token-0123456789"
 		if !strings.Contains(errOut, want) {
 			t.Errorf("progress lacks %q:\n%s", want, errOut)
 		}
+	}
+	// The sync's msgids came from the agent's own high-water mark: an agent started
+	// now issues only later ones.
+	ast, err := store.Open(filepath.Join(dir, "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, err := ast.MsgidReservation()
+	ast.Close()
+	if err != nil || !mark.After(time.Now()) || len(p.RepeatedMsgids()) != 0 {
+		t.Fatalf("agent store's msgid mark %v, %v (repeated %v); want one ahead of now", mark, err, p.RepeatedMsgids())
 	}
 	code, out, _ = runCmd(t, nil, "catalogue", "status", "--config", conf, "--json")
 	var st catalogue.Status
