@@ -93,6 +93,7 @@ var pageText = map[string]map[string]string{
 		"state_settled":     "已结算",
 		"state_cancelled":   "已撤销",
 		"state_failed":      "失败",
+		"state_refused":     "平台拒绝",
 		"state_dead":        "已放弃",
 		"state_admitted":    "已入院",
 		"state_discharged":  "已出院",
@@ -100,6 +101,10 @@ var pageText = map[string]map[string]string{
 		"src_hl7":           "HL7",
 		"src_dropfolder":    "共享目录",
 		"src_other":         "其他",
+		// Inpatient stays (the cards inpatient adds to the page).
+		"stays_open":                 "在院",
+		"stays_discharged_unsettled": "出院未结算",
+		"stays_queued_ops":           "住院待上传",
 	},
 	langEn: {
 		"html_lang":         "en",
@@ -190,6 +195,7 @@ var pageText = map[string]map[string]string{
 		"state_settled":     "settled",
 		"state_cancelled":   "cancelled",
 		"state_failed":      "failed",
+		"state_refused":     "refused",
 		"state_dead":        "dead",
 		"state_admitted":    "admitted",
 		"state_discharged":  "discharged",
@@ -197,5 +203,9 @@ var pageText = map[string]map[string]string{
 		"src_hl7":           "HL7",
 		"src_dropfolder":    "drop folder",
 		"src_other":         "other",
+		// Inpatient stays (the cards inpatient adds to the page).
+		"stays_open":                 "open stays",
+		"stays_discharged_unsettled": "discharged, not settled",
+		"stays_queued_ops":           "queued stay messages",
 	},
 }

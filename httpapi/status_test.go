@@ -34,7 +34,7 @@ func TestPageText_SameKeys(t *testing.T) {
 			t.Errorf("no text for state %s", st)
 		}
 	}
-	for _, k := range []string{whyDead, whyFailedSync, whyUnknown, "src_api", "src_hl7", "src_dropfolder"} {
+	for _, k := range []string{whyDead, whyFailedSync, whyUnknown, "state_refused", "src_api", "src_hl7", "src_dropfolder", "src_other", "never", "ago"} {
 		if _, ok := pageText[langZh][k]; !ok {
 			t.Errorf("no text %s", k)
 		}
