@@ -161,7 +161,9 @@ func (r *Reader) Config() Config { return r.cfg }
 func (r *Reader) State() State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.st
+	st := r.st
+	st.Reads = cloneCounts(r.st.Reads)
+	return st
 }
 
 // Run opens the port, PINGs a frame reader, and delivers what arrives to OnRead until
@@ -388,6 +390,14 @@ func (r *Reader) cardFromData(data []byte) (settle.Card, error) {
 func (r *Reader) deliver(c settle.Card, err error) {
 	at := r.o.Now()
 	r.noteRead(at, err)
+	if err == nil {
+		r.mu.Lock()
+		if r.st.Reads == nil {
+			r.st.Reads = map[string]int{}
+		}
+		r.st.Reads[Carrier(c)]++
+		r.mu.Unlock()
+	}
 	if err != nil {
 		r.log.Warn("card refused", "cert_type", c.CertType, "card_no", settle.MaskID(c.CardNo), "err", err)
 	} else {

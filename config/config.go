@@ -7,6 +7,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -186,6 +188,40 @@ type HL7 struct {
 	DefaultWindow   string   `toml:"default_window"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	MaxMessageBytes int64    `toml:"max_message_bytes"`
+	// MLLP has no authentication: these keep the listener to the HIS (SECURITY.md).
+	AllowFrom       []string `toml:"allow_from,omitempty"` // HIS addresses or networks ("10.1.2.3", "10.1.2.0/24"); empty: any
+	Windows         []string `toml:"windows,omitempty"`    // windows this listener takes bills for; empty: every one
+	TLSCert         string   `toml:"tls_cert"`             // MLLP over TLS when set (with tls_key)
+	TLSKey          string   `toml:"tls_key"`              //
+	FrameTimeout    Duration `toml:"frame_timeout"`        // a message must be whole this long after its first byte
+	MaxConns        int      `toml:"max_conns"`            // connections in all
+	MaxConnsPerHost int      `toml:"max_conns_per_host"`   // connections from one address
+	MessageRate     float64  `toml:"message_rate"`         // bills a second taken over all connections
+}
+
+// AllowPrefixes parses AllowFrom: a bare address is a network of that one address.
+func (h HL7) AllowPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(h.AllowFrom))
+	for _, s := range h.AllowFrom {
+		p, err := parseAllow(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseAllow(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a network such as 10.1.2.0/24", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // DropFolder is the watched folder of CSV bills.
@@ -195,6 +231,7 @@ type DropFolder struct {
 	QuietTime     Duration `toml:"quiet_time"`
 	PollInterval  Duration `toml:"poll_interval"`
 	DefaultWindow string   `toml:"default_window"`
+	Windows       []string `toml:"windows,omitempty"` // windows the folder takes bills for; empty: every one
 }
 
 // Log configures the agent's log.
@@ -248,9 +285,10 @@ func Default() *Config {
 			RetryHorizon:         Duration{168 * time.Hour},
 			DefaultRatio:         "0.70",
 		},
-		Sync:       Sync{Concurrency: 8, RatePerSecond: 200},
-		Catalogue:  defaultCatalogue(),
-		HL7:        HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20},
+		Sync:      Sync{Concurrency: 8, RatePerSecond: 200},
+		Catalogue: defaultCatalogue(),
+		HL7: HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20,
+			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 16, MessageRate: 20},
 		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},
 	}

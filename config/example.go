@@ -127,11 +127,21 @@ file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
 # upload_batch = 100                 # rows per 3301 in the array shapes (at most 100)
 
 [hl7]
-listen = ""                          # e.g. "0.0.0.0:2575"; empty: off
+listen = ""                          # e.g. "127.0.0.1:2575"; empty: off
+# MLLP has no authentication: listen on 127.0.0.1, or on the address facing the HIS
+# with allow_from naming the HIS host (and a firewall rule), never 0.0.0.0 on a LAN.
+# allow_from = []                    # e.g. ["10.1.2.3", "10.1.2.0/24"]; empty: any address
+# windows = []                       # windows this listener takes bills for; empty: every one
+# tls_cert = ""                      # MLLP over TLS when set, with tls_key
+# tls_key = ""
 # default_med_type = "11"
 # default_window = ""                # window for messages without PV1-3
-# idle_timeout = "5m0s"
+# idle_timeout = "5m0s"              # closed after this long without a whole message
+# frame_timeout = "30s"              # a message must be whole this long after its first byte
 # max_message_bytes = 1048576
+# max_conns = 64
+# max_conns_per_host = 16
+# message_rate = 20.0                # bills a second over all connections; more: AE "resend later"
 
 [dropfolder]
 dir = ""                             # empty: off
@@ -139,6 +149,7 @@ dir = ""                             # empty: off
 # quiet_time = "2s"                  # a file unchanged this long is read
 # poll_interval = "1s"
 # default_window = ""
+# windows = []                       # windows the folder takes bills for; empty: every one
 
 # [log]
 # level = "info"                     # debug | info | warn | error

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -300,6 +301,30 @@ func (c *Config) validateRest(v *ValidationError) {
 	if h.MaxMessageBytes < 1024 {
 		c.problem(v, "hl7.max_message_bytes", strconv.FormatInt(h.MaxMessageBytes, 10), "must be at least 1024")
 	}
+	for i, s := range h.AllowFrom {
+		if _, err := parseAllow(s); err != nil {
+			c.problem(v, fmt.Sprintf("hl7.allow_from[%d]", i), s, "must be an IP address or a network such as \"10.1.2.0/24\"")
+		}
+	}
+	for i, w := range h.Windows {
+		c.windowRef(v, fmt.Sprintf("hl7.windows[%d]", i), w)
+	}
+	if h.DefaultWindow != "" && len(h.Windows) > 0 && !slices.Contains(h.Windows, h.DefaultWindow) {
+		c.problem(v, "hl7.default_window", h.DefaultWindow, "is not one of hl7.windows")
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		c.problem(v, "hl7.tls_cert", h.TLSCert, "hl7.tls_cert and hl7.tls_key go together")
+	}
+	c.positive(v, "hl7.frame_timeout", h.FrameTimeout)
+	if h.MaxConns < 1 {
+		c.problem(v, "hl7.max_conns", strconv.Itoa(h.MaxConns), "must be at least 1")
+	}
+	if h.MaxConnsPerHost < 1 || h.MaxConns >= 1 && h.MaxConnsPerHost > h.MaxConns {
+		c.problem(v, "hl7.max_conns_per_host", strconv.Itoa(h.MaxConnsPerHost), "must be from 1 to hl7.max_conns")
+	}
+	if !(h.MessageRate > 0) {
+		c.problem(v, "hl7.message_rate", strconv.FormatFloat(h.MessageRate, 'g', -1, 64), "must be more than 0 bills a second")
+	}
 	d := &c.DropFolder
 	switch strings.ToLower(strings.ReplaceAll(d.Encoding, "_", "-")) {
 	case "utf-8", "utf8":
@@ -312,6 +337,12 @@ func (c *Config) validateRest(v *ValidationError) {
 	c.positive(v, "dropfolder.quiet_time", d.QuietTime)
 	c.positive(v, "dropfolder.poll_interval", d.PollInterval)
 	c.windowRef(v, "dropfolder.default_window", d.DefaultWindow)
+	for i, w := range d.Windows {
+		c.windowRef(v, fmt.Sprintf("dropfolder.windows[%d]", i), w)
+	}
+	if d.DefaultWindow != "" && len(d.Windows) > 0 && !slices.Contains(d.Windows, d.DefaultWindow) {
+		c.problem(v, "dropfolder.default_window", d.DefaultWindow, "is not one of dropfolder.windows")
+	}
 	l := c.Log
 	switch l.Level {
 	case "debug", "info", "warn", "error":

@@ -186,10 +186,10 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			pt = c.Patient()
 		case errors.Is(err, ecvoucher.ErrExpired):
-			writeJSON(w, http.StatusUnprocessableEntity, errorBody("ec_expired", cardreader.Message(err, cardLang(r, s.cfg.API.Language)), nil))
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody("ec_expired", cardreader.Message(err, pickLang(r, s.cfg.API.Language)), nil))
 			return
 		case errors.Is(err, ecvoucher.ErrOffline), errors.Is(err, ecvoucher.ErrBadAnswer), errors.Is(err, ecvoucher.ErrBusy):
-			writeJSON(w, http.StatusServiceUnavailable, errorBody("ec_unavailable", cardreader.Message(err, cardLang(r, s.cfg.API.Language)), nil))
+			writeJSON(w, http.StatusServiceUnavailable, errorBody("ec_unavailable", cardreader.Message(err, pickLang(r, s.cfg.API.Language)), nil))
 			return
 		}
 	}

@@ -22,6 +22,7 @@ type Status struct {
 	LastPlatformOK *time.Time             `json:"last_platform_ok"`
 	PlatformP99Ms  float64                `json:"platform_p99_ms"`
 	SignedIn       bool                   `json:"signed_in"`
+	SignInError    string                 `json:"sign_in_error,omitempty"`
 	Queue          QueueStatus            `json:"queue"`
 	Bills          map[workflow.State]int `json:"bills"`
 	Outstanding    string                 `json:"offline_outstanding"`
@@ -46,7 +47,7 @@ func (s *Server) status() (Status, error) {
 	st := Status{
 		Online: online, OnlineSince: since, PlatformP99Ms: float64(s.metrics.callTimes.p99().Microseconds()) / 1000,
 		// A session kept while offline says nothing: the platform may have dropped it.
-		SignedIn: online && s.eng.SignedIn(), Version: s.o.Version, StartedAt: s.started,
+		SignedIn: online && s.eng.SignedIn(), SignInError: s.eng.SignInRefusal(), Version: s.o.Version, StartedAt: s.started,
 		Readers: []cardreader.State{},
 	}
 	if !lastOK.IsZero() {

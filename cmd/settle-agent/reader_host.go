@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kardianos/service"
+
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/installer"
@@ -27,6 +29,10 @@ const readerHostHelp = `reader-host runs a card reader for the agent, in one of 
             LAN, authenticated with the window's token, reconnecting by itself. In the
             agent's configuration that window has reader = { remote = true }.
 
+On the cashier PC, install it as a service (one per window; Administrator or root):
+  settle-agent reader-host install --agent URL --window W01 --token file:PATH (--library ... | --port ...)
+  settle-agent reader-host uninstall --window W01
+
 Examples:
   settle-agent reader-host --agent https://frontend:8443 --window W01 --token file:C:\settle\w01.token \
       --ca C:\settle\agent-ca.pem --library C:\vendor\HeaSecReadInfo.dll --interface heasec \
@@ -36,6 +42,9 @@ See docs/readers.md.`
 
 // runReaderHost runs `settle-agent reader-host`.
 func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) > 0 && (args[0] == "install" || args[0] == "uninstall") {
+		return readerHostService(ctx, env, args[0], args[1:])
+	}
 	fs := newFlags(env, "reader-host", "reader-host --stdio | --agent URL --window W --token TOKEN (--library FILE --interface heasec|sscard | --port PORT)")
 	stdio := fs.Bool("stdio", false, "serve a vendor library to the agent on stdin/stdout (the agent starts this)")
 	agentURL := fs.String("agent", "", "the agent's API base URL, e.g. https://frontend:8443")
@@ -55,6 +64,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 	baud := fs.Int("baud", cardreader.DefaultBaud, "the serial reader's baud rate")
 	scanner := fs.String("scanner", "", "also a QR scanner (protocol line) on this serial port, for the same window")
 	verbose := fs.Bool("v", false, "log debug lines")
+	check := fs.Bool("check", false, "check the flags (and the token) and exit: what install does first")
 	defaultUsage := fs.Usage
 	fs.Usage = func() {
 		defaultUsage()
@@ -147,14 +157,24 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		runners = append(runners, s.Run)
 	}
 	runners = append(runners, link.Run)
-	fmt.Fprintf(env.stdout, "reader-host: window %s, delivering to %s\n", *window, *agentURL)
-	var wg sync.WaitGroup
-	for _, run := range runners {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(ctx) }()
+	if *check {
+		return nil
 	}
-	wg.Wait()
-	return nil
+	runAll := func(ctx context.Context) error {
+		var wg sync.WaitGroup
+		for _, run := range runners {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = run(ctx) }()
+		}
+		wg.Wait()
+		return nil
+	}
+	if !service.Interactive() {
+		// Started by the service manager (Windows SCM, systemd): it owns start and stop.
+		return runHostService(*window, runAll, log)
+	}
+	fmt.Fprintf(env.stdout, "reader-host: window %s, delivering to %s\n", *window, *agentURL)
+	return runAll(ctx)
 }
 
 // readerHostChild is `reader-host --stdio`: the library server the agent talks to.
