@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -203,25 +202,17 @@ func withReadiness(svc *installer.Service, o installer.Options, env *cmdEnv, log
 
 // healthProbe asks the agent's GET /healthz at [api] listen on this machine.
 func healthProbe(cfg *config.Config) func(ctx context.Context) error {
-	host, port, err := net.SplitHostPort(cfg.API.Listen)
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
-		return func(context.Context) error { return fmt.Errorf("[api] listen %q: %w", cfg.API.Listen, err) }
+		return func(context.Context) error { return err }
 	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	scheme := "http"
 	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
 	if cfg.API.TLSCert != "" {
-		scheme = "https"
 		// Only the agent's own health is read, on this machine; its certificate
 		// names the windows' view of it, not the loopback address.
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback health probe
 	}
-	url := scheme + "://" + net.JoinHostPort(host, port) + "/healthz"
+	url := base + "/healthz"
 	client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
