@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/settle-agent/settle-agent/config"
@@ -165,7 +166,35 @@ func installConfig(path string, env *cmdEnv) (*config.Config, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%v; nothing was installed", err)
 	}
+	if rel := relativePaths(c); len(rel) > 0 {
+		for _, line := range rel {
+			fmt.Fprintln(env.stderr, line)
+		}
+		return nil, fmt.Errorf("%s: %d relative path%s; nothing was installed: the service does not run from this folder, so write absolute paths, then run install again",
+			path, len(rel), plural(len(rel)))
+	}
 	return c, nil
+}
+
+// relativePaths names the paths of the configuration that are relative: fine for
+// `run` in a folder, wrong for a service, which starts elsewhere.
+func relativePaths(c *config.Config) []string {
+	var out []string
+	for _, f := range []struct{ key, p string }{
+		{"store.dir", c.Store.Dir}, {"mapping.file", c.Mapping.File}, {"dropfolder.dir", c.DropFolder.Dir}, {"log.file", c.Log.File},
+	} {
+		if f.p != "" && !filepath.IsAbs(f.p) {
+			out = append(out, fmt.Sprintf("%s: %s = %q is relative; write an absolute path, e.g. %q", c.Path, f.key, f.p, mustAbs(f.p)))
+		}
+	}
+	return out
+}
+
+func mustAbs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // serialPorts are the serial devices the configuration names.
