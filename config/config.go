@@ -88,9 +88,8 @@ type API struct {
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
 	IdleTimeout  Duration `toml:"idle_timeout"`
-	// Language is what the status page and the messages meant for people are
-	// written in unless a request asks otherwise (?lang=, Accept-Language):
-	// "zh" (Chinese, the default) or "en".
+	// Language is the status page's language unless a request asks otherwise
+	// (?lang=): "zh" (Chinese, the default) or "en".
 	Language string `toml:"language"`
 }
 

@@ -67,7 +67,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # read_timeout = "10s"
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
-# language = "zh"                    # status page and messages people read: zh (中文) or en
+# language = "zh"                    # the status page's language: zh (中文) or en (?lang= overrides)
 
 [store]
 dir = '{{DATA}}'
