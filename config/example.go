@@ -141,7 +141,7 @@ listen = ""                          # e.g. "127.0.0.1:2575"; empty: off
 # frame_timeout = "30s"              # a message must be whole this long after its first byte
 # max_message_bytes = 1048576
 # max_conns = 64
-# max_conns_per_host = 16
+# max_conns_per_host = 32
 # message_rate = 20.0                # bills a second over all connections; more: AE "resend later"
 
 [dropfolder]
