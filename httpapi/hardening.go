@@ -49,7 +49,7 @@ type hardening struct {
 }
 
 func newHardening(cfg *config.Config, now func() time.Time) *hardening {
-	h := &hardening{hosts: newHostGuard(cfg.API.Listen), tokens: newRateLimiter(cfg.API.RateLimit, now)}
+	h := &hardening{hosts: newHostGuard(cfg.API.Listen, cfg.API.HostNames...), tokens: newRateLimiter(cfg.API.RateLimit, now)}
 	h.keys = keyBudget{now: now, max: MaxIdempotencyKeysPerDay, seen: map[string]map[string]struct{}{}}
 	if r := cfg.API.RateLimit; r > 0 {
 		h.global = rate.NewLimiter(rate.Limit(r*globalRateFactor), max(int(r*globalRateFactor*2), 10))
@@ -105,8 +105,11 @@ type hostGuard struct {
 	names map[string]bool
 }
 
-func newHostGuard(listen string) hostGuard {
+func newHostGuard(listen string, extra ...string) hostGuard {
 	g := hostGuard{names: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}}
+	for _, n := range extra {
+		g.names[normalHost(n)] = true
+	}
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		host = listen
