@@ -257,8 +257,8 @@ func (h *hardening) allowsHost(host string) bool { return h == nil || h.hosts.al
 // keeps the window's daily budget; false means the answer is written.
 func (s *Server) billKey(w http.ResponseWriter, window, key string) (string, bool) {
 	k := windowKey(window, key)
-	if k == "" || s.hard == nil || !settle.ValidIdentifier(window) {
-		return k, true // no key, or a bill its validation refuses anyway: nothing to count
+	if _, configured := s.cfg.Window(window); k == "" || s.hard == nil || !configured {
+		return k, true // no key, or a bill refused anyway (unknown window): nothing to count
 	}
 	if !s.hard.keys.take(window, k) {
 		s.log.Warn("api bill refused: the window used too many idempotency keys today", "window", window, "max", s.hard.keys.max)
