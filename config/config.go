@@ -127,6 +127,7 @@ type Port struct {
 	Interface string     `toml:"interface,omitempty"` // heasec | sscard
 	CardType  int        `toml:"card_type,omitempty"` // sscard: 1 contact, 2 contactless, 3 (default), 4 automatic
 	Init      HeaSecInit `toml:"init,omitempty"`      // heasec Init values
+	InitJSON  string     `toml:"init_json,omitempty"` // more Init keys a vendor's build needs, as a JSON object merged over init
 	Poll      Duration   `toml:"poll,omitempty"`      // while a window waits; default 500ms
 	Deadline  Duration   `toml:"deadline,omitempty"`  // per library call; default 5s
 	NoSFZ     bool       `toml:"no_sfz,omitempty"`    // heasec: do not read resident ID cards
@@ -149,9 +150,10 @@ func (p *Port) IsLibrary() bool { return p != nil && p.Library != "" }
 
 // EVoucher is the e-voucher decode service (ec.query) scanned QR codes go through.
 type EVoucher struct {
-	Mode         string   `toml:"mode"`    // "" (off) | http | library
-	URL          string   `toml:"url"`     // http: the ec.query endpoint; library: NationEcTrans's url
-	Library      string   `toml:"library"` // library: NationECCode.dll / libNationECCode.so
+	Mode         string   `toml:"mode"`     // "" (off, or inferred from url/base_url/library) | http | library
+	BaseURL      string   `toml:"base_url"` // the service's {ec_base_url}; url defaults to it + /localcfc/api/hsecfc/localQrCodeQuery
+	URL          string   `toml:"url"`      // http: the ec.query endpoint; library: NationEcTrans's url
+	Library      string   `toml:"library"`  // library: NationECCode.dll / libNationECCode.so
 	HostExe      string   `toml:"host_exe"`
 	Timeout      Duration `toml:"timeout"` // default 5s
 	OperatorID   string   `toml:"operator_id"`

@@ -85,11 +85,12 @@ reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
 # Port keys and defaults: port, baud = 9600, data_bits = 8, parity = "N", stop_bits = 1,
 # protocol = "frame" (reader) | "line" (scanner), read_timeout = "500ms".
 # A vendor library reader instead of a port (docs/readers.md), and a reader on the cashier's PC:
-# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
+# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, init_json = "", poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
 # e.g. reader = { remote = true }    # then run settle-agent reader-host on the cashier PC
 
 # [evoucher]                        # the e-voucher decode service (ec.query) for scanned QR codes
-# mode = "http"                      # "" off | http | library (NationECCode)
+# mode = "http"                      # "" off | http | library (NationECCode); inferred from base_url/url/library
+# base_url = "https://ec.example.gov.cn"   # url defaults to base_url + /localcfc/api/hsecfc/localQrCodeQuery
 # url = "https://ec.example.gov.cn/localcfc/api/hsecfc/localQrCodeQuery"
 # library = ""                       # mode library: NationECCode.dll / libNationECCode.so
 # host_exe = ""                      # mode library: the reader-host executable

@@ -170,7 +170,7 @@ func (s *simulation) decide(infno string) fault {
 		s.count("fault_lost_after")
 		return lostAfter
 	}
-	if platform.IsWrite(infno) && infno != platform.InfnoRegister {
+	if platform.IsWrite(infno) {
 		s.count("fault_late")
 		return late
 	}
@@ -424,6 +424,20 @@ func (s *simulation) check() {
 		case len(l) > 0:
 			s.fatalf("bill %s is %s (cancelled %v) but the platform holds %v\nhistory %+v\nledger %v", no, rec.State, rec.Cancelled, l, rec.History, s.ledgerOf(rec))
 		}
+		// No orphan: a settled bill, or one cancelled before it was settled, leaves no
+		// other live registration of its own msgids at the platform (a lost 2201 that
+		// landed late is cancelled). A cancelled settlement (2208) leaves its visit
+		// registered, as 2208 does.
+		if rec.State == workflow.StateSettled && !rec.Cancelled || rec.State == workflow.StateCancelled && rec.Settlement == nil {
+			for _, e := range ledger {
+				if e.Infno != platform.InfnoRegister || !e.Live() || e.MdtrtID == rec.MdtrtID && rec.State == workflow.StateSettled {
+					continue
+				}
+				if s.sentBy(rec, e.Msgid) && !s.lateAfterClose(e, rec) && !s.toldAPerson(rec) {
+					s.fatalf("bill %s (%s) left registration %s (msgid %s) live at the platform\nhistory %+v\nledger %v", no, rec.State, e.MdtrtID, e.Msgid, rec.History, s.ledgerOf(rec))
+				}
+			}
+		}
 		for _, m := range rec.History {
 			if m.Outcome == workflow.OutcomeReversed && !platform.IsReversible(m.Infno) {
 				s.fatalf("bill %s: %s %s reversed (2601 outside its scope)", no, m.Infno, m.Msgid)
@@ -490,6 +504,39 @@ func (s *simulation) check() {
 			}
 		}
 	}
+}
+
+// toldAPerson reports whether the bill says a registration may have been left open
+// (the agent's look for it failed under the faults).
+func (s *simulation) toldAPerson(rec *workflow.Record) bool {
+	for _, n := range rec.Surprises {
+		if strings.Contains(n, "registration") {
+			return true
+		}
+	}
+	return false
+}
+
+// sentBy reports whether msgid is one of rec's messages.
+func (s *simulation) sentBy(rec *workflow.Record, msgid string) bool {
+	for _, m := range rec.History {
+		if m.Msgid == msgid {
+			return true
+		}
+	}
+	return false
+}
+
+// lateAfterClose reports whether a registration landed after the bill's last
+// message: nothing the agent can see (a person finds it with 5201).
+func (s *simulation) lateAfterClose(e sim.Entry, rec *workflow.Record) bool {
+	last := time.Time{}
+	for _, m := range rec.History {
+		if m.At.After(last) {
+			last = m.At
+		}
+	}
+	return e.Time.After(last.Add(-s.r.skew))
 }
 
 // namedNotBooked reports whether rec's history names msgid as a 2207 the platform
