@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/text/width"
 
 	"github.com/settle-agent/settle-agent/agent"
@@ -100,7 +101,7 @@ func agentRunning(cfg *config.Config) bool {
 		}
 		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond})
 		if err != nil {
-			if errors.Is(err, bolt.ErrTimeout) {
+			if errors.Is(err, berrors.ErrTimeout) {
 				return true
 			}
 			continue
