@@ -151,6 +151,10 @@ func (s *Store) checkRow(r mappingRow, o CheckOptions) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !t.Found && !downloaded(r.ListType) {
+		// 103 医疗机构制剂, 104 民族药: catalogues this agent does not download.
+		return nil, nil
+	}
 	if !t.Found {
 		add("med_list_codg", fmt.Sprintf("国家编码 %s 不在已同步的医保目录中（1301/1302/1305/1306）", r.MedListCodg),
 			"核对这个编码（常见是抄错或用了旧编码）；若是新近发布的编码，先运行 settle-agent catalogue sync")
@@ -187,6 +191,20 @@ func (s *Store) checkRow(r mappingRow, o CheckOptions) ([]Finding, error) {
 			"超出部分由患者自付：把价格调到限价以内，或核对限价后告知收费窗口")
 	}
 	return out, nil
+}
+
+// downloaded reports whether a list_type ("" unknown: yes) is in a catalogue the sync
+// downloads.
+func downloaded(listType string) bool {
+	if listType == "" {
+		return true
+	}
+	for _, k := range Kinds {
+		if k.ListType == listType {
+			return true
+		}
+	}
+	return false
 }
 
 func orOpen(d hisadapter.Date) string {
