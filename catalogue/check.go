@@ -35,6 +35,7 @@ type CheckOptions struct {
 // checks of hisadapter.ParseMapping) and what the synced catalogue says.
 type CheckReport struct {
 	Rows         int                    `json:"rows"`
+	Codes        int                    `json:"his_codes"` // distinct HIS codes
 	FileProblems []hisadapter.LineError `json:"file_problems"`
 	Findings     []Finding              `json:"findings"`
 	// Synced is false when no catalogue was ever synced: only the file's own checks ran.
@@ -83,7 +84,7 @@ func (r *CheckReport) Write(w io.Writer) {
 		fmt.Fprintf(w, "目录核对未通过：%d 处问题，逐行改正后再检查\n", len(r.Findings))
 	}
 	if r.OK() {
-		fmt.Fprintln(w, "mapping file OK")
+		fmt.Fprintf(w, "mapping file OK: %d row(s), %d HIS code(s)\n", r.Rows, r.Codes)
 	} else {
 		fmt.Fprintf(w, "mapping file is NOT usable: %d problem(s); fix them and check again\n", len(r.FileProblems)+len(r.Findings))
 	}
@@ -104,6 +105,11 @@ func CheckMapping(raw []byte, s *Store, o CheckOptions) (*CheckReport, error) {
 	}
 	rows := readMappingRows(raw)
 	rep.Rows = len(rows)
+	codes := map[string]bool{}
+	for _, r := range rows {
+		codes[r.HISCode] = true
+	}
+	rep.Codes = len(codes)
 	if s == nil {
 		return rep, nil
 	}
