@@ -88,9 +88,8 @@ type API struct {
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
 	IdleTimeout  Duration `toml:"idle_timeout"`
-	// Language is what the status page and the messages meant for people are
-	// written in unless a request asks otherwise (?lang=, Accept-Language):
-	// "zh" (Chinese, the default) or "en".
+	// Language is the status page's language unless a request asks otherwise
+	// (?lang=): "zh" (Chinese, the default) or "en".
 	Language string `toml:"language"`
 }
 
@@ -291,7 +290,7 @@ func Default() *Config {
 		Sync:      Sync{Concurrency: 8, RatePerSecond: 200},
 		Catalogue: defaultCatalogue(),
 		HL7: HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20,
-			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 16, MessageRate: 20},
+			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 32, MessageRate: 20},
 		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},
 	}

@@ -67,7 +67,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # read_timeout = "10s"
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
-# language = "zh"                    # status page and messages people read: zh (中文) or en
+# language = "zh"                    # the status page's language: zh (中文) or en (?lang= overrides)
 
 [store]
 dir = '{{DATA}}'
@@ -141,7 +141,7 @@ listen = ""                          # e.g. "127.0.0.1:2575"; empty: off
 # frame_timeout = "30s"              # a message must be whole this long after its first byte
 # max_message_bytes = 1048576
 # max_conns = 64
-# max_conns_per_host = 16
+# max_conns_per_host = 32
 # message_rate = 20.0                # bills a second over all connections; more: AE "resend later"
 
 [dropfolder]

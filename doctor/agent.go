@@ -88,7 +88,7 @@ func (d *doctor) agentReadyz(ctx context.Context, cfg *config.Config) (readyz, e
 // agentGet fetches path from the agent's API on loopback: [api] listen with a
 // wildcard host becomes the loopback address.
 func (d *doctor) agentGet(ctx context.Context, cfg *config.Config, path string) ([]byte, error) {
-	base, err := cfg.API.LocalURL()
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
 		return nil, err
 	}

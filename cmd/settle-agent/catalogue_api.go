@@ -23,7 +23,7 @@ type adminClient struct {
 }
 
 func newAdminClient(cfg *config.Config) (*adminClient, error) {
-	base, err := cfg.API.LocalURL()
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
 		return nil, err
 	}

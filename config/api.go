@@ -6,10 +6,13 @@ import (
 	"net"
 )
 
-// LocalURL is where a command on this machine reaches the agent's API: [api] listen
-// with a wildcard host replaced by the loopback address, https when [api] tls_cert is
-// set ("http://127.0.0.1:8420").
-func (a API) LocalURL() (string, error) {
+// LoopbackURL is the agent's API as a program on this machine reaches it
+// (doctor, start's health check, the queue commands): [api] listen with a
+// wildcard host made the loopback address, https when [api] tls_cert is set.
+// The agent's certificate names the windows' view of it, not the loopback
+// address, so callers that reach the agent on this machine this way do not
+// verify it.
+func (a API) LoopbackURL() (string, error) {
 	if a.Listen == "" {
 		return "", errors.New("[api] listen is empty")
 	}
