@@ -99,10 +99,8 @@ func TestInpatientOutputs_Validate(t *testing.T) {
 	}{
 		{"AdmissionWithoutMdtrtID", InfnoAdmission, `{"result":{"psn_no":"P1"}}`, &AdmissionOutput{}},
 		{"SettleWithoutSetlID", InfnoInpatientSettle, `{"setlinfo":{"mdtrt_id":"M","medfee_sumamt":"1.00","fund_pay_sumamt":"1.00"}}`, &InpatientSettleOutput{}},
-		{"SettleNotAddingUp", InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"2.00","fund_pay_sumamt":"1.00"}}`, &InpatientSettleOutput{}},
 		{"FeeLineTwice", InfnoInpatientFeeUpload, `{"result":[{"feedetl_sn":"1"},{"feedetl_sn":"1"}]}`, &InpatientFeeOutput{}},
 		{"FeeRatioOutOfRange", InfnoInpatientFeeUpload, `{"result":[{"feedetl_sn":"1","selfpay_prop":"1.5"}]}`, &InpatientFeeOutput{}},
-		{"CancelNotAddingUp", InfnoInpatientCancelSettle, `{"setlinfo":{"medfee_sumamt":"-2.00","fund_pay_sumamt":"-1.00"}}`, &InpatientCancelSettleOutput{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := decodeOutput(tc.infno, json.RawMessage(tc.raw), tc.out)
@@ -110,6 +108,19 @@ func TestInpatientOutputs_Validate(t *testing.T) {
 				t.Errorf("got %v; want ErrBadResponse (an unknown outcome)", err)
 			}
 		})
+	}
+	// Amounts that do not add up are a surprise, never an error: the settlement may be booked.
+	for _, tc := range []struct {
+		infno, raw string
+		out        any
+	}{
+		{InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"2.00","fund_pay_sumamt":"1.00","setl_time":"2026-11-22 10:00:00"}}`, &InpatientSettleOutput{}},
+		{InfnoInpatientCancelSettle, `{"setlinfo":{"medfee_sumamt":"-2.00","fund_pay_sumamt":"-1.00"}}`, &InpatientCancelSettleOutput{}},
+	} {
+		sp, err := decodeOutputSurprises(tc.infno, json.RawMessage(tc.raw), tc.out)
+		if err != nil || len(sp) == 0 || sp[0].Kind != SurpriseIdentity {
+			t.Errorf("%s answer not adding up: got %v, %v; want no error and an identity surprise", tc.infno, sp, err)
+		}
 	}
 	// A pre-settlement has no setl_id, and that is fine; nulls are accepted.
 	var pre InpatientSettleOutput
