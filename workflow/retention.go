@@ -113,5 +113,5 @@ func (e *Engine) Recover(ctx context.Context) error {
 		}
 		e.log.Warn("settlement interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo)
 	}
-	return nil
+	return e.recoverStays(ctx)
 }
