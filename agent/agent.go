@@ -203,6 +203,7 @@ func (a *Agent) init(policy offline.Policy) error {
 		Deadline:         cfg.Offline.Deadline.Duration,
 		CallTimeout:      cfg.Platform.Timeout.Duration,
 		Policy:           policy,
+		StayOffline:      workflow.StayOffline(cfg.Offline.Inpatient),
 		BreakerThreshold: cfg.Platform.BreakerThreshold,
 		Retention:        cfg.Store.Retention.Duration,
 		ProbeInterval:    cfg.Platform.ProbeInterval.Duration,

@@ -36,7 +36,7 @@ func (a *Agent) startHIS(ctx context.Context) error {
 		}
 		srv := &hisadapter.MLLPServer{
 			Sink:            sink,
-			Defaults:        hisadapter.DFTDefaults{MedType: a.cfg.HL7.DefaultMedType, Window: a.cfg.HL7.DefaultWindow},
+			Defaults:        hisadapter.DFTDefaults{MedType: a.cfg.HL7.DefaultMedType, Window: a.cfg.HL7.DefaultWindow, InpatientWindow: a.inpatientWindow()},
 			Logger:          a.log.With("input", "hl7"),
 			IdleTimeout:     a.cfg.HL7.IdleTimeout.Duration,
 			MaxMessageBytes: int(a.cfg.HL7.MaxMessageBytes),

@@ -128,6 +128,10 @@ type Offline struct {
 	MaxOutstandingAmount settle.Money `toml:"max_outstanding_amount"`
 	RetryHorizon         Duration     `toml:"retry_horizon"`
 	DefaultRatio         string       `toml:"default_ratio"` // decimal fund ratio for estimates before any real settlement, e.g. "0.70"
+	// Inpatient is what a stay's settlement asked while offline does: defer (202
+	// queued; the deposit covers the patient meanwhile) or refuse. The estimate
+	// policy never applies to stays.
+	Inpatient string `toml:"inpatient"`
 }
 
 // Sync paces the upload of queued bills when the platform is back.
@@ -148,6 +152,10 @@ type HL7 struct {
 	DefaultWindow   string   `toml:"default_window"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	MaxMessageBytes int64    `toml:"max_message_bytes"`
+
+	// InpatientWindow books inpatient messages (ADT, DFT with PV1-2 "I"); empty:
+	// default_window, else "ZYC".
+	InpatientWindow string `toml:"inpatient_window"`
 }
 
 // DropFolder is the watched folder of CSV bills.
@@ -209,6 +217,7 @@ func Default() *Config {
 			MaxOutstandingAmount: settle.MustMoney("50000.00"),
 			RetryHorizon:         Duration{168 * time.Hour},
 			DefaultRatio:         "0.70",
+			Inpatient:            "defer",
 		},
 		Sync:       Sync{Concurrency: 8, RatePerSecond: 200},
 		Catalogue:  defaultCatalogue(),

@@ -492,3 +492,49 @@ func (e *Engine) StaysOfDay(day string) ([]*StayRecord, error) {
 
 // Final is the stay's final settlement that stands, or nil.
 func (r *StayRecord) Final() *StaySettlement { return r.final() }
+
+// StaySummary is what the status page and the metrics show of the stays.
+type StaySummary struct {
+	// Open: admitted and not settled for good nor cancelled (in hospital, or
+	// discharged awaiting settlement), queued ones included.
+	Open int `json:"open"`
+	// DischargedUnsettled: discharged (booked or waiting) and not settled for good.
+	DischargedUnsettled int `json:"discharged_unsettled"`
+	// QueuedOps: stay operations waiting for the platform.
+	QueuedOps int `json:"queued_ops"`
+	// States counts the stays per state.
+	States map[State]int `json:"states"`
+}
+
+// StaySummary counts the open stays, the discharged ones not settled, and the stay
+// operations waiting for the platform.
+func (e *Engine) StaySummary() StaySummary {
+	sum := StaySummary{States: map[State]int{}}
+	_ = e.st.View(func(tx ReadTx) error {
+		for _, st := range StayStates {
+			sum.States[st] = tx.Count(KindStay, IndexState+string(st))
+		}
+		sum.Open = sum.States[StateAdmitted] + sum.States[StateDischarged]
+		sum.DischargedUnsettled = sum.States[StateDischarged]
+		ids, err := tx.IDs(KindStay, IndexState+string(StateQueued), "", 1<<20)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			rec, err := getStay(tx, id)
+			if err != nil {
+				continue
+			}
+			sum.QueuedOps += len(rec.Ops)
+			if rec.final() != nil || rec.Cancelled || rec.waiting(OpCancel, "") {
+				continue
+			}
+			sum.Open++
+			if rec.Discharged || rec.waiting(OpDischarge, "") {
+				sum.DischargedUnsettled++
+			}
+		}
+		return nil
+	})
+	return sum
+}
