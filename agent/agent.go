@@ -293,7 +293,8 @@ func (a *Agent) reconBills(day string) ([]recon.Bill, error) {
 	for _, r := range recs {
 		out = append(out, ReconBill(r))
 	}
-	return out, nil
+	stays, err := a.reconStays(day)
+	return append(out, stays...), err
 }
 
 // ReconBill is a bill as package recon sees it.

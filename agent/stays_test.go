@@ -172,6 +172,24 @@ func TestAgent_Stay_OfflineDeferThenSync(t *testing.T) {
 	if got["settlement"].(map[string]any)["offline"] != true {
 		t.Errorf("synced settlement %v; want it marked offline (settled from the queue)", got["settlement"])
 	}
+	st, rep := s.Do("GET", "/v1/reconciliation?date="+dayNow(), tokAdmin, nil)
+	found := false
+	for _, row := range asSlice(rep["differences"]) {
+		r := row.(map[string]any)
+		if r["bill_no"] == ipt && r["deposit"] == true && str(r, "amount_due") == str(got, "settlement", "psn_cash_pay") {
+			found = true
+		}
+	}
+	inpatientTotal := false
+	for _, tot := range asSlice(rep["totals"]) {
+		tm := tot.(map[string]any)
+		if tm["clr_type"] == "21" && tm["insutype"] == "310" && tm["fixmedins_setl_cnt"] == float64(1) && tm["stmt_rslt"] == "0" {
+			inpatientTotal = true
+		}
+	}
+	if st != 200 || !found || !inpatientTotal {
+		t.Errorf("reconciliation: %d %v; want the stay's own share due from the deposit, and a balanced clr_type 21 total", st, rep)
+	}
 	resp, err := http.Get(s.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -280,4 +298,9 @@ func TestAgent_Stay_HL7AndDropFolder(t *testing.T) {
 	if ack := send(t, late); !strings.Contains(ack, "MSA|AE|") || !strings.Contains(ack, "PV1-19") {
 		t.Errorf("fees after the final settlement: %q; want AE naming PV1-19", ack)
 	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }
