@@ -2,7 +2,9 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	settle "github.com/settle-agent/settle-agent"
 )
@@ -125,5 +127,36 @@ func (e *Engine) recoverStays(ctx context.Context) error {
 		}
 		e.log.Warn("stay interrupted by the last stop; queued to finish it", "ipt_no", rec.Admission.IptNo)
 	}
+	return nil
+}
+
+// isStayJob reports whether a queue job drives a stay.
+func isStayJob(j Job) bool {
+	var p jobPayload
+	return json.Unmarshal(j.Payload, &p) == nil && p.Kind == KindStay
+}
+
+// moveStayJob is an administrator's move of a stay's queue job: retried, the stay is
+// no longer dead and its line is sent again; moved to dead, the stay is dead too.
+func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(Tx) error) error {
+	iptNo := jobBillNo(j)
+	unlock, err := e.locks.lock(ctx, "stay\x00"+iptNo)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rec, err := e.Stay(iptNo)
+	if err != nil {
+		return err
+	}
+	if what == "retried" {
+		rec.Dead, rec.ErrCode, rec.ErrMsg = false, "", ""
+	} else {
+		rec.Dead, rec.ErrCode, rec.ErrMsg = true, "dead", "moved to dead by an administrator"
+	}
+	if err := e.saveStay(ctx, rec, move); err != nil {
+		return fmt.Errorf("queue job %d: %w", j.ID, err)
+	}
+	e.log.Warn("queue job "+what+" by an administrator", "id", j.ID, "ipt_no", iptNo)
 	return nil
 }

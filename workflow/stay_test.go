@@ -397,3 +397,38 @@ func TestStay_CrashEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestStay_PastHorizon_DeadThenRetried: a stay whose line cannot be sent within the
+// retry horizon is dead (never deleted); an administrator's retry sends it again.
+func TestStay_PastHorizon_DeadThenRetried(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.down(true)
+	a := r.admission(cardLocalEmployee)
+	if res, err := r.eng.SubmitAdmission(context.Background(), a, "test"); err != nil || res.Kind != workflow.ResultQueued {
+		t.Fatalf("admit offline: %v, %v", res.Kind, err)
+	}
+	r.clock.Advance(8 * 24 * time.Hour)
+	r.pf.decide = func(string) fault { return lostBefore }
+	r.eng.Breaker().OK()
+	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.mustStay(a.IptNo)
+	if rec.State != workflow.StateDead {
+		t.Fatalf("stay past the retry horizon: %s; want dead", rec.State)
+	}
+	if got := r.eng.StaySummary(); got.States[workflow.StateDead] != 1 {
+		t.Errorf("summary %+v; want one dead stay", got)
+	}
+	r.pf.decide = nil
+	if err := r.eng.RetryJob(context.Background(), rec.QueueID); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	r.drain(20, 2*time.Second)
+	if rec := r.mustStay(a.IptNo); rec.State != workflow.StateAdmitted || rec.MdtrtID == "" {
+		t.Errorf("after the retry: %s %q; want admitted", rec.State, rec.MdtrtID)
+	}
+	if v, ok := r.sim.StayAt(fixmedins, a.IptNo); !ok || v.MdtrtID == "" {
+		t.Error("the platform holds no admission after the retry")
+	}
+}
