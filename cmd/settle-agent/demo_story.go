@@ -287,6 +287,9 @@ func (d *demo) story(ctx context.Context) error {
 	if err := d.hisInputs(ctx); err != nil {
 		return err
 	}
+	if err := d.inpatient(ctx); err != nil {
+		return err
+	}
 	return d.outage(ctx)
 }
 
@@ -387,6 +390,9 @@ func (d *demo) outage(ctx context.Context) error {
 		}
 		queued = append(queued, b.BillNo)
 	}
+	if err := d.inpatientOffline(ctx); err != nil {
+		return err
+	}
 	_, status, err := d.call("GET", "/v1/status", demoAdminToken, nil)
 	if err != nil {
 		return err
@@ -405,6 +411,9 @@ func (d *demo) outage(ctx context.Context) error {
 		}
 		return true
 	}); err != nil {
+		return err
+	}
+	if err := d.inpatientSynced(ctx); err != nil {
 		return err
 	}
 	for _, no := range queued {
