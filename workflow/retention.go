@@ -69,7 +69,8 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		}
 		total += n
 		if n < sweepBatch {
-			return total, nil
+			stays, err := e.sweepStays(ctx, cutoff)
+			return total + stays, err
 		}
 	}
 }

@@ -160,3 +160,40 @@ func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(
 	e.log.Warn("queue job "+what+" by an administrator", "id", j.ID, "ipt_no", iptNo)
 	return nil
 }
+
+// sweepStays removes the stays settled for good or cancelled before cutoff (their
+// IndexDone day), in batches; a stay with operations waiting or a message whose
+// outcome is unknown stays whatever its day. It returns how many went.
+func (e *Engine) sweepStays(ctx context.Context, cutoff string) (int, error) {
+	total := 0
+	for {
+		n, seen := 0, 0
+		err := e.st.Update(ctx, func(tx Tx) error {
+			n, seen = 0, 0
+			old, err := tx.Before(KindStay, IndexDone, cutoff, sweepBatch)
+			if err != nil {
+				return err
+			}
+			seen = len(old)
+			for _, ent := range old {
+				rec, err := getStay(tx, ent.ID)
+				if err != nil || len(rec.Ops) > 0 || len(rec.Pending) > 0 ||
+					rec.State != StateSettled && rec.State != StateCancelled {
+					continue
+				}
+				if err := tx.Delete(KindStay, ent.ID); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if seen < sweepBatch || n == 0 {
+			return total, nil
+		}
+	}
+}

@@ -432,3 +432,31 @@ func TestStay_PastHorizon_DeadThenRetried(t *testing.T) {
 		t.Error("the platform holds no admission after the retry")
 	}
 }
+
+// TestStay_Retention: a stay settled for good is removed once past retention,
+// counted from the day it was settled; an open stay is never removed.
+func TestStay_Retention(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	done, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
+	if _, err := r.eng.SettleStay(ctx, done, settle.StaySettle{}); err != nil {
+		t.Fatal(err)
+	}
+	open := r.admission(cardLocalResident)
+	if _, err := r.eng.SubmitAdmission(ctx, open, "test"); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(29 * 24 * time.Hour)
+	if _, err := r.eng.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.mustStay(done)
+	r.clock.Advance(3 * 24 * time.Hour)
+	if _, err := r.eng.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.Stay(done); !errors.Is(err, settle.ErrNotFound) {
+		t.Errorf("a stay settled 32 days ago (retention 30 days): %v; want it removed", err)
+	}
+	r.mustStay(open.IptNo)
+}
