@@ -20,6 +20,7 @@ import (
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/httpapi"
@@ -55,6 +56,9 @@ type Options struct {
 	// OpenPort opens a reader's port; nil means the real serial port (tarm/serial).
 	// The demo passes in-process simulated readers here.
 	OpenPort func(cardreader.Config) (io.ReadWriteCloser, error)
+	// ReaderHostArgs and ReaderHostEnv start the reader-host child of a vendor library
+	// reader; nil means `reader-host --stdio` of this program (tests re-execute theirs).
+	ReaderHostArgs, ReaderHostEnv []string
 }
 
 // Agent is the running program.
@@ -68,7 +72,10 @@ type Agent struct {
 	engine  *workflow.Engine
 	api     *httpapi.Server
 	mapping *hisadapter.MappingFile
-	readers []*cardreader.Reader
+	rd      readerSet
+	// catalogue is the local copy of the platform's catalogue (catalogue.go).
+	catalogue *catalogue.Service
+	catStore  *catalogue.Store
 
 	mu         sync.Mutex
 	listenAddr string
@@ -181,9 +188,13 @@ func (a *Agent) init(policy offline.Policy) error {
 	if !a.store.Sealed() {
 		a.log.Warn("no [store] key: patients' data is stored unencrypted; set one (openssl rand -base64 32)", "setting", "store.key")
 	}
+	if err := a.openCatalogue(client, msgids); err != nil {
+		return err
+	}
 	var mapItems workflow.Mapper
 	if cfg.Mapping.File != "" {
-		a.mapping, err = hisadapter.OpenMappingFile(cfg.Mapping.File, &hisadapter.MappingOptions{Logger: a.log, Now: a.now})
+		a.mapping, err = hisadapter.OpenMappingFile(cfg.Mapping.File, &hisadapter.MappingOptions{Logger: a.log, Now: a.now,
+			Check: a.catalogue.ReloadCheck()})
 		if err != nil {
 			return fmt.Errorf("item code mapping: %w", err)
 		}
@@ -213,30 +224,21 @@ func (a *Agent) init(policy offline.Policy) error {
 		SyncRate:         cfg.Sync.RatePerSecond,
 		SignInMac:        macAddress(),
 		SignInIP:         hostIP(),
+		Catalogue:        catalogue.Estimator{Store: a.catStore, Admdvs: cfg.Hospital.Admdvs},
 	})
 	if err != nil {
 		return err
 	}
 	cards := httpapi.NewCardHub(a.now)
-	for i := range cfg.Windows {
-		w := &cfg.Windows[i]
-		for _, p := range []*config.Port{w.Reader, w.Scanner} {
-			if p == nil || p.Port == "" {
-				continue
-			}
-			rc := cardreader.Config{Window: w.ID, Port: p.Port, Baud: p.Baud, DataBits: p.DataBits,
-				Parity: p.Parity, StopBits: p.StopBits, Protocol: p.Protocol, ReadTimeout: p.ReadTimeout.Duration}
-			r, err := cardreader.New(rc, &cardreader.Options{Open: a.opts.OpenPort, OnRead: cards.Publish, Now: a.now, Logger: a.log})
-			if err != nil {
-				return fmt.Errorf("window %s reader %s: %w", w.ID, p.Port, err)
-			}
-			a.readers = append(a.readers, r)
-		}
+	if err := a.buildReaders(cards.Publish); err != nil {
+		return err
 	}
-	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
+	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, DetailRecon: client.DetailReconByFile, Meta: a.engine.Meta,
+		Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
 	a.api, err = httpapi.New(httpapi.Options{
 		Config: cfg, Engine: a.engine, Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
-		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing,
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue,
+		Demand: a.rd.demand, RemoteReaders: a.remoteHandler(), DecodeVoucher: a.decodeVoucher,
 		Version: a.opts.Version, Logger: a.log, Now: a.now,
 	})
 	if err != nil {
@@ -259,14 +261,6 @@ func (o *observer) BillEvent(event, via string) {
 	if o.m != nil {
 		o.m.BillEvent(event, via)
 	}
-}
-
-func (a *Agent) readerStates() []cardreader.State {
-	out := make([]cardreader.State, 0, len(a.readers))
-	for _, r := range a.readers {
-		out = append(out, r.State())
-	}
-	return out
 }
 
 func (a *Agent) mappingStatus() *httpapi.MappingStatus {
@@ -301,6 +295,7 @@ func (a *Agent) reconBills(day string) ([]recon.Bill, error) {
 func ReconBill(r *workflow.Record) recon.Bill {
 	return recon.Bill{BillNo: r.Bill.BillNo, Window: r.Bill.Window, State: string(r.State), Total: r.Bill.Total,
 		Offline: r.Offline, Collected: r.Collected, Settlement: r.Settlement, SettleMsgid: r.SettleMsgid,
+		MdtrtID: r.MdtrtID, PsnNo: r.PsnNo,
 		Insutype: r.Insutype, Cancelled: r.Cancelled,
 		Pending:     r.State == workflow.StateQueued || r.State == workflow.StateSettling,
 		NeedsPerson: r.State == workflow.StateFailed || r.State == workflow.StateDead}
@@ -353,9 +348,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.mapping != nil {
 		a.goRun(func() { _ = a.mapping.Run(workCtx) })
 	}
-	for _, r := range a.readers {
-		a.goRun(func() { r.Run(workCtx) })
-	}
+	a.goRun(func() { _ = a.catalogue.Run(workCtx) })
+	a.runReaders(workCtx)
 	a.log.Info("agent started", "listen", a.listenAddr, "version", a.opts.Version, "windows", len(a.cfg.Windows),
 		"platform", a.cfg.Platform.BaseURL, "offline_policy", a.cfg.Offline.Policy)
 
@@ -392,6 +386,9 @@ func (a *Agent) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
 		a.client.Close()
+		if a.catStore != nil {
+			a.catStore.Close()
+		}
 		err = a.store.Close()
 	})
 	return err

@@ -47,7 +47,7 @@ func TestAgent_SettleOnline(t *testing.T) {
 			if fund+own != b.Total {
 				t.Errorf("fund %s + own %s != total %s", fund, own, b.Total)
 			}
-			if got := s.Sim.Settled()[b.BillNo]; got != 1 {
+			if got := settledByBill(s.Sim)[b.BillNo]; got != 1 {
 				t.Errorf("ledger bookings of %s: got %d; want 1", b.BillNo, got)
 			}
 		})
@@ -255,7 +255,7 @@ func TestAgent_Cancel(t *testing.T) {
 	if st != 200 || str(body, "state") != "cancelled" {
 		t.Fatalf("cancel: got %d %v; want 200 cancelled", st, body)
 	}
-	if got := s.Sim.Settled()[b.BillNo]; got != 0 {
+	if got := settledByBill(s.Sim)[b.BillNo]; got != 0 {
 		t.Errorf("live settlements after cancel: got %d; want 0", got)
 	}
 	var cancels int

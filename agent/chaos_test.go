@@ -216,7 +216,7 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	settled := p.Settled()
+	settled := settledByBill(p)
 	for _, no := range all {
 		if settled[no] != 1 {
 			t.Errorf("bill %s: %d live settlements at the platform; want exactly 1", no, settled[no])

@@ -50,7 +50,6 @@ func (a *Agent) startHIS(ctx context.Context) error {
 				a.log.Error("hl7 listener stopped", "err", err)
 			}
 		})
-		a.log.Info("hl7 listener started", "addr", ln.Addr().String())
 	}
 	if dir := a.cfg.DropFolder.Dir; dir != "" {
 		df := &hisadapter.DropFolder{
@@ -68,7 +67,6 @@ func (a *Agent) startHIS(ctx context.Context) error {
 				a.log.Error("drop folder stopped", "err", err)
 			}
 		})
-		a.log.Info("drop folder watched", "dir", dir)
 	}
 	return nil
 }

@@ -16,7 +16,9 @@ import (
 // HTTP, with its store in a temp dir; now, when set, is its clock.
 func mustInternalAgent(t *testing.T, fx *sim.Fixture, now func() time.Time) (*Agent, *sim.Platform) {
 	t.Helper()
-	p := sim.New(fx, &sim.Options{Seed: 7})
+	// The platform keeps the agent's clock: the engine trusts its clock only while
+	// it agrees with the platform's.
+	p := sim.New(fx, &sim.Options{Seed: 7, Now: now})
 	url, stop, err := sim.Start(context.Background(), "", p)
 	if err != nil {
 		t.Fatal(err)

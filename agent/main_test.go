@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,3 +247,17 @@ func str(m map[string]any, path ...string) string {
 }
 
 func dayNow() string { return time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02") }
+
+// settledByBill counts the platform's live settlements per bill number: a bill whose
+// fee upload was lost and cancelled settles under a later charge batch
+// ("<bill_no>-2", see workflow.ChargeBatch).
+func settledByBill(p *sim.Platform) map[string]int {
+	out := map[string]int{}
+	for batch, n := range p.Settled() {
+		if i := strings.LastIndexByte(batch, '-'); i > 0 {
+			batch = batch[:i]
+		}
+		out[batch] += n
+	}
+	return out
+}

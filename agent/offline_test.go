@@ -17,7 +17,7 @@ func (s *testSystem) settledOnce(t *testing.T, bills ...string) {
 			_, b := s.Do("GET", "/v1/bills/"+no, tokAdmin, nil)
 			return str(b, "state") == "settled"
 		})
-		if got := s.Sim.Settled()[no]; got != 1 {
+		if got := settledByBill(s.Sim)[no]; got != 1 {
 			t.Errorf("bill %s: platform bookings got %d; want 1", no, got)
 		}
 	}
@@ -223,7 +223,7 @@ func TestAgent_CancelAfterUnknownSettlement(t *testing.T) {
 		_, got := s.Do("GET", "/v1/bills/"+b.BillNo, tokW01, nil)
 		return str(got, "state") == "cancelled"
 	})
-	if n := s.Sim.Settled()[b.BillNo]; n != 0 {
+	if n := settledByBill(s.Sim)[b.BillNo]; n != 0 {
 		t.Errorf("live settlements at the platform: got %d; want 0", n)
 	}
 }

@@ -33,7 +33,7 @@ func ReconStay(r *workflow.StayRecord, day string) []recon.Bill {
 		split := s.Split
 		out = append(out, recon.Bill{BillNo: r.Admission.IptNo, Window: r.Admission.Window, State: string(r.State),
 			Total: split.MedfeeSumamt, Offline: s.Offline, Settlement: &split, SettleMsgid: s.Msgid,
-			Insutype: r.Insutype, Cancelled: s.Cancelled, ClrType: platform.ClrTypeInpatient, Deposit: s.Offline})
+			MdtrtID: r.MdtrtID, PsnNo: r.PsnNo, Insutype: r.Insutype, Cancelled: s.Cancelled, ClrType: platform.ClrTypeInpatient, Deposit: s.Offline})
 	}
 	for _, op := range r.Ops {
 		if op.Kind == workflow.OpSettle && op.Offline && settle.Day(op.At) == day {

@@ -814,7 +814,7 @@ func TestSecurity_ErrorsNameNoSecrets(t *testing.T) {
 func TestStatusPage_Renders(t *testing.T) {
 	s := MustSystem(t, nil)
 	nos := storyBills(t, s)
-	resp, err := client.Get(s.URL + "/")
+	resp, err := client.Get(s.URL + "/?lang=en")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -835,7 +835,7 @@ func TestStatusPage_Renders(t *testing.T) {
 	if !bytes.Contains(page, []byte(want)) {
 		t.Errorf("status page lacks %q", want)
 	}
-	for _, w := range []string{"ONLINE", "queued", "Card readers", "Needs a person", "Recent bills"} {
+	for _, w := range []string{"ONLINE", "queued", "Card readers", "needs a person", "Recent bills"} {
 		if !bytes.Contains(page, []byte(w)) {
 			t.Errorf("status page lacks %q", w)
 		}

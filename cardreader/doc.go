@@ -1,11 +1,17 @@
-// Package cardreader talks to the social security card readers and e-voucher QR
-// scanners at the cashier windows (serial-reader.md): the "frame" protocol of card
-// readers, the "line" protocol of QR scanners, the serial transport (tarm/serial) that
-// carries both, and simulators of both devices for the demo, tests and dry runs.
+// Package cardreader talks to the social security card readers, ID card readers and
+// e-voucher QR scanners at the cashier windows (serial-reader.md), in three ways:
+//   - Reader: a serial port speaking the "frame" protocol of card readers or the "line"
+//     protocol of QR scanners (tarm/serial), with simulators of both devices;
+//   - LibReader: a vendor's library (interface heasec or sscard) run in a reader-host
+//     child process (package libhost), polled while a window waits (Demand), one
+//     report per insertion, resident ID cards through heasec's ReadSFZ;
+//   - RemoteHub and Link: a reader-host on the cashier's PC delivering its reads to the
+//     agent over HTTP(S) with the window's token.
 //
 // Framing is kept apart from the transport: parseFrame and the Decoder work on bytes,
-// ParseBasic on the basic-information string, and a Reader joins them to a port that
-// it opens, watches and reopens when the device vanishes.
+// ParseBasic and ParseSFZ on the strings a card yields, and the readers join them to a
+// port, a library or a link. Every reader's State (what the status page, the metrics
+// and `doctor` show) is a State; Carrier names what a card read came from.
 package cardreader
 
 import "errors"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
+	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 // reads collects what a reader reports.
@@ -239,5 +239,23 @@ func TestNewLib_Validate(t *testing.T) {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not name %s", err, f)
 		}
+	}
+}
+
+func TestProbeLib(t *testing.T) {
+	r, _, _ := newLib(t, cardreader.LibConfig{}, cardreader.LibOptions{})
+	cfg := r.Config()
+	o := &cardreader.LibOptions{HostArgs: []string{"-test.run=^$"}, HostEnv: []string{"CARDREADER_CHILD=1"}}
+	st, err := cardreader.ProbeLib(context.Background(), cfg, o)
+	if err != nil || !st.HasSFZ || st.Starts != 1 {
+		t.Fatalf("ProbeLib = %+v, %v; want a library that loads, inits and reads ID cards", st, err)
+	}
+	cfg.Init = map[string]any{"PORT": 1}
+	if _, err := cardreader.ProbeLib(context.Background(), cfg, o); err == nil || !strings.Contains(err.Error(), "IP missing") {
+		t.Errorf("ProbeLib with a bad Init: %v; want Init's message", err)
+	}
+	cfg.Library = cfg.Library + ".missing"
+	if _, err := cardreader.ProbeLib(context.Background(), cfg, o); err == nil || !strings.Contains(err.Error(), "bitness") {
+		t.Errorf("ProbeLib of a missing file: %v; want the loading advice", err)
 	}
 }

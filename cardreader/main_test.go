@@ -6,8 +6,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
+	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 // TestMain doubles as the reader-host child: re-executed with CARDREADER_CHILD=1 the

@@ -1,6 +1,7 @@
 package catalogue
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,4 +96,28 @@ func (s *Store) ReserveMsgid(until time.Time) error {
 		}
 		return b.Put(keyMsgidReserved, v)
 	})
+}
+
+// ReadStatus reads the status of the catalogue file at path without changing it (for
+// doctor and `catalogue status` while the agent is stopped). A file that does not
+// exist is a catalogue never synced; ErrLocked means the agent holds it (ask its
+// admin API, GET /v1/catalogue).
+func ReadStatus(path string, now time.Time, maxAge time.Duration) (Status, error) {
+	s, err := Open(path, &StoreOptions{ReadOnly: true, LockTimeout: 300 * time.Millisecond})
+	if errors.Is(err, ErrNotSynced) {
+		st := Status{MaxAge: maxAge.String(), Stale: true,
+			Warning: "医保目录从未同步：运行 settle-agent catalogue sync（管理接口 POST /v1/catalogue/sync）"}
+		for _, k := range Kinds {
+			st.Catalogues = append(st.Catalogues, State{Infno: k.Infno, Title: k.Title, Kind: "file"})
+		}
+		for _, q := range Queries {
+			st.Catalogues = append(st.Catalogues, State{Infno: q.Infno, Title: q.Title, Kind: "query"})
+		}
+		return st, nil
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	defer s.Close()
+	return s.Status(now, maxAge, Progress{})
 }

@@ -38,6 +38,7 @@ type Config struct {
 	HL7        HL7        `toml:"hl7"`
 	DropFolder DropFolder `toml:"dropfolder"`
 	Log        Log        `toml:"log"`
+	EVoucher   EVoucher   `toml:"evoucher"`
 
 	// src says where each key came from (file line or environment variable), for errors.
 	src sources
@@ -118,6 +119,44 @@ type Port struct {
 	StopBits    int      `toml:"stop_bits"`
 	Protocol    string   `toml:"protocol"` // frame | line
 	ReadTimeout Duration `toml:"read_timeout"`
+
+	// A library reader (serial-reader.md) names the vendor's library instead of a port.
+	Library   string     `toml:"library,omitempty"`   // HeaSecReadInfo.dll, libHeaSecReadInfo.so, SSCardDriver.dll
+	Interface string     `toml:"interface,omitempty"` // heasec | sscard
+	CardType  int        `toml:"card_type,omitempty"` // sscard: 1 contact, 2 contactless, 3 (default), 4 automatic
+	Init      HeaSecInit `toml:"init,omitempty"`      // heasec Init values
+	Poll      Duration   `toml:"poll,omitempty"`      // while a window waits; default 500ms
+	Deadline  Duration   `toml:"deadline,omitempty"`  // per library call; default 5s
+	NoSFZ     bool       `toml:"no_sfz,omitempty"`    // heasec: do not read resident ID cards
+	HostExe   string     `toml:"host_exe,omitempty"`  // reader-host executable (the windows/386 build for 32-bit DLLs)
+	// Remote: the reader hangs on the cashier's PC and its reader-host delivers reads.
+	Remote bool `toml:"remote,omitempty"`
+}
+
+// HeaSecInit are the values heasec's Init takes (sent as JSON with these key names).
+type HeaSecInit struct {
+	IP              string `toml:"IP" json:"IP,omitempty"`                           // the card management (PSAM) server
+	PORT            int    `toml:"PORT" json:"PORT,omitempty"`                       // its port
+	TIMEOUT         int    `toml:"TIMEOUT" json:"TIMEOUT,omitempty"`                 // seconds
+	LOG_PATH        string `toml:"LOG_PATH" json:"LOG_PATH,omitempty"`               //nolint:revive // the library's own key
+	SFZ_DRIVER_TYPE int    `toml:"SFZ_DRIVER_TYPE" json:"SFZ_DRIVER_TYPE,omitempty"` //nolint:revive // the library's own key
+}
+
+// IsLibrary reports whether p is a vendor library reader rather than a serial port.
+func (p *Port) IsLibrary() bool { return p != nil && p.Library != "" }
+
+// EVoucher is the e-voucher decode service (ec.query) scanned QR codes go through.
+type EVoucher struct {
+	Mode         string   `toml:"mode"`    // "" (off) | http | library
+	URL          string   `toml:"url"`     // http: the ec.query endpoint; library: NationEcTrans's url
+	Library      string   `toml:"library"` // library: NationECCode.dll / libNationECCode.so
+	HostExe      string   `toml:"host_exe"`
+	Timeout      Duration `toml:"timeout"` // default 5s
+	OperatorID   string   `toml:"operator_id"`
+	OperatorName string   `toml:"operator_name"`
+	OfficeID     string   `toml:"office_id"`
+	OfficeName   string   `toml:"office_name"`
+	DeviceType   string   `toml:"device_type"`
 }
 
 // Offline says what the agent does while the platform cannot be reached (offline.md).

@@ -84,6 +84,21 @@ reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
 # scanner = { port = "/dev/ttyACM0", baud = 9600, protocol = "line" }   # optional QR scanner
 # Port keys and defaults: port, baud = 9600, data_bits = 8, parity = "N", stop_bits = 1,
 # protocol = "frame" (reader) | "line" (scanner), read_timeout = "500ms".
+# A vendor library reader instead of a port (docs/readers.md), and a reader on the cashier's PC:
+# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
+# e.g. reader = { remote = true }    # then run settle-agent reader-host on the cashier PC
+
+# [evoucher]                        # the e-voucher decode service (ec.query) for scanned QR codes
+# mode = "http"                      # "" off | http | library (NationECCode)
+# url = "https://ec.example.gov.cn/localcfc/api/hsecfc/localQrCodeQuery"
+# library = ""                       # mode library: NationECCode.dll / libNationECCode.so
+# host_exe = ""                      # mode library: the reader-host executable
+# timeout = "5s"
+# operator_id = ""
+# operator_name = ""
+# office_id = ""
+# office_name = ""
+# device_type = ""
 
 [offline]
 policy = "full"                      # full | estimate | refuse

@@ -206,7 +206,7 @@ func TestExample_Parses(t *testing.T) {
 	// Uncommenting every commented-out default keeps it valid: the comments are true.
 	var lines []string
 	for _, l := range strings.Split(Example(), "\n") {
-		if m := strings.TrimPrefix(l, "# "); m != l && (strings.HasPrefix(m, "[") || strings.Contains(m, " = ")) && !strings.HasPrefix(m, "Port keys") && !strings.HasPrefix(m, "protocol =") && !strings.HasPrefix(m, "[[window]]") {
+		if m := strings.TrimPrefix(l, "# "); m != l && (strings.HasPrefix(m, "[") || strings.Contains(m, " = ")) && !strings.HasPrefix(m, "Port keys") && !strings.HasPrefix(m, "protocol =") && !strings.HasPrefix(m, "e.g. ") && !strings.HasPrefix(m, "[[window]]") {
 			l = m
 		}
 		lines = append(lines, l)

@@ -56,6 +56,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateStore(v)
 	c.validateWindows(v)
 	c.validateOffline(v)
+	c.validateEVoucher(v)
 	c.validateRest(v)
 	c.validateCatalogue(v)
 	c.validateFiles(v)
@@ -227,6 +228,10 @@ func (c *Config) validateWindows(v *ValidationError) {
 }
 
 func (c *Config) validatePort(v *ValidationError, key string, p *Port) {
+	if p.Remote || p.IsLibrary() {
+		c.validateLibraryPort(v, key, p)
+		return
+	}
 	if p.Port == "" {
 		c.problem(v, key+".port", "", "required: the serial device, e.g. \""+DefaultReaderPort()+"\"")
 	}
@@ -408,4 +413,52 @@ func standardBaud(b int) bool {
 		return true
 	}
 	return false
+}
+
+// validateLibraryPort checks a library or remote reader (serial-reader.md).
+func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
+	if p.Remote && (p.IsLibrary() || p.Port != "") {
+		c.problem(v, key+".remote", "true", "a remote reader names no port or library here: they are reader-host's flags on the cashier PC")
+	}
+	if p.IsLibrary() {
+		if p.Port != "" {
+			c.problem(v, key+".port", p.Port, "a library reader has no port: remove port or library")
+		}
+		switch strings.ToLower(p.Interface) {
+		case "heasec", "sscard":
+			p.Interface = strings.ToLower(p.Interface)
+		default:
+			c.problem(v, key+".interface", p.Interface, "must be \"heasec\" (HeaSecReadInfo) or \"sscard\" (SSCardDriver)")
+		}
+		if p.CardType < 0 || p.CardType > 4 {
+			c.problem(v, key+".card_type", strconv.Itoa(p.CardType), "must be 1 (contact), 2 (contactless), 3 or 4 (automatic)")
+		}
+	}
+	if p.Poll.Duration < 0 {
+		c.problem(v, key+".poll", p.Poll.String(), "must not be negative")
+	}
+	if p.Deadline.Duration < 0 {
+		c.problem(v, key+".deadline", p.Deadline.String(), "must not be negative")
+	}
+}
+
+// validateEVoucher checks the e-voucher decode service settings.
+func (c *Config) validateEVoucher(v *ValidationError) {
+	e := c.EVoucher
+	switch e.Mode {
+	case "":
+	case "http":
+		if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.problem(v, "evoucher.url", e.URL, "must be the decode service's http(s) URL, e.g. https://ec.example/localcfc/api/hsecfc/localQrCodeQuery")
+		}
+	case "library":
+		if e.Library == "" {
+			c.problem(v, "evoucher.library", "", "required with mode library: the NationECCode library's path")
+		}
+	default:
+		c.problem(v, "evoucher.mode", e.Mode, "must be \"\" (off), \"http\" or \"library\"")
+	}
+	if e.Timeout.Duration < 0 {
+		c.problem(v, "evoucher.timeout", e.Timeout.String(), "must not be negative")
+	}
 }

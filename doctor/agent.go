@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/settle-agent/settle-agent/cardreader"
@@ -116,6 +117,9 @@ func (d *doctor) agentGet(ctx context.Context, cfg *config.Config, path string) 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if tok := cfg.API.AdminToken.Value(); tok != "" && strings.HasPrefix(path, "/v1/") {
+		req.Header.Set("Authorization", "Bearer "+tok) // admin endpoints (GET /v1/catalogue)
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: d.o.Timeout + time.Second}).Do(req)
 	if err != nil {

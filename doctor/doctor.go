@@ -58,6 +58,9 @@ type Options struct {
 	// OpenPort opens a reader's serial port; nil means the real port
 	// (cardreader.OpenSerial). Tests pass the host end of a cardreader.Pipe.
 	OpenPort func(cardreader.Config) (io.ReadWriteCloser, error)
+	// ReaderHostArgs and ReaderHostEnv start the reader-host child a vendor library is
+	// loaded in; nil means `reader-host --stdio` of this program (tests re-execute theirs).
+	ReaderHostArgs, ReaderHostEnv []string
 	// Now is the local clock, the one the clock-skew check compares with the
 	// platform's; nil means time.Now.
 	Now func() time.Time
@@ -106,7 +109,7 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 
 // Run checks what hospital IT needs before go-live and returns one Check per
 // line, in this order: configuration, data folder, free space, item mapping,
-// drop folder, store, listen ports, readers, platform sign-in, clock skew. It
+// drop folder, store, catalogue, listen ports, readers, platform sign-in, clock skew. It
 // never stops early: with a broken configuration it goes on with what could be
 // read of it (or the defaults), so one run shows everything that is wrong.
 //
@@ -126,6 +129,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) []Check {
 	d.mapping(cfg)
 	d.dropFolder(cfg)
 	d.store(ctx, cfg)
+	d.catalogue(ctx, cfg)
 	d.listenPorts(ctx, cfg)
 	d.readers(ctx, cfg)
 	resp := d.platform(ctx, cfg)

@@ -51,13 +51,14 @@ scanner = { port = "SIM-W02-QR", protocol = "line" }
 	}
 	drop := t.TempDir()
 	s.Tail += fmt.Sprintf("\n[mapping]\nfile = %q\n\n[dropfolder]\ndir = %q\n", filepath.ToSlash(mapping), filepath.ToSlash(drop))
+	syncCatalogue(t, s.DataDir, s.BaseURL)
 
 	checks := s.Run(s.Options())
 	var names []string
 	for _, c := range checks {
 		names = append(names, c.Name)
 	}
-	want := "configuration,data folder,free space,item mapping,drop folder,store,api listen,reader W01,reader W02,scanner W02,platform,clock skew"
+	want := "configuration,data folder,free space,item mapping,drop folder,store,catalogue,api listen,reader W01,reader W02,scanner W02,platform,clock skew"
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("checks: got %s; want %s", got, want)
 	}

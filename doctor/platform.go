@@ -203,7 +203,7 @@ func (d *doctor) clockSkew(ctx context.Context, cfg *config.Config, si signIn) {
 	}
 	skew, source, err := d.headSkew(ctx, cfg)
 	if err != nil && si.resp != nil && si.resp.RespondTime != "" {
-		if t, perr := time.ParseInLocation(platform.InfTimeLayout, si.resp.RespondTime, cst); perr == nil {
+		if t, perr := platform.ParseTime(si.resp.RespondTime); perr == nil { // 17 digits yyyyMMddHHmmssSSS, or older forms
 			skew, source, err = t.Add(500*time.Millisecond).Sub(si.at), "respond_time of the sign-in answer", nil
 		}
 	}

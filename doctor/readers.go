@@ -33,8 +33,11 @@ func (d *doctor) readers(ctx context.Context, cfg *config.Config) {
 			}.WithDefaults()})
 		}
 	}
+	libs := d.libraryReaders(ctx, cfg) // vendor-library and remote readers, e-voucher (libreaders.go)
 	if len(devs) == 0 {
-		d.ok("readers", "none configured: cards are not read at the windows")
+		if libs == 0 {
+			d.ok("readers", "none configured: cards are not read at the windows")
+		}
 		return
 	}
 	var states []cardreader.State

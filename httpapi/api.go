@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,13 +47,17 @@ func (s *Server) routes() http.Handler {
 	adm := func(h http.HandlerFunc) http.Handler { return s.auth(true, h) }
 
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
-	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /readyz", s.sameHost(http.HandlerFunc(s.handleReadyz)))
 	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
-	mux.HandleFunc("GET /{$}", s.handleStatusPage)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /{$}", s.sameHost(http.HandlerFunc(s.handleStatusPage)))
+	mux.Handle("GET /metrics", s.sameHost(s.metrics.handler()))
 
 	mux.Handle("GET /v1/status", win(s.handleStatus))
 	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
+	if s.o.RemoteReaders != nil { // authenticated by the hub itself, with that window's token
+		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", s.o.RemoteReaders)
+		mux.Handle("POST /v1/windows/{window}/reader/reads", s.o.RemoteReaders)
+	}
 	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
 	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
 	mux.Handle("GET /v1/bills", win(s.handleListBills))
@@ -74,12 +79,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
 	mux.Handle("POST /v1/queue/{id}/dead", adm(s.handleQueueDead))
 	mux.Handle("GET /v1/reconciliation", adm(s.handleReconciliation))
+	mux.Handle("GET /v1/catalogue", adm(s.handleCatalogue))
+	mux.Handle("POST /v1/catalogue/sync", adm(s.handleCatalogueSync))
+	mux.Handle("POST /v1/mapping/check", adm(s.handleMappingCheck))
+	mux.Handle("POST /v1/mapping/upload", adm(s.handleMappingUpload))
 	s.debugRoutes(mux, adm)
 
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; see /v1/openapi.json", nil))
-	})
-	return s.limits(timed(mux))
+	mux.HandleFunc("/", notFound)
+	return secure(s.limits(timed(mux)))
 }
 
 // limits applies the body size limit and the per-client rate limit to every request.
@@ -90,16 +97,22 @@ func (s *Server) limits(next http.Handler) http.Handler {
 	}
 	rl := newRateLimiter(s.cfg.API.RateLimit, s.now)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !rl.allow(clientIP(r)) {
+		if !rl.allow(clientIP(r)) || !s.hard.allowGlobal() {
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests from this client; slow down and retry", nil))
 			return
 		}
-		if r.ContentLength > max {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("too_large", fmt.Sprintf("request body over %d bytes", max), nil))
+		if p := idempotencyKeyProblem(r); p != "" {
+			writeJSON(w, http.StatusBadRequest, errorBody("bad_idempotency_key", p, nil))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.ContentLength > max {
+			tooLarge(w, r, max)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = newLimitedBody(r.Body, max)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -133,6 +146,11 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, errorBody("unauthorized", "unknown token: check the window's token in the configuration", nil))
 			return
 		}
+		if !s.hard.tokens.allow(callerKey(c)) {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests with this token; slow down and retry", nil))
+			return
+		}
 		if adminOnly && !c.admin {
 			writeJSON(w, http.StatusForbidden, errorBody("forbidden", "this endpoint needs the admin token", nil))
 			return
@@ -162,21 +180,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types
 // and float money are errors that name the problem.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value in the body")
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		tooLarge(w, r, mbe.Limit)
+		return false
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("more than one JSON value in the body")
+		}
 	}
 	if err == nil {
 		return true
 	}
-	var mbe *http.MaxBytesError
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
-	case errors.As(err, &mbe):
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("too_large", fmt.Sprintf("request body over %d bytes", mbe.Limit), nil))
 	case errors.As(err, &ute):
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", fmt.Sprintf("field %s: expected %s, got JSON %s", ute.Field, ute.Type, ute.Value), nil))
 	case errors.As(err, &se):
@@ -184,7 +207,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.Is(err, io.EOF):
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", "empty body: a JSON object is expected", nil))
 	case errors.Is(err, settle.ErrDecimal):
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", err.Error(), nil))
+		// The decoder does not say which member; find it, so the cashier's
+		// developer reads "items[0].amount", not only the value.
+		msg := err.Error()
+		var fields []settle.FieldError
+		if path := decimalPath(body, v); path != "" {
+			msg = path + ": " + msg
+			fields = []settle.FieldError{{Field: path, Reason: err.Error()}}
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", msg, fields))
 	default:
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", err.Error(), nil))
 	}

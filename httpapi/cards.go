@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/workflow"
 )
 
@@ -93,13 +95,17 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(d, 60*time.Second)
 	}
+	if s.o.Demand != nil { // library and remote readers poll while someone waits
+		defer s.o.Demand.Begin(window)()
+	}
 	read := s.cards.next(r.Context(), window, wait)
 	if read == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if read.Err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody("card_error", read.Err.Error(), map[string]any{"window": window, "at": read.At}))
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("card_error", cardreader.Message(read.Err, cardLang(r, s.cfg.API.Language)),
+			map[string]any{"window": window, "at": read.At, "carrier": cardreader.Carrier(read.Card), "reason": cardreader.ErrorCode(read.Err)}))
 		return
 	}
 	p, source, at, err := s.eng.FindPerson(r.Context(), read.Card.Patient())
@@ -107,15 +113,38 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 		// Offline and never seen: what the card itself says.
 		p = &settle.Person{PsnName: read.Card.Name, Certno: read.Card.SSN, PsnCertType: "01",
 			Insuinfo: []settle.InsuInfo{{InsuplcAdmdvs: read.Card.RegionCode}}}
+		if read.Card.PsnCertType != "" {
+			p.PsnCertType = read.Card.PsnCertType
+		}
 		source, err = workflow.SourceCard, nil
 	}
+	s.recordLookup(r, "card", read.Card.Patient(), source, err)
 	if err != nil {
 		s.writePersonErr(w, err)
 		return
 	}
-	body := map[string]any{"card": read.Card.Masked(), "person": personView(p), "read_at": read.At, "source": source}
+	body := map[string]any{"card": read.Card.Masked(), "person": personView(p), "read_at": read.At, "source": source,
+		"carrier": cardreader.Carrier(read.Card)}
 	if !at.IsZero() {
 		body["person_cached_at"] = at.UTC().Format(time.RFC3339)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// cardLang is the language of a card error's message: ?lang=en|zh, else an
+// Accept-Language asking for English first, else def ([api] language; "" is zh).
+func cardLang(r *http.Request, def string) string {
+	switch r.URL.Query().Get("lang") {
+	case "en":
+		return "en"
+	case "zh", "zh-CN":
+		return "zh"
+	}
+	if al := strings.ToLower(strings.TrimSpace(r.Header.Get("Accept-Language"))); strings.HasPrefix(al, "en") {
+		return "en"
+	}
+	if def == "en" {
+		return "en"
+	}
+	return "zh"
 }

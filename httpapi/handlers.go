@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/workflow"
 )
@@ -21,7 +24,14 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not post bills for window %q", c.window, b.Window), nil))
 		return
 	}
-	res, err := s.eng.SubmitBill(r.Context(), b, r.Header.Get("Idempotency-Key"), "api")
+	key, ok := s.billKey(w, b.Window, r.Header.Get("Idempotency-Key"))
+	if !ok {
+		return
+	}
+	res, err := s.eng.SubmitBill(r.Context(), b, key, "api")
+	if errors.Is(err, settle.ErrConflict) {
+		s.noteConflict(b)
+	}
 	s.writeResult(w, res, err)
 }
 
@@ -168,7 +178,23 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pt := settle.Patient{MdtrtCertType: req.MdtrtCertType, MdtrtCertNo: req.MdtrtCertNo, CardSN: req.CardSN, PsnName: req.PsnName}
+	if pt.MdtrtCertType == settle.CertEVoucher && s.o.DecodeVoucher != nil {
+		// A scanned code is decoded into its ecToken first; one the service does not
+		// know as a code is taken as an ecToken already decoded.
+		c, err := s.o.DecodeVoucher(r.Context(), strings.TrimSpace(req.MdtrtCertNo))
+		switch {
+		case err == nil:
+			pt = c.Patient()
+		case errors.Is(err, ecvoucher.ErrExpired):
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody("ec_expired", cardreader.Message(err, cardLang(r, s.cfg.API.Language)), nil))
+			return
+		case errors.Is(err, ecvoucher.ErrOffline), errors.Is(err, ecvoucher.ErrBadAnswer), errors.Is(err, ecvoucher.ErrBusy):
+			writeJSON(w, http.StatusServiceUnavailable, errorBody("ec_unavailable", cardreader.Message(err, cardLang(r, s.cfg.API.Language)), nil))
+			return
+		}
+	}
 	p, source, at, err := s.eng.FindPerson(r.Context(), pt)
+	s.recordLookup(r, "lookup", pt, source, err)
 	if err != nil {
 		s.writePersonErr(w, err)
 		return

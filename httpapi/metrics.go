@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/settle-agent/settle-agent/cardreader"
+
 	"github.com/settle-agent/settle-agent/platform"
 )
 
@@ -84,6 +86,9 @@ var (
 	descOldest = prometheus.NewDesc("settle_agent_queue_oldest_age_seconds", "Age of the oldest record waiting to be synced.", nil, nil)
 	descBills  = prometheus.NewDesc("settle_agent_bills", "Bills in the store by state.", []string{"state"}, nil)
 	descReader = prometheus.NewDesc("settle_agent_reader_connected", "1 when a window's card reader or scanner is connected.", []string{"window", "port"}, nil)
+	// descReaderFaults counts the vendor-library faults of library readers (kind hang or
+	// crash): each restarted that reader's reader-host child.
+	descReaderFaults = prometheus.NewDesc("settle_agent_reader_host_faults_total", "Hangs and crashes of a window's vendor reader library (each restarted its reader-host).", []string{"window", "kind"}, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -109,7 +114,10 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 
 type readerCollector struct{ a *Server }
 
-func (c *readerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descReader }
+func (c *readerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descReader
+	ch <- descReaderFaults
+}
 
 func (c *readerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.a.o.Readers() {
@@ -117,6 +125,17 @@ func (c *readerCollector) Collect(ch chan<- prometheus.Metric) {
 		if s.Connected {
 			v = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descReader, prometheus.GaugeValue, v, s.Window, s.Port)
+		port := s.Port // the device; a library reader's library; "remote" for a cashier PC's
+		switch s.Kind {
+		case cardreader.KindLibrary:
+			port = s.Library
+		case cardreader.KindRemote:
+			port = "remote"
+		}
+		ch <- prometheus.MustNewConstMetric(descReader, prometheus.GaugeValue, v, s.Window, port)
+		if s.Host != nil { // local library readers, and remote ones that run a library
+			ch <- prometheus.MustNewConstMetric(descReaderFaults, prometheus.CounterValue, float64(s.Host.Hangs), s.Window, "hang")
+			ch <- prometheus.MustNewConstMetric(descReaderFaults, prometheus.CounterValue, float64(s.Host.Crashes), s.Window, "crash")
+		}
 	}
 }

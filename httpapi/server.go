@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/queue"
@@ -49,11 +50,22 @@ type Options struct {
 	// Readers reports the readers' states; Mapping the mapping's (both may be nil).
 	Readers func() []cardreader.State
 	Mapping func() *MappingStatus
+	// Demand is told when a window waits for a card (library and remote readers poll
+	// only then); nil: nobody is told.
+	Demand *cardreader.Demand
+	// RemoteReaders serves the reader hosts on the cashier PCs (cardreader.RemoteHub),
+	// mounted at /v1/windows/{window}/reader/; nil: not mounted.
+	RemoteReaders http.Handler
+	// DecodeVoucher turns a scanned e-voucher code into its card (ecToken) before a
+	// lookup by e-voucher (ecvoucher.Stage.Decode); nil: the code is taken as the ecToken.
+	DecodeVoucher func(ctx context.Context, code string) (settle.Card, error)
 	// Closing reports whether the agent is stopping.
 	Closing func() bool
-	Version string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
+	Catalogue Catalogue
+	Version   string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is the HTTP API.
@@ -68,6 +80,7 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	metrics *Metrics
+	hard    *hardening // Host check, per-token and global limits, key budget (hardening.go)
 	handler http.Handler
 }
 
@@ -100,6 +113,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.started = s.now()
 	s.metrics = newMetrics(s)
+	s.hard = newHardening(s.cfg, s.now)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -5,10 +5,13 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/workflow"
 )
 
@@ -25,6 +28,7 @@ type Status struct {
 	Outstanding    string                 `json:"offline_outstanding"`
 	Readers        []cardreader.State     `json:"readers"`
 	Mapping        *MappingStatus         `json:"mapping,omitempty"`
+	Catalogue      *catalogue.Status      `json:"catalogue,omitempty"`
 	Version        string                 `json:"version"`
 	StartedAt      time.Time              `json:"started_at"`
 }
@@ -42,7 +46,8 @@ func (s *Server) status() (Status, error) {
 	online, since, lastOK := s.eng.Breaker().State()
 	st := Status{
 		Online: online, OnlineSince: since, PlatformP99Ms: float64(s.metrics.callTimes.p99().Microseconds()) / 1000,
-		SignedIn: s.eng.SignedIn(), Version: s.o.Version, StartedAt: s.started,
+		// A session kept while offline says nothing: the platform may have dropped it.
+		SignedIn: online && s.eng.SignedIn(), Version: s.o.Version, StartedAt: s.started,
 		Readers: []cardreader.State{},
 	}
 	if !lastOK.IsZero() {
@@ -58,6 +63,13 @@ func (s *Server) status() (Status, error) {
 	st.Outstanding = s.eng.Outstanding().String()
 	st.Readers = append(st.Readers, s.o.Readers()...)
 	st.Mapping = s.o.Mapping()
+	if s.o.Catalogue != nil {
+		if cs, err := s.o.Catalogue.Status(); err == nil {
+			st.Catalogue = &cs
+		} else {
+			s.log.Warn("catalogue status", "err", err)
+		}
+	}
 	return st, nil
 }
 
@@ -97,11 +109,11 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 var statusHTML string
 
 var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
+	"ago": func(t map[string]string, at time.Time) string {
+		if at.IsZero() {
+			return t["never"]
 		}
-		return time.Since(t).Round(time.Second).String() + " ago"
+		return time.Since(at).Round(time.Second).String() + " " + t["ago"]
 	},
 	"clock": func(t time.Time) string {
 		if t.IsZero() {
@@ -109,34 +121,185 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return t.In(settle.Beijing).Format("01-02 15:04:05")
 	},
-	"secs": func(s float64) string { return (time.Duration(s) * time.Second).String() },
+	"secs":  func(s float64) string { return (time.Duration(s) * time.Second).String() },
+	"state": func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
+	// billState is a bill's state as the page names it: a failed bill that
+	// needs no person was refused by the platform at the window.
+	"billState": func(t map[string]string, rec *workflow.Record) string {
+		if rec.State == workflow.StateFailed && needsPerson(rec) == "" {
+			return t["state_refused"]
+		}
+		return textOr(t, "state_"+string(rec.State), string(rec.State))
+	},
+	"billClass": func(rec *workflow.Record) string {
+		if rec.State == workflow.StateFailed && needsPerson(rec) == "" {
+			return "refused"
+		}
+		return string(rec.State)
+	},
+	"src": func(t map[string]string, source string) string {
+		return textOr(t, "src_"+sourceOf(source), t["src_other"])
+	},
 }).Parse(statusHTML))
+
+// textOr is t[key], or def when the table has no such string.
+func textOr(t map[string]string, key, def string) string {
+	if v, ok := t[key]; ok {
+		return v
+	}
+	return def
+}
+
+// sourceOf is the way a bill came in: "api", "hl7", "dropfolder".
+func sourceOf(source string) string {
+	kind, _, _ := strings.Cut(source, " ")
+	return kind
+}
 
 // statusPage is what the status page shows.
 type statusPage struct {
 	Status
+	T         map[string]string // the page's strings in its language
+	OtherLang string            // the other language's ?lang= value
 	Hospital  string
-	Recent    []*workflow.Record
-	Attention []*workflow.Record
-	Settled   int
-	Now       time.Time
+	// SignedInNow: signed in and online; a sign_no kept while offline says nothing.
+	SignedInNow bool
+	Waiting     []*workflow.Record // pre-settled, waiting for the cashier
+	Refused     []*workflow.Record // refused by the platform: the cashier's business
+	Attention   []attentionRow     // needs IT or a person
+	Recent      []*workflow.Record // latest activity first
+	Offline     offlineTotals
+	Settled     int
+	Now         time.Time
 }
 
-// handleStatusPage is the page hospital IT reads at a glance. It needs no internet:
-// no scripts or styles from elsewhere; it refreshes itself every 5 seconds.
+// attentionRow is one bill that needs IT or a person, and why (a pageText key).
+type attentionRow struct {
+	*workflow.Record
+	Why string
+}
+
+// offlineTotals are today's offline bills as the cashier office settles them
+// with the patients: what was collected, what is owed back or still due.
+type offlineTotals struct {
+	Bills                              int
+	Collected, Refunds, Due, Unsettled settle.Money
+}
+
+// Reasons a bill needs a person (pageText keys).
+const (
+	whyFailedSync = "why_failed_sync"
+	whyDead       = "why_dead"
+	whyUnknown    = "why_unknown"
+)
+
+// needsPerson says why a bill needs IT or a person, or "" when it does not: a
+// platform's refusal at the window (未备案, ...) is the cashier's ordinary
+// business; a refusal after cash was collected offline, a bill given up after
+// the retry horizon, and an outcome at the platform still unknown are not.
+func needsPerson(rec *workflow.Record) string {
+	switch {
+	case rec.State == workflow.StateDead:
+		return whyDead
+	case rec.State == workflow.StateFailed && (rec.Offline || rec.Collected != nil || rec.QueueID != 0):
+		return whyFailedSync
+	}
+	for _, p := range rec.Pending {
+		if p.Unknown {
+			return whyUnknown
+		}
+	}
+	return ""
+}
+
+// totalsOf adds up the offline bills among recs.
+func totalsOf(recs []*workflow.Record) offlineTotals {
+	var t offlineTotals
+	for _, rec := range recs {
+		if rec.Collected == nil || rec.State == workflow.StateCancelled {
+			continue
+		}
+		t.Bills++
+		t.Collected += *rec.Collected
+		if d, ok := workflow.DifferenceOf(rec); ok {
+			t.Refunds += d.Refund
+			t.Due += d.AmountDue
+		} else {
+			t.Unsettled += *rec.Collected
+		}
+	}
+	return t
+}
+
+// byTime sorts records by their last change, newest first.
+func byTime(recs []*workflow.Record) {
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].UpdatedAt.After(recs[j].UpdatedAt) })
+}
+
+// newest is the first n of recs sorted by time.
+func newest(recs []*workflow.Record, n int) []*workflow.Record { return recs[:min(len(recs), n)] }
+
+// recentOf merges groups of records (one bill once) into the pageLimit latest.
+func recentOf(groups ...[]*workflow.Record) []*workflow.Record {
+	seen := map[string]bool{}
+	var out []*workflow.Record
+	for _, g := range groups {
+		for _, rec := range g {
+			if !seen[rec.Bill.BillNo] {
+				seen[rec.Bill.BillNo] = true
+				out = append(out, rec)
+			}
+		}
+	}
+	byTime(out)
+	return newest(out, pageLimit)
+}
+
+// pageLimit bounds every list of the page.
+const pageLimit = 20
+
+// handleStatusPage is the page hospital IT and the cashier office read at a
+// glance, in Chinese unless asked otherwise. It needs no internet: no scripts or
+// styles from elsewhere; it refreshes itself every 5 seconds.
 func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	st, err := s.status()
 	if err != nil {
 		http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	p := statusPage{Status: st, Hospital: s.cfg.Hospital.FixmedinsName + " (" + s.cfg.Hospital.FixmedinsCode + ")", Now: s.now()}
-	p.Settled = st.Bills[workflow.StateSettled]
-	p.Recent = s.eng.RecentBills(20)
-	for _, state := range []workflow.State{workflow.StateFailed, workflow.StateDead} {
-		recs, _ := s.eng.Bills(state, "", 20, time.Time{})
-		p.Attention = append(p.Attention, recs...)
+	lang := pickLang(r, s.cfg.API.Language)
+	p := statusPage{Status: st, T: pageText[lang], OtherLang: langEn, Now: s.now(),
+		Hospital:    s.cfg.Hospital.FixmedinsName + " (" + s.cfg.Hospital.FixmedinsCode + ")",
+		SignedInNow: st.Online && st.SignedIn}
+	if lang == langEn {
+		p.OtherLang = langZh
 	}
+	p.Settled = st.Bills[workflow.StateSettled]
+	waiting, _ := s.eng.Bills(workflow.StatePresettled, "", 200, time.Time{})
+	failed, _ := s.eng.Bills(workflow.StateFailed, "", 200, time.Time{})
+	dead, _ := s.eng.Bills(workflow.StateDead, "", pageLimit, time.Time{})
+	queued, _ := s.eng.Bills(workflow.StateQueued, "", 200, time.Time{})
+	settling, _ := s.eng.Bills(workflow.StateSettling, "", 200, time.Time{})
+	for _, group := range [][]*workflow.Record{dead, failed, settling, queued} {
+		for _, rec := range group {
+			switch why := needsPerson(rec); {
+			case why != "":
+				p.Attention = append(p.Attention, attentionRow{rec, why})
+			case rec.State == workflow.StateFailed:
+				p.Refused = append(p.Refused, rec)
+			}
+		}
+	}
+	byTime(waiting)
+	p.Waiting = newest(waiting, pageLimit)
+	byTime(p.Refused)
+	p.Refused = newest(p.Refused, pageLimit)
+	p.Attention = p.Attention[:min(len(p.Attention), pageLimit)]
+	// Recent activity: the latest days' settlements (the day index orders them
+	// by number, not time) and every bill still in play, newest first.
+	p.Recent = recentOf(s.eng.RecentBills(10*pageLimit), waiting, failed, dead, queued, settling)
+	today, _ := s.eng.BillsOfDay(settle.Day(p.Now))
+	p.Offline = totalsOf(today)
 	// Render first: a template error must not leave half a page that reads as fine.
 	var page bytes.Buffer
 	if err := statusTmpl.Execute(&page, p); err != nil {
@@ -145,6 +308,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", p.T["html_lang"])
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	_, _ = w.Write(page.Bytes())

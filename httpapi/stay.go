@@ -280,6 +280,9 @@ func stayView(rec *workflow.StayRecord) map[string]any {
 	if rec.ErrMsg != "" {
 		v["error"] = map[string]string{"code": rec.ErrCode, "message": rec.ErrMsg}
 	}
+	if len(rec.Warnings) > 0 {
+		v["warnings"] = rec.Warnings
+	}
 	if len(rec.Surprises) > 0 {
 		v["surprises"] = rec.Surprises
 	}

@@ -49,6 +49,11 @@ func (s *Service) Control(ctx context.Context, action string) error {
 	case ActionRestart:
 		err = svc.Restart()
 	}
+	if err != nil && (action == ActionStart || action == ActionRestart) {
+		// The service manager itself saw the agent die (an init script checks
+		// right after it started it): that is a failed start, with its reason.
+		return fmt.Errorf("%s the service: %w: the service manager says %v; %s", action, ErrStartFailed, err, s.logTail(svc.Platform()))
+	}
 	if err != nil {
 		return fmt.Errorf("%s the service: %w; %s", action, err, logHint(s.o.Name))
 	}
@@ -179,11 +184,16 @@ func (s *Service) Installation() (inst Installation, ok bool, err error) {
 	return s.installation(svc.Platform()), true, nil
 }
 
-// installation is the recorded installation, completed with these options where
-// the record says nothing.
+// installation is the recorded installation. Only when there is no record at
+// all do these options stand in for it; a record without a data folder (a
+// Windows service records only its command line and account) leaves DataDir
+// empty rather than name a folder that may not be the one in use.
 func (s *Service) installation(platform string) Installation {
-	inst, _ := readInstallation(s.o.Name, platform)
+	inst, ok := readInstallation(s.o.Name, platform)
 	inst.Name, inst.Platform = s.o.Name, platform
+	if ok {
+		return inst
+	}
 	for _, f := range []struct {
 		to   *string
 		from string

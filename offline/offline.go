@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -161,11 +162,25 @@ type Input struct {
 	// UseAccount: the personal account pays first (employees), up to Balance.
 	UseAccount bool
 	Balance    settle.Money
+	// Catalogue splits the lines of items never seen settled by the treatment area's
+	// catalogue (package catalogue); nil: such items count as own pay.
+	Catalogue Catalogue
+	// Day is the fee's day the catalogue is read for.
+	Day time.Time
+}
+
+// Catalogue is what the synced catalogue says of one bill line (catalogue.Estimator):
+// own (丙), over the price cap, and a 乙 item's share paid first; ok false when it
+// does not know the item's class.
+type Catalogue interface {
+	SplitItem(it settle.Item, insutype string, day time.Time) (own, overlimit, preself settle.Money, ok bool)
 }
 
 // EstimateSplit is the agent's own split of a bill: 丙 items wholly own pay, 乙 items
 // their self-pay share first, the fund ratio of the patient's insured place on the
-// rest, the account before cash. Items never seen count as own pay, and an unknown
+// rest, the account before cash. Items never seen settled take the catalogue's class,
+// cap and self-pay share (Input.Catalogue); items neither seen nor in the catalogue
+// count as own pay, and an unknown
 // patient or an open deductible gets no fund share: an estimate errs towards the
 // patient paying more now and being refunded later.
 func EstimateSplit(in Input, l *Learned, p Policy) settle.Split {
@@ -173,6 +188,14 @@ func EstimateSplit(in Input, l *Learned, p Policy) settle.Split {
 	s := settle.Split{MedfeeSumamt: b.Total, PsnNo: in.PsnNo, Insutype: in.Insutype, InsuplcAdmdvs: in.Insuplc}
 	for _, it := range b.Items {
 		c, ok := l.Item(it.MedListCodg)
+		if !ok && in.Catalogue != nil {
+			if own, over, pre, known := in.Catalogue.SplitItem(it, in.Insutype, in.Day); known {
+				s.FulamtOwnpayAmt += own
+				s.OverlmtSelfpay += over
+				s.PreselfpayAmt += pre
+				continue
+			}
+		}
 		switch {
 		case !ok || c.OwnPay:
 			s.FulamtOwnpayAmt += it.Amount
@@ -189,7 +212,7 @@ func EstimateSplit(in Input, l *Learned, p Policy) settle.Split {
 	if !in.Known || in.Insutype == "" || in.DeductibleOpen {
 		ratio = decimal.Zero
 	}
-	s.InscpScpAmt = max(s.MedfeeSumamt-s.FulamtOwnpayAmt-s.PreselfpayAmt, 0)
+	s.InscpScpAmt = max(s.MedfeeSumamt-s.FulamtOwnpayAmt-s.OverlmtSelfpay-s.PreselfpayAmt, 0)
 	s.HifpPay = s.InscpScpAmt.MulRatio(ratio)
 	s.FundPaySumamt = s.HifpPay
 	s.PsnPartAmt = s.MedfeeSumamt - s.FundPaySumamt

@@ -48,7 +48,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	if err != nil || null {
 		return err
 	}
-	m, err := settle.ParseMoney(s)
+	m, err := settle.ParseMoney(trimZeros(s, 2))
 	if err != nil {
 		return fmt.Errorf("amount: %w", err)
 	}
@@ -74,7 +74,7 @@ func (c *Cnt) UnmarshalJSON(b []byte) error {
 	if err != nil || null {
 		return err
 	}
-	q, err := settle.ParseQty(s)
+	q, err := settle.ParseQty(trimZeros(s, 4))
 	if err != nil {
 		return fmt.Errorf("cnt: %w", err)
 	}
@@ -100,7 +100,7 @@ func (p *Pric) UnmarshalJSON(b []byte) error {
 	if err != nil || null {
 		return err
 	}
-	v, err := settle.ParsePrice(s)
+	v, err := settle.ParsePrice(trimZeros(s, 6))
 	if err != nil {
 		return fmt.Errorf("pric: %w", err)
 	}
@@ -193,6 +193,24 @@ func numberText(b []byte, what string) (s string, null bool, err error) {
 		return t, false, nil
 	}
 	return "", false, fmt.Errorf("%s must be a decimal number such as 25.00, got %s: %w", what, clip(t), settle.ErrDecimal)
+}
+
+// trimZeros drops trailing zeros beyond places decimal places ("12.3400" -> "12.34" for
+// two places): the value is exactly the same, so it is accepted; a non-zero digit beyond
+// places is kept and refused by the parser.
+func trimZeros(s string, places int) string {
+	i := strings.IndexByte(s, '.')
+	if i < 0 || len(s)-i-1 <= places {
+		return s
+	}
+	t := strings.TrimRight(s, "0")
+	if len(t)-i-1 > places {
+		return s
+	}
+	if strings.HasSuffix(t, ".") {
+		t = t[:len(t)-1]
+	}
+	return t
 }
 
 // plainDecimal reports whether s is -?digits(.digits)? with nothing else in it.

@@ -19,6 +19,13 @@ func (c *Client) CatalogueFile(ctx context.Context, m Meta, infno, ver string) (
 	return &out, nil
 }
 
+// DownloadCatalogueFile fetches a catalogue file by 9102 with fixmedins_code "plc"
+// (CatalogueFixmedinsCode), as DownloadFile does for the hospital's own files.
+func (c *Client) DownloadCatalogueFile(ctx context.Context, m Meta, fileQuryNo, filename string) ([]byte, error) {
+	data, _, err := c.downloadFile(ctx, m, CatalogueFixmedinsCode, fileQuryNo, filename)
+	return data, err
+}
+
 // queryPage runs one page of a paged catalogue query.
 func queryPage[T any](ctx context.Context, c *Client, m Meta, infno string, q CatalogueQuery) (*Page[T], error) {
 	if q.PageNum <= 0 || q.PageSize <= 0 {

@@ -3,7 +3,6 @@ package platform
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"mime"
 	"strings"
@@ -34,19 +33,10 @@ func (c *Client) QuerySettlement(ctx context.Context, m Meta, d SettleQueryData)
 // QueryFees sends 5204 and returns the fee lines the platform holds for the visit. An
 // output that is the list itself (as some provinces answer) is read as feedetail.
 func (c *Client) QueryFees(ctx context.Context, m Meta, d FeeQueryData) (*FeeQueryOutput, *Response, error) {
-	var raw json.RawMessage
-	resp, err := c.Call(ctx, InfnoFeeQuery, m, FeeQueryInput{Data: d}, &raw)
+	var out FeeQueryOutput
+	resp, err := c.Call(ctx, InfnoFeeQuery, m, FeeQueryInput{Data: d}, &out)
 	if err != nil {
 		return nil, resp, err
-	}
-	if t := bytes.TrimSpace(unwrapJSONString(bytes.TrimSpace(raw))); len(t) > 0 && t[0] == '[' {
-		raw = append(append([]byte(`{"feedetail":`), t...), '}')
-	}
-	var out FeeQueryOutput
-	sp, err := decodeOutputSurprises(InfnoFeeQuery, raw, &out)
-	resp.Surprises = append(resp.Surprises, sp...)
-	if err != nil {
-		return nil, resp, fmt.Errorf("call %s %s: %w", InfnoFeeQuery, m.Msgid, err)
 	}
 	return &out, resp, nil
 }
@@ -71,7 +61,13 @@ func (c *Client) UploadFile(ctx context.Context, m Meta, filename string, data [
 // is a business error (no such file, expired) or, with infcode 0, a bad response. The
 // *Response is returned when an envelope came.
 func (c *Client) DownloadFile(ctx context.Context, m Meta, fileQuryNo, filename string) ([]byte, *Response, error) {
-	in := FileDownloadInput{FsDownloadIn: FileDownloadData{FileQuryNo: fileQuryNo, Filename: filename, FixmedinsCode: c.o.FixmedinsCode}}
+	return c.downloadFile(ctx, m, c.o.FixmedinsCode, fileQuryNo, filename)
+}
+
+// downloadFile is DownloadFile with the fixmedins_code of fsDownloadIn given (a
+// catalogue file is fetched with CatalogueFixmedinsCode).
+func (c *Client) downloadFile(ctx context.Context, m Meta, fixmedinsCode, fileQuryNo, filename string) ([]byte, *Response, error) {
+	in := FileDownloadInput{FsDownloadIn: FileDownloadData{FileQuryNo: fileQuryNo, Filename: filename, FixmedinsCode: fixmedinsCode}}
 	start := time.Now()
 	hr, err := c.exchange(ctx, InfnoFileDownload, m, in, "application/octet-stream, application/json")
 	if err != nil {

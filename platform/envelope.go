@@ -25,8 +25,9 @@ const (
 )
 
 // IsWrite reports whether infno books something at the platform, so that an unknown
-// outcome must be settled by a reversal (2601) naming its msgid before the step is
-// repeated: 2201, 2202, 2204, 2205, 2207 and 2208, and the inpatient writes 2301,
+// outcome must be resolved before the step is repeated — with 2601 only when
+// IsReversible(infno), otherwise with the transaction's own tool (5201 for a lost 2201,
+// cancelling the batch for a lost 2204; docs/platform.md, "Outcome unknown"): 2201, 2202, 2204, 2205, 2207 and 2208, and the inpatient writes 2301,
 // 2302, 2304, 2305 and 2401–2405.
 func IsWrite(infno string) bool {
 	switch infno {

@@ -16,8 +16,9 @@ var (
 	// ErrOutcomeUnknown marks a call whose request may have reached the platform but
 	// whose answer did not come back in a usable form: infcode -1, HTTP 5xx, a timeout or
 	// broken connection after the request may have been written, an unparseable body. For
-	// a write transaction (IsWrite) the agent must send a reversal (2601) naming the msgid
-	// before repeating the step.
+	// a write transaction (IsWrite) the agent must resolve it before repeating the step:
+	// 2601 naming the msgid for a reversible one (IsReversible), the transaction's own
+	// tool otherwise.
 	ErrOutcomeUnknown = errors.New("platform outcome unknown")
 
 	// ErrNotSent marks a call that certainly never left the machine: the connection could

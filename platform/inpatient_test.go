@@ -27,7 +27,7 @@ var inpatientSamples = []struct {
 	{InfnoInpatientFeeUpload, InpatientFeeInput{Feedetail: []FeeDetail{{FeedetlSn: "D1-1", MdtrtID: "ZY2026112000000001", PsnNo: "P1",
 		ChrgBchno: "D1", FeeOcurTime: "2026-11-20 18:00:00", MedListCodg: "110900001000000", MedinsListCodg: "CW0001",
 		DetItemFeeSumamt: 5000, Cnt: 10000, Pric: 50000000, BilgDeptCodg: "0301", BilgDeptName: "内科", BilgDrCodg: "D0042", BilgDrName: "王医生"}}},
-		InpatientFeeOutput{Result: []FeeResult{{FeedetlSn: "D1-1", DetItemFeeSumamt: 5000, Cnt: 10000, Pric: 50000000, PricUplmtAmt: 5000,
+		InpatientFeeOutput{Result: []FeeResult{{FeedetlSn: "D1-1", DetItemFeeSumamt: 5000, Cnt: 10000, Pric: 50000000, PricUplmtAmt: 50_000000,
 			InscpScpAmt: 5000, ChrgitmLv: "01", MedChrgitmType: "01"}}}},
 	{InfnoInpatientCancelFee, InpatientCancelFeeInput{Data: InpatientCancelFeeData{FeedetlSn: FeedetlSnAll, MdtrtID: "ZY2026112000000001", PsnNo: "P1"}}, nil},
 	{InfnoDischarge, DischargeInput{Dscginfo: DischargeInfo{MdtrtID: "ZY2026112000000001", PsnNo: "P1", Insutype: "310",

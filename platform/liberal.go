@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -74,6 +75,7 @@ var (
 	numberType      = reflect.TypeFor[json.Number]()
 	rawMessageType  = reflect.TypeFor[json.RawMessage]()
 	oneOrManyType   = reflect.TypeFor[interface{ oneOrMany() }]()
+	listWrapperType = reflect.TypeFor[interface{ wrapList() string }]()
 )
 
 func join(path, name string) string {
@@ -192,15 +194,16 @@ func (s *surprises) shape(v any, t reflect.Type, path string) any {
 			s.add(SurpriseCoerced, path, "expected an object, got %s; ignored", kindOf(v))
 			return nil
 		}
-		for k, e := range x {
-			x[k] = s.shape(e, t.Elem(), join(path, k))
+		for _, k := range sortedKeys(x) {
+			x[k] = s.shape(x[k], t.Elem(), join(path, k))
 		}
 		return x
 	case reflect.Struct:
 		switch x := v.(type) {
 		case map[string]any:
 			fields := fieldsOf(t)
-			for k, e := range x {
+			for _, k := range sortedKeys(x) {
+				e := x[k]
 				f, ok := fields[k]
 				if !ok {
 					f, ok = fields[strings.ToLower(k)]
@@ -214,6 +217,11 @@ func (s *surprises) shape(v any, t reflect.Type, path string) any {
 			}
 			return x
 		case []any:
+			if reflect.PointerTo(t).Implements(listWrapperType) {
+				// The answer is the list itself (as some provinces send 5204's).
+				field := reflect.New(t).Interface().(interface{ wrapList() string }).wrapList()
+				return s.shape(map[string]any{field: x}, t, path)
+			}
 			switch len(x) {
 			case 0:
 				s.add(SurpriseCoerced, path, "expected an object, got an empty list")
@@ -242,6 +250,16 @@ func (s *surprises) shape(v any, t reflect.Type, path string) any {
 		return nil
 	}
 	return v
+}
+
+// sortedKeys orders an object's keys, so that surprises come in a stable order.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func mustQuote(s string) []byte {

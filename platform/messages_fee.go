@@ -50,7 +50,7 @@ type FeeResult struct {
 	DetItemFeeSumamt Amount `json:"det_item_fee_sumamt"`
 	Cnt              Cnt    `json:"cnt"`
 	Pric             Pric   `json:"pric"`
-	PricUplmtAmt     Amount `json:"pric_uplmt_amt"`
+	PricUplmtAmt     Pric   `json:"pric_uplmt_amt"` // the unit price ceiling, 16,6 like pric
 	SelfpayProp      Ratio  `json:"selfpay_prop"`
 	FulamtOwnpayAmt  Amount `json:"fulamt_ownpay_amt"`
 	OverlmtAmt       Amount `json:"overlmt_amt"`

@@ -141,10 +141,12 @@ type FeeQueryData struct {
 }
 
 // FeeQueryOutput is the output of 5204. Some provinces answer the list itself as the
-// output; Client.QueryFees reads both.
+// output; both are read.
 type FeeQueryOutput struct {
 	Feedetail []FeeRecord `json:"feedetail"`
 }
+
+func (*FeeQueryOutput) wrapList() string { return "feedetail" }
 
 // FeeRecord is one fee line the platform holds.
 type FeeRecord struct {
@@ -160,7 +162,7 @@ type FeeRecord struct {
 	DetItemFeeSumamt Amount `json:"det_item_fee_sumamt"`
 	Cnt              Cnt    `json:"cnt"`
 	Pric             Pric   `json:"pric"`
-	PricUplmtAmt     Amount `json:"pric_uplmt_amt"`
+	PricUplmtAmt     Pric   `json:"pric_uplmt_amt"`
 	SelfpayProp      Ratio  `json:"selfpay_prop"`
 	FulamtOwnpayAmt  Amount `json:"fulamt_ownpay_amt"`
 	OverlmtAmt       Amount `json:"overlmt_amt"`

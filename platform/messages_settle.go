@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -78,7 +79,7 @@ type SettleOutput struct {
 //
 // and, when the platform itemises the funds (any of them non-zero),
 //
-//	fund_pay_sumamt = hifp_pay + cvlserv_pay + hifes_pay + hifmi_pay + hifob_pay + maf_pay + oth_pay
+//	fund_pay_sumamt = hifp_pay + cvlserv_pay + hifes_pay + hifmi_pay + hifob_pay + maf_pay + oth_pay (+ hifdm_pay)
 //
 // hosp_part_amt (the hospital's share) is usually 0 but not always. medins_setl_id
 // echoes the msgid of the 2207 request; setl_time is the platform's time of booking
@@ -113,12 +114,27 @@ type Setlinfo struct {
 	// 5203 answers of some provinces.
 	RefdSetlFlag string `json:"refd_setl_flag,omitempty"`
 	ValiFlag     string `json:"vali_flag,omitempty"`
-	ClrOptins    string `json:"clr_optins"`
-	ClrWay       string `json:"clr_way"`
-	ClrType      string `json:"clr_type"`
-	Insutype     string `json:"insutype,omitempty"`
-	MedType      string `json:"med_type,omitempty"`
-	SetlTime     string `json:"setl_time,omitempty"`
+	// HifdmPay (伤残人员医疗保障基金) is a fund some answers itemise; it counts in
+	// fund_pay_sumamt.
+	HifdmPay Amount `json:"hifdm_pay,omitempty"`
+	// The person and visit fields the real setlinfo repeats (personal data: never logged).
+	PsnName       string      `json:"psn_name,omitempty"`
+	PsnCertType   string      `json:"psn_cert_type,omitempty"`
+	Certno        string      `json:"certno,omitempty"`
+	Gend          string      `json:"gend,omitempty"`
+	Naty          string      `json:"naty,omitempty"`
+	Brdy          string      `json:"brdy,omitempty"`
+	Age           json.Number `json:"age,omitempty"`
+	PsnType       string      `json:"psn_type,omitempty"`
+	CvlservFlag   string      `json:"cvlserv_flag,omitempty"`
+	MdtrtCertType string      `json:"mdtrt_cert_type,omitempty"`
+	ExpContent    string      `json:"exp_content,omitempty"`
+	ClrOptins     string      `json:"clr_optins"`
+	ClrWay        string      `json:"clr_way"`
+	ClrType       string      `json:"clr_type"`
+	Insutype      string      `json:"insutype,omitempty"`
+	MedType       string      `json:"med_type,omitempty"`
+	SetlTime      string      `json:"setl_time,omitempty"`
 }
 
 // SetlDetail is one fund's share of a settlement.
@@ -217,7 +233,7 @@ func (s Setlinfo) Identity(infno string) []Surprise {
 			"%s answer: acct_pay %s + acct_mulaid_pay %s + psn_cash_pay %s != psn_part_amt %s",
 			infno, s.AcctPay, s.AcctMulaidPay, s.PsnCashPay, s.PsnPartAmt)})
 	}
-	funds := []Amount{s.HifpPay, s.CvlservPay, s.HifesPay, s.HifmiPay, s.HifobPay, s.MafPay, s.OthPay}
+	funds := []Amount{s.HifpPay, s.CvlservPay, s.HifesPay, s.HifmiPay, s.HifobPay, s.MafPay, s.OthPay, s.HifdmPay}
 	var sum Amount
 	itemised := false
 	for _, f := range funds {
@@ -309,7 +325,8 @@ type CancelSettleData struct {
 // CancelSettleOutput is the output of 2208: the cancelling settlement (amounts usually
 // negative).
 type CancelSettleOutput struct {
-	Setlinfo Setlinfo `json:"setlinfo"`
+	Setlinfo   Setlinfo     `json:"setlinfo"`
+	Setldetail []SetlDetail `json:"setldetail,omitempty"`
 }
 
 // Surprises lists the identities of the cancellation that do not add up (its amounts

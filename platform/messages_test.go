@@ -55,19 +55,33 @@ var samples = []struct {
 		BilgDeptCodg: "K01", BilgDeptName: "内科", BilgDrCodg: "D01", BilgDrName: "李医生", HospApprFlag: "1"}}},
 		FeeUploadOutput{Result: []FeeResult{{FeedetlSn: "B0001-1", DetItemFeeSumamt: 3750, Cnt: 25000, Pric: 15000000, PricUplmtAmt: 2000,
 			SelfpayProp: MustRatioForTest("0.1"), FulamtOwnpayAmt: 0, OverlmtAmt: 0, PreselfpayAmt: 375, InscpScpAmt: 3375, ChrgitmLv: "02", MedChrgitmType: "09"}}}},
-	{InfnoCancelFee, CancelFeeInput{Data: CancelFeeData{FeedetlSn: FeedetlSnAll, MdtrtID: "M1", PsnNo: "P1"}}, nil},
+	{InfnoCancelFee, CancelFeeInput{Data: CancelFeeData{ChrgBchno: "B0001", MdtrtID: "M1", PsnNo: "P1"}}, nil},
 	{InfnoPreSettle, SettleInput{Data: SettleData{PsnNo: "P1", MdtrtCertType: "03", MdtrtCertNo: "330102198001011234", MedType: "11", MedfeeSumamt: 10000,
 		PsnSetlway: SetlwayByItem, MdtrtID: "M1", ChrgBchno: "B0001", Insutype: "310", AcctUsedFlag: AcctUsed}},
 		SettleOutput{Setlinfo: sampleSetlinfo(), Setldetail: []SetlDetail{{FundPayType: "310100", InscpScpAmt: 9500, CrtPaybLmtAmt: 0, FundPayamt: 6500, FundPayTypeName: "职工基本医疗保险统筹基金", SetlProcInfo: ""}}}},
+	{InfnoSettle, SettleConfirmInput{Data: ConfirmData(SettleData{PsnNo: "P1", MdtrtCertType: "03", MdtrtCertNo: "330102198001011234", MedType: "11", MedfeeSumamt: 10000,
+		PsnSetlway: SetlwayByItem, MdtrtID: "M1", ChrgBchno: "B0001", Insutype: "310", AcctUsedFlag: AcctUsed}, sampleSetlinfo(), "INV0001")},
+		SettleOutput{Setlinfo: func() Setlinfo { s := sampleSetlinfo(); s.SetlTime = "2026-11-23 09:12:01"; return s }(),
+			Setldetail: []SetlDetail{{FundPayType: "310100", InscpScpAmt: 9500, FundPayamt: 6500, FundPayTypeName: "职工基本医疗保险统筹基金"}}}},
 	{InfnoCancelSettle, CancelSettleInput{Data: CancelSettleData{SetlID: "S20261123000001", MdtrtID: "M1", PsnNo: "P1"}},
 		CancelSettleOutput{Setlinfo: Setlinfo{SetlID: "S20261123000002", MedfeeSumamt: -10000, FundPaySumamt: -7000, PsnPartAmt: -3000, AcctPay: -1000, PsnCashPay: -2000}}},
 	{InfnoReversal, ReversalInput{Data: ReversalData{PsnNo: "P1", Omsgid: testCode + "202611230912010001", Oinfno: InfnoSettle}}, nil},
 	{InfnoTotalRecon, TotalReconInput{Data: TotalReconData{Insutype: "310", ClrType: "11", SetlOptins: "330100", StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23",
 		MedfeeSumamt: 10000, FundPaySumamt: 7000, AcctPay: 1000, FixmedinsSetlCnt: 1}},
 		TotalReconOutput{Stmtinfo: Stmtinfo{SetlOptins: "330100", StmtRslt: StmtMatch, StmtRsltDscr: "平"}}},
-	{InfnoDetailRecon, DetailReconInput{Data: DetailReconData{SetlOptins: "330100", StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23",
-		Detail: []ReconDetail{{SetlID: "S20261123000001", Msgid: testCode + "202611230912010001", MedfeeSumamt: 10000, FundPaySumamt: 7000, AcctPay: 1000, RefdSetlFlag: "0"}}}},
-		DetailReconOutput{Detail: []ReconDiff{{SetlID: "S20261123000009", Msgid: testCode + "202611230912010009", Diff: DiffMissingAtAgent, MedfeeSumamt: 2000, FundPaySumamt: 1400, Dscr: "booked at the platform only"}}}},
+	{InfnoDetailRecon, DetailReconFileInput{Data: DetailReconFileData{SetlOptins: "330100", FileQuryNo: "fsi/plc/0001", StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23",
+		MedfeeSumamt: 10000, FundPaySumamt: 7000, CashPayamt: 2000, FixmedinsSetlCnt: 1}},
+		DetailReconFileOutput{Fileinfo: FileInfo{FileQuryNo: "fsi/plc/0002", Filename: testCode + "_20261123_result.zip", DldEndtime: "2026-11-24 23:00:00"}}},
+	{InfnoVisitQuery, VisitQueryInput{Data: VisitQueryData{PsnNo: "P1", Begntime: "2026-11-23 00:00:00", Endtime: "2026-11-23 23:59:59", MedType: "11"}},
+		VisitQueryOutput{Mdtrtinfo: []VisitRecord{{MdtrtID: "M1", PsnNo: "P1", IptOtpNo: "B0001", MedType: "11", Begntime: "2026-11-23 09:12:01", ValiFlag: "1"}}}},
+	{InfnoSettleQuery, SettleQueryInput{Data: SettleQueryData{PsnNo: "P1", MdtrtID: "M1"}},
+		SettleQueryOutput{Setlinfo: SetlinfoList{sampleSetlinfo()}}},
+	{InfnoFeeQuery, FeeQueryInput{Data: FeeQueryData{PsnNo: "P1", SetlID: "S20261123000001", MdtrtID: "M1"}},
+		FeeQueryOutput{Feedetail: []FeeRecord{{FeedetlSn: "B0001-1", MdtrtID: "M1", PsnNo: "P1", ChrgBchno: "B0001", SetlID: "S20261123000001",
+			FeeOcurTime: "2026-11-23 09:12:01", MedListCodg: "XA01", MedinsListCodg: "H-001", DetItemFeeSumamt: 3750, Cnt: 25000, Pric: 15000000, PricUplmtAmt: 16000000}}}},
+	{InfnoFileUpload, FileUploadInput{FsUploadIn: FileUploadData{In: FileContent{Bytes: []byte("PK\x03\x04")}, Filename: testCode + "_20261123.zip", FixmedinsCode: testCode}},
+		FileUploadOutput{FileInfo: FileInfo{FileQuryNo: "fsi/plc/0001", Filename: testCode + "_20261123.zip", DldEndtime: "2026-11-24 23:00:00"}}},
+	{InfnoFileDownload, FileDownloadInput{FsDownloadIn: FileDownloadData{FileQuryNo: "fsi/plc/0002", Filename: testCode + "_20261123_result.zip", FixmedinsCode: testCode}}, nil},
 }
 
 func TestMessages_Golden(t *testing.T) {
@@ -86,7 +100,7 @@ func TestMessages_Golden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				doc["response"] = Response{Infcode: 0, InfRefmsgid: "330100202611230912010000001", RefmsgTime: "2026-11-23 09:12:01", RespondTime: "2026-11-23 09:12:01", Output: out}
+				doc["response"] = Response{Infcode: 0, InfRefmsgid: "330100202611230912010000000001", RefmsgTime: "20261123091201123", RespondTime: "20261123091201187", Output: out}
 				// what is written reads back to the same value and passes validation
 				back := newLike(s.output)
 				if err := json.Unmarshal(out, back); err != nil {
@@ -131,6 +145,16 @@ func newLike(v any) any {
 		return &TotalReconOutput{}
 	case DetailReconOutput:
 		return &DetailReconOutput{}
+	case DetailReconFileOutput:
+		return &DetailReconFileOutput{}
+	case VisitQueryOutput:
+		return &VisitQueryOutput{}
+	case SettleQueryOutput:
+		return &SettleQueryOutput{}
+	case FeeQueryOutput:
+		return &FeeQueryOutput{}
+	case FileUploadOutput:
+		return &FileUploadOutput{}
 	}
 	panic("no sample type")
 }

@@ -43,6 +43,8 @@ type DetailReconFileData struct {
 	FundPaySumamt    Amount `json:"fund_pay_sumamt"`
 	CashPayamt       Amount `json:"cash_payamt"`
 	FixmedinsSetlCnt int    `json:"fixmedins_setl_cnt"`
+	// ClrType is sent only when set (some provinces' 3202 takes the clearing type).
+	ClrType string `json:"clr_type,omitempty"`
 }
 
 // DetailReconFileOutput is the output of 3202: the result file to fetch with 9102.
@@ -304,16 +306,7 @@ func parseFileAmount(s string) (Amount, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i-1 > 2 {
-		trimmed := strings.TrimRight(s, "0")
-		if len(trimmed)-i-1 <= 2 {
-			s = trimmed
-			if strings.HasSuffix(s, ".") {
-				s += "0"
-			}
-		}
-	}
-	m, err := settle.ParseMoney(s)
+	m, err := settle.ParseMoney(trimZeros(s, 2))
 	return Amount(m), err
 }
 

@@ -1,8 +1,16 @@
 package platform_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +167,51 @@ func TestClient_AgainstSimulator(t *testing.T) {
 			t.Fatalf("got %v; want ErrUnauthorized", err)
 		}
 	})
+}
+
+// TestGoldenRequests_SimulatorUnderstands posts every request of testdata/golden to the
+// strict simulator: each must be understood (a known infno, an input it can read),
+// whatever the business answer for the sample data is.
+func TestGoldenRequests_SimulatorUnderstands(t *testing.T) {
+	p := sim.New(sim.DemoFixture(), &sim.Options{Seed: 1})
+	url, stop, err := sim.Start(context.Background(), "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	inpatient, _ := filepath.Glob(filepath.Join("testdata", "golden", "inpatient", "*.json"))
+	files = append(files, inpatient...)
+	if len(files) < 20 {
+		t.Fatalf("%d golden files", len(files))
+	}
+	for i, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Request platform.Request }
+		if err := json.Unmarshal(raw, &doc); err != nil || doc.Request.Infno == "" {
+			continue // catalogue goldens and others of another shape
+		}
+		doc.Request.Msgid = fmt.Sprintf("H33010200001202611230912%06d", i)
+		body, _ := json.Marshal(doc.Request)
+		resp, err := http.Post(url+sim.DefaultPath, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if doc.Request.Infno == platform.InfnoFileDownload {
+			continue // answered a file or "文件不存在": both understood
+		}
+		r, err := platform.DecodeResponse(out)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		t.Logf("%s %s: %d %s", f, doc.Request.Infno, r.Infcode, r.ErrMsg)
+		if strings.Contains(r.ErrMsg, "不支持的交易编号") || strings.Contains(r.ErrMsg, "入参格式错误") {
+			t.Errorf("%s: the simulator does not understand the request: %s", f, r.ErrMsg)
+		}
+	}
 }

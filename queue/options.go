@@ -18,7 +18,8 @@ type Options struct {
 	// MaxBackoff caps the retry delay. Default 5m.
 	MaxBackoff time.Duration
 	// Horizon: a record not done this long after enqueue (or after its last Retry)
-	// goes to StateDead on its next Nack or expired lease. Default 168h.
+	// goes to StateDead on its next Nack (an expired lease hands it out again: its
+	// consumer moves it, with whatever it keeps beside it). Default 168h.
 	Horizon time.Duration
 	// Retention: done records are removed this long after done, by a background
 	// sweep that Close stops. Default 720h.

@@ -342,12 +342,12 @@ func (tx *Tx) lease(n int) ([]*Record, error) {
 		switch r.state {
 		case sReady:
 		case sLeased: // the lease ran out: the consumer is gone
-			tx.retryOrDie(&r, "lease expired")
-			if r.state == sDead {
-				if err := tx.save(old, &r); err != nil {
-					return nil, fmt.Errorf("lease: %w", err)
-				}
-				continue
+			// The attempt is recorded, but the record is handed out again rather
+			// than moved to dead here: its consumer keeps state of its own beside it
+			// and moves both together (a Nack past the horizon).
+			r.attempts = append(r.attempts, Attempt{At: fromNanos(now), Cause: "lease expired"})
+			if len(r.attempts) > maxAttempts {
+				r.attempts = append(r.attempts[:0], r.attempts[len(r.attempts)-maxAttempts:]...)
 			}
 		default:
 			return nil, fmt.Errorf("lease: record %d in the due index in state %s: %w", id, stateOf(r.state), ErrCorrupt)

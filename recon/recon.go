@@ -1,9 +1,11 @@
 // Package recon is the daily reconciliation (对账) of the agent's books with the
 // platform's: every offline bill's difference between what was collected and the
 // real own share, the day's totals per insurance type, the platform's verdict on
-// them (3201) and, for a total that does not match, the differing settlements
-// (3202). It knows nothing of how bills are stored: it is given the day's bills and
-// a way to call the platform.
+// them (3201: 0 balanced, 1 the platform holds more, 2 the hospital holds more, 3 the
+// data differ) and, for a total that is not balanced, the differing settlements
+// (3202 through files: 9101 upload, 3202, 9102 download), each named with the
+// platform's msgid of it. It knows nothing of how bills are stored: it is given the
+// day's bills and a way to call the platform.
 package recon
 
 import (
@@ -37,6 +39,8 @@ type Bill struct {
 	// Settlement is the platform's settlement (nil when there is none yet).
 	Settlement  *settle.Split
 	SettleMsgid string
+	MdtrtID     string
+	PsnNo       string
 	Insutype    string
 	Cancelled   bool // 2208 done
 	// ClrType is the settlement's clearing type: platform.ClrTypeInpatient (21) for a
@@ -80,19 +84,19 @@ type DifferenceRow struct {
 // Total is one insurance type's and clearing institution's totals, and what the
 // platform said of them.
 type Total struct {
-	Insutype      string               `json:"insutype"`
-	ClrType       string               `json:"clr_type"`
-	SetlOptins    string               `json:"setl_optins"`
-	Count         int                  `json:"fixmedins_setl_cnt"`
-	MedfeeSumamt  settle.Money         `json:"medfee_sumamt"`
-	FundPaySumamt settle.Money         `json:"fund_pay_sumamt"`
-	AcctPay       settle.Money         `json:"acct_pay"`
-	Result        string               `json:"stmt_rslt,omitempty"`
-	Description   string               `json:"stmt_rslt_dscr,omitempty"`
-	Diffs         []platform.ReconDiff `json:"diffs,omitempty"`
-	Error         string               `json:"error,omitempty"`
+	Insutype      string                    `json:"insutype"`
+	ClrType       string                    `json:"clr_type"`
+	SetlOptins    string                    `json:"setl_optins"`
+	Count         int                       `json:"fixmedins_setl_cnt"`
+	MedfeeSumamt  settle.Money              `json:"medfee_sumamt"`
+	FundPaySumamt settle.Money              `json:"fund_pay_sumamt"`
+	AcctPay       settle.Money              `json:"acct_pay"`
+	Result        string                    `json:"stmt_rslt,omitempty"`
+	Description   string                    `json:"stmt_rslt_dscr,omitempty"`
+	Diffs         []platform.ReconResultRow `json:"diffs,omitempty"`
+	Error         string                    `json:"error,omitempty"`
 
-	details []platform.ReconDetail
+	rows []platform.ReconFileRow
 }
 
 // Reconciler builds reports.
@@ -101,6 +105,10 @@ type Reconciler struct {
 	Bills func(day string) ([]Bill, error)
 	// Call sends one platform message (with its own msgid and deadline).
 	Call func(ctx context.Context, infno string, in, out any) error
+	// DetailRecon runs one 3202 exchange through files (platform.Client's
+	// DetailReconByFile); Meta gives each of its messages an envelope with a new msgid.
+	DetailRecon func(ctx context.Context, r platform.DetailRecon) ([]platform.ReconResultRow, error)
+	Meta        func() (platform.Meta, error)
 	// Online reports whether the platform is reachable now.
 	Online func() bool
 	// SetlOptins is the clearing institution (the treatment area's agency).
@@ -186,7 +194,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 			g.FundPaySumamt += s.FundPaySumamt
 			g.AcctPay += s.AcctPay
 		}
-		g.details = append(g.details, platform.ReconDetail{SetlID: s.SetlID, Msgid: b.SettleMsgid,
+		g.rows = append(g.rows, platform.ReconFileRow{SetlID: s.SetlID, MdtrtID: b.MdtrtID, PsnNo: b.PsnNo,
 			MedfeeSumamt: platform.AmountOf(s.MedfeeSumamt), FundPaySumamt: platform.AmountOf(s.FundPaySumamt),
 			AcctPay: platform.AmountOf(s.AcctPay), RefdSetlFlag: refd})
 	}
@@ -221,7 +229,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 			t.Error = err.Error()
 			rep.Clean = false
 		}
-		if t.Result != platform.StmtMatch || len(t.Diffs) > 0 {
+		if t.Result != platform.StmtBalanced || len(t.Diffs) > 0 {
 			rep.Clean = false
 		}
 	}
@@ -239,15 +247,35 @@ func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error
 		return fmt.Errorf("3201: %w", err)
 	}
 	t.Result, t.Description = out.Stmtinfo.StmtRslt, out.Stmtinfo.StmtRsltDscr
-	if t.Result == platform.StmtMatch {
+	if t.Result == platform.StmtBalanced {
 		return nil
 	}
-	var dout platform.DetailReconOutput
-	din := platform.DetailReconInput{Data: platform.DetailReconData{SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day, Detail: t.details}}
-	if err := r.Call(ctx, platform.InfnoDetailRecon, din, &dout); err != nil {
+	if r.DetailRecon == nil || r.Meta == nil {
+		return fmt.Errorf("3202: %w", ErrNoSource)
+	}
+	var metas [3]platform.Meta
+	for i := range metas {
+		m, err := r.Meta()
+		if err != nil {
+			return fmt.Errorf("3202: %w", err)
+		}
+		metas[i] = m
+	}
+	var cash settle.Money
+	for _, row := range t.rows {
+		if row.RefdSetlFlag != "1" {
+			cash += row.MedfeeSumamt.Money() - row.FundPaySumamt.Money()
+		}
+	}
+	rows, err := r.DetailRecon(ctx, platform.DetailRecon{Upload: metas[0], Recon: metas[1], Download: metas[2],
+		Data: platform.DetailReconFileData{SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
+			MedfeeSumamt: platform.AmountOf(t.MedfeeSumamt), FundPaySumamt: platform.AmountOf(t.FundPaySumamt),
+			CashPayamt: platform.AmountOf(cash), FixmedinsSetlCnt: len(t.rows)},
+		Rows: t.rows})
+	if err != nil {
 		return fmt.Errorf("3202: %w", err)
 	}
-	t.Diffs = dout.Detail
+	t.Diffs = rows
 	return nil
 }
 

@@ -21,13 +21,20 @@ func (f *fakePlatform) call(_ context.Context, infno string, in, out any) error 
 		d := in.(platform.TotalReconInput).Data
 		f.asked = append(f.asked, d.Insutype)
 		o := out.(*platform.TotalReconOutput)
-		o.Stmtinfo.StmtRslt = platform.StmtMatch
-		if f.holds[d.Insutype] != d.FixmedinsSetlCnt {
-			o.Stmtinfo.StmtRslt = platform.StmtMismatch
+		o.Stmtinfo.StmtRslt = platform.StmtBalanced
+		if f.holds[d.Insutype] > d.FixmedinsSetlCnt {
+			o.Stmtinfo.StmtRslt = platform.StmtPlatformMore
 		}
-	case platform.InfnoDetailRecon:
 	}
 	return nil
+}
+
+func (f *fakePlatform) detail(_ context.Context, r platform.DetailRecon) ([]platform.ReconResultRow, error) {
+	return []platform.ReconResultRow{{SetlID: "S1", Msgid: "H33010200001202611231000000001", StmtRslt: platform.StmtPlatformMore}}, nil
+}
+
+func meta() (platform.Meta, error) {
+	return platform.Meta{Msgid: "H33010200001202611231000000009"}, nil
 }
 
 // Defect 3: reconciliation checked only the insurance types and days the agent had
@@ -35,7 +42,7 @@ func (f *fakePlatform) call(_ context.Context, infno string, in, out any) error 
 // platform held settlements.
 func TestDefect03_DayWithoutLocalBills_AsksThePlatform(t *testing.T) {
 	fp := &fakePlatform{holds: map[string]int{"390": 1}}
-	r := &Reconciler{Bills: func(string) ([]Bill, error) { return nil, nil }, Call: fp.call,
+	r := &Reconciler{Bills: func(string) ([]Bill, error) { return nil, nil }, Call: fp.call, DetailRecon: fp.detail, Meta: meta,
 		Online: func() bool { return true }, SetlOptins: "330100"}
 	rep, err := r.Reconcile(context.Background(), "2026-11-23", true)
 	if err != nil {
@@ -46,5 +53,10 @@ func TestDefect03_DayWithoutLocalBills_AsksThePlatform(t *testing.T) {
 	}
 	if rep.Clean {
 		t.Errorf("report clean while the platform holds a settlement the agent does not: %+v", rep.Totals)
+	}
+	for _, tot := range rep.Totals {
+		if tot.Insutype == "390" && (len(tot.Diffs) != 1 || tot.Diffs[0].Msgid == "") {
+			t.Errorf("390 differences %+v; want the platform's settlement named with its msgid (3202)", tot.Diffs)
+		}
 	}
 }

@@ -97,7 +97,7 @@ fi
 
 # Poll the page itself until it answers and shows the bills the story made.
 i=0
-until curl -fsS "$url" -o "$work/page.html" 2>/dev/null && ! grep -q "no bills yet" "$work/page.html"; do
+until curl -fsS "$url" -o "$work/page.html" 2>/dev/null && ! grep -q -e "no bills yet" -e "暂无账单" "$work/page.html"; do
 	i=$((i + 1))
 	if [ $i -ge 300 ]; then
 		echo "the status page at $url never showed bills" >&2

@@ -21,10 +21,10 @@ import (
 // again later.
 func (e *Engine) advance(ctx context.Context, rec *Record) error {
 	defer rec.dropPlans()
-	// Latest first: a settlement is undone before the fee details and the visit it
-	// stands on.
+	// In resolveRank order: a settlement is undone before the fee details and the
+	// visit it stands on.
 	for len(rec.Pending) > 0 {
-		if err := e.resolve(ctx, rec, rec.Pending[len(rec.Pending)-1]); err != nil {
+		if err := e.resolve(ctx, rec, nextPending(rec.Pending)); err != nil {
 			return err
 		}
 	}
@@ -43,7 +43,7 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 	}
 	if rec.MdtrtID == "" {
 		var out platform.RegisterOutput
-		if err := e.writeStep(ctx, rec, platform.InfnoRegister, RegisterInput(rec), &out); err != nil {
+		if _, err := e.writeStep(ctx, rec, platform.InfnoRegister, RegisterInput(rec), &out); err != nil {
 			return err
 		}
 		rec.MdtrtID = out.Data.MdtrtID
@@ -56,7 +56,7 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 	}
 	if !rec.FeesDone {
 		var out platform.FeeUploadOutput
-		if err := e.writeStep(ctx, rec, platform.InfnoFeeUpload, FeeInput(rec), &out); err != nil {
+		if _, err := e.writeStep(ctx, rec, platform.InfnoFeeUpload, FeeInput(rec), &out); err != nil {
 			return err
 		}
 		rec.FeesDone = true
@@ -69,29 +69,55 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 		}
 		split := out.Setlinfo.Split()
 		split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
-		rec.Presettle, rec.Estimate = &split, false
+		rec.Presettle, rec.Estimate, rec.PresettleBatch = &split, false, rec.FeeBatch
 		rec.State = StatePresettled
 		return nil
 	}
 	if rec.Settlement == nil {
+		// The 2207 carries the amounts of a platform pre-settlement of the same batch
+		// (an offline estimate does not do).
+		if rec.Presettle == nil || rec.Estimate || rec.PresettleBatch != rec.FeeBatch {
+			var out platform.SettleOutput
+			if err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out); err != nil {
+				return err
+			}
+			split := out.Setlinfo.Split()
+			split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
+			rec.Presettle, rec.Estimate, rec.PresettleBatch = &split, false, rec.FeeBatch
+		}
 		rec.State = StateSettling
 		var out platform.SettleOutput
-		if err := e.writeStep(ctx, rec, platform.InfnoSettle, SettleInput(rec), &out); err != nil {
+		msgid, err := e.writeStep(ctx, rec, platform.InfnoSettle, ConfirmInput(rec), &out)
+		switch {
+		case errors.Is(err, platform.ErrAlreadySettled):
+			// Booked late, after the agent gave up on an earlier 2207 of this bill:
+			// that settlement is the one being made.
+			if err := e.adoptBooked(ctx, rec); err != nil {
+				return err
+			}
+		case err != nil:
 			return err
+		default:
+			e.adoptSettlement(rec, out.Setlinfo, msgid)
 		}
-		e.adoptSettlement(rec, out.Setlinfo, rec.History[len(rec.History)-1].Msgid)
 	}
 	rec.State = StateSettled
 	rec.ErrCode, rec.ErrMsg = "", ""
 	return nil
 }
 
-// adoptSettlement records the platform's settlement of the bill, booked by msgid.
+// adoptSettlement records the platform's settlement of the bill, booked by msgid:
+// the platform's numbers as they are, and its day from the platform's setl_time (the
+// agent's clock only when the answer has none, which the client notes as a surprise).
 func (e *Engine) adoptSettlement(rec *Record, s platform.Setlinfo, msgid string) {
 	split := s.Split()
 	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
 	rec.Settlement = &split
-	rec.SettledAt = e.now()
+	if t, ok := s.SettledAt(); ok {
+		rec.SettledAt = t
+	} else {
+		rec.SettledAt = e.now()
+	}
 	rec.SettleDay = settle.Day(rec.SettledAt)
 	rec.SettleMsgid = msgid
 	e.learnSettlement(rec)
@@ -99,23 +125,24 @@ func (e *Engine) adoptSettlement(rec *Record, s platform.Setlinfo, msgid string)
 
 // advanceCancel undoes what the platform holds of the bill: the settlement (2208), or
 // the fee details and the registration of a visit never settled (2205, 2202). A bill
-// nothing was ever sent for is simply cancelled.
+// nothing was ever sent for is simply cancelled. "Nothing to cancel" is a success:
+// what the step would undo is not there.
 func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 	switch {
 	case rec.Settlement != nil && !rec.Cancelled:
-		if err := e.writeStep(ctx, rec, platform.InfnoCancelSettle, CancelSettleInput(rec), nil); err != nil {
+		if _, err := e.writeStep(ctx, rec, platform.InfnoCancelSettle, CancelSettleInput(rec), nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 			return err
 		}
 		rec.Cancelled = true
 		rec.CancelDay = settle.Day(e.now())
 	case rec.Settlement == nil && rec.MdtrtID != "" && !rec.RegCancelled:
-		if rec.FeesDone {
-			if err := e.writeStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec), nil); err != nil {
+		if rec.FeesDone || rec.FeeBatch > 0 {
+			if _, err := e.writeStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec, platform.FeedetlSnAll), nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 				return err
 			}
 			rec.FeesDone = false
 		}
-		if err := e.writeStep(ctx, rec, platform.InfnoCancelRegister, CancelRegisterInput(rec), nil); err != nil {
+		if _, err := e.writeStep(ctx, rec, platform.InfnoCancelRegister, CancelRegisterInput(rec), nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 			return err
 		}
 		rec.RegCancelled = true
@@ -127,8 +154,19 @@ func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 // writeStep sends a write message exactly once: its msgid is stored before it leaves.
 // The first write of a run stores the msgids of the chain's later writes with its own
 // (one commit for the chain, not one per step); a stored msgid may have been sent, so
-// after a crash every one of them is resolved before the chain is repeated.
-func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, out any) error {
+// after a crash every one of them is resolved before the chain is repeated. It returns
+// the msgid the message went out with. A refusal because the platform forgot the
+// session is followed by one sign-in and the step again, with a new msgid.
+func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
+	stale := e.pf.SignNo()
+	msgid, err := e.writeOnce(ctx, rec, infno, in, out)
+	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
+		msgid, err = e.writeOnce(ctx, rec, infno, in, out)
+	}
+	return msgid, err
+}
+
+func (e *Engine) writeOnce(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
 	i := rec.plannedFor(infno)
 	if i < 0 {
 		plan := chainFrom(rec, infno)
@@ -136,7 +174,7 @@ func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, o
 			msgid, err := e.nextMsgid()
 			if err != nil {
 				rec.dropPlans()
-				return err
+				return "", err
 			}
 			p := Pending{Infno: inf, Msgid: msgid, planned: true}
 			if inf == platform.InfnoFeeUpload {
@@ -146,15 +184,14 @@ func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, o
 		}
 		if err := e.save(ctx, rec, nil); err != nil {
 			rec.dropPlans() // nothing was sent
-			return err
+			return "", err
 		}
 		i = rec.plannedFor(infno)
 	}
 	rec.Pending[i].planned = false
 	msgid := rec.Pending[i].Msgid
 	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
-	err := e.call(ctx, infno, e.meta(msgid, rec), in, out)
-	e.recordOutcome(rec, msgid, infno, err)
+	_, err := e.callFor(ctx, rec, infno, msgid, in, out)
 	switch platform.Classify(err) {
 	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
 		rec.resolvePending(msgid)
@@ -166,9 +203,9 @@ func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, o
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
+		return msgid, fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
 	}
-	return nil
+	return msgid, nil
 }
 
 // chainFrom lists the write messages advance sends from infno on in this run: the
@@ -198,18 +235,44 @@ func chainFrom(rec *Record, infno string) []string {
 	return chain
 }
 
-// readStep sends a message that books nothing; it may be repeated freely.
+// readStep sends a message that books nothing; it may be repeated freely (once more,
+// after a sign-in, when the platform forgot the session).
 func (e *Engine) readStep(ctx context.Context, rec *Record, infno string, in, out any) error {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
+	for try := 0; ; try++ {
+		msgid, err := e.nextMsgid()
+		if err != nil {
+			return err
+		}
+		stale := e.pf.SignNo()
+		_, err = e.callFor(ctx, rec, infno, msgid, in, out)
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
+		}
+		return nil
 	}
-	err = e.call(ctx, infno, e.meta(msgid, rec), in, out)
+}
+
+// callFor sends one message of rec and records its outcome in the bill's history,
+// with what the answer said for people: a warning (warn_msg) for the cashier, and
+// what surprised the client in a successful answer (kept, shown, never reversed).
+func (e *Engine) callFor(ctx context.Context, rec *Record, infno, msgid string, in, out any) (*platform.Response, error) {
+	resp, err := e.call(ctx, infno, e.meta(msgid, rec), in, out)
+	if rec == nil {
+		return resp, err
+	}
 	e.recordOutcome(rec, msgid, infno, err)
-	if err != nil {
-		return fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
+	if resp != nil {
+		if resp.WarnMsg != "" {
+			rec.addNote(&rec.Warnings, infno+": "+resp.WarnMsg)
+		}
+		for _, s := range resp.Surprises {
+			rec.addNote(&rec.Surprises, infno+" "+msgid+": "+s.String())
+		}
 	}
-	return nil
+	return resp, err
 }
 
 func (e *Engine) recordOutcome(rec *Record, msgid, infno string, err error) {
@@ -224,28 +287,6 @@ func (e *Engine) recordOutcome(rec *Record, msgid, infno string, err error) {
 	default:
 		rec.logMsg(msgid, infno, OutcomeUnknown, err.Error(), now)
 	}
-}
-
-// resolve settles the outcome of one pending message and forgets it once known.
-func (e *Engine) resolve(ctx context.Context, rec *Record, p Pending) error {
-	return e.reverse(ctx, rec, p)
-}
-
-// reverse sends 2601 for one pending message, and forgets it once the platform has
-// answered definitely.
-func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
-	err = e.call(ctx, platform.InfnoReversal, e.meta(msgid, rec), ReversalInput(rec, p), nil)
-	e.recordOutcome(rec, msgid, platform.InfnoReversal, err)
-	if err != nil {
-		return fmt.Errorf("reverse %s %s of bill %s: %w", p.Infno, p.Msgid, rec.Bill.BillNo, err)
-	}
-	rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
-	rec.resolvePending(p.Msgid)
-	return nil
 }
 
 // identify finds the person (1101) and the insurance record that pays.
@@ -269,14 +310,19 @@ func (e *Engine) setPerson(rec *Record, p *settle.Person, source string) {
 
 // personOnline asks the platform (1101) and caches the answer for offline use.
 func (e *Engine) personOnline(ctx context.Context, pt settle.Patient, rec *Record) (*settle.Person, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return nil, err
-	}
 	var out platform.PersonInfoOutput
-	err = e.call(ctx, platform.InfnoPersonInfo, e.meta(msgid, rec), PersonInput(pt, e.now()), &out)
-	if rec != nil {
-		e.recordOutcome(rec, msgid, platform.InfnoPersonInfo, err)
+	var err error
+	for try := 0; ; try++ {
+		var msgid string
+		if msgid, err = e.nextMsgid(); err != nil {
+			return nil, err
+		}
+		stale := e.pf.SignNo()
+		_, err = e.callFor(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
+			continue
+		}
+		break
 	}
 	if err != nil {
 		return nil, fmt.Errorf("1101 person info: %w", err)
@@ -322,7 +368,12 @@ func refusalMessage(err error) string {
 	return err.Error()
 }
 
-// isFinal reports whether err needs a person (a refusal) rather than a retry.
+// isFinal reports whether err needs a person (a refusal) rather than a retry. A
+// refusal because the platform forgot the session is not final: the engine signs in
+// again and the step is tried again.
 func isFinal(err error) bool {
+	if errors.Is(err, platform.ErrSessionExpired) {
+		return false
+	}
 	return errors.Is(err, platform.ErrBusiness) || errors.Is(err, ErrNotQualified)
 }

@@ -99,13 +99,15 @@ func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source stri
 		if old.BodyHash != hash {
 			return Result{}, fmt.Errorf("bill %s already exists with other content: %w", b.BillNo, settle.ErrConflict)
 		}
+		// The answer is not remembered under this new key: the bill itself is the
+		// record (one bill posted under many keys must not grow the store).
 		if old.State == StateReceived && old.Goal == GoalPresettle {
 			// Its pre-settlement never finished (refused while offline, or the agent
 			// stopped mid-way): try again now, from its stored step.
 			res, perr := e.presettle(ctx, old)
-			return e.answer(ctx, old, key, hash, res, perr)
+			return e.answer(ctx, old, "", hash, res, perr)
 		}
-		return e.answer(ctx, old, key, hash, Result{Kind: ResultFound, Bill: old}, nil)
+		return Result{Kind: ResultFound, Bill: old}, nil
 	} else if !errors.Is(err, settle.ErrNotFound) {
 		return Result{}, err
 	}
@@ -140,14 +142,16 @@ func (ent *idemEntry) replay() (Result, error) {
 	return Result{Kind: ent.Kind, Bill: rec}, nil
 }
 
-// answer stores the bill with the answer remembered under its idempotency key, in one
-// commit, and returns the answer. A passing condition (ErrRefusedOffline, a store
-// failure) is not remembered: the same request later gets a fresh answer.
+// answer stores the bill with the answer remembered under its idempotency key (none
+// when key is empty), in one commit, and returns the answer. A passing condition
+// (ErrRefusedOffline, a store failure) is not remembered: the same request later gets
+// a fresh answer.
 func (e *Engine) answer(ctx context.Context, rec *Record, key, hash string, res Result, rerr error) (Result, error) {
 	ent := &idemEntry{Hash: hash, BillNo: rec.Bill.BillNo, Kind: res.Kind, At: e.now()}
 	var ref *Refusal
 	remember := false
 	switch {
+	case key == "":
 	case rerr == nil:
 		remember = true
 	case errors.As(rerr, &ref):

@@ -12,9 +12,9 @@ import (
 
 // call sends one message to the platform and feeds the breaker and the observer.
 // While the breaker is open, it fails at once with ErrOffline (nothing is sent).
-func (e *Engine) call(ctx context.Context, infno string, meta platform.Meta, in, out any) error {
+func (e *Engine) call(ctx context.Context, infno string, meta platform.Meta, in, out any) (*platform.Response, error) {
 	if !e.breaker.Online() && infno != platform.InfnoSignIn && ctx.Value(probeKey{}) == nil {
-		return fmt.Errorf("%s: %w", infno, errOfflineNotSent)
+		return nil, fmt.Errorf("%s: %w", infno, errOfflineNotSent)
 	}
 	start := time.Now()
 	resp, err := e.pf.Call(ctx, infno, meta, in, out)
@@ -31,7 +31,7 @@ func (e *Engine) call(ctx context.Context, infno string, meta platform.Meta, in,
 			e.breaker.Fail()
 		}
 	}
-	return err
+	return resp, err
 }
 
 // Call sends one message outside any bill (reconciliation, doctor): the same
@@ -44,7 +44,38 @@ func (e *Engine) Call(ctx context.Context, infno string, in, out any) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.o.CallTimeout)
 	defer cancel()
-	return e.call(ctx, infno, e.meta(msgid, nil), in, out)
+	stale := e.pf.SignNo()
+	_, err = e.call(ctx, infno, e.meta(msgid, nil), in, out)
+	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
+		if msgid, err = e.nextMsgid(); err != nil {
+			return err
+		}
+		_, err = e.call(ctx, infno, e.meta(msgid, nil), in, out)
+	}
+	return err
+}
+
+// Meta is a new envelope part (with a new msgid) for a call outside any bill.
+func (e *Engine) Meta() (platform.Meta, error) {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return platform.Meta{}, err
+	}
+	return e.meta(msgid, nil), nil
+}
+
+// renewSession signs in again after the platform refused a call made with the session
+// stale as one it no longer knows: once for all the callers that hit it at about the
+// same time (when the session is no longer stale, another caller renewed it). It
+// reports whether the engine holds a new session.
+func (e *Engine) renewSession(ctx context.Context, stale string) bool {
+	e.sessionMu.Lock()
+	defer e.sessionMu.Unlock()
+	if cur := e.pf.SignNo(); cur != "" && cur != stale {
+		return true
+	}
+	e.log.Warn("the platform no longer knows the session: signing in again")
+	return e.SignIn(ctx, false)
 }
 
 // errOfflineNotSent wraps ErrOffline so that platform.Classify sees "not sent".
@@ -118,7 +149,16 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 		in.SignIn.OpterNo = "agent"
 	}
 	var out platform.SignInOutput
-	if err := e.call(ctx, platform.InfnoSignIn, e.meta(msgid, nil), in, &out); err != nil {
+	if _, err := e.call(ctx, platform.InfnoSignIn, e.meta(msgid, nil), in, &out); err != nil {
+		if errors.Is(err, platform.ErrBusiness) {
+			// The platform answered: it is there, and refused this machine's sign-in
+			// (a wrong operator, MAC or code). Not offline: IT must look.
+			e.mu.Lock()
+			e.signInRefusal = refusalMessage(err)
+			e.mu.Unlock()
+			e.log.Error("the platform refused the sign-in (9001); hospital IT must check the operator and the hospital code", "err_msg", refusalMessage(err))
+			return false
+		}
 		e.breaker.Trip()
 		if quiet {
 			e.log.Debug("sign-in failed", "err", err)
@@ -128,6 +168,9 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 		return false
 	}
 	e.pf.SetSignNo(out.Signinoutb.SignNo)
+	e.mu.Lock()
+	e.signInRefusal = ""
+	e.mu.Unlock()
 	e.breaker.OK()
 	e.log.Info("signed in to the platform", "sign_no", out.Signinoutb.SignNo)
 	return true
@@ -146,7 +189,7 @@ func (e *Engine) SignOut() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	in := platform.SignOutInput{SignOut: platform.SignOutData{SignNo: e.pf.SignNo(), OpterNo: "agent"}}
-	if err := e.call(ctx, platform.InfnoSignOut, e.meta(msgid, nil), in, nil); err != nil {
+	if _, err := e.call(ctx, platform.InfnoSignOut, e.meta(msgid, nil), in, nil); err != nil {
 		e.log.Warn("sign-out failed", "err", err)
 		return
 	}
@@ -181,6 +224,14 @@ func (e *Engine) probeLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// SignInRefusal is the platform's message when it refused the last sign-in (9001),
+// for IT; "" when it did not.
+func (e *Engine) SignInRefusal() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.signInRefusal
 }
 
 // FindPerson asks the platform (1101) within the cashier deadline; offline, or when

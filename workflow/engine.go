@@ -58,6 +58,9 @@ type Options struct {
 	SyncRate        float64
 	// SignIn is what 9001 says of this machine (operator, MAC, IP).
 	SignInOpter, SignInMac, SignInIP string
+	// Catalogue gives the offline estimate the class, cap and self-pay share of items
+	// never seen settled (a catalogue.Estimator); nil: such items count as own pay.
+	Catalogue offline.Catalogue
 }
 
 // Engine runs the workflows of bills against the platform and the store.
@@ -75,9 +78,12 @@ type Engine struct {
 
 	pclock platformClock
 
-	mu          sync.Mutex
-	outstanding settle.Money
-	closing     bool
+	sessionMu sync.Mutex
+
+	mu            sync.Mutex
+	outstanding   settle.Money
+	closing       bool
+	signInRefusal string
 }
 
 // New builds an engine and loads what it learned before (policy, outstanding amount).

@@ -127,7 +127,10 @@ func (e *Engine) persistLearned(rec *Record, updates map[string][]byte) {
 // estimate is the agent's own split of the bill (package offline).
 func (e *Engine) estimate(rec *Record) settle.Split {
 	in := offline.Input{Bill: &rec.Bill, PsnNo: rec.PsnNo, Insutype: rec.Insutype, Insuplc: rec.Insuplc, Known: true,
-		UseAccount: rec.AcctUsedFlag != platform.AcctNotUsed}
+		UseAccount: rec.AcctUsedFlag != platform.AcctNotUsed, Catalogue: e.o.Catalogue, Day: rec.Bill.CreatedAt}
+	if in.Day.IsZero() {
+		in.Day = e.now()
+	}
 	pt := rec.Bill.Patient
 	if cp, err := e.cachedPerson(pt.MdtrtCertType, pt.MdtrtCertNo); err == nil && cp != nil && cp.DedcOpen {
 		in.DeductibleOpen = true

@@ -103,14 +103,25 @@ func SettleInput(rec *Record) platform.SettleInput {
 	}}
 }
 
+// ConfirmInput is the bill's 2207: its 2206 input plus the four amounts of the
+// platform's pre-settlement (rec.Presettle), which the real 2207 requires.
+func ConfirmInput(rec *Record) platform.SettleConfirmInput {
+	var pre platform.Setlinfo
+	if rec.Presettle != nil {
+		pre = platform.SetlinfoOf(*rec.Presettle)
+	}
+	return platform.SettleConfirmInput{Data: platform.ConfirmData(SettleInput(rec).Data, pre, "")}
+}
+
 // CancelSettleInput is the bill's 2208.
 func CancelSettleInput(rec *Record) platform.CancelSettleInput {
 	return platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: rec.Settlement.SetlID, MdtrtID: rec.MdtrtID, PsnNo: rec.PsnNo}}
 }
 
-// CancelFeeInput is the bill's 2205 of every unsettled fee line of its visit.
-func CancelFeeInput(rec *Record) platform.CancelFeeInput {
-	return platform.CancelFeeInput{Data: platform.CancelFeeData{FeedetlSn: platform.FeedetlSnAll, MdtrtID: rec.MdtrtID, PsnNo: rec.PsnNo}}
+// CancelFeeInput is the bill's 2205 of one charge batch (platform.FeedetlSnAll,
+// "0000": every unsettled line of the visit).
+func CancelFeeInput(rec *Record, batch string) platform.CancelFeeInput {
+	return platform.CancelFeeInput{Data: platform.CancelFeeData{ChrgBchno: batch, MdtrtID: rec.MdtrtID, PsnNo: rec.PsnNo}}
 }
 
 // CancelRegisterInput is the bill's 2202.
@@ -131,6 +142,9 @@ func PersonInput(pt settle.Patient, at time.Time) platform.PersonInfoInput {
 	}}
 	if pt.MdtrtCertType == settle.CertIDNumber {
 		in.Data.PsnCertType, in.Data.Certno = "01", pt.MdtrtCertNo
+	}
+	if pt.MdtrtCertType == settle.CertEVoucher && pt.Certno != "" { // from the e-voucher decode (serial-reader.md)
+		in.Data.PsnCertType, in.Data.Certno = pt.PsnCertType, pt.Certno
 	}
 	return in
 }

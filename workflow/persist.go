@@ -33,6 +33,9 @@ const (
 	IndexDone = "done/"
 	// IndexBill + bill_no: the remembered answers of one bill.
 	IndexBill = "bill/"
+	// IndexPending + goal: bills with messages whose outcome is not known yet; Recover
+	// finds those a crash left out of the queue.
+	IndexPending = "pending/"
 )
 
 // Meta values.
@@ -49,6 +52,9 @@ func billIndex(rec *Record) []string {
 	}
 	if (rec.State == StateSettled || rec.State == StateCancelled) && rec.DoneDay != "" {
 		idx = append(idx, IndexDone+rec.DoneDay)
+	}
+	if len(rec.Pending) > 0 {
+		idx = append(idx, IndexPending+string(rec.Goal))
 	}
 	return idx
 }

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"slices"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -72,14 +73,16 @@ type Record struct {
 	FeesDone     bool           `json:"fees_done,omitempty"`
 	// FeeBatch numbers the current 2204 charge batch: a lost upload is cancelled
 	// (2205 by chrg_bchno) and sent again under the next number.
-	FeeBatch     int           `json:"fee_batch,omitempty"`
-	FeeResults   []FeeLine     `json:"fee_results,omitempty"`
-	Presettle    *settle.Split `json:"presettle,omitempty"`
-	Estimate     bool          `json:"estimate,omitempty"`
-	AcctUsedFlag string        `json:"acct_used_flag,omitempty"`
-	PsnSetlway   string        `json:"psn_setlway,omitempty"`
-	Settlement   *settle.Split `json:"settlement,omitempty"`
-	SettledAt    time.Time     `json:"settled_at,omitempty"`
+	FeeBatch   int           `json:"fee_batch,omitempty"`
+	FeeResults []FeeLine     `json:"fee_results,omitempty"`
+	Presettle  *settle.Split `json:"presettle,omitempty"`
+	// PresettleBatch is the charge batch the platform's pre-settlement was of.
+	PresettleBatch int           `json:"presettle_batch,omitempty"`
+	Estimate       bool          `json:"estimate,omitempty"`
+	AcctUsedFlag   string        `json:"acct_used_flag,omitempty"`
+	PsnSetlway     string        `json:"psn_setlway,omitempty"`
+	Settlement     *settle.Split `json:"settlement,omitempty"`
+	SettledAt      time.Time     `json:"settled_at,omitempty"`
 	// SettleDay is the settlement's day: the platform's setl_time in Beijing time.
 	SettleDay    string        `json:"settle_day,omitempty"`
 	SettleMsgid  string        `json:"settle_msgid,omitempty"`
@@ -169,6 +172,17 @@ func (r *Record) resolvePending(msgid string) {
 	if len(r.Pending) == 0 {
 		r.Pending = nil
 	}
+}
+
+// maxNotes bounds a bill's warnings and surprises.
+const maxNotes = 16
+
+// addNote appends a note once (the same note twice is kept once).
+func (r *Record) addNote(list *[]string, note string) {
+	if len(*list) >= maxNotes || slices.Contains(*list, note) {
+		return
+	}
+	*list = append(*list, note)
 }
 
 // Message is one line of a bill's history: a platform message and how it ended.

@@ -97,22 +97,57 @@ func removeBill(tx Tx, billNo string) (bool, error) {
 	return true, tx.Delete(KindBill, billNo)
 }
 
-// Recover queues the settlements a previous run left mid-call (state settling, not
-// in the queue): their outcome is unknown until the sync worker resolves the pending
-// message and settles them. Only in-flight bills are read, never the store.
+// Recover queues the work a previous run left mid-call: a settlement in flight
+// (state settling) or any bill asked to settle or cancel that still has messages whose
+// outcome is not known, when it is not in the queue. The sync worker resolves the
+// pending messages and drives the bill to its goal. Only those bills are read (an
+// index), never the whole store.
 func (e *Engine) Recover(ctx context.Context) error {
-	recs, err := e.Bills(StateSettling, "", 1<<20, time.Time{})
+	var ids []string
+	err := e.st.View(func(tx ReadTx) error {
+		for _, entry := range []string{IndexState + string(StateSettling), IndexPending + string(GoalSettle), IndexPending + string(GoalCancel)} {
+			got, err := tx.IDs(KindBill, entry, "", 1<<20)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, got...)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, rec := range recs {
-		if rec.QueueID != 0 {
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		rec, err := e.Bill(id)
+		if err != nil {
+			return err
+		}
+		if e.inLine(rec) || (rec.State != StateSettling && len(rec.Pending) == 0) {
 			continue
 		}
 		if err := e.enqueue(ctx, rec); err != nil {
 			return err
 		}
-		e.log.Warn("settlement interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo)
+		e.log.Warn("work on a bill interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo, "goal", rec.Goal)
 	}
 	return e.recoverStays(ctx)
+}
+
+// inLine reports whether rec's queue job is waiting or running.
+func (e *Engine) inLine(rec *Record) bool {
+	if rec.QueueID == 0 {
+		return false
+	}
+	var j Job
+	err := e.st.View(func(tx ReadTx) error {
+		var err error
+		j, err = tx.Job(rec.QueueID)
+		return err
+	})
+	return err == nil && (j.State == JobReady || j.State == JobLeased)
 }

@@ -157,6 +157,9 @@ type rig struct {
 	rng    *rand.Rand
 	mapper workflow.Mapper
 
+	billSeq  atomic.Int64
+	billBase int64
+
 	crashed atomic.Bool
 	// failCommit, when set, fails every commit (a full disk); crashAt counts down
 	// commits to a crash (0: none).
@@ -190,6 +193,9 @@ func newRig(tb testing.TB, ro rigOptions) *rig {
 	if r.dir == "" {
 		r.dir = tb.TempDir()
 	}
+	if ro.seed == 0 {
+		r.billBase = billSeq.Add(1000) // distinct numbers across the rigs of one test binary
+	}
 	r.sim = sim.New(ro.fixture, &sim.Options{Seed: 1, Now: r.clock.Now})
 	url, stop, err := sim.Start(context.Background(), "", r.sim)
 	if err != nil {
@@ -197,6 +203,11 @@ func newRig(tb testing.TB, ro rigOptions) *rig {
 	}
 	tb.Cleanup(func() { _ = stop() })
 	r.simURL = url
+	tb.Cleanup(func() {
+		if rep := r.sim.RepeatedMsgids(); len(rep) > 0 {
+			tb.Errorf("msgids sent twice to the platform: %v", rep)
+		}
+	})
 	r.client, err = platform.NewClient(platform.Options{BaseURL: url, FixmedinsCode: fixmedins, FixmedinsName: "T",
 		MdtrtareaAdmvs: "330100", Timeout: 5 * time.Second, Now: r.now})
 	if err != nil {
@@ -278,6 +289,7 @@ func (r *rig) open() {
 	if err := r.eng.Recover(context.Background()); err != nil && !r.crashed.Load() {
 		r.t.Fatal(err)
 	}
+	r.eng.SignIn(context.Background(), true)
 	r.t.Cleanup(func() { _ = st.Close() })
 }
 
@@ -293,9 +305,10 @@ func (r *rig) restart() {
 
 var billSeq atomic.Int64
 
-// bill is a valid two-line bill for a fixture person.
+// bill is a valid two-line bill for a fixture person. Bill numbers are unique per
+// rig and per process (a seeded simulation numbers its bills the same every run).
 func (r *rig) bill(card string) settle.Bill {
-	n := billSeq.Add(1)
+	n := r.billSeq.Add(1) + r.billBase
 	q1, _ := settle.ParseQty("1")
 	p1, _ := settle.ParsePrice("25.00")
 	q2, _ := settle.ParseQty("14")

@@ -127,6 +127,7 @@ type StayRecord struct {
 	Refusals      []StayRefusal     `json:"refusals,omitempty"`
 	Pending       []Pending         `json:"pending,omitempty"`
 	History       []Message         `json:"history"`
+	Warnings      []string          `json:"warnings,omitempty"`
 	Surprises     []string          `json:"surprises,omitempty"`
 	ErrCode       string            `json:"err_code,omitempty"`
 	ErrMsg        string            `json:"err_msg,omitempty"`
@@ -291,6 +292,14 @@ func (r *StayRecord) logMsg(msgid, infno, outcome, errMsg string, at time.Time) 
 		r.History = append(r.History[:16], r.History[len(r.History)-2*maxHistory:]...)
 	}
 	r.History = append(r.History, Message{Msgid: msgid, Infno: infno, At: at, Outcome: outcome, ErrMsg: errMsg})
+}
+
+// addNote keeps a sentence for people once, bounded.
+func (r *StayRecord) addNote(list *[]string, note string) {
+	if len(*list) >= maxNotes || slices.Contains(*list, note) {
+		return
+	}
+	*list = append(*list, note)
 }
 
 // contentHash identifies a posted body for idempotency.

@@ -146,8 +146,7 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 		}
 		var out platform.PersonInfoOutput
 		pt := rec.Admission.Patient
-		err = e.call(ctx, platform.InfnoPersonInfo, e.stayMeta(msgid, rec), PersonInput(pt, e.now()), &out)
-		e.stayOutcome(rec, msgid, platform.InfnoPersonInfo, err)
+		err = e.stayCall(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
 		if err != nil {
 			return fmt.Errorf("1101 for stay %s: %w", rec.Admission.IptNo, err)
 		}
@@ -187,8 +186,7 @@ func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bo
 	}
 	var out platform.VisitQueryOutput
 	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
-	err = e.call(ctx, platform.InfnoVisitQuery, e.stayMeta(msgid, rec), in, &out)
-	e.stayOutcome(rec, msgid, platform.InfnoVisitQuery, err)
+	err = e.stayCall(ctx, rec, platform.InfnoVisitQuery, msgid, in, &out)
 	if err != nil {
 		return "", false
 	}
@@ -205,8 +203,7 @@ func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op St
 	}
 	var out platform.SettleQueryOutput
 	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	err = e.call(ctx, platform.InfnoSettleQuery, e.stayMeta(msgid, rec), in, &out)
-	e.stayOutcome(rec, msgid, platform.InfnoSettleQuery, err)
+	err = e.stayCall(ctx, rec, platform.InfnoSettleQuery, msgid, in, &out)
 	if err != nil {
 		return false
 	}
@@ -316,8 +313,7 @@ func (e *Engine) stayPresettle(ctx context.Context, rec *StayRecord, pre platfor
 		return err
 	}
 	var out platform.InpatientSettleOutput
-	err = e.call(ctx, platform.InfnoInpatientPreSettle, e.stayMeta(msgid, rec), pre, &out)
-	e.stayOutcome(rec, msgid, platform.InfnoInpatientPreSettle, err)
+	err = e.stayCall(ctx, rec, platform.InfnoInpatientPreSettle, msgid, pre, &out)
 	if err != nil {
 		return fmt.Errorf("2303 for stay %s: %w", rec.Admission.IptNo, err)
 	}
@@ -424,8 +420,7 @@ func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch st
 		return err
 	}
 	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
-	err = e.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
-	e.stayOutcome(rec, msgid, infno, err)
+	err = e.stayCall(ctx, rec, infno, msgid, in, out)
 	switch platform.Classify(err) {
 	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
 		rec.resolvePending(msgid)
@@ -440,6 +435,23 @@ func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch st
 		return fmt.Errorf("%s for stay %s: %w", infno, rec.Admission.IptNo, err)
 	}
 	return nil
+}
+
+// stayCall sends one message of the stay and records its outcome in the stay's
+// history, with what the answer said for people: a warning (warn_msg) and what
+// surprised the client in a successful answer (kept, shown, never reversed).
+func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) error {
+	resp, err := e.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
+	e.stayOutcome(rec, msgid, infno, err)
+	if resp != nil {
+		if resp.WarnMsg != "" {
+			rec.addNote(&rec.Warnings, infno+": "+resp.WarnMsg)
+		}
+		for _, sp := range resp.Surprises {
+			rec.addNote(&rec.Surprises, infno+" "+msgid+": "+sp.String())
+		}
+	}
+	return err
 }
 
 func (e *Engine) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
@@ -482,8 +494,7 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 		if err != nil {
 			return err
 		}
-		err = e.call(ctx, platform.InfnoReversal, e.stayMeta(msgid, rec), StayReversalInput(rec, p), nil)
-		e.stayOutcome(rec, msgid, platform.InfnoReversal, err)
+		err = e.stayCall(ctx, rec, platform.InfnoReversal, msgid, StayReversalInput(rec, p), nil)
 		if err != nil && !nothingThere(err, "原交易不存在") {
 			if isFinal(err) {
 				// The platform will not reverse it (it stands and others build on it):
@@ -502,8 +513,7 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 				if err != nil {
 					return err
 				}
-				err = e.call(ctx, platform.InfnoInpatientCancelFee, e.stayMeta(msgid, rec), InpatientCancelFeeInput(rec, StayFeedetlSn(b, it.Line)), nil)
-				e.stayOutcome(rec, msgid, platform.InfnoInpatientCancelFee, err)
+				err = e.stayCall(ctx, rec, platform.InfnoInpatientCancelFee, msgid, InpatientCancelFeeInput(rec, StayFeedetlSn(b, it.Line)), nil)
 				if err != nil && !nothingThere(err) {
 					return fmt.Errorf("withdraw lost upload of batch %s of stay %s: %w", no, rec.Admission.IptNo, err)
 				}
@@ -516,8 +526,7 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 		if err != nil {
 			return err
 		}
-		err = e.call(ctx, platform.InfnoCancelDischarge, e.stayMeta(msgid, rec), StayRef(rec), nil)
-		e.stayOutcome(rec, msgid, platform.InfnoCancelDischarge, err)
+		err = e.stayCall(ctx, rec, platform.InfnoCancelDischarge, msgid, StayRef(rec), nil)
 		if err != nil && !nothingThere(err, "未办理出院", "未出院") {
 			return fmt.Errorf("undo lost discharge of stay %s: %w", rec.Admission.IptNo, err)
 		}

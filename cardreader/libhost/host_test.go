@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
+	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 // TestMain doubles as the child: re-executed with LIBHOST_CHILD=1 it is a reader-host.

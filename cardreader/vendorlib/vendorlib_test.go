@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/settle-agent/settle-agent/cardreader/internal/standin"
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
+	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 func TestMain(m *testing.M) {

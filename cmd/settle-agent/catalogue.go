@@ -110,21 +110,7 @@ func agentRunning(cfg *config.Config) bool {
 }
 
 func localCatalogueStatus(cfg *config.Config) (catalogue.Status, error) {
-	s, err := catalogue.Open(cfg.DataPath(catalogue.FileName), &catalogue.StoreOptions{ReadOnly: true})
-	if errors.Is(err, catalogue.ErrNotSynced) {
-		// Never synced: an empty catalogue, reported as such.
-		dir, derr := os.MkdirTemp("", "settle-agent-catalogue")
-		if derr != nil {
-			return catalogue.Status{}, derr
-		}
-		defer os.RemoveAll(dir)
-		s, err = catalogue.Open(dir+string(os.PathSeparator)+catalogue.FileName, nil)
-	}
-	if err != nil {
-		return catalogue.Status{}, err
-	}
-	defer s.Close()
-	return s.Status(time.Now(), cfg.Catalogue.MaxAge.Duration, catalogue.Progress{})
+	return catalogue.ReadStatus(cfg.DataPath(catalogue.FileName), time.Now(), cfg.Catalogue.MaxAge.Duration)
 }
 
 // catalogueSession is the catalogue and a signed-in platform client of a command

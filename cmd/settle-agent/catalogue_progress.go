@@ -36,6 +36,9 @@ const barWidth = 30
 func renderProgress(p catalogue.Progress) string {
 	bar := strings.Repeat("-", barWidth)
 	pct := ""
+	if p.Total == 0 && p.Chunk > 0 {
+		bar, pct = strings.Repeat("#", barWidth), "100%" // asked, and nothing (more) to fetch
+	}
 	if p.Total > 0 {
 		n := min(p.Done*barWidth/p.Total, barWidth)
 		bar = strings.Repeat("#", n) + strings.Repeat("-", barWidth-n)
@@ -46,7 +49,7 @@ func renderProgress(p catalogue.Progress) string {
 		unit = "页"
 	}
 	total := "?"
-	if p.Total > 0 {
+	if p.Total > 0 || p.Chunk > 0 {
 		total = fmt.Sprint(p.Total)
 	}
 	return fmt.Sprintf("[%d/%d] %s %s [%s] %4s %d/%s 行 第%d%s", p.Step, p.Steps, p.Infno, p.Title, bar, pct, p.Done, total, p.Chunk, unit)

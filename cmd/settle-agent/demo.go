@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/installer"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
@@ -91,6 +93,10 @@ type demo struct {
 	logFile io.Closer
 	mu      sync.Mutex
 	readers map[string]*cardreader.Simulator
+	// scanners are the windows' simulated QR scanners; ec the e-voucher decode service.
+	scanners map[string]*cardreader.Scanner
+	ec       *ecvoucher.Simulator
+	ecStop   func()
 	// simCtx ends, and stopping closes, when the demo stops: the simulated readers' owner.
 	simCtx   context.Context
 	stopping chan struct{}
@@ -106,7 +112,8 @@ type demo struct {
 }
 
 func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, error) {
-	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, expect: map[string]string{}, stays: map[string]string{}, stopping: make(chan struct{})}
+	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, scanners: map[string]*cardreader.Scanner{},
+		expect: map[string]string{}, stays: map[string]string{}, stopping: make(chan struct{})}
 	var stopSims context.CancelFunc
 	d.simCtx, stopSims = context.WithCancel(context.Background())
 	go func() { <-d.stopping; stopSims() }()
@@ -135,6 +142,13 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 		cfg.Windows = append(cfg.Windows, config.Window{ID: w.id, Token: config.NewSecret(w.token),
 			Reader: &config.Port{Port: "sim:" + w.id, Protocol: "frame", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}})
 	}
+	// W01 also has an e-voucher QR scanner; its codes go through the stand-in decode service.
+	cfg.Windows[0].Scanner = &config.Port{Port: "sim-scanner:W01", Protocol: "line", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}
+	ecURL, err := d.startEC(fx)
+	if err != nil {
+		return nil, err
+	}
+	cfg.EVoucher = config.EVoucher{Mode: "http", URL: ecURL, Timeout: config.Duration{Duration: 2 * time.Second}, OperatorID: "demo"}
 	cfg.Mapping.File = filepath.Join(dir, "mapping.csv")
 	if err := os.WriteFile(cfg.Mapping.File, fx.MappingCSV(), 0o600); err != nil {
 		return nil, err
@@ -191,7 +205,7 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 				return false
 			}
 		}
-		return len(readers) == len(demoWindows)
+		return len(readers) == len(demoWindows)+1 // the readers and W01's scanner
 	}); err != nil {
 		return nil, err
 	}
@@ -199,6 +213,7 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 	d.say("  simulated provincial platform: %s", simURL)
 	d.say("  agent API and status page:     %s/", d.url)
 	d.say("  HL7 v2 (MLLP) listener:        %s", a.HL7Addr())
+	d.say("  e-voucher decode service:      %s", ecURL)
 	d.say("  agent log:                     %s", filepath.Join(dir, "agent.log"))
 	if portNote != "" {
 		d.say("%s", portNote)
@@ -210,6 +225,13 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 // a simulated card reader on the other end.
 func (d *demo) openSimPort(c cardreader.Config) (io.ReadWriteCloser, error) {
 	host, device := cardreader.Pipe()
+	if c.Protocol == cardreader.ProtocolLine {
+		d.mu.Lock()
+		d.scanners[c.Window] = cardreader.NewScanner(device)
+		d.mu.Unlock()
+		go func() { <-d.stopping; device.Close() }() // owned by the demo, as below
+		return host, nil
+	}
 	s := cardreader.NewSimulator(device)
 	go func() {
 		// Owned by the demo: it ends when the demo stops and closes the line.
@@ -229,11 +251,35 @@ func (d *demo) reader(window string) *cardreader.Simulator {
 	return d.readers[window]
 }
 
+// startEC serves the stand-in e-voucher decode service for the fixture's persons on a
+// free loopback port until the demo stops, and returns its ec.query URL.
+func (d *demo) startEC(fx *sim.Fixture) (string, error) {
+	d.ec = ecvoucher.NewSimulator(simECVouchers(fx))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("start the e-voucher decode service: %w", err)
+	}
+	srv := &http.Server{Handler: d.ec, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }() // owned by the demo: stop ends it
+	d.ecStop = func() { _ = srv.Close(); <-served }
+	return "http://" + ln.Addr().String() + ecvoucher.Path, nil
+}
+
+func (d *demo) scanner(window string) *cardreader.Scanner {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.scanners[window]
+}
+
 func (d *demo) stop() {
 	defer close(d.stopping)
 	if d.cancel != nil {
 		d.cancel()
 		<-d.done
+	}
+	if d.ecStop != nil {
+		d.ecStop()
 	}
 	if d.simStop != nil {
 		_ = d.simStop()

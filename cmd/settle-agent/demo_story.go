@@ -15,6 +15,7 @@ import (
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
@@ -129,6 +130,42 @@ func (d *demo) swipe(ctx context.Context, window, psnNo string) (settle.Patient,
 	return card.Patient(), nil
 }
 
+// scanEVoucher has the window's scanner read the person's e-voucher QR code: first a
+// stale one (the window is asked for a fresh code), then a fresh one, which the agent
+// decodes with the e-voucher service into the ecToken for 1101.
+func (d *demo) scanEVoucher(ctx context.Context, window, psnNo string) (settle.Patient, error) {
+	p, ok := d.sim.Fixture().Person(psnNo)
+	if !ok || p.ECToken == "" {
+		return settle.Patient{}, fmt.Errorf("no demo person %s with an e-voucher", psnNo)
+	}
+	sc := d.scanner(window)
+	if sc == nil {
+		return settle.Patient{}, fmt.Errorf("window %s has no scanner", window)
+	}
+	stale := ecvoucher.Code(p.ECToken, time.Now().Add(-time.Hour))
+	if err := sc.ScanCode(stale); err != nil {
+		return settle.Patient{}, err
+	}
+	body, err := d.mustCall("GET", "/v1/windows/"+window+"/card?wait=10s", tokenOf(window), nil, 422)
+	if err != nil {
+		return settle.Patient{}, err
+	}
+	d.say("    a code shown an hour ago: HTTP 422 %s — %s", str(body, "error", "details", "reason"), str(body, "error", "message"))
+	fresh := ecvoucher.Code(p.ECToken, time.Now())
+	if err := sc.ScanCode(fresh); err != nil {
+		return settle.Patient{}, err
+	}
+	body, err = d.mustCall("GET", "/v1/windows/"+window+"/card?wait=10s", tokenOf(window), nil, 200)
+	if err != nil {
+		return settle.Patient{}, err
+	}
+	d.say("    fresh code %s… decoded by ec.query → ecToken %s → 1101 (mdtrt_cert_type 01): %s (%s insured in %s, carrier %s)",
+		fresh[:min(len(fresh), 14)], str(body, "card", "card_no"), settle.MaskName(str(body, "person", "psn_name")),
+		insutypeName(body), insuplc(body), str(body, "carrier"))
+	return settle.Patient{MdtrtCertType: settle.CertEVoucher, MdtrtCertNo: str(body, "card", "card_no"),
+		PsnName: str(body, "card", "name"), PsnCertType: str(body, "card", "psn_cert_type"), Certno: p.Certno}, nil
+}
+
 func insutypeName(body map[string]any) string {
 	ins, _ := body["person"].(map[string]any)["insuinfo"].([]any)
 	if len(ins) == 0 {
@@ -225,6 +262,19 @@ func (d *demo) story(ctx context.Context) error {
 		return err
 	}
 	if _, err := d.settle(b1); err != nil {
+		return err
+	}
+
+	d.headline("A resident shows the medical-insurance e-voucher QR code (医保电子凭证) at window W01's scanner")
+	ptEC, err := d.scanEVoucher(ctx, "W01", psnResident)
+	if err != nil {
+		return err
+	}
+	bEC := d.bill("W01", ptEC, settle.MedTypeOutpatient, settle.Code{Code: "J06.900", Name: "急性上呼吸道感染"}, "ZL0001", "1", "YP0001", "12")
+	if _, err := d.presettle(bEC); err != nil {
+		return err
+	}
+	if _, err := d.settle(bEC); err != nil {
 		return err
 	}
 

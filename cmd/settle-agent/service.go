@@ -97,6 +97,13 @@ func runService(action string) func(ctx context.Context, env *cmdEnv, args []str
 			if err != nil {
 				return err
 			}
+			if inst.DataDir == "" && inst.ConfigPath != "" {
+				// Not recorded (Windows): the data folder is the one the
+				// configuration names.
+				if c, _ := config.Load(inst.ConfigPath, env.getenv); c != nil {
+					inst.DataDir = c.Store.Dir
+				}
+			}
 			fmt.Fprintln(env.stdout, inst.Report())
 			return nil
 		case "start", "restart":

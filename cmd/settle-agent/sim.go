@@ -22,9 +22,12 @@ func runSim(ctx context.Context, env *cmdEnv, args []string) error {
 		return runSimPlatform(ctx, env, args[1:])
 	case "reader":
 		return simReader(ctx, env, args[1:])
+	case "ec":
+		return runSimEC(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintln(env.stderr, "Usage: settle-agent sim platform [--listen ADDR] [--fixture FILE] [--token T --paasid P]")
 		fmt.Fprintln(env.stderr, "       settle-agent sim reader [--pty]")
+		fmt.Fprintln(env.stderr, "       settle-agent sim ec [--listen ADDR] [--fixture FILE] [--ttl 5m] [--data-string]")
 		return flag.ErrHelp
 	}
 	return fmt.Errorf("%w: unknown simulator %q (platform or reader)", errUsage, args[0])

@@ -51,6 +51,7 @@ type catalogueState struct {
 	rows     map[string]int      // infno -> rows published in the open version
 	mappings map[string]*catMapping
 	mapSeq   int
+	files    map[string]bool // file_qury_no of the catalogue files: 9102 wants "plc"
 }
 
 // infnoOf is the download that carries an item, and its list_type.
@@ -74,7 +75,7 @@ func (p *Platform) resetCatalogueLocked() {
 		chunk = p.cat.chunk
 	}
 	p.cat = &catalogueState{chunk: chunk, byCode: map[string]*catItem{}, versions: map[string][]string{},
-		rows: map[string]int{}, mappings: map[string]*catMapping{}}
+		rows: map[string]int{}, mappings: map[string]*catMapping{}, files: map[string]bool{}}
 	p.items = make(map[string]*CatalogueItem, len(p.fx.Items))
 	for i := range p.fx.Items {
 		p.items[p.fx.Items[i].MedListCodg] = &p.fx.Items[i]
@@ -188,6 +189,9 @@ func (p *Platform) dispatchCatalogue(req *platform.Request) (out any, e *bizErro
 		return out, e, true
 	case platform.InfnoMappingWithdraw:
 		out, e = p.mappingWithdraw(req)
+		return out, e, true
+	case platform.InfnoCatalogueWestern, platform.InfnoCatalogueHerbal, platform.InfnoCatalogueService, platform.InfnoCatalogueMaterial:
+		out, e = p.catalogueFile(req)
 		return out, e, true
 	}
 	return nil, nil, false

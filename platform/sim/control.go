@@ -11,7 +11,7 @@ import (
 //
 //	GET  /sim/ledger   {"entries": [Entry...]}
 //	GET  /sim/settled  {"settled": {"chrg_bchno": count}, "stays": {"ipt_no": count}}
-//	GET  /sim/stats    {"calls": {"infno": n}, "repeated_msgids": [...]}
+//	GET  /sim/stats    {"calls": {"infno": n}, "repeated_msgids": [...], "violations": {"rule": n}}
 //	GET  /sim/faults   Faults
 //	PUT  /sim/faults   Faults (replaces all of it) -> Faults
 //	POST /sim/reset    restores the fixture, clears ledger, faults and stats
@@ -35,7 +35,7 @@ func (p *Platform) serveControl(w http.ResponseWriter, r *http.Request) {
 		if repeated == nil {
 			repeated = []string{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"calls": p.Stats(), "repeated_msgids": repeated})
+		writeJSON(w, http.StatusOK, map[string]any{"calls": p.Stats(), "repeated_msgids": repeated, "violations": p.Violations()})
 	case "GET /sim/faults":
 		writeJSON(w, http.StatusOK, p.Faults())
 	case "PUT /sim/faults":

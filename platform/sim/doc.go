@@ -3,7 +3,10 @@
 // training. It holds persons, the insured places' policies and the treatment area's
 // catalogue (a Fixture), books registrations, fee uploads and settlements in a ledger
 // tests can read, and injects faults (down, latency, HTTP 500, infcode -1, connection
-// reset, lost responses) switchable at run time under /sim/.
+// reset, lost responses, bookings that land late, a hospital share) switchable at run
+// time under /sim/. It is as strict as the real platform (2601 only for the reversible
+// transactions, "原交易不存在", feedetl_sn unique for ever, one settlement per visit,
+// 2205 by chrg_bchno, 3202 through 9101/9102 files, sessions that expire on demand).
 //
 // docs/simulator.md describes the fixture format, the split arithmetic, the faults and
 // the /sim/ control API.

@@ -103,6 +103,9 @@ func (p *Platform) fileDownload(req *platform.Request) (any, *bizError) {
 	if no == "" {
 		return nil, biz("文件下载须填写文件查询号 file_qury_no")
 	}
+	if e := p.checkCatalogueDownload(no, in.FsDownloadIn.FixmedinsCode); e != nil {
+		return nil, e
+	}
 	_, data, ok := p.loadFile(no)
 	if !ok {
 		return nil, biz("文件不存在或已过期: file_qury_no %s", no)

@@ -153,3 +153,18 @@ func TestDetailReconByFile(t *testing.T) {
 	c.refused("3202", platform.DetailReconFileInput{Data: platform.DetailReconFileData{FileQuryNo: fi.FileQuryNo, StmtBegndate: "2026-11-23", StmtEnddate: "2026-11-23", FixmedinsSetlCnt: 9}}, "不符")
 	c.refused("3202", platform.DetailReconFileInput{Data: platform.DetailReconFileData{FileQuryNo: "fsi/sim/none", FixmedinsSetlCnt: 0}}, "不存在")
 }
+
+// TestQueries_VisitFindsAdmission: a 2401 whose answer was lost is found by 5201 with
+// the hospital's ipt_no.
+func TestQueries_VisitFindsAdmission(t *testing.T) {
+	_, c := mustSim(t, nil)
+	cl := realClient(t, c, platform.Options{})
+	mdtrt, _ := c.admit(psnLocalEmployee, "310", "ZY-0001")
+	visits, _, err := cl.QueryVisits(context.Background(), c.meta(), platform.VisitQueryData{PsnNo: psnLocalEmployee, MedType: "21"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := visits.ByIptOtpNo("ZY-0001"); !ok || v.MdtrtID != mdtrt || v.MedType != "21" {
+		t.Errorf("5201 by ipt_no: %+v, %v; want mdtrt_id %s", v, ok, mdtrt)
+	}
+}

@@ -76,7 +76,7 @@ func (p *Platform) inpatientFeeUpload(req *platform.Request) (any, *bizError) {
 			DetItemFeeSumamt: d.DetItemFeeSumamt,
 			Cnt:              d.Cnt,
 			Pric:             d.Pric,
-			PricUplmtAmt:     platform.Amount(settle.LineAmount(d.Cnt.Qty(), it.PriceCeiling)),
+			PricUplmtAmt:     platform.PricOf(it.PriceCeiling),
 			SelfpayProp:      it.SelfpayProp,
 			FulamtOwnpayAmt:  platform.AmountOf(sp.Fulamt),
 			OverlmtAmt:       platform.AmountOf(sp.Overlmt),

@@ -75,6 +75,9 @@ type Platform struct {
 	late     []*lateCall // "booked late" requests not yet landed (strict.go)
 	holdLate bool        // HoldLate: late bookings wait for ReleaseLate
 	answered int64       // calls processed since the last reset
+
+	violations   map[string]int // strict rule -> refusals since the last reset
+	violationLog []Violation    // the latest refusals of strict rules
 }
 
 // state is everything Reset restores.
@@ -186,7 +189,8 @@ func (p *Platform) resetLocked() {
 	p.calls = map[string]int{}
 	p.seen = map[string]struct{}{}
 	p.repeat = nil
-	p.late, p.answered = nil, 0
+	p.late, p.answered, p.holdLate = nil, 0, false
+	p.violations, p.violationLog = map[string]int{}, nil
 }
 
 // Fixture returns the fixture the platform holds (do not modify it).
@@ -240,8 +244,15 @@ const maxRequestBytes = 8 << 20
 // infcodeBusiness is the infcode of every business refusal the simulator gives.
 const infcodeBusiness = -2
 
-// bizError is a business refusal: final, its message for the cashier.
-type bizError struct{ msg string }
+// bizError is a business refusal: final, its message for the cashier. rule names the
+// strict rule it enforces, if any (Violations counts them).
+type bizError struct{ msg, rule string }
+
+// as marks e as the refusal of a strict rule.
+func (e *bizError) as(rule string) *bizError {
+	e.rule = rule
+	return e
+}
 
 func biz(format string, args ...any) *bizError {
 	if len(args) == 0 {
@@ -351,6 +362,7 @@ func (p *Platform) processLocked(req *platform.Request) ([]byte, string) {
 		}
 	}
 	if req.Msgid != "" && p.st.handled[req.Msgid] {
+		p.noteViolation(RuleMsgidRepeated, req)
 		return p.errorResponse(req, infcodeBusiness, "报文ID msgid "+req.Msgid+" 重复: 每个报文须使用新的报文ID"), jsonType
 	}
 	if req.Msgid != "" {
@@ -361,6 +373,9 @@ func (p *Platform) processLocked(req *platform.Request) ([]byte, string) {
 		return f.data, octetType
 	}
 	var out []byte
+	if berr != nil && berr.rule != "" {
+		p.noteViolation(berr.rule, req)
+	}
 	if berr != nil {
 		p.log.Info("sim business error", "infno", req.Infno, "msgid", req.Msgid, "err_msg", berr.msg)
 		out = p.errorResponse(req, infcodeBusiness, berr.msg)

@@ -22,6 +22,64 @@ const (
 	msgNothingToCancel  = "无可撤销的费用明细"
 )
 
+// The strict rules, as Violations names them. A well-behaved agent triggers none of
+// RuleReversalOutOfScope, RuleReversalWithoutOinfno, RuleFeedetlSnRepeated,
+// RuleCancelFeeWithoutBatch, RuleSettleWithoutPreSettle, RuleReconInline and
+// RuleMsgidRepeated; the others (not found, already settled, nothing to cancel, stale
+// pre-settlement, session expired) are part of resolving faults correctly.
+const (
+	RuleReversalOutOfScope     = "reversal_out_of_scope"   // 2601 naming a transaction that is not reversible
+	RuleReversalWithoutOinfno  = "reversal_without_oinfno" // 2601 without oinfno
+	RuleReversalNotFound       = "reversal_not_found"      // 2601 of a msgid not booked (now)
+	RuleFeedetlSnRepeated      = "feedetl_sn_repeated"     // a feedetl_sn used before in the visit
+	RuleAlreadySettled         = "already_settled"         // a second settlement of a visit
+	RuleCancelFeeWithoutBatch  = "cancel_fee_without_chrg_bchno"
+	RuleNothingToCancel        = "nothing_to_cancel"            // 2205 found nothing to cancel
+	RuleSettleWithoutPreSettle = "settle_without_presettlement" // 2207 without the four amounts
+	RuleSettleStale            = "settle_stale_presettlement"   // 2207 whose four amounts differ
+	RuleReconInline            = "recon_inline"                 // the old inline 3202
+	RuleMsgidRepeated          = "msgid_repeated"               // a msgid processed before
+	RuleSessionExpired         = "session_expired"              // a sign_no ExpireSessions forgot
+)
+
+// Violation is one refusal of a strict rule.
+type Violation struct {
+	Rule  string `json:"rule"`
+	Infno string `json:"infno"`
+	Msgid string `json:"msgid"`
+}
+
+// maxViolationLog bounds ViolationLog.
+const maxViolationLog = 1000
+
+// noteViolation records a refusal of rule; the caller holds p.mu.
+func (p *Platform) noteViolation(rule string, req *platform.Request) {
+	p.violations[rule]++
+	if len(p.violationLog) < maxViolationLog {
+		p.violationLog = append(p.violationLog, Violation{Rule: rule, Infno: req.Infno, Msgid: req.Msgid})
+	}
+	p.log.Info("sim strict rule refused", "rule", rule, "infno", req.Infno, "msgid", req.Msgid)
+}
+
+// Violations counts, per strict rule (the Rule… constants), the calls refused by it
+// since the last reset. GET /sim/stats shows it as "violations".
+func (p *Platform) Violations() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.violations))
+	for k, v := range p.violations {
+		out[k] = v
+	}
+	return out
+}
+
+// ViolationLog lists the first 1000 refusals of strict rules since the last reset.
+func (p *Platform) ViolationLog() []Violation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Violation(nil), p.violationLog...)
+}
+
 // delayable reports whether the "booked late" fault may delay infno: the writes and the
 // reversal, whose late landing can surprise a client.
 func delayable(infno string) bool {
@@ -124,7 +182,7 @@ func (p *Platform) sessionRefusal(req *platform.Request) *bizError {
 		return nil
 	}
 	if p.st.expired[req.SignNo] {
-		return biz(msgSessionExpired)
+		return biz(msgSessionExpired).as(RuleSessionExpired)
 	}
 	p.st.used[req.SignNo] = true
 	return nil

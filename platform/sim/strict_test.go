@@ -70,7 +70,7 @@ func TestStrict_SettleRequiresPreSettlement(t *testing.T) {
 }
 
 func TestStrict_ReversalSentinels(t *testing.T) {
-	_, c := mustSim(t, nil)
+	p, c := mustSim(t, nil)
 	cl := realClient(t, c, platform.Options{})
 	rev := func(omsgid, oinfno string) error {
 		_, err := cl.Call(context.Background(), "2601", c.meta(), platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: omsgid, Oinfno: oinfno}}, nil)
@@ -83,6 +83,36 @@ func TestStrict_ReversalSentinels(t *testing.T) {
 	err := rev(regMsg, "2201")
 	if !errors.Is(err, platform.ErrBusiness) || errors.Is(err, platform.ErrOriginalNotFound) {
 		t.Errorf("2201 reversed: got %v; want a plain business refusal (out of scope, not \"not found\")", err)
+	}
+	// The platform's own count of strict refusals: what a test of the agent asserts on.
+	v := p.Violations()
+	if v[RuleReversalOutOfScope] != 1 || v[RuleReversalNotFound] != 1 || len(v) != 2 {
+		t.Errorf("violations %v; want one out of scope and one not found", v)
+	}
+	if log := p.ViolationLog(); len(log) != 2 || log[0].Rule != RuleReversalNotFound || log[1].Infno != "2601" {
+		t.Errorf("violation log %+v", log)
+	}
+	if code, body := control(t, c, http.MethodGet, "/sim/stats", ""); code != 200 || !strings.Contains(body, `"reversal_out_of_scope": 1`) {
+		t.Errorf("GET /sim/stats = %d %s; want the violations", code, body)
+	}
+	p.Reset()
+	if v := p.Violations(); len(v) != 0 {
+		t.Errorf("violations after reset %v; want none", v)
+	}
+}
+
+// TestStrict_CleanRunViolatesNothing: a visit settled the way the real platform wants
+// (2206 then 2207 with its amounts, new msgids) triggers no strict rule.
+func TestStrict_CleanRunViolatesNothing(t *testing.T) {
+	p, c := mustSim(t, nil)
+	mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "K1", line{codgCT, "1", "240"}, line{codgVisit, "1", "25"})
+	s, msgid := c.settle(psnLocalEmployee, mdtrt, "K1", "11", "310", total, "1")
+	c.ok("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: msgid, Oinfno: "2207"}}, nil)
+	s2, _ := c.settle(psnLocalEmployee, mdtrt, "K1", "11", "310", total, "1")
+	c.ok("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: s2.SetlID, MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, nil)
+	c.ok("2205", platform.CancelFeeInput{Data: platform.CancelFeeData{ChrgBchno: "K1", MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, nil)
+	if v := p.Violations(); len(v) != 0 || s.SetlID == "" {
+		t.Errorf("violations %v; want none", v)
 	}
 }
 

@@ -127,7 +127,7 @@ func requireFields(req *platform.Request, key string, fields ...string) *bizErro
 		}
 	}
 	if len(missing) > 0 {
-		return biz("交易%s缺少必填项 %s (来自预结算结果)", req.Infno, strings.Join(missing, ", "))
+		return biz("交易%s缺少必填项 %s (来自预结算结果)", req.Infno, strings.Join(missing, ", ")).as(RuleSettleWithoutPreSettle)
 	}
 	return nil
 }

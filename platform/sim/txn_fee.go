@@ -39,7 +39,7 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 		}
 		if _, ok := v.fees[d.FeedetlSn]; inRequest[d.FeedetlSn] || ok {
 			// Unique within the visit for ever: a cancelled line's number is not reused.
-			return nil, biz("费用明细流水号 feedetl_sn %s 在本次就诊中重复", d.FeedetlSn)
+			return nil, biz("费用明细流水号 feedetl_sn %s 在本次就诊中重复", d.FeedetlSn).as(RuleFeedetlSnRepeated)
 		}
 		inRequest[d.FeedetlSn] = true
 		it, ok := p.items[d.MedListCodg]
@@ -62,7 +62,7 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 			DetItemFeeSumamt: d.DetItemFeeSumamt,
 			Cnt:              d.Cnt,
 			Pric:             d.Pric,
-			PricUplmtAmt:     platform.Amount(settle.LineAmount(d.Cnt.Qty(), it.PriceCeiling)),
+			PricUplmtAmt:     platform.PricOf(it.PriceCeiling),
 			SelfpayProp:      it.SelfpayProp,
 			FulamtOwnpayAmt:  platform.AmountOf(sp.Fulamt),
 			OverlmtAmt:       platform.AmountOf(sp.Overlmt),
@@ -112,7 +112,7 @@ func (p *Platform) cancelFee(req *platform.Request) (any, *bizError) {
 		return nil, biz("就诊 %s 已结算，请先撤销结算(2208)", v.id)
 	}
 	if d.ChrgBchno == "" {
-		return nil, biz("费用明细撤销须填写收费批次号 chrg_bchno (\"0000\" 撤销全部未结算明细)")
+		return nil, biz("费用明细撤销须填写收费批次号 chrg_bchno (\"0000\" 撤销全部未结算明细)").as(RuleCancelFeeWithoutBatch)
 	}
 	var gone []*fee
 	for _, sn := range v.order {
@@ -121,7 +121,7 @@ func (p *Platform) cancelFee(req *platform.Request) (any, *bizError) {
 		}
 	}
 	if len(gone) == 0 {
-		return nil, biz("%s: mdtrt_id %s chrg_bchno %s", msgNothingToCancel, v.id, d.ChrgBchno)
+		return nil, biz("%s: mdtrt_id %s chrg_bchno %s", msgNothingToCancel, v.id, d.ChrgBchno).as(RuleNothingToCancel)
 	}
 	var total settle.Money
 	var marked []*booking

@@ -7,8 +7,9 @@ import (
 	"github.com/settle-agent/settle-agent/platform"
 )
 
-// visitQuery is 5201: the person's visits (registrations that stand) whose begntime is
-// within [begntime, endtime], of med_type and mdtrt_id when given.
+// visitQuery is 5201: the person's visits (registrations and admissions that stand)
+// whose begntime is within [begntime, endtime], of med_type and mdtrt_id when given; an
+// inpatient stay carries its ipt_no as ipt_otp_no, so a lost 2401 answer is found too.
 func (p *Platform) visitQuery(req *platform.Request) (any, *bizError) {
 	var in platform.VisitQueryInput
 	if e := decodeInput(req, &in); e != nil {
@@ -37,7 +38,35 @@ func (p *Platform) visitQuery(req *platform.Request) (any, *bizError) {
 			Insutype: v.insutype, FixmedinsCode: v.fixmedins, ValiFlag: "1",
 		})
 	}
+	for _, st := range p.sortedStays() {
+		v := st.v
+		if v.psnNo != d.PsnNo || v.cancelled || d.MdtrtID != "" && v.id != d.MdtrtID || d.MedType != "" && d.MedType != v.medType {
+			continue
+		}
+		begn := st.begn.In(beijing).Format(platform.InfTimeLayout)
+		if d.Begntime != "" && begn < d.Begntime || d.Endtime != "" && begn > d.Endtime {
+			continue
+		}
+		rec := platform.VisitRecord{
+			MdtrtID: v.id, PsnNo: v.psnNo, IptOtpNo: st.iptNo, MedType: v.medType, Begntime: begn,
+			Insutype: v.insutype, FixmedinsCode: v.fixmedins, ValiFlag: "1",
+		}
+		if st.discharged {
+			rec.Endtime = st.end.In(beijing).Format(platform.InfTimeLayout)
+		}
+		out.Mdtrtinfo = append(out.Mdtrtinfo, rec)
+	}
 	return out, nil
+}
+
+// sortedStays lists the inpatient stays in admission order.
+func (p *Platform) sortedStays() []*stay {
+	ss := make([]*stay, 0, len(p.st.stays))
+	for _, s := range p.st.stays {
+		ss = append(ss, s)
+	}
+	sort.Slice(ss, func(i, j int) bool { return ss[i].v.id < ss[j].v.id })
+	return ss
 }
 
 func (v *visit) medTypeOr(def string) string {

@@ -104,7 +104,7 @@ func (p *Platform) detailRecon(req *platform.Request) (any, *bizError) {
 // the refund flag differ).
 func (p *Platform) detailReconFile(req *platform.Request, d platform.DetailReconFileData) (any, *bizError) {
 	if d.FileQuryNo == "" {
-		return nil, biz("明细对账须先上传对账文件(9101)并填写文件查询号 file_qury_no")
+		return nil, biz("明细对账须先上传对账文件(9101)并填写文件查询号 file_qury_no").as(RuleReconInline)
 	}
 	_, data, ok := p.loadFile(d.FileQuryNo)
 	if !ok {

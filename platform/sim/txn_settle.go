@@ -57,7 +57,7 @@ func (p *Platform) calculate(d platform.SettleData) (*calc, *bizError) {
 		return nil, e
 	}
 	if v.setlID != "" {
-		return nil, biz("%s(mdtrt_id %s, setl_id %s)，不能重复结算", msgAlreadySettled, v.id, v.setlID)
+		return nil, biz("%s(mdtrt_id %s, setl_id %s)，不能重复结算", msgAlreadySettled, v.id, v.setlID).as(RuleAlreadySettled)
 	}
 	insutype := d.Insutype
 	if insutype == "" {
@@ -175,7 +175,7 @@ func (p *Platform) settleTxn(req *platform.Request) (any, *bizError) {
 		d.PreselfpayAmt.Money() != c.split.PreselfpayAmt || d.InscpScpAmt.Money() != c.split.InscpScpAmt {
 		return nil, biz("结算入参 fulamt_ownpay_amt/overlmt_selfpay/preselfpay_amt/inscp_scp_amt (%s/%s/%s/%s) 与预结算结果 (%s/%s/%s/%s) 不符，请重新预结算(2206)",
 			d.FulamtOwnpayAmt, d.OverlmtSelfpay, d.PreselfpayAmt, d.InscpScpAmt,
-			c.split.FulamtOwnpayAmt, c.split.OverlmtSelfpay, c.split.PreselfpayAmt, c.split.InscpScpAmt)
+			c.split.FulamtOwnpayAmt, c.split.OverlmtSelfpay, c.split.PreselfpayAmt, c.split.InscpScpAmt).as(RuleSettleStale)
 	}
 	st := &settlement{id: p.nextID("ST"), msgid: req.Msgid, v: c.v, ps: c.ps, year: c.year}
 	c.split.SetlID, c.split.MedinsSetlID = st.id, req.Msgid
@@ -255,14 +255,14 @@ func (p *Platform) reversal(req *platform.Request) (any, *bizError) {
 		return nil, biz("冲正须填写原交易报文ID omsgid")
 	}
 	if d.Oinfno == "" {
-		return nil, biz("冲正须填写原交易编号 oinfno")
+		return nil, biz("冲正须填写原交易编号 oinfno").as(RuleReversalWithoutOinfno)
 	}
 	if !platform.IsReversible(d.Oinfno) {
-		return nil, biz("交易 %s 不支持冲正(可冲正的交易: %s)", d.Oinfno, reversibleList())
+		return nil, biz("交易 %s 不支持冲正(可冲正的交易: %s)", d.Oinfno, reversibleList()).as(RuleReversalOutOfScope)
 	}
 	bs := p.st.byMsgid[d.Omsgid]
 	if len(bs) == 0 {
-		return nil, biz("%s: omsgid %s", msgOriginalNotFound, d.Omsgid)
+		return nil, biz("%s: omsgid %s", msgOriginalNotFound, d.Omsgid).as(RuleReversalNotFound)
 	}
 	live := 0
 	for _, b := range bs {
@@ -277,7 +277,7 @@ func (p *Platform) reversal(req *platform.Request) (any, *bizError) {
 		}
 	}
 	if live == 0 {
-		return nil, biz("%s(已冲正或已撤销): omsgid %s", msgOriginalNotFound, d.Omsgid)
+		return nil, biz("%s(已冲正或已撤销): omsgid %s", msgOriginalNotFound, d.Omsgid).as(RuleReversalNotFound)
 	}
 	for _, b := range bs {
 		if !b.Live() || b.undo == nil {

@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	settle "github.com/settle-agent/settle-agent"
+)
+
+// decimalTypes are the types written on the wire as decimal strings ("25.00"),
+// never as JSON numbers.
+var decimalTypes = map[reflect.Type]bool{
+	reflect.TypeFor[settle.Money](): true,
+	reflect.TypeFor[settle.Qty]():   true,
+	reflect.TypeFor[settle.Price](): true,
+}
+
+// decimalKeys caches, per request type, the paths of its decimal members with
+// arrays unindexed ("total", "items[].amount") and their types.
+var decimalKeys sync.Map // reflect.Type -> map[string]reflect.Type
+
+func decimalKeysOf(t reflect.Type) map[string]reflect.Type {
+	if m, ok := decimalKeys.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	out := map[string]reflect.Type{}
+	var walk func(prefix string, t reflect.Type, depth int)
+	walk = func(prefix string, t reflect.Type, depth int) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if decimalTypes[t] {
+			out[prefix] = t
+			return
+		}
+		if depth > 8 {
+			return
+		}
+		switch t.Kind() {
+		case reflect.Slice, reflect.Array:
+			walk(prefix+"[]", t.Elem(), depth+1)
+		case reflect.Struct:
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				if !f.IsExported() {
+					continue
+				}
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				switch {
+				case name == "-":
+					continue
+				case name == "" && f.Anonymous:
+					walk(prefix, f.Type, depth+1)
+					continue
+				case name == "":
+					name = f.Name
+				}
+				key := name
+				if prefix != "" {
+					key = prefix + "." + name
+				}
+				walk(key, f.Type, depth+1)
+			}
+		}
+	}
+	walk("", t, 0)
+	decimalKeys.Store(t, out)
+	return out
+}
+
+// decimalPath finds the first member of body, a JSON document meant for v, that
+// holds no decimal v's type can take there (a JSON number, or a string such as
+// "25.001" with too many places), and names it the way the cashier's developer
+// reads it: "items[0].amount". It returns "" when there is none (or body is not
+// JSON).
+func decimalPath(body []byte, v any) string {
+	keys := decimalKeysOf(reflect.TypeOf(v))
+	if len(keys) == 0 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	path, _ := findNumber(dec, keys, "", "", 0)
+	return path
+}
+
+// findNumber reads one JSON value and returns the concrete path of the first
+// bad value at a decimal key inside it (generic is the path with arrays unindexed).
+func findNumber(dec *json.Decoder, keys map[string]reflect.Type, concrete, generic string, depth int) (string, error) {
+	tok, err := dec.Token()
+	if err != nil || depth > 64 {
+		return "", err
+	}
+	switch t := tok.(type) {
+	case json.Number:
+		if keys[generic] != nil {
+			return concrete, nil
+		}
+	case string:
+		if typ := keys[generic]; typ != nil {
+			raw, _ := json.Marshal(t)
+			if json.Unmarshal(raw, reflect.New(typ).Interface()) != nil {
+				return concrete, nil
+			}
+		}
+	case json.Delim:
+		switch t {
+		case '{':
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return "", err
+				}
+				k, _ := kt.(string)
+				c, g := k, k
+				if concrete != "" {
+					c, g = concrete+"."+k, generic+"."+k
+				}
+				if p, err := findNumber(dec, keys, c, g, depth+1); p != "" || err != nil {
+					return p, err
+				}
+			}
+			_, err = dec.Token() // '}'
+		case '[':
+			for i := 0; dec.More(); i++ {
+				if p, err := findNumber(dec, keys, concrete+"["+strconv.Itoa(i)+"]", generic+"[]", depth+1); p != "" || err != nil {
+					return p, err
+				}
+			}
+			_, err = dec.Token() // ']'
+		}
+	}
+	return "", err
+}

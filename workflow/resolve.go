@@ -1,0 +1,198 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// Outcome unknown (platform.md): a write whose answer never came may or may not
+// have been booked. Before the step is repeated the engine finds out, with the
+// transaction's own tools:
+//
+//   - 2207, 2208 (and a stay's 2304, 2305, 2401): 2601 naming the original msgid
+//     until it gets a definite answer, success or "原交易不存在"; then the step
+//     again with a new msgid;
+//   - 2201: 5201 by psn_no and the hospital's ipt_otp_no; adopt the visit's mdtrt_id
+//     when it is there, register again when it is not;
+//   - 2204: cancel that charge batch (2205 by chrg_bchno), success or "nothing to
+//     cancel" both meaning none of it stands, then upload again under a new batch;
+//   - 2202, 2205: repeat (a cancellation of what is gone is "nothing to cancel").
+//
+// A msgid stored before sending may never have left the machine: every rule is safe
+// when nothing was booked.
+
+// resolveRank orders the resolution of a bill's pending messages: the reversible
+// ones first, latest first (a settlement is undone before what it stands on), then the
+// registration (its mdtrt_id is what a fee batch is cancelled by), then fee batches.
+func resolveRank(infno string) int {
+	switch {
+	case platform.IsReversible(infno):
+		return 0
+	case infno == platform.InfnoRegister:
+		return 1
+	case infno == platform.InfnoFeeUpload:
+		return 2
+	}
+	return 3
+}
+
+// nextPending is the pending message to resolve first.
+func nextPending(pending []Pending) Pending {
+	best := len(pending) - 1
+	for i := len(pending) - 1; i >= 0; i-- {
+		if resolveRank(pending[i].Infno) < resolveRank(pending[best].Infno) {
+			best = i
+		}
+	}
+	return pending[best]
+}
+
+// ResolutionOrder is the order in which pending messages are resolved (for tests and
+// the docs): their infnos.
+func ResolutionOrder(pending []Pending) []string {
+	p := slices.Clone(pending)
+	var out []string
+	for len(p) > 0 {
+		n := nextPending(p)
+		out = append(out, n.Infno)
+		p = slices.DeleteFunc(p, func(x Pending) bool { return x.Msgid == n.Msgid })
+	}
+	return out
+}
+
+// resolve settles the outcome of one pending message and forgets it once known.
+func (e *Engine) resolve(ctx context.Context, rec *Record, p Pending) error {
+	switch {
+	case platform.IsReversible(p.Infno):
+		return e.reverse(ctx, rec, p)
+	case p.Infno == platform.InfnoRegister:
+		return e.findVisit(ctx, rec, p)
+	case p.Infno == platform.InfnoFeeUpload:
+		return e.cancelBatch(ctx, rec, p)
+	}
+	// 2202, 2205: the cancellation is repeated by the step itself.
+	rec.logMsg(p.Msgid, p.Infno, OutcomeUnknown, "repeated", e.now())
+	rec.resolvePending(p.Msgid)
+	return nil
+}
+
+// reverse sends 2601 for one pending reversible message until the platform answers
+// definitely: success (undone) or "the original does not exist" (never booked, or
+// no longer standing). A 2601 that times out is tried again with a new msgid of its
+// own; the original's omsgid stays the same.
+func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return err
+	}
+	_, err = e.callFor(ctx, rec, platform.InfnoReversal, msgid, ReversalInput(rec, p), nil)
+	switch {
+	case err == nil:
+		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
+	case errors.Is(err, platform.ErrOriginalNotFound):
+		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
+	default:
+		return fmt.Errorf("reverse %s %s of bill %s: %w", p.Infno, p.Msgid, rec.Bill.BillNo, err)
+	}
+	rec.resolvePending(p.Msgid)
+	return nil
+}
+
+// findVisit resolves a lost 2201: the visit is looked up (5201) by the bill number
+// (ipt_otp_no); found, its mdtrt_id is adopted; not found, the bill registers again.
+func (e *Engine) findVisit(ctx context.Context, rec *Record, p Pending) error {
+	var out platform.VisitQueryOutput
+	day := rec.Bill.CreatedAt.In(settle.Beijing)
+	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo,
+		Begntime: InfTime(day.Add(-24 * time.Hour)), Endtime: InfTime(e.now().Add(24 * time.Hour)),
+		MedType: rec.Bill.MedType}}
+	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
+		return fmt.Errorf("find the visit of a lost 2201 %s: %w", p.Msgid, err)
+	}
+	if v, ok := out.ByIptOtpNo(rec.Bill.BillNo); ok {
+		rec.MdtrtID = v.MdtrtID
+		rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "visit "+v.MdtrtID+" found by 5201", e.now())
+	} else {
+		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "no visit found by 5201", e.now())
+	}
+	rec.resolvePending(p.Msgid)
+	return nil
+}
+
+// cancelBatch resolves a lost 2204: its charge batch is cancelled (2205 by
+// chrg_bchno); success or "nothing to cancel" both mean none of it stands, and the
+// fees go up again under a new batch number (the platform refuses a feedetl_sn it has
+// seen, even cancelled).
+func (e *Engine) cancelBatch(ctx context.Context, rec *Record, p Pending) error {
+	if rec.MdtrtID == "" {
+		// No visit: the upload cannot have been booked.
+		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "no visit", e.now())
+		rec.resolvePending(p.Msgid)
+		return nil
+	}
+	batch := p.Batch
+	if batch == "" {
+		batch = ChargeBatch(rec)
+	}
+	err := e.cancelFees(ctx, rec, batch)
+	if err != nil {
+		return fmt.Errorf("cancel the batch of a lost 2204 %s: %w", p.Msgid, err)
+	}
+	rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "batch "+batch+" cancelled (2205)", e.now())
+	rec.resolvePending(p.Msgid)
+	rec.FeesDone = false
+	rec.Presettle, rec.FeeResults = nil, nil
+	rec.FeeBatch = max(rec.FeeBatch, 1) + 1
+	return nil
+}
+
+// cancelFees sends 2205 for one charge batch ("0000": every unsettled line); "nothing
+// to cancel" is a success.
+func (e *Engine) cancelFees(ctx context.Context, rec *Record, batch string) error {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return err
+	}
+	_, err = e.callFor(ctx, rec, platform.InfnoCancelFee, msgid, CancelFeeInput(rec, batch), nil)
+	if err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
+		return err
+	}
+	return nil
+}
+
+// adoptBooked resolves a repeated 2207 refused because the visit is already settled:
+// that settlement is the one this bill was making (booked late, after the agent gave
+// up on it). It is found with 5203 by mdtrt_id and adopted.
+func (e *Engine) adoptBooked(ctx context.Context, rec *Record) error {
+	var out platform.SettleQueryOutput
+	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
+	if err := e.readStep(ctx, rec, platform.InfnoSettleQuery, in, &out); err != nil {
+		return fmt.Errorf("find the settlement of visit %s: %w", rec.MdtrtID, err)
+	}
+	standing := out.Standing()
+	if len(standing) == 0 {
+		return fmt.Errorf("visit %s said settled, but 5203 lists no standing settlement: %w", rec.MdtrtID, platform.ErrOutcomeUnknown)
+	}
+	s := standing[0]
+	ours := false
+	for _, m := range rec.History {
+		if m.Infno == platform.InfnoSettle && m.Msgid == s.MedinsSetlID {
+			ours = true
+		}
+	}
+	if !ours {
+		rec.Surprises = append(rec.Surprises, fmt.Sprintf("settlement %s of visit %s was booked by msgid %q, not one this bill sent; adopted: check it in the day's 3202", s.SetlID, rec.MdtrtID, s.MedinsSetlID))
+	}
+	if len(standing) > 1 {
+		rec.Surprises = append(rec.Surprises, fmt.Sprintf("visit %s holds %d standing settlements at the platform; %s adopted", rec.MdtrtID, len(standing), s.SetlID))
+	}
+	rec.logMsg(s.MedinsSetlID, platform.InfnoSettle, OutcomeAdopted, "settlement "+s.SetlID+" found by 5203", e.now())
+	e.adoptSettlement(rec, s, s.MedinsSetlID)
+	return nil
+}
