@@ -482,8 +482,8 @@ func (d *demo) outage(ctx context.Context) error {
 	totals, _ := rep["totals"].([]any)
 	for _, t := range totals {
 		m := t.(map[string]any)
-		d.say("    insutype %s: %v settlements, total ¥%s, fund ¥%s, account ¥%s → platform says %q",
-			m["insutype"], m["fixmedins_setl_cnt"], m["medfee_sumamt"], m["fund_pay_sumamt"], m["acct_pay"], m["stmt_rslt_dscr"])
+		d.say("    insutype %s, clr_type %s: %v settlements, total ¥%s, fund ¥%s, account ¥%s → platform says %q",
+			m["insutype"], m["clr_type"], m["fixmedins_setl_cnt"], m["medfee_sumamt"], m["fund_pay_sumamt"], m["acct_pay"], m["stmt_rslt_dscr"])
 	}
 	diffs, _ := rep["differences"].([]any)
 	d.say("    %d offline bills listed for the cashier office (refunds/amounts due); CSV at /v1/reconciliation?date=%s&format=csv", len(diffs), day)
