@@ -193,7 +193,7 @@ type HL7 struct {
 	MaxMessageBytes int64    `toml:"max_message_bytes"`
 
 	// InpatientWindow books inpatient messages (ADT, DFT with PV1-2 "I"); empty:
-	// default_window, else "ZYC".
+	// default_window, else the first [[window]].
 	InpatientWindow string `toml:"inpatient_window"`
 }
 

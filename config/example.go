@@ -131,7 +131,7 @@ file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
 listen = ""                          # e.g. "0.0.0.0:2575"; empty: off
 # default_med_type = "11"
 # default_window = ""                # window for messages without PV1-3
-# inpatient_window = ""              # window for inpatient messages (ADT, PV1-2 "I"); empty: default_window, else ZYC
+# inpatient_window = ""              # window for inpatient messages (ADT, PV1-2 "I"); empty: default_window, else the first window
 # idle_timeout = "5m0s"
 # max_message_bytes = 1048576
 
