@@ -92,9 +92,11 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 		if rec.Discharged {
 			return nil
 		}
-		if err := e.stayWrite(ctx, rec, platform.InfnoDischarge, "", DischargeInput(rec), nil); err != nil {
+		err := e.stayWrite(ctx, rec, platform.InfnoDischarge, "", DischargeInput(rec), nil)
+		if err != nil && !(isFinal(err) && strings.Contains(refusalMessage(err), "已办理出院")) {
 			return err
 		}
+		// Discharged (or discharged already: a 2402 of ours booked late).
 		rec.Discharged = true
 		return nil
 	case OpCancelDischarge:
@@ -165,7 +167,11 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 		if isFinal(err) && (strings.Contains(msg, "已办理入院") || strings.Contains(msg, "已在院")) {
 			// An admission of ours booked late (after its reversal was answered "does
 			// not exist"): find it by the ipt_no and adopt it.
-			if id, ok := e.findAdmission(ctx, rec); ok {
+			id, ok, qerr := e.findAdmission(ctx, rec)
+			if qerr != nil {
+				return qerr // no definite answer to the query: try again later
+			}
+			if ok {
 				rec.MdtrtID, rec.Admitted = id, true
 				rec.logMsg(rec.History[len(rec.History)-1].Msgid, platform.InfnoAdmission, OutcomeAdopted, "admitted earlier as "+id, e.now())
 				return nil
@@ -178,34 +184,41 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 }
 
 // findAdmission asks 5201 for the person's inpatient visits and returns the one with
-// the stay's ipt_no.
-func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bool) {
+// the stay's ipt_no; the error is set when the query got no definite answer.
+func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bool, error) {
 	msgid, err := e.nextMsgid()
 	if err != nil {
-		return "", false
+		return "", false, err
 	}
 	var out platform.VisitQueryOutput
 	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
 	err = e.stayCall(ctx, rec, platform.InfnoVisitQuery, msgid, in, &out)
 	if err != nil {
-		return "", false
+		if isFinal(err) {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("5201 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	v, ok := out.ByIptOtpNo(rec.Admission.IptNo)
-	return v.MdtrtID, ok && v.MdtrtID != ""
+	return v.MdtrtID, ok && v.MdtrtID != "", nil
 }
 
 // adoptLateSettlement asks 5203 for the stay's settlements and adopts one that stands
-// and the agent does not know: a 2304 of ours booked late.
-func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) bool {
+// and the agent does not know: a 2304 of ours booked late. The error is set when the
+// query got no definite answer.
+func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
 	msgid, err := e.nextMsgid()
 	if err != nil {
-		return false
+		return false, err
 	}
 	var out platform.SettleQueryOutput
 	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
 	err = e.stayCall(ctx, rec, platform.InfnoSettleQuery, msgid, in, &out)
 	if err != nil {
-		return false
+		if isFinal(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("5203 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	for _, s := range out.Standing() {
 		if s.SetlID == "" || rec.settlement(s.SetlID) != nil {
@@ -213,9 +226,9 @@ func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op St
 		}
 		e.adoptStaySettlement(rec, op, s, s.MedinsSetlID)
 		rec.logMsg(s.MedinsSetlID, platform.InfnoInpatientSettle, OutcomeAdopted, "settled earlier as "+s.SetlID, e.now())
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
 func (e *Engine) stayFees(ctx context.Context, rec *StayRecord, op StayOp) error {
@@ -290,19 +303,80 @@ func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) err
 	if len(batches) == 0 {
 		return refuseStay("stay %s has no unsettled fees", rec.Admission.IptNo)
 	}
+	if err := e.withdrawStrays(ctx, rec, false); err != nil {
+		return err
+	}
 	pre := InpatientPreSettleInput(rec, op, total)
-	err := e.stayPresettle(ctx, rec, pre)
 	var out platform.InpatientSettleOutput
-	if err == nil {
-		err = e.stayWrite(ctx, rec, platform.InfnoInpatientSettle, "", InpatientSettleInput(pre, platformSetlinfo(rec.Presettle)), &out)
+	var err error
+	for try := 0; try < 2; try++ {
+		err = e.stayPresettle(ctx, rec, pre)
+		if err == nil {
+			err = e.stayWrite(ctx, rec, platform.InfnoInpatientSettle, "", InpatientSettleInput(pre, platformSetlinfo(rec.Presettle)), &out)
+		}
+		if try == 0 && err != nil && isFinal(err) && strings.Contains(refusalMessage(err), "不符") {
+			// The platform holds other lines than the agent: an upload given up on
+			// landed late. Withdraw what the agent does not know and ask again.
+			if werr := e.withdrawStrays(ctx, rec, true); werr != nil {
+				return werr
+			}
+			continue
+		}
+		break
 	}
 	if err != nil {
-		if errors.Is(err, platform.ErrAlreadySettled) && e.adoptLateSettlement(ctx, rec, op) {
-			return nil // a 2304 of ours booked late: that settlement is the one being made
+		if errors.Is(err, platform.ErrAlreadySettled) {
+			adopted, qerr := e.adoptLateSettlement(ctx, rec, op)
+			switch {
+			case qerr != nil:
+				return qerr // no definite answer to the query: try again later
+			case adopted:
+				return nil // a 2304 of ours booked late: that settlement is the one being made
+			}
 		}
 		return err
 	}
 	e.adoptStaySettlement(rec, op, out.Setlinfo, rec.History[len(rec.History)-1].Msgid)
+	return nil
+}
+
+// withdrawStrays cancels (2302) the fee lines the platform holds for the stay that
+// the agent does not: lines of an upload it gave up on (resolved as not booked) that
+// the platform booked late. It asks 5204 only when such an upload exists, or when
+// always is set.
+func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always bool) error {
+	known := map[string]bool{}
+	superseded := false
+	for i := range rec.Batches {
+		b := &rec.Batches[i]
+		superseded = superseded || b.Attempt > 0 || b.Cancelled
+		if b.Uploaded && !b.Cancelled {
+			for _, it := range b.Batch.Items {
+				known[StayFeedetlSn(b, it.Line)] = true
+			}
+		}
+	}
+	if !superseded && !always {
+		return nil
+	}
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return err
+	}
+	var out platform.FeeQueryOutput
+	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
+	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
+		return fmt.Errorf("5204 for stay %s: %w", rec.Admission.IptNo, err)
+	}
+	for _, f := range out.Feedetail {
+		if f.SetlID != "" || known[f.FeedetlSn] {
+			continue
+		}
+		err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelFee, "", InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
+		if err != nil && !nothingThere(err) {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -355,7 +429,8 @@ func (e *Engine) stayCancelSettlement(ctx context.Context, rec *StayRecord, op S
 	}
 	var out platform.InpatientCancelSettleOutput
 	err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelSettle, "", InpatientCancelSettleInput(rec, op.SetlID), &out)
-	if err != nil {
+	if err != nil && !nothingThere(err) {
+		// "Does not exist or cancelled": a 2305 of ours booked late did it already.
 		return err
 	}
 	st = rec.settlement(op.SetlID)
