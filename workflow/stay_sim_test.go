@@ -96,7 +96,10 @@ func TestStay_Simulation(t *testing.T) {
 		}
 		d := r.discharge()
 		again("discharge", func() error { _, err := r.eng.SubmitDischarge(ctx, s.a.IptNo, d, "sim"); return err })
-		again("settle", func() error { _, err := r.eng.SettleStay(ctx, s.a.IptNo, settle.StaySettle{AcctUsedFlag: "0"}); return err })
+		again("settle", func() error {
+			_, err := r.eng.SettleStay(ctx, s.a.IptNo, settle.StaySettle{AcctUsedFlag: "0"})
+			return err
+		})
 		stays = append(stays, s)
 	}
 	// The network heals; late bookings land; the queue drains.
