@@ -271,6 +271,11 @@ func stayView(rec *workflow.StayRecord) map[string]any {
 		ops := make([]string, len(rec.Ops))
 		for i, op := range rec.Ops {
 			ops[i] = string(op.Kind)
+			if op.Kind == workflow.OpSettle && op.Offline {
+				// [offline] inpatient = defer: the deposit (押金) covers the patient
+				// until the real settlement comes.
+				v["settlement_deferred"] = true
+			}
 		}
 		v["queued_ops"] = ops
 	}
