@@ -186,21 +186,28 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 // findAdmission asks 5201 for the person's inpatient visits and returns the one with
 // the stay's ipt_no; the error is set when the query got no definite answer.
 func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bool, error) {
+	v, ok, err := e.findStayVisit(ctx, rec)
+	return v.MdtrtID, ok, err
+}
+
+// findStayVisit asks 5201 for the person's inpatient visits and returns the one with the
+// stay's ipt_no (its endtime is set once discharged).
+func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
 	msgid, err := e.nextMsgid()
 	if err != nil {
-		return "", false, err
+		return platform.VisitRecord{}, false, err
 	}
 	var out platform.VisitQueryOutput
 	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
 	err = e.stayCall(ctx, rec, platform.InfnoVisitQuery, msgid, in, &out)
 	if err != nil {
 		if isFinal(err) {
-			return "", false, nil
+			return platform.VisitRecord{}, false, nil
 		}
-		return "", false, fmt.Errorf("5201 for stay %s: %w", rec.Admission.IptNo, err)
+		return platform.VisitRecord{}, false, fmt.Errorf("5201 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	v, ok := out.ByIptOtpNo(rec.Admission.IptNo)
-	return v.MdtrtID, ok && v.MdtrtID != "", nil
+	return v, ok && v.MdtrtID != "", nil
 }
 
 // adoptLateSettlement asks 5203 for the stay's settlements and adopts one that stands
@@ -560,11 +567,24 @@ func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
 //     both mean: not booked now), then the operation is sent again with a new msgid;
 //   - 2301: 2302 of each line of that upload attempt (success or "nothing there" both
 //     mean: not booked), then the batch is uploaded again as a new attempt;
-//   - 2402: 2405 (undone, or "not discharged"), then 2402 again;
+//   - 2401 first 5201 by the ipt_no: adopted when found;
+//   - 2402: 5201 — discharged (endtime set): go on; else 2402 again;
 //   - 2302, 2405, 2404: sent again — each is harmless when already done.
 func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
 	switch p.Infno {
 	case platform.InfnoAdmission, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
+		if p.Infno == platform.InfnoAdmission && rec.PsnNo != "" && !rec.Admitted {
+			// A lost admission: 5201 by the ipt_no first — adopted when it is there.
+			v, ok, err := e.findStayVisit(ctx, rec)
+			if err != nil {
+				return err
+			}
+			if ok {
+				rec.MdtrtID, rec.Admitted = v.MdtrtID, true
+				rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "found by 5201 as "+v.MdtrtID, e.now())
+				break
+			}
+		}
 		msgid, err := e.nextMsgid()
 		if err != nil {
 			return err
@@ -597,16 +617,19 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 		}
 		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
 	case platform.InfnoDischarge:
-		msgid, err := e.nextMsgid()
+		// A lost discharge: 5201 shows whether the stay is discharged (endtime); go
+		// on when it is, send 2402 again when not (a late one then answers
+		// "discharged already", which counts as done).
+		v, ok, err := e.findStayVisit(ctx, rec)
 		if err != nil {
 			return err
 		}
-		err = e.stayCall(ctx, rec, platform.InfnoCancelDischarge, msgid, StayRef(rec), nil)
-		if err != nil && !nothingThere(err, "未办理出院", "未出院") {
-			return fmt.Errorf("undo lost discharge of stay %s: %w", rec.Admission.IptNo, err)
+		rec.Discharged = ok && v.Endtime != ""
+		outcome := OutcomeNotBooked
+		if rec.Discharged {
+			outcome = OutcomeOK
 		}
-		rec.Discharged = false
-		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
+		rec.logMsg(p.Msgid, p.Infno, outcome, "5201: endtime "+v.Endtime, e.now())
 	default:
 		rec.logMsg(p.Msgid, p.Infno, OutcomeUnknown, "sent again", e.now())
 	}
