@@ -69,9 +69,20 @@ func TestAgent_Catalogue(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"Catalogue (医保目录)", "✓ synced", "仍使用旧对照", "XJ99ZZZ999Z999999999999"} {
+	for _, want := range []string{"<h2>医保目录</h2>", "✓ 已同步", "与医保目录不符", "仍使用旧对照", "XJ99ZZZ999Z999999999999"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("status page lacks %q", want)
+		}
+	}
+	resp, err = http.Get(s.URL + "/?lang=en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Catalogue (医保目录)", "✓ synced, oldest", "wrong against the catalogue"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("English status page lacks %q", want)
 		}
 	}
 }

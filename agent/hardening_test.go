@@ -1,18 +1,23 @@
 package agent_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
@@ -245,5 +250,91 @@ func TestHardening_LookupIsRecorded(t *testing.T) {
 	}
 	if !strings.Contains(lines[0], "outcome=platform") {
 		t.Errorf("access line %s; want outcome=platform", lines[0])
+	}
+}
+
+// Issue 17 point 3: 50,000 distinct keys for one bill grew the store from 8.4 MB to
+// 134 MB. The same bill under a new key now answers its state and stores nothing
+// (measured before the fix on this machine: 4.1 KB a key; after: 0).
+func TestHardening_NoStoreGrowthPerKey(t *testing.T) {
+	s := MustSystem(t, nil)
+	b := newBill(cardLocalEmployee)
+	if st, body := s.Do("POST", "/v1/bills", tokW01, b); st != 201 {
+		t.Fatalf("first post: got %d %v", st, body)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(filepath.Join(s.Cfg.Store.Dir, agent.StoreFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	const n = 500
+	for i := range n {
+		if st, body := s.Do("POST", "/v1/bills", tokW01, b, "Idempotency-Key", fmt.Sprintf("key-%06d-%0100d", i, i)); st != 200 {
+			t.Fatalf("key %d: got %d %v; want 200 (the bill as it stands)", i, st, body)
+		}
+	}
+	if grown := size() - before; grown > 256<<10 {
+		t.Errorf("the store grew %d bytes for %d keys naming one bill (%d a key); want nothing stored per key", grown, n, grown/n)
+	}
+}
+
+// The [hl7] settings reach the listener: allow_from closes a connection from any other
+// address, windows refuses a bill for a window the listener does not serve.
+func TestHardening_HL7Config(t *testing.T) {
+	msg := "MSH|^~\\&|HIS|H|SETTLE|H|20261123091200||DFT^P03^DFT_P03|CX1|P|2.5\r" +
+		"PV1|1|O|W01^^^H||||D0042^王^医生|||||||||||11|HL7SEC1\r" +
+		"IN1|1|310||||||||||||||||||||||||||||||||||03^A33010001\r" +
+		"FT1|1|||20261123091000||CG|ZL0001^诊查费|||1|25.00|25.00|0301^内科\r"
+	send := func(t *testing.T, addr string) (string, error) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := conn.Write(hisadapter.Frame([]byte(msg))); err != nil {
+			return "", err
+		}
+		return bufio.NewReader(conn).ReadString(0x1c)
+	}
+	t.Run("AllowFrom", func(t *testing.T) {
+		s := MustSystem(t, func(c *config.Config) { c.HL7.Listen = "127.0.0.1:0"; c.HL7.AllowFrom = []string{"10.9.9.9"} })
+		if ack, err := send(t, s.Agent.HL7Addr()); err == nil {
+			t.Errorf("connection from 127.0.0.1 with allow_from 10.9.9.9: got %q; want it closed unanswered", ack)
+		}
+	})
+	t.Run("Windows", func(t *testing.T) {
+		s := MustSystem(t, func(c *config.Config) { c.HL7.Listen = "127.0.0.1:0"; c.HL7.Windows = []string{"W02"} })
+		ack, err := send(t, s.Agent.HL7Addr())
+		if err != nil || !strings.Contains(ack, "MSA|AE|") || !strings.Contains(ack, "PV1-3") {
+			t.Errorf("bill for W01 on a W02 listener: got %q, %v; want AE naming PV1-3", ack, err)
+		}
+		if st, _ := s.Do("GET", "/v1/bills/HL7SEC1", tokW01, nil); st != 404 {
+			t.Errorf("the refused bill: got %d; want 404", st)
+		}
+	})
+}
+
+// Errors quote at most a glimpse of what was sent; a path that cannot be a bill
+// number is not looked up nor repeated.
+func TestHardening_ErrorsEchoLittle(t *testing.T) {
+	s := MustSystem(t, nil)
+	long := strings.Repeat("Z", 2000)
+	st, body := s.Do("GET", "/v1/bills/"+long+"%3Cscript%3E", tokW01, nil)
+	if st != 404 || strings.Contains(fmt.Sprint(body), "ZZZZ") || strings.Contains(fmt.Sprint(body), "script") {
+		t.Errorf("GET an impossible bill number: got %d %v; want 404 without the path", st, body)
+	}
+	b := newBill(cardLocalEmployee)
+	b.Window = long
+	st, body = s.Do("POST", "/v1/bills", tokW01, b)
+	if st != 403 || strings.Count(fmt.Sprint(body), "Z") > 40 {
+		t.Errorf("a 2000-byte window: got %d %v; want 403 quoting at most 40 bytes", st, body)
+	}
+	st, body = s.Do("GET", "/v1/bills?state="+long, tokW01, nil)
+	if st != 400 || strings.Count(fmt.Sprint(body), "Z") > 40 {
+		t.Errorf("a 2000-byte state: got %d %v; want 400 quoting at most 40 bytes", st, body)
 	}
 }

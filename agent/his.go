@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,12 +35,34 @@ func (a *Agent) startHIS(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("hl7 listener on %s: %w (change [hl7] listen)", addr, err)
 		}
+		h := a.cfg.HL7
+		allow, err := h.AllowPrefixes()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("hl7.allow_from: %w", err)
+		}
+		var tc *tls.Config
+		if h.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("hl7.tls_cert/tls_key: %w", err)
+			}
+			tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
 		srv := &hisadapter.MLLPServer{
 			Sink:            sink,
-			Defaults:        hisadapter.DFTDefaults{MedType: a.cfg.HL7.DefaultMedType, Window: a.cfg.HL7.DefaultWindow, InpatientWindow: a.inpatientWindow()},
+			Defaults:        hisadapter.DFTDefaults{MedType: h.DefaultMedType, Window: h.DefaultWindow, InpatientWindow: a.inpatientWindow()},
 			Logger:          a.log.With("input", "hl7"),
-			IdleTimeout:     a.cfg.HL7.IdleTimeout.Duration,
-			MaxMessageBytes: int(a.cfg.HL7.MaxMessageBytes),
+			IdleTimeout:     h.IdleTimeout.Duration,
+			FrameTimeout:    h.FrameTimeout.Duration,
+			MaxMessageBytes: int(h.MaxMessageBytes),
+			MaxConns:        h.MaxConns,
+			MaxConnsPerHost: h.MaxConnsPerHost,
+			AllowFrom:       allow,
+			TLSConfig:       tc,
+			Windows:         h.Windows,
+			MessageRate:     h.MessageRate,
 			Now:             a.now,
 		}
 		a.mu.Lock()
@@ -61,6 +84,7 @@ func (a *Agent) startHIS(ctx context.Context) error {
 			Logger:        a.log.With("input", "dropfolder"),
 			Now:           a.now,
 			DefaultWindow: a.cfg.DropFolder.DefaultWindow,
+			Windows:       a.cfg.DropFolder.Windows,
 		}
 		a.goRun(func() {
 			if err := df.Run(ctx); err != nil && ctx.Err() == nil {

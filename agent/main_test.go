@@ -49,7 +49,13 @@ func MustSim(tb testing.TB) (*sim.Platform, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = stop() })
+	tb.Cleanup(func() {
+		_ = stop()
+		// Every test: no msgid ever reached the platform twice.
+		if rep := p.RepeatedMsgids(); len(rep) > 0 {
+			tb.Errorf("msgids sent to the platform twice: %v", rep)
+		}
+	})
 	return p, url
 }
 

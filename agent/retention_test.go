@@ -68,3 +68,45 @@ func TestAgent_Sweep(t *testing.T) {
 		t.Errorf("settled bills after the sweep: got %d; want 1", got)
 	}
 }
+
+// TestAgent_QueueBackoff_CappedAt30s: the agent's queue retries a queued bill at
+// least every 30 s (MaxBackoff), measured on the injected clock.
+func TestAgent_QueueBackoff_CappedAt30s(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	a, p := mustInternalAgent(t, sim.DemoFixture(), now)
+	ctx := context.Background()
+	q, _ := settle.ParseQty("1")
+	pr, _ := settle.ParsePrice("25.00")
+	b := settle.Bill{BillNo: "BACKOFF-1", Window: "W01", MedType: settle.MedTypeOutpatient,
+		Patient: settle.Patient{MdtrtCertType: settle.CertSSCard, MdtrtCertNo: "A33010001"},
+		Items:   []settle.Item{{Line: 1, HISCode: "ZL0001", Name: "诊查费", Qty: q, UnitPrice: pr, Amount: 2500}},
+		Total:   2500, CreatedAt: now()}
+	if _, err := a.engine.SubmitBill(ctx, b, b.BillNo, "test"); err != nil {
+		t.Fatal(err)
+	}
+	p.SetFaults(sim.Faults{Down: true})
+	a.engine.Breaker().Trip()
+	res, err := a.engine.SettleBill(ctx, b.BillNo, "", "")
+	if err != nil || res.Kind != workflow.ResultQueued {
+		t.Fatalf("settle offline: %v %v", res.Kind, err)
+	}
+	for i := 0; i < 12; i++ {
+		a.engine.Breaker().OK() // the sync tries, the platform is still down
+		if _, err := a.engine.SyncOnce(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		rec, _ := a.engine.Bill(b.BillNo)
+		j, err := a.Store().Get(rec.QueueID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := j.NextAt.Sub(now()); d > 30*time.Second {
+			t.Fatalf("attempt %d: next retry in %v; want at most 30s", i+1, d)
+		}
+		mu.Lock()
+		clock = j.NextAt
+		mu.Unlock()
+	}
+}

@@ -507,6 +507,9 @@ func TestSecurity_TLS(t *testing.T) {
 	})
 	t.Run("ClientCertRequired", func(t *testing.T) {
 		cfg := MustConfig(t, simURL, t.TempDir())
+		// A second agent of the same hospital on the same platform: its own msgid node,
+		// as two front-end machines of one hospital must have.
+		cfg.Hospital.MsgidNode = 1
 		cfg.API.TLSCert, cfg.API.TLSKey, cfg.API.ClientCA = files.ServerCert, files.ServerKey, files.CA
 		url := startAgent(t, cfg, nil, "https", withCert)
 		if st, err := statusOf(withCert, url); err != nil || st != 200 {

@@ -93,6 +93,9 @@ func TestStatusPage_CashierOfficeView(t *testing.T) {
 		t.Errorf("the page claims a queue route or a sign-in it does not have")
 	}
 	recent := section(page, "最近账单")
+	if i := strings.Index(recent, refused.BillNo); i < 0 || !strings.Contains(recent[i:i+strings.Index(recent[i:], "</tr>")], "平台拒绝") {
+		t.Errorf("the refused bill's row in recent bills does not say 平台拒绝:\n%s", recent)
+	}
 	if i, j := strings.Index(recent, offline.BillNo), strings.Index(recent, waiting.BillNo); i < 0 || j < 0 || i > j {
 		t.Errorf("recent bills not newest first: %s at %d, %s at %d", offline.BillNo, i, waiting.BillNo, j)
 	}

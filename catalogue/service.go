@@ -166,3 +166,7 @@ func (s *Service) UploadMapping(ctx context.Context, dryRun bool) (*UploadReport
 	}
 	return rep, err
 }
+
+// SyncNow syncs at once in the caller's goroutine (tests, and a caller that wants
+// the report); ErrBusy when a sync runs.
+func (s *Service) SyncNow(ctx context.Context) (Report, error) { return s.o.Syncer.Sync(ctx) }

@@ -7,6 +7,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -86,9 +88,8 @@ type API struct {
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
 	IdleTimeout  Duration `toml:"idle_timeout"`
-	// Language is what the status page and the messages meant for people are
-	// written in unless a request asks otherwise (?lang=, Accept-Language):
-	// "zh" (Chinese, the default) or "en".
+	// Language is the status page's language unless a request asks otherwise
+	// (?lang=): "zh" (Chinese, the default) or "en".
 	Language string `toml:"language"`
 }
 
@@ -125,6 +126,7 @@ type Port struct {
 	Interface string     `toml:"interface,omitempty"` // heasec | sscard
 	CardType  int        `toml:"card_type,omitempty"` // sscard: 1 contact, 2 contactless, 3 (default), 4 automatic
 	Init      HeaSecInit `toml:"init,omitempty"`      // heasec Init values
+	InitJSON  string     `toml:"init_json,omitempty"` // more Init keys a vendor's build needs, as a JSON object merged over init
 	Poll      Duration   `toml:"poll,omitempty"`      // while a window waits; default 500ms
 	Deadline  Duration   `toml:"deadline,omitempty"`  // per library call; default 5s
 	NoSFZ     bool       `toml:"no_sfz,omitempty"`    // heasec: do not read resident ID cards
@@ -147,9 +149,10 @@ func (p *Port) IsLibrary() bool { return p != nil && p.Library != "" }
 
 // EVoucher is the e-voucher decode service (ec.query) scanned QR codes go through.
 type EVoucher struct {
-	Mode         string   `toml:"mode"`    // "" (off) | http | library
-	URL          string   `toml:"url"`     // http: the ec.query endpoint; library: NationEcTrans's url
-	Library      string   `toml:"library"` // library: NationECCode.dll / libNationECCode.so
+	Mode         string   `toml:"mode"`     // "" (off, or inferred from url/base_url/library) | http | library
+	BaseURL      string   `toml:"base_url"` // the service's {ec_base_url}; url defaults to it + /localcfc/api/hsecfc/localQrCodeQuery
+	URL          string   `toml:"url"`      // http: the ec.query endpoint; library: NationEcTrans's url
+	Library      string   `toml:"library"`  // library: NationECCode.dll / libNationECCode.so
 	HostExe      string   `toml:"host_exe"`
 	Timeout      Duration `toml:"timeout"` // default 5s
 	OperatorID   string   `toml:"operator_id"`
@@ -191,10 +194,44 @@ type HL7 struct {
 	DefaultWindow   string   `toml:"default_window"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	MaxMessageBytes int64    `toml:"max_message_bytes"`
+	// MLLP has no authentication: these keep the listener to the HIS (SECURITY.md).
+	AllowFrom       []string `toml:"allow_from,omitempty"` // HIS addresses or networks ("10.1.2.3", "10.1.2.0/24"); empty: any
+	Windows         []string `toml:"windows,omitempty"`    // windows this listener takes bills for; empty: every one
+	TLSCert         string   `toml:"tls_cert"`             // MLLP over TLS when set (with tls_key)
+	TLSKey          string   `toml:"tls_key"`              //
+	FrameTimeout    Duration `toml:"frame_timeout"`        // a message must be whole this long after its first byte
+	MaxConns        int      `toml:"max_conns"`            // connections in all
+	MaxConnsPerHost int      `toml:"max_conns_per_host"`   // connections from one address
+	MessageRate     float64  `toml:"message_rate"`         // bills a second taken over all connections
 
 	// InpatientWindow books inpatient messages (ADT, DFT with PV1-2 "I"); empty:
 	// default_window, else the first [[window]].
 	InpatientWindow string `toml:"inpatient_window"`
+}
+
+// AllowPrefixes parses AllowFrom: a bare address is a network of that one address.
+func (h HL7) AllowPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(h.AllowFrom))
+	for _, s := range h.AllowFrom {
+		p, err := parseAllow(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseAllow(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a network such as 10.1.2.0/24", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // DropFolder is the watched folder of CSV bills.
@@ -204,6 +241,7 @@ type DropFolder struct {
 	QuietTime     Duration `toml:"quiet_time"`
 	PollInterval  Duration `toml:"poll_interval"`
 	DefaultWindow string   `toml:"default_window"`
+	Windows       []string `toml:"windows,omitempty"` // windows the folder takes bills for; empty: every one
 }
 
 // Log configures the agent's log.
@@ -258,9 +296,10 @@ func Default() *Config {
 			DefaultRatio:         "0.70",
 			Inpatient:            "defer",
 		},
-		Sync:       Sync{Concurrency: 8, RatePerSecond: 200},
-		Catalogue:  defaultCatalogue(),
-		HL7:        HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20},
+		Sync:      Sync{Concurrency: 8, RatePerSecond: 200},
+		Catalogue: defaultCatalogue(),
+		HL7: HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20,
+			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 32, MessageRate: 20},
 		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},
 	}

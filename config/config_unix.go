@@ -32,8 +32,10 @@ func PermissionWarnings(path string) []string {
 			return
 		}
 		m := fi.Mode().Perm()
-		if m&0o077 == 0o040 && serviceGroup(fi) {
-			return // root:settle-agent 0640, as `settle-agent install` sets it up
+		if m&0o077 == 0o040 && (serviceGroup(fi) || rootGroup(fi)) {
+			// root:settle-agent 0640, as `settle-agent install` sets it up; or
+			// root:root 0640, as it does for a service that runs as root.
+			return
 		}
 		if w := modeWarning(m); w != "" {
 			out = append(out, fmt.Sprintf("%s %s is %s (mode %04o); run: chmod 600 %s (or chown root:%s and chmod 640 for the service account)", what, p, w, m, p, ServiceGroup))
@@ -58,6 +60,12 @@ func serviceGroup(fi fs.FileInfo) bool {
 	}
 	g, err := user.LookupGroupId(strconv.FormatUint(uint64(st.Gid), 10))
 	return err == nil && g.Name == ServiceGroup
+}
+
+// rootGroup reports whether the file's group is root's (gid 0).
+func rootGroup(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Gid == 0
 }
 
 func modeWarning(m fs.FileMode) string {

@@ -25,9 +25,17 @@ func TestPermissionWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "w01.token", "x\n", fileMode(tt.secMode))
+			sec := writeFile(t, dir, "w01.token", "x\n", fileMode(tt.secMode))
 			data := strings.Replace(validTOML, `token = "tok-w01-aaaaaaaa"`, `token = "file:w01.token"`, 1)
 			path := writeFile(t, dir, "settle-agent.toml", data, fileMode(tt.confMode))
+			if os.Geteuid() == 0 {
+				// Root's own group may read (a service run as root); another may not.
+				for _, p := range []string{sec, path} {
+					if err := os.Chown(p, -1, 65534); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 			got := PermissionWarnings(path)
 			if tt.want == nil {
 				if len(got) != 0 {
@@ -82,5 +90,21 @@ func TestPermissionWarnings_ServiceGroup(t *testing.T) {
 	}
 	if got := PermissionWarnings(path); len(got) != 1 {
 		t.Errorf("0644: got %v; want a warning", got)
+	}
+}
+
+// root:root 0640 is how install leaves the configuration of a service that runs
+// as root (SysV): no warning.
+func TestPermissionWarnings_RootGroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("files are made in root's group only by root")
+	}
+	dir := t.TempDir()
+	path := writeFile(t, dir, "settle-agent.toml", validTOML, 0o640)
+	if err := os.Chown(path, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := PermissionWarnings(path); len(got) != 0 {
+		t.Errorf("root:root 0640: got %q; want no warnings", got)
 	}
 }

@@ -67,7 +67,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # read_timeout = "10s"
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
-# language = "zh"                    # status page and messages people read: zh (中文) or en
+# language = "zh"                    # the status page's language: zh (中文) or en (?lang= overrides)
 
 [store]
 dir = '{{DATA}}'
@@ -85,11 +85,12 @@ reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
 # Port keys and defaults: port, baud = 9600, data_bits = 8, parity = "N", stop_bits = 1,
 # protocol = "frame" (reader) | "line" (scanner), read_timeout = "500ms".
 # A vendor library reader instead of a port (docs/readers.md), and a reader on the cashier's PC:
-# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
+# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, init_json = "", poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
 # e.g. reader = { remote = true }    # then run settle-agent reader-host on the cashier PC
 
 # [evoucher]                        # the e-voucher decode service (ec.query) for scanned QR codes
-# mode = "http"                      # "" off | http | library (NationECCode)
+# mode = "http"                      # "" off | http | library (NationECCode); inferred from base_url/url/library
+# base_url = "https://ec.example.gov.cn"   # url defaults to base_url + /localcfc/api/hsecfc/localQrCodeQuery
 # url = "https://ec.example.gov.cn/localcfc/api/hsecfc/localQrCodeQuery"
 # library = ""                       # mode library: NationECCode.dll / libNationECCode.so
 # host_exe = ""                      # mode library: the reader-host executable
@@ -128,12 +129,22 @@ file = ""                            # e.g. "/etc/settle-agent/mapping.csv"
 # upload_batch = 100                 # rows per 3301 in the array shapes (at most 100)
 
 [hl7]
-listen = ""                          # e.g. "0.0.0.0:2575"; empty: off
+listen = ""                          # e.g. "127.0.0.1:2575"; empty: off
+# MLLP has no authentication: listen on 127.0.0.1, or on the address facing the HIS
+# with allow_from naming the HIS host (and a firewall rule), never 0.0.0.0 on a LAN.
+# allow_from = []                    # e.g. ["10.1.2.3", "10.1.2.0/24"]; empty: any address
+# windows = []                       # windows this listener takes bills for; empty: every one
+# tls_cert = ""                      # MLLP over TLS when set, with tls_key
+# tls_key = ""
 # default_med_type = "11"
 # default_window = ""                # window for messages without PV1-3
 # inpatient_window = ""              # window for inpatient messages (ADT, PV1-2 "I"); empty: default_window, else the first window
-# idle_timeout = "5m0s"
+# idle_timeout = "5m0s"              # closed after this long without a whole message
+# frame_timeout = "30s"              # a message must be whole this long after its first byte
 # max_message_bytes = 1048576
+# max_conns = 64
+# max_conns_per_host = 32
+# message_rate = 20.0                # bills a second over all connections; more: AE "resend later"
 
 [dropfolder]
 dir = ""                             # empty: off
@@ -141,6 +152,7 @@ dir = ""                             # empty: off
 # quiet_time = "2s"                  # a file unchanged this long is read
 # poll_interval = "1s"
 # default_window = ""
+# windows = []                       # windows the folder takes bills for; empty: every one
 
 # [log]
 # level = "info"                     # debug | info | warn | error

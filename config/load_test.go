@@ -216,7 +216,7 @@ func TestExample_Parses(t *testing.T) {
 	all = strings.Replace(all, `scanner = { port = "/dev/ttyACM0"`, `scanner = { port = "/dev/ttyACM9"`, 1)
 	env["STORE_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	full := mustParse(t, all, env)
-	if d := Default(); full.Sync != d.Sync || full.Log != d.Log || full.HL7 != d.HL7 || full.DropFolder != d.DropFolder {
+	if d := Default(); full.Sync != d.Sync || full.Log != d.Log || fmt.Sprint(full.HL7) != fmt.Sprint(d.HL7) || fmt.Sprint(full.DropFolder) != fmt.Sprint(d.DropFolder) { // Sprint: an empty list is nil
 		t.Errorf("commented defaults differ from Default():\n got %+v %+v %+v %+v\nwant %+v %+v %+v %+v",
 			full.Sync, full.Log, full.HL7, full.DropFolder, d.Sync, d.Log, d.HL7, d.DropFolder)
 	}

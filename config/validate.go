@@ -2,10 +2,12 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -306,6 +308,30 @@ func (c *Config) validateRest(v *ValidationError) {
 	if h.MaxMessageBytes < 1024 {
 		c.problem(v, "hl7.max_message_bytes", strconv.FormatInt(h.MaxMessageBytes, 10), "must be at least 1024")
 	}
+	for i, s := range h.AllowFrom {
+		if _, err := parseAllow(s); err != nil {
+			c.problem(v, fmt.Sprintf("hl7.allow_from[%d]", i), s, "must be an IP address or a network such as \"10.1.2.0/24\"")
+		}
+	}
+	for i, w := range h.Windows {
+		c.windowRef(v, fmt.Sprintf("hl7.windows[%d]", i), w)
+	}
+	if h.DefaultWindow != "" && len(h.Windows) > 0 && !slices.Contains(h.Windows, h.DefaultWindow) {
+		c.problem(v, "hl7.default_window", h.DefaultWindow, "is not one of hl7.windows")
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		c.problem(v, "hl7.tls_cert", h.TLSCert, "hl7.tls_cert and hl7.tls_key go together")
+	}
+	c.positive(v, "hl7.frame_timeout", h.FrameTimeout)
+	if h.MaxConns < 1 {
+		c.problem(v, "hl7.max_conns", strconv.Itoa(h.MaxConns), "must be at least 1")
+	}
+	if h.MaxConnsPerHost < 1 || h.MaxConns >= 1 && h.MaxConnsPerHost > h.MaxConns {
+		c.problem(v, "hl7.max_conns_per_host", strconv.Itoa(h.MaxConnsPerHost), "must be from 1 to hl7.max_conns")
+	}
+	if !(h.MessageRate > 0) {
+		c.problem(v, "hl7.message_rate", strconv.FormatFloat(h.MessageRate, 'g', -1, 64), "must be more than 0 bills a second")
+	}
 	d := &c.DropFolder
 	switch strings.ToLower(strings.ReplaceAll(d.Encoding, "_", "-")) {
 	case "utf-8", "utf8":
@@ -318,6 +344,12 @@ func (c *Config) validateRest(v *ValidationError) {
 	c.positive(v, "dropfolder.quiet_time", d.QuietTime)
 	c.positive(v, "dropfolder.poll_interval", d.PollInterval)
 	c.windowRef(v, "dropfolder.default_window", d.DefaultWindow)
+	for i, w := range d.Windows {
+		c.windowRef(v, fmt.Sprintf("dropfolder.windows[%d]", i), w)
+	}
+	if d.DefaultWindow != "" && len(d.Windows) > 0 && !slices.Contains(d.Windows, d.DefaultWindow) {
+		c.problem(v, "dropfolder.default_window", d.DefaultWindow, "is not one of dropfolder.windows")
+	}
 	l := c.Log
 	switch l.Level {
 	case "debug", "info", "warn", "error":
@@ -430,6 +462,12 @@ func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
 		default:
 			c.problem(v, key+".interface", p.Interface, "must be \"heasec\" (HeaSecReadInfo) or \"sscard\" (SSCardDriver)")
 		}
+		if p.InitJSON != "" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(p.InitJSON), &m); err != nil {
+				c.problem(v, key+".init_json", p.InitJSON, "must be a JSON object of more Init values: "+err.Error())
+			}
+		}
 		if p.CardType < 0 || p.CardType > 4 {
 			c.problem(v, key+".card_type", strconv.Itoa(p.CardType), "must be 1 (contact), 2 (contactless), 3 or 4 (automatic)")
 		}
@@ -442,9 +480,28 @@ func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
 	}
 }
 
-// validateEVoucher checks the e-voucher decode service settings.
+// ecQueryPath is where the e-voucher service answers ec.query below its base URL
+// (serial-reader.md).
+const ecQueryPath = "/localcfc/api/hsecfc/localQrCodeQuery"
+
+// validateEVoucher checks the e-voucher decode service settings and infers what they
+// leave out: the mode from url, base_url or library, url from base_url.
 func (c *Config) validateEVoucher(v *ValidationError) {
-	e := c.EVoucher
+	e := &c.EVoucher
+	if e.Mode == "" { // a service named is a service meant
+		switch {
+		case e.Library != "":
+			e.Mode = "library"
+		case e.URL != "" || e.BaseURL != "":
+			e.Mode = "http"
+		}
+	}
+	if e.URL == "" && e.BaseURL != "" {
+		e.URL = strings.TrimRight(e.BaseURL, "/")
+		if e.Mode == "http" {
+			e.URL += ecQueryPath
+		}
+	}
 	switch e.Mode {
 	case "":
 	case "http":

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
 )
@@ -20,9 +21,6 @@ import (
 // doctorOpter is the operator number doctor signs in as, so the platform's log
 // tells its sign-ins from the agent's.
 const doctorOpter = "doctor"
-
-// cst is Beijing time, the zone of msgids and the platform's respond_time.
-var cst = time.FixedZone("CST", 8*3600)
 
 // doctorMsgid is the msgid of doctor's n-th call (n = 0, 1) in the second of now:
 // the hospital code, the second in Beijing time, and a sequence counted down from
@@ -40,7 +38,7 @@ func doctorMsgid(code string, node int, now time.Time, n int) string {
 	if node >= 0 && node <= 9 {
 		top = node*1000 + 999
 	}
-	return fmt.Sprintf("%s%s%04d", code, now.In(cst).Format("20060102150405"), top-n)
+	return fmt.Sprintf("%s%s%04d", code, now.In(settle.Beijing).Format("20060102150405"), top-n)
 }
 
 // signIn is what the platform check learned, for the clock check.
@@ -55,6 +53,10 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 	const name = "platform"
 	if cfg.Platform.BaseURL == "" {
 		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line")
+		return signIn{}
+	}
+	if d.o.PlatformOptions == nil {
+		d.fail(name, "doctor was built without the agent's platform options", "a build problem: tell the vendor (doctor.Options.PlatformOptions)")
 		return signIn{}
 	}
 	po := d.o.PlatformOptions(cfg)

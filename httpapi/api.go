@@ -146,7 +146,7 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, errorBody("unauthorized", "unknown token: check the window's token in the configuration", nil))
 			return
 		}
-		if !s.hard.tokens.allow(callerKey(c)) {
+		if !s.hard.allowToken(callerKey(c)) {
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests with this token; slow down and retry", nil))
 			return

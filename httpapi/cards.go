@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +103,7 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if read.Err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody("card_error", cardreader.Message(read.Err, cardLang(r, s.cfg.API.Language)),
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("card_error", cardreader.Message(read.Err, pickLang(r, s.cfg.API.Language)),
 			map[string]any{"window": window, "at": read.At, "carrier": cardreader.Carrier(read.Card), "reason": cardreader.ErrorCode(read.Err)}))
 		return
 	}
@@ -129,22 +128,4 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 		body["person_cached_at"] = at.UTC().Format(time.RFC3339)
 	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-// cardLang is the language of a card error's message: ?lang=en|zh, else an
-// Accept-Language asking for English first, else def ([api] language; "" is zh).
-func cardLang(r *http.Request, def string) string {
-	switch r.URL.Query().Get("lang") {
-	case "en":
-		return "en"
-	case "zh", "zh-CN":
-		return "zh"
-	}
-	if al := strings.ToLower(strings.TrimSpace(r.Header.Get("Accept-Language"))); strings.HasPrefix(al, "en") {
-		return "en"
-	}
-	if def == "en" {
-		return "en"
-	}
-	return "zh"
 }

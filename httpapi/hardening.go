@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
@@ -65,6 +67,21 @@ func secure(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// quoted is a value from the request as an error message may show it: Go-quoted
+// (control and direction characters escaped) and cut to 40 bytes, so an answer never
+// carries back more than a glimpse of what was sent.
+func quoted(s string) string {
+	const most = 40
+	if len(s) > most {
+		cut := most
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return strconv.Quote(s[:cut]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // notFound answers an unknown endpoint without repeating the path or the method: an
@@ -129,7 +146,7 @@ func (g hostGuard) allows(host string) bool { return g.names[normalHost(host)] }
 // sameHost wraps an open page with the Host check.
 func (s *Server) sameHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.hard.hosts.allows(r.Host) {
+		if !s.hard.allowsHost(r.Host) {
 			s.log.Warn("api request refused: Host is not a name of this agent (DNS rebinding?)",
 				"path", r.URL.Path, "remote", clientIP(r))
 			writeJSON(w, http.StatusMisdirectedRequest, errorBody("wrong_host",
@@ -219,12 +236,19 @@ func (h *hardening) allowGlobal() bool {
 	return h == nil || h.global == nil || h.global.AllowN(h.tokens.now(), 1)
 }
 
+// allowToken reports whether the caller's own limit lets one more request in (a
+// Server built without New has no hardening and no limit).
+func (h *hardening) allowToken(caller string) bool { return h == nil || h.tokens.allow(caller) }
+
+// allowsHost reports whether host is one of the agent's own names.
+func (h *hardening) allowsHost(host string) bool { return h == nil || h.hosts.allows(host) }
+
 // billKey turns the client's Idempotency-Key into the stored one (windowKey) and
 // keeps the window's daily budget; false means the answer is written.
 func (s *Server) billKey(w http.ResponseWriter, window, key string) (string, bool) {
 	k := windowKey(window, key)
-	if k == "" {
-		return "", true
+	if k == "" || s.hard == nil {
+		return k, true
 	}
 	if !s.hard.keys.take(window, k) {
 		s.log.Warn("api bill refused: the window used too many idempotency keys today", "window", window, "max", s.hard.keys.max)

@@ -112,3 +112,16 @@ func FuzzIdempotencyKey(f *testing.F) {
 		}
 	})
 }
+
+func TestQuoted(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"W01", `"W01"`},
+		{"a\u202eb", `"a\u202eb"`},
+		{strings.Repeat("x", 100), `"` + strings.Repeat("x", 40) + `"…`},
+		{strings.Repeat("x", 39) + "键", `"` + strings.Repeat("x", 39) + `"…`}, // never half a character
+	} {
+		if got := quoted(tc.in); got != tc.want {
+			t.Errorf("quoted(%q): got %s; want %s", tc.in, got, tc.want)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type Status struct {
 	LastPlatformOK *time.Time             `json:"last_platform_ok"`
 	PlatformP99Ms  float64                `json:"platform_p99_ms"`
 	SignedIn       bool                   `json:"signed_in"`
+	SignInError    string                 `json:"sign_in_error,omitempty"`
 	Queue          QueueStatus            `json:"queue"`
 	Bills          map[workflow.State]int `json:"bills"`
 	Stays          workflow.StaySummary   `json:"stays"`
@@ -47,7 +48,7 @@ func (s *Server) status() (Status, error) {
 	st := Status{
 		Online: online, OnlineSince: since, PlatformP99Ms: float64(s.metrics.callTimes.p99().Microseconds()) / 1000,
 		// A session kept while offline says nothing: the platform may have dropped it.
-		SignedIn: online && s.eng.SignedIn(), Version: s.o.Version, StartedAt: s.started,
+		SignedIn: online && s.eng.SignedIn(), SignInError: s.eng.SignInRefusal(), Version: s.o.Version, StartedAt: s.started,
 		Readers: []cardreader.State{},
 	}
 	if !lastOK.IsZero() {
@@ -170,7 +171,10 @@ type statusPage struct {
 	Recent      []*workflow.Record // latest activity first
 	Offline     offlineTotals
 	Settled     int
-	Now         time.Time
+	// AttentionN, RefusedN and WaitingN count the bills of each list, which
+	// shows only the newest pageLimit.
+	AttentionN, RefusedN, WaitingN int
+	Now                            time.Time
 }
 
 // attentionRow is one bill that needs IT or a person, and why (a pageText key).
@@ -290,6 +294,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	p.AttentionN, p.RefusedN, p.WaitingN = len(p.Attention), len(p.Refused), len(waiting)
 	byTime(waiting)
 	p.Waiting = newest(waiting, pageLimit)
 	byTime(p.Refused)

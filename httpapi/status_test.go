@@ -34,7 +34,7 @@ func TestPageText_SameKeys(t *testing.T) {
 			t.Errorf("no text for state %s", st)
 		}
 	}
-	for _, k := range []string{whyDead, whyFailedSync, whyUnknown, "src_api", "src_hl7", "src_dropfolder"} {
+	for _, k := range []string{whyDead, whyFailedSync, whyUnknown, "state_refused", "src_api", "src_hl7", "src_dropfolder", "src_other", "never", "ago"} {
 		if _, ok := pageText[langZh][k]; !ok {
 			t.Errorf("no text %s", k)
 		}
@@ -77,5 +77,20 @@ func TestTotalsOf(t *testing.T) {
 	want := offlineTotals{Bills: 3, Collected: settle.MustMoney("88.40"), Refunds: settle.MustMoney("33.40"), Due: settle.MustMoney("2.50"), Unsettled: settle.MustMoney("45.00")}
 	if got != want {
 		t.Errorf("got %+v; want %+v", got, want)
+	}
+}
+
+// A refused sign-in is IT's business: red, with the platform's words.
+func TestStatusPage_SignInRefused(t *testing.T) {
+	var b strings.Builder
+	p := statusPage{Status: Status{Online: true, SignInError: "定点医药机构编码不存在"}, T: pageText[langZh], OtherLang: langEn}
+	if err := statusTmpl.Execute(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`class="attn"`, "平台拒绝签到", "定点医药机构编码不存在", "平台签到<b>被拒绝</b>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }

@@ -39,6 +39,7 @@ func (s *Service) Control(ctx context.Context, action string) error {
 	if err != nil {
 		return err
 	}
+	mark := s.markLog(svc.Platform())
 	switch action {
 	case ActionInstall:
 		return s.install(svc, log)
@@ -52,13 +53,13 @@ func (s *Service) Control(ctx context.Context, action string) error {
 	if err != nil && (action == ActionStart || action == ActionRestart) {
 		// The service manager itself saw the agent die (an init script checks
 		// right after it started it): that is a failed start, with its reason.
-		return fmt.Errorf("%s the service: %w: the service manager says %v; %s", action, ErrStartFailed, err, s.logTail(svc.Platform()))
+		return fmt.Errorf("%s the service: %w: the service manager says %v; %s", action, ErrStartFailed, err, s.logTail(mark))
 	}
 	if err != nil {
 		return fmt.Errorf("%s the service: %w; %s", action, err, logHint(s.o.Name))
 	}
 	if action == ActionStart || action == ActionRestart {
-		if err := s.waitStarted(ctx, svc); err != nil {
+		if err := s.waitStarted(ctx, svc, mark); err != nil {
 			return fmt.Errorf("%s the service: %w", action, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/kardianos/service"
 )
@@ -161,16 +162,21 @@ func removeLeftovers(inst Installation) error {
 	return nil
 }
 
-// serviceLogTail is the last n lines the service manager kept of the agent's
-// output: the journal under systemd, the init script's log files otherwise.
-func serviceLogTail(name, platform string, n int) (string, string) {
+// serviceLogFile is the file the service manager writes the agent's output to:
+// none under systemd (the journal), the init script's .err file otherwise.
+func serviceLogFile(name, platform string) string {
 	if platform == "linux-systemd" {
-		out, err := exec.Command("journalctl", "-u", name, "-n", strconv.Itoa(n), "--no-pager", "-o", "cat").CombinedOutput()
-		if err != nil {
-			return "", "journalctl -u " + name
-		}
-		return string(out), "journalctl -u " + name
+		return ""
 	}
-	p := filepath.Join("/var/log", name+".err")
-	return fileTail(p, n), p
+	return filepath.Join("/var/log", name+".err")
+}
+
+// journalTail is the journal's last n lines of the unit since t.
+func journalTail(name string, since time.Time, n int) (string, string) {
+	out, err := exec.Command("journalctl", "-u", name, "--since", "@"+strconv.FormatInt(since.Unix(), 10),
+		"-n", strconv.Itoa(n), "--no-pager", "-o", "cat").CombinedOutput()
+	if err != nil {
+		return "", "journalctl -u " + name
+	}
+	return string(out), "journalctl -u " + name
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kardianos/service"
 )
@@ -64,6 +65,6 @@ func recordInstall(o Options, platform string) error { return nil }
 
 func removeLeftovers(Installation) error { return nil }
 
-func serviceLogTail(name, platform string, n int) (string, string) {
-	return "", "the system log"
-}
+func serviceLogFile(name, platform string) string { return "" }
+
+func journalTail(name string, since time.Time, n int) (string, string) { return "", "the system log" }

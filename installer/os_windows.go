@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kardianos/service"
 	"golang.org/x/sys/windows"
@@ -136,8 +137,7 @@ func recordInstall(o Options, platform string) error { return nil }
 
 func removeLeftovers(Installation) error { return nil }
 
-// serviceLogTail: the service's log file (the Event Log has only warnings and errors).
-func serviceLogTail(name, platform string, n int) (string, string) {
-	p := DefaultPlaces().LogFile
-	return fileTail(p, n), p
-}
+// serviceLogFile: the service's log file (the Event Log has only warnings and errors).
+func serviceLogFile(name, platform string) string { return DefaultPlaces().LogFile }
+
+func journalTail(name string, since time.Time, n int) (string, string) { return "", "" }

@@ -181,6 +181,32 @@ func traversableDirs(dir string) error {
 	}
 }
 
+// reachableFor checks that the account of group gid can pass through dir and
+// every existing folder above it: each must be searchable by others, or by its
+// group when that is gid. confDir, which install makes root:gid 0750, counts as
+// reachable. Folders that do not exist yet are made 0755 by install.
+func reachableFor(dir string, gid int, confDir string) error {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		case p == filepath.Clean(confDir):
+		default:
+			if err := traversable(p, fi); err != nil {
+				st, ok := fi.Sys().(*syscall.Stat_t)
+				if !ok || int(st.Gid) != gid || fi.Mode().Perm()&0o010 == 0 {
+					return err
+				}
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
 func traversable(p string, fi fs.FileInfo) error {
 	if fi.Mode().Perm()&0o001 == 0 {
 		return fmt.Errorf("%s is mode %04o, closed to other accounts", p, fi.Mode().Perm())
@@ -216,6 +242,15 @@ func setupFolders(o Options, acct account, log *slog.Logger) error {
 	if err := checkOwnFolders(o); err != nil {
 		return err
 	}
+	// Checked before anything is made: a refusal changes nothing.
+	if acct.uid != 0 {
+		for _, d := range []string{confDir, o.DataDir} {
+			if err := reachableFor(filepath.Dir(d), acct.gid, confDir); err != nil {
+				return fmt.Errorf("the service account cannot reach %s: %w; open that folder with 'chmod o+x' or choose folders elsewhere (default %s and %s)",
+					d, err, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
+			}
+		}
+	}
 	if err := mkdirTight(confDir); err != nil {
 		return fmt.Errorf("create configuration folder: %w", err)
 	}
@@ -224,12 +259,6 @@ func setupFolders(o Options, acct account, log *slog.Logger) error {
 	}
 	if err := mkdirTight(o.DataDir); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
-	}
-	for _, d := range []string{filepath.Dir(confDir), filepath.Dir(o.DataDir)} {
-		if err := traversableDirs(d); err != nil {
-			return fmt.Errorf("the service account cannot reach %s: %w; open that folder with 'chmod o+x' or choose folders elsewhere (default %s and %s)",
-				d, err, defaultPlaces().ConfigDir, defaultPlaces().DataDir)
-		}
 	}
 	err := filepath.WalkDir(o.DataDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

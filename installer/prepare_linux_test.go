@@ -100,9 +100,47 @@ func TestSetupFolders(t *testing.T) {
 func TestSetupFolders_ClosedParent(t *testing.T) {
 	root := t.TempDir() // 0700: the service account could not pass
 	o := Options{ConfigPath: filepath.Join(root, "etc", "a.toml"), DataDir: filepath.Join(root, "data")}
-	err := setupFolders(o, me(), discard())
+	nobody := account{uid: 65534, gid: 65534}
+	err := setupFolders(o, nobody, discard())
 	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("setupFolders under a 0700 folder = %v; want 'cannot reach'", err)
+	}
+	for _, p := range []string{filepath.Dir(o.ConfigPath), o.DataDir} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s after the refusal: %v; want nothing made", p, err)
+		}
+	}
+	t.Run("Root", func(t *testing.T) {
+		if !isPrivileged() {
+			t.Skip("needs root to hand folders to root")
+		}
+		// A service that runs as root (an init script) passes any folder.
+		err := setupFolders(o, account{uid: 0, gid: 0}, discard())
+		if err == nil || strings.Contains(err.Error(), "cannot reach") {
+			t.Errorf("setupFolders for root under a 0700 folder = %v; want only ErrNoConfig", err)
+		}
+	})
+}
+
+// The configuration folder install makes root:acct 0750 is reachable for the
+// account when the data folder sits inside its parent.
+func TestReachableFor_GroupFolder(t *testing.T) {
+	if !isPrivileged() {
+		t.Skip("chgrp to another group needs root")
+	}
+	base := openTempDir(t)
+	shared := filepath.Join(base, "srv")
+	if err := os.Mkdir(shared, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(shared, 0, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := reachableFor(shared, 65534, ""); err != nil {
+		t.Errorf("a 0750 folder of the account's group: %v; want reachable", err)
+	}
+	if err := reachableFor(shared, 12345, ""); err == nil {
+		t.Errorf("a 0750 folder of another group: reachable; want refused")
 	}
 }
 

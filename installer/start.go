@@ -27,7 +27,7 @@ const logTailLines = 15
 // Options.Ready answers, the service stops (the agent died: a port taken, a
 // broken configuration, ...), or StartTimeout passes. Without a Ready it only
 // checks that the service still runs after one poll.
-func (s *Service) waitStarted(ctx context.Context, svc service.Service) error {
+func (s *Service) waitStarted(ctx context.Context, svc service.Service, mark logMark) error {
 	ctx, cancel := context.WithTimeout(ctx, s.o.StartTimeout)
 	defer cancel()
 	t := time.NewTicker(startPoll)
@@ -40,7 +40,7 @@ func (s *Service) waitStarted(ctx context.Context, svc service.Service) error {
 			}
 		}
 		if st, err := statusOf(svc); polls > 0 && err == nil && st == StatusStopped {
-			return fmt.Errorf("%w: the service stopped right after it started; %s", ErrStartFailed, s.logTail(svc.Platform()))
+			return fmt.Errorf("%w: the service stopped right after it started; %s", ErrStartFailed, s.logTail(mark))
 		}
 		if s.o.Ready == nil && polls > 0 {
 			return nil
@@ -54,19 +54,41 @@ func (s *Service) waitStarted(ctx context.Context, svc service.Service) error {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%w: the service runs, but the agent is not up: %s; %s", ErrStartFailed, why, s.logTail(svc.Platform()))
+			return fmt.Errorf("%w: the service runs, but the agent is not up: %s; %s", ErrStartFailed, why, s.logTail(mark))
 		case <-t.C:
 		}
 	}
 }
 
-// logTail is the last lines of the agent's log, for a failed start.
-func (s *Service) logTail(platform string) string {
-	text, where := "", ""
-	if s.o.LogFile != "" {
-		text, where = fileTail(s.o.LogFile, logTailLines), s.o.LogFile
+// logMark is where the agent's log stood before a start, so that a failed start
+// shows what this start wrote, not an older failure.
+type logMark struct {
+	at     time.Time
+	file   string // "" when the log is the journal
+	offset int64
+}
+
+// markLog notes the log's end before a start.
+func (s *Service) markLog(platform string) logMark {
+	m := logMark{at: time.Now(), file: s.o.LogFile}
+	if m.file == "" {
+		m.file = serviceLogFile(s.o.Name, platform)
+	}
+	if m.file != "" {
+		if fi, err := os.Stat(m.file); err == nil {
+			m.offset = fi.Size()
+		}
+	}
+	return m
+}
+
+// logTail is the last lines the agent logged since m, for a failed start.
+func (s *Service) logTail(m logMark) string {
+	var text, where string
+	if m.file != "" {
+		text, where = fileTail(m.file, m.offset, logTailLines), m.file
 	} else {
-		text, where = serviceLogTail(s.o.Name, platform, logTailLines)
+		text, where = journalTail(s.o.Name, m.at, logTailLines)
 	}
 	text = strings.TrimRight(text, "\n")
 	if text == "" {
@@ -75,18 +97,25 @@ func (s *Service) logTail(platform string) string {
 	return "the last lines of " + where + ":\n" + text
 }
 
-// fileTail is the last n lines of the file at p ("" when it cannot be read).
-func fileTail(p string, n int) string {
+// fileTail is the last n lines of the file at p written after offset ("" when it
+// cannot be read). A file shorter than offset was rotated: all of it counts.
+func fileTail(p string, offset int64, n int) string {
 	f, err := os.Open(p)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
 	const window = 64 << 10
-	if fi, err := f.Stat(); err == nil && fi.Size() > window {
-		if _, err := f.Seek(-window, io.SeekEnd); err != nil {
-			return ""
-		}
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	if fi.Size() < offset {
+		offset = 0
+	}
+	start := max(offset, fi.Size()-window)
+	if _, err := f.Seek(start, io.SeekStart); err != nil {
+		return ""
 	}
 	b, err := io.ReadAll(io.LimitReader(f, window))
 	if err != nil {

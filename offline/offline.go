@@ -132,6 +132,21 @@ func (l *Learned) SetRatio(key string, r decimal.Decimal) bool {
 	return true
 }
 
+// Clone is a copy of what was learned so far (to ask later what an estimate made
+// now would have said).
+func (l *Learned) Clone() *Learned {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	c := NewLearned()
+	for k, v := range l.items {
+		c.items[k] = v
+	}
+	for k, v := range l.ratios {
+		c.ratios[k] = v
+	}
+	return c
+}
+
 // Item returns an item's class.
 func (l *Learned) Item(code string) (ItemClass, bool) {
 	l.mu.RLock()

@@ -101,3 +101,27 @@ func TestStore_Lease_ClockPutBack(t *testing.T) {
 		t.Fatalf("after the clock was put back: leased %v; want record %d at once", recs, id)
 	}
 }
+
+// TestStore_Hasten: records waiting out a backoff are due at once after Hasten.
+func TestStore_Hasten(t *testing.T) {
+	clock := newTestClock()
+	s := MustOpen(t, filepath.Join(t.TempDir(), "q.db"), &Options{Now: clock.Now, MinBackoff: 20 * time.Second, MaxBackoff: 30 * time.Second})
+	a := mustEnqueue(t, s, "a", "p")
+	b := mustEnqueue(t, s, "b", "p")
+	mustLease(t, s, 2)
+	for _, id := range []uint64{a, b} {
+		if err := s.Nack(context.Background(), id, "offline"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mustLease(t, s, 2); len(got) != 0 {
+		t.Fatalf("leased %d records in backoff; want 0", len(got))
+	}
+	n, err := s.Hasten(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("Hasten: %d, %v; want 2", n, err)
+	}
+	if got := mustLease(t, s, 2); len(got) != 2 {
+		t.Fatalf("after Hasten: leased %d; want 2", len(got))
+	}
+}

@@ -237,8 +237,15 @@ func (tx *Tx) save(old, r *stored) error {
 	return nil
 }
 
+// fillAppend is the page fill of buckets whose keys mostly come in increasing order
+// (record ids): bbolt's default of one half leaves every page of an append-only
+// bucket half empty.
+const fillAppend = 0.9
+
 func (tx *Tx) put(r *stored) error {
-	return tx.tx.Bucket(bucketRecords).Put(u64(r.id), r.encode())
+	b := tx.tx.Bucket(bucketRecords)
+	b.FillPercent = fillAppend
+	return b.Put(u64(r.id), r.encode())
 }
 
 // setDue puts r into the due index at the time it becomes leasable (NextAt when

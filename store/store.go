@@ -140,6 +140,9 @@ func (s *Store) Stats() (queue.Stats, error) { return s.q.Stats() }
 // Ready gets a value whenever a job may have become due.
 func (s *Store) Ready() <-chan struct{} { return s.q.Ready() }
 
+// Hasten makes every job waiting out a backoff due now (queue.Store.Hasten).
+func (s *Store) Hasten(ctx context.Context) (int, error) { return s.q.Hasten(ctx) }
+
 // Name is a keyed hash of b (HMAC-SHA256 under a key derived from the store key).
 func (s *Store) Name(b []byte) []byte { return s.seal.Name(b) }
 

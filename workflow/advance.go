@@ -103,6 +103,7 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 	}
 	rec.State = StateSettled
 	rec.ErrCode, rec.ErrMsg = "", ""
+	e.closeStrayVisits(ctx, rec)
 	return nil
 }
 
@@ -148,6 +149,7 @@ func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 		rec.RegCancelled = true
 	}
 	rec.State = StateCancelled
+	e.closeStrayVisits(ctx, rec)
 	return nil
 }
 

@@ -66,3 +66,35 @@ func TestEngine_Sync_RefusedQueuedBill_Failed(t *testing.T) {
 		t.Errorf("failed bills: %d; want 1", n)
 	}
 }
+
+// TestEngine_BackOnline_BacklogDueAtOnce: when the platform answers again, the
+// queued bills sync at once; none waits out the backoff it took while it was away.
+func TestEngine_BackOnline_BacklogDueAtOnce(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	var bills []*workflow.Record
+	for i := 0; i < 3; i++ {
+		bills = append(bills, r.queueOffline(cardLocalEmployee))
+	}
+	// The sync tries while the line is still bad: every bill backs off.
+	r.pf.decide = func(string) fault { return lostBefore }
+	for i := 0; i < 4; i++ {
+		r.eng.Breaker().OK()
+		if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(20 * time.Second)
+	}
+	r.eng.Breaker().Trip()
+	r.pf.decide = nil
+	if !r.eng.Probe(context.Background()) {
+		t.Fatal("probe failed")
+	}
+	if n, err := r.eng.SyncOnce(context.Background(), 8); err != nil || n != len(bills) {
+		t.Fatalf("first sync after the platform came back: %d jobs, %v; want all %d at once", n, err, len(bills))
+	}
+	for _, b := range bills {
+		if got := r.mustBill(b.Bill.BillNo); got.State != workflow.StateSettled {
+			t.Errorf("bill %s: %s; want settled", b.Bill.BillNo, got.State)
+		}
+	}
+}

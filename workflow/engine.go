@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -77,6 +78,8 @@ type Engine struct {
 	learned *offline.Learned
 
 	pclock platformClock
+	// hasten: the platform came back; the next drain makes every backed-off job due.
+	hasten atomic.Bool
 
 	sessionMu sync.Mutex
 
@@ -119,6 +122,7 @@ func New(o Options) (*Engine, error) {
 	e.breaker = NewBreaker(o.BreakerThreshold, e.now)
 	e.breaker.OnChange = func(online bool) {
 		if online {
+			e.hasten.Store(true)
 			e.log.Info("platform answers again: online; the queue syncs now")
 		} else {
 			e.log.Warn("platform unreachable: OFFLINE; windows keep working and bills are queued")

@@ -125,7 +125,16 @@ func (e *Engine) persistLearned(rec *Record, updates map[string][]byte) {
 }
 
 // estimate is the agent's own split of the bill (package offline).
-func (e *Engine) estimate(rec *Record) settle.Split {
+func (e *Engine) estimate(rec *Record) settle.Split { return e.estimateWith(rec, e.learned) }
+
+// EstimateWith is the estimate of a stored bill made with l, what the engine had
+// learned at some earlier moment (a Learned().Clone()): tests ask what the offline
+// estimate would have said before the platform ever saw the bill.
+func (e *Engine) EstimateWith(rec *Record, l *offline.Learned) settle.Split {
+	return e.estimateWith(rec, l)
+}
+
+func (e *Engine) estimateWith(rec *Record, l *offline.Learned) settle.Split {
 	in := offline.Input{Bill: &rec.Bill, PsnNo: rec.PsnNo, Insutype: rec.Insutype, Insuplc: rec.Insuplc, Known: true,
 		UseAccount: rec.AcctUsedFlag != platform.AcctNotUsed, Catalogue: e.o.Catalogue, Day: rec.Bill.CreatedAt}
 	if in.Day.IsZero() {
@@ -140,7 +149,7 @@ func (e *Engine) estimate(rec *Record) settle.Split {
 			in.Balance = pi.Balc
 		}
 	}
-	return offline.EstimateSplit(in, e.learned, e.o.Policy)
+	return offline.EstimateSplit(in, l, e.o.Policy)
 }
 
 // Estimate is the engine's offline estimate of a stored bill (tests compare it with

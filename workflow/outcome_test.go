@@ -244,3 +244,37 @@ func TestSurprise_HospitalShare_Kept(t *testing.T) {
 		t.Errorf("kept split does not add up: %+v", s)
 	}
 }
+
+// A lost 2201 that lands late, after 5201 found nothing and the bill registered
+// again: once the bill is settled the stray visit is found (5201) and cancelled (2202),
+// so the platform holds no orphan registration.
+func TestOutcome_Lost2201_LandsLate_StrayVisitCancelled(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	b := r.bill(cardLocalEmployee)
+	r.pf.decide = faultOnce(platform.InfnoRegister, late)
+	r.mustSubmit(b)
+	// The settle resolves the lost 2201 (5201: not there yet), registers again, and
+	// the late 2201 lands before the settlement.
+	r.pf.decide = func(infno string) fault {
+		if infno == platform.InfnoSettle {
+			r.pf.Deliver(context.Background())
+		}
+		return passThrough
+	}
+	if res := r.mustSettle(b.BillNo); res.Kind != workflow.ResultSettled {
+		t.Fatalf("settle: %s; want settled", res.Kind)
+	}
+	rec := r.mustSettledOnce(b.BillNo)
+	live := 0
+	for _, e := range r.sim.Ledger() {
+		if e.Infno == platform.InfnoRegister && e.PsnNo == rec.PsnNo && e.Live() {
+			live++
+			if e.MdtrtID != rec.MdtrtID {
+				t.Errorf("stray registration %s (msgid %s) still live", e.MdtrtID, e.Msgid)
+			}
+		}
+	}
+	if live != 1 {
+		t.Errorf("live registrations: %d; want 1", live)
+	}
+}

@@ -59,6 +59,9 @@ type Store interface {
 	Lease(ctx context.Context, n int) ([]Job, error)
 	// Ready gets a value whenever a job may have become due.
 	Ready() <-chan struct{}
+	// Hasten makes every job waiting out a backoff due now (the platform answers
+	// again: the backlog drains at once).
+	Hasten(ctx context.Context) (int, error)
 	// Name is a keyed hash of b: a document id that does not give b away.
 	Name(b []byte) []byte
 }

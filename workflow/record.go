@@ -84,13 +84,17 @@ type Record struct {
 	Settlement     *settle.Split `json:"settlement,omitempty"`
 	SettledAt      time.Time     `json:"settled_at,omitempty"`
 	// SettleDay is the settlement's day: the platform's setl_time in Beijing time.
-	SettleDay    string        `json:"settle_day,omitempty"`
-	SettleMsgid  string        `json:"settle_msgid,omitempty"`
-	Cancelled    bool          `json:"cancelled,omitempty"` // 2208 done
-	CancelDay    string        `json:"cancel_day,omitempty"`
-	RegCancelled bool          `json:"reg_cancelled,omitempty"`
-	Provisional  *settle.Split `json:"provisional,omitempty"`
-	Collected    *settle.Money `json:"collect_now,omitempty"`
+	SettleDay    string `json:"settle_day,omitempty"`
+	SettleMsgid  string `json:"settle_msgid,omitempty"`
+	Cancelled    bool   `json:"cancelled,omitempty"` // 2208 done
+	CancelDay    string `json:"cancel_day,omitempty"`
+	RegCancelled bool   `json:"reg_cancelled,omitempty"`
+	// StrayVisits: a lost 2201 was resolved "not booked" and the bill registered
+	// again; once the bill is settled or cancelled the engine looks (5201) for the
+	// lost one landing late, and cancels it (2202). Cleared when looked.
+	StrayVisits bool          `json:"stray_visits,omitempty"`
+	Provisional *settle.Split `json:"provisional,omitempty"`
+	Collected   *settle.Money `json:"collect_now,omitempty"`
 	// Carried is the fund share the hospital carries for this bill (estimate policy)
 	// until it is released, once.
 	Carried     settle.Money `json:"carried,omitempty"`

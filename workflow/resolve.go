@@ -120,9 +120,40 @@ func (e *Engine) findVisit(ctx context.Context, rec *Record, p Pending) error {
 		rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "visit "+v.MdtrtID+" found by 5201", e.now())
 	} else {
 		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "no visit found by 5201", e.now())
+		rec.StrayVisits = true
 	}
 	rec.resolvePending(p.Msgid)
 	return nil
+}
+
+// closeStrayVisits looks, once the bill reached its goal, for a registration of the
+// bill that a lost 2201 booked late (after 5201 had not found it and the bill had
+// registered again), and cancels it (2202), so that the platform holds no orphan
+// visit. It is best effort: what it cannot do is noted on the bill for a person.
+func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
+	if !rec.StrayVisits || rec.PsnNo == "" {
+		return
+	}
+	var out platform.VisitQueryOutput
+	day := rec.Bill.CreatedAt.In(settle.Beijing)
+	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo,
+		Begntime: InfTime(day.Add(-24 * time.Hour)), Endtime: InfTime(e.now().Add(24 * time.Hour)), MedType: rec.Bill.MedType}}
+	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
+		rec.addNote(&rec.Surprises, "a registration lost earlier may stand at the platform as an open visit of bill "+rec.Bill.BillNo+": check 5201 ("+err.Error()+")")
+		return
+	}
+	for _, v := range out.Mdtrtinfo {
+		if v.IptOtpNo != rec.Bill.BillNo || v.MdtrtID == "" || v.MdtrtID == rec.MdtrtID || v.ValiFlag == "0" {
+			continue
+		}
+		stray := CancelRegisterInput(rec)
+		stray.Data.MdtrtID = v.MdtrtID
+		if _, err := e.writeStep(ctx, rec, platform.InfnoCancelRegister, stray, nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
+			rec.addNote(&rec.Surprises, "visit "+v.MdtrtID+" of bill "+rec.Bill.BillNo+" (a registration that landed late) could not be cancelled: "+err.Error())
+			continue
+		}
+	}
+	rec.StrayVisits = false
 }
 
 // cancelBatch resolves a lost 2204: its charge batch is cancelled (2205 by

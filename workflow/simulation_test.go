@@ -74,6 +74,7 @@ type simBill struct {
 	stored    bool // the submit was answered (the bill is the agent's)
 	settleAck bool // a settle was answered settled or queued
 	cancelAck bool // a cancel was answered
+	touched   bool // a settle or cancel was asked (answered or not)
 }
 
 type simulation struct {
@@ -96,7 +97,7 @@ func (s *simulation) note(format string, args ...any) {
 func (s *simulation) fatalf(format string, args ...any) {
 	s.t.Helper()
 	tail := s.log
-	if len(tail) > 40 {
+	if len(tail) > 40 && os.Getenv("SETTLE_SIM_FULL_LOG") == "" {
 		tail = tail[len(tail)-40:]
 	}
 	s.t.Fatalf("seed %d: %s\nreplay: go test ./workflow -run 'Simulation' -seed %d -v\nlast steps:\n  %s",
@@ -169,7 +170,7 @@ func (s *simulation) decide(infno string) fault {
 		s.count("fault_lost_after")
 		return lostAfter
 	}
-	if platform.IsWrite(infno) && infno != platform.InfnoRegister {
+	if platform.IsWrite(infno) {
 		s.count("fault_late")
 		return late
 	}
@@ -188,10 +189,11 @@ func (s *simulation) call(f func() error) (answered bool, err error) {
 	return true, err
 }
 
-// known reports whether the agent still holds the bill, or never got it.
+// known reports whether the agent still holds the bill, or never got it (a bill
+// swept past retention is not posted again by the HIS).
 func (s *simulation) known(sb *simBill) bool {
 	_, err := s.r.eng.Bill(sb.bill.BillNo)
-	return err == nil || !sb.stored
+	return err == nil || !sb.stored && !sb.touched
 }
 
 func (s *simulation) pick() *simBill {
@@ -225,18 +227,20 @@ func (s *simulation) step(i int) {
 	case k < 45:
 		if sb := s.pick(); sb != nil {
 			var res workflow.Result
+			sb.touched = true
 			ok, err := s.call(func() error { var err error; res, err = r.eng.SettleBill(ctx, sb.bill.BillNo, "", ""); return err })
 			s.note("%d: settle %s: answered %v %s err %v", i, sb.bill.BillNo, ok, res.Kind, err)
 			if ok && err == nil {
-				sb.settleAck = true
+				sb.settleAck, sb.stored = true, true
 			}
 		}
 	case k < 52:
 		if sb := s.pick(); sb != nil {
+			sb.touched = true
 			ok, err := s.call(func() error { _, err := r.eng.CancelBill(ctx, sb.bill.BillNo); return err })
 			s.note("%d: cancel %s: answered %v err %v", i, sb.bill.BillNo, ok, err)
 			if ok && err == nil {
-				sb.cancelAck = true
+				sb.cancelAck, sb.stored = true, true
 			}
 		}
 	case k < 58:
@@ -354,18 +358,12 @@ func (s *simulation) check() {
 		no := sb.bill.BillNo
 		rec, err := r.eng.Bill(no)
 		if errors.Is(err, settle.ErrNotFound) {
-			if sb.stored && !sb.settleAck && !sb.cancelAck {
-				continue // swept? only settled/cancelled bills are swept
+			// Only a bill settled or cancelled longer than the retention ago goes.
+			if l := live[no]; len(l) > 0 && r.now().Sub(l[0].Time) < 30*24*time.Hour {
+				s.fatalf("bill %s is not in the store but holds a live settlement of %s", no, l[0].Time)
 			}
-			if sb.stored {
-				// Only a bill settled or cancelled longer than the retention ago goes.
-				if l := live[no]; len(l) > 0 && r.now().Sub(l[0].Time) < 30*24*time.Hour {
-					s.fatalf("bill %s is gone from the store but holds a live settlement of %s", no, l[0].Time)
-				}
-				continue
-			}
-			if len(live[no]) > 0 {
-				s.fatalf("bill %s was never acknowledged, is not in the store, and holds a live settlement", no)
+			if sb.stored && !sb.touched {
+				s.fatalf("bill %s was acknowledged, never settled nor cancelled, and is gone from the store", no)
 			}
 			continue
 		}
@@ -425,6 +423,20 @@ func (s *simulation) check() {
 			s.count("late_booking_named_by_3202")
 		case len(l) > 0:
 			s.fatalf("bill %s is %s (cancelled %v) but the platform holds %v\nhistory %+v\nledger %v", no, rec.State, rec.Cancelled, l, rec.History, s.ledgerOf(rec))
+		}
+		// No orphan: a settled bill, or one cancelled before it was settled, leaves no
+		// other live registration of its own msgids at the platform (a lost 2201 that
+		// landed late is cancelled). A cancelled settlement (2208) leaves its visit
+		// registered, as 2208 does.
+		if rec.State == workflow.StateSettled && !rec.Cancelled || rec.State == workflow.StateCancelled && rec.Settlement == nil {
+			for _, e := range ledger {
+				if e.Infno != platform.InfnoRegister || !e.Live() || e.MdtrtID == rec.MdtrtID && rec.State == workflow.StateSettled {
+					continue
+				}
+				if s.sentBy(rec, e.Msgid) && !s.lateAfterClose(e, rec) && !s.toldAPerson(rec) {
+					s.fatalf("bill %s (%s) left registration %s (msgid %s) live at the platform\nhistory %+v\nledger %v", no, rec.State, e.MdtrtID, e.Msgid, rec.History, s.ledgerOf(rec))
+				}
+			}
 		}
 		for _, m := range rec.History {
 			if m.Outcome == workflow.OutcomeReversed && !platform.IsReversible(m.Infno) {
@@ -492,6 +504,39 @@ func (s *simulation) check() {
 			}
 		}
 	}
+}
+
+// toldAPerson reports whether the bill says a registration may have been left open
+// (the agent's look for it failed under the faults).
+func (s *simulation) toldAPerson(rec *workflow.Record) bool {
+	for _, n := range rec.Surprises {
+		if strings.Contains(n, "registration") {
+			return true
+		}
+	}
+	return false
+}
+
+// sentBy reports whether msgid is one of rec's messages.
+func (s *simulation) sentBy(rec *workflow.Record, msgid string) bool {
+	for _, m := range rec.History {
+		if m.Msgid == msgid {
+			return true
+		}
+	}
+	return false
+}
+
+// lateAfterClose reports whether a registration landed after the bill's last
+// message: nothing the agent can see (a person finds it with 5201).
+func (s *simulation) lateAfterClose(e sim.Entry, rec *workflow.Record) bool {
+	last := time.Time{}
+	for _, m := range rec.History {
+		if m.At.After(last) {
+			last = m.At
+		}
+	}
+	return e.Time.After(last.Add(-s.r.skew))
 }
 
 // namedNotBooked reports whether rec's history names msgid as a 2207 the platform

@@ -36,6 +36,7 @@ func (e *Engine) syncLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		e.hastenBacklog(ctx)
 		free := conc - inflight
 		var jobs []Job
 		if free > 0 && e.breaker.Online() {
@@ -78,6 +79,19 @@ func (e *Engine) syncLoop(ctx context.Context) {
 	}
 }
 
+// hastenBacklog makes the backlog due at once after the platform came back: no bill
+// waits out a backoff it took while the platform was away.
+func (e *Engine) hastenBacklog(ctx context.Context) {
+	if !e.hasten.CompareAndSwap(true, false) {
+		return
+	}
+	if n, err := e.st.Hasten(ctx); err != nil {
+		e.log.Warn("hasten the queue", "err", err)
+	} else if n > 0 {
+		e.log.Info("platform back: the backlog is due now", "jobs", n)
+	}
+}
+
 // drain takes every value already waiting in ch and says how many there were.
 func drain(ch chan struct{}) int {
 	n := 0
@@ -101,6 +115,7 @@ func lostLease(err error) bool {
 // SyncOnce leases up to n due jobs and syncs them one after the other (tests and
 // tools; the engine's Run drains concurrently). It returns how many it synced.
 func (e *Engine) SyncOnce(ctx context.Context, n int) (int, error) {
+	e.hastenBacklog(ctx)
 	jobs, err := e.st.Lease(ctx, n)
 	if err != nil {
 		return 0, err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kardianos/service"
+
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/installer"
@@ -27,6 +29,10 @@ const readerHostHelp = `reader-host runs a card reader for the agent, in one of 
             LAN, authenticated with the window's token, reconnecting by itself. In the
             agent's configuration that window has reader = { remote = true }.
 
+On the cashier PC, install it as a service (one per window; Administrator or root):
+  settle-agent reader-host install --agent URL --window W01 --token file:PATH (--library ... | --port ...)
+  settle-agent reader-host uninstall --window W01
+
 Examples:
   settle-agent reader-host --agent https://frontend:8443 --window W01 --token file:C:\settle\w01.token \
       --ca C:\settle\agent-ca.pem --library C:\vendor\HeaSecReadInfo.dll --interface heasec \
@@ -36,12 +42,17 @@ See docs/readers.md.`
 
 // runReaderHost runs `settle-agent reader-host`.
 func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) > 0 && (args[0] == "install" || args[0] == "uninstall") {
+		return readerHostService(ctx, env, args[0], args[1:])
+	}
 	fs := newFlags(env, "reader-host", "reader-host --stdio | --agent URL --window W --token TOKEN (--library FILE --interface heasec|sscard | --port PORT)")
 	stdio := fs.Bool("stdio", false, "serve a vendor library to the agent on stdin/stdout (the agent starts this)")
 	agentURL := fs.String("agent", "", "the agent's API base URL, e.g. https://frontend:8443")
 	window := fs.String("window", "", "the window the reader sits at, e.g. W01")
 	token := fs.String("token", "", "the window's token, or file:PATH or env:NAME")
 	caFile := fs.String("ca", "", "PEM file of the CA that signed the agent's certificate (https); empty: the system's")
+	certFile := fs.String("cert", "", "client certificate (PEM) for an agent whose [api] client_ca requires one; with --key")
+	keyFile := fs.String("key", "", "the client certificate's key (PEM)")
 	library := fs.String("library", "", "the vendor library's path (HeaSecReadInfo.dll, libHeaSecReadInfo.so, SSCardDriver.dll)")
 	iface := fs.String("interface", "heasec", "the library's interface: heasec or sscard")
 	initJSON := fs.String("init", "", `heasec Init values as JSON, e.g. {"IP":"10.1.2.3","PORT":7020,"TIMEOUT":6}`)
@@ -55,6 +66,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 	baud := fs.Int("baud", cardreader.DefaultBaud, "the serial reader's baud rate")
 	scanner := fs.String("scanner", "", "also a QR scanner (protocol line) on this serial port, for the same window")
 	verbose := fs.Bool("v", false, "log debug lines")
+	check := fs.Bool("check", false, "check the flags (and the token) and exit: what install does first")
 	defaultUsage := fs.Usage
 	fs.Usage = func() {
 		defaultUsage()
@@ -85,6 +97,9 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 	var tlsConf *tls.Config
+	if *caFile != "" || *certFile != "" || *keyFile != "" {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	if *caFile != "" {
 		pem, err := os.ReadFile(*caFile)
 		if err != nil {
@@ -94,7 +109,17 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if !pool.AppendCertsFromPEM(pem) {
 			return fmt.Errorf("reader-host: --ca %s holds no PEM certificate", *caFile)
 		}
-		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tlsConf.RootCAs = pool
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return fmt.Errorf("%w: --cert and --key go together", errUsage)
+	}
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("reader-host: --cert/--key: %w", err)
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
 	}
 
 	// The link to the agent comes first: the readers hand it their reads, and it asks
@@ -119,11 +144,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		status = func() cardreader.Heartbeat {
-			st := lr.State()
-			return cardreader.Heartbeat{Kind: st.Kind, Library: st.Library, Interface: st.Interface, Connected: st.Connected,
-				LastError: st.LastError, Host: st.Host, Version: installer.VersionLine()}
-		}
+		status = func() cardreader.Heartbeat { return cardreader.HeartbeatOf(lr.State(), installer.VersionLine()) }
 		runners = append(runners, lr.Run)
 	} else {
 		r, err := cardreader.New(cardreader.Config{Window: *window, Port: *port, Baud: *baud, Protocol: *protocol},
@@ -131,11 +152,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		status = func() cardreader.Heartbeat {
-			st := r.State()
-			return cardreader.Heartbeat{Kind: st.Kind, Port: st.Port, Protocol: st.Protocol, Connected: st.Connected,
-				LastError: st.LastError, Firmware: st.Firmware, Version: installer.VersionLine()}
-		}
+		status = func() cardreader.Heartbeat { return cardreader.HeartbeatOf(r.State(), installer.VersionLine()) }
 		runners = append(runners, r.Run)
 	}
 	if *scanner != "" {
@@ -147,14 +164,24 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		runners = append(runners, s.Run)
 	}
 	runners = append(runners, link.Run)
-	fmt.Fprintf(env.stdout, "reader-host: window %s, delivering to %s\n", *window, *agentURL)
-	var wg sync.WaitGroup
-	for _, run := range runners {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(ctx) }()
+	if *check {
+		return nil
 	}
-	wg.Wait()
-	return nil
+	runAll := func(ctx context.Context) error {
+		var wg sync.WaitGroup
+		for _, run := range runners {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = run(ctx) }()
+		}
+		wg.Wait()
+		return nil
+	}
+	if !service.Interactive() {
+		// Started by the service manager (Windows SCM, systemd): it owns start and stop.
+		return runHostService(*window, runAll, log)
+	}
+	fmt.Fprintf(env.stdout, "reader-host: window %s, delivering to %s\n", *window, *agentURL)
+	return runAll(ctx)
 }
 
 // readerHostChild is `reader-host --stdio`: the library server the agent talks to.

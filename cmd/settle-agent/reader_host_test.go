@@ -277,3 +277,17 @@ func TestReaderHost_AgentEndToEnd(t *testing.T) {
 		t.Fatalf("next card after the crash: %d %v; want 200 A33010002", st, body)
 	}
 }
+
+func TestReaderHost_InstallChecksFlags(t *testing.T) {
+	// A bad command line is refused before any service is created.
+	code, _, stderr := runCmd(t, nil, "reader-host", "install", "--agent", "http://x:1", "--window", "W01", "--token", "t")
+	if code != 2 || !strings.Contains(stderr, "do not work") {
+		t.Errorf("install without a reader: exit %d, %q; want 2 and the flags refused", code, stderr)
+	}
+	if code, _, _ := runCmd(t, nil, "reader-host", "uninstall"); code != 2 {
+		t.Errorf("uninstall without --window: exit %d; want 2", code)
+	}
+	if got := flagValue([]string{"--agent", "u", "--window=W07"}, "window"); got != "W07" {
+		t.Errorf("flagValue = %q; want W07", got)
+	}
+}

@@ -54,7 +54,11 @@ func (p *Platform) feeUpload(req *platform.Request) (any, *bizError) {
 			return nil, biz("费用明细 %s 金额 %s 与数量 %s × 单价 %s = %s 不符", d.FeedetlSn, amount, d.Cnt, d.Pric, want)
 		}
 		sp := splitFee(*it, amount, d.Cnt.Qty(), d.Pric.Price())
-		total += amount
+		sum, err := total.AddChecked(amount)
+		if err != nil {
+			return nil, biz("费用明细合计超出范围 (feedetl_sn %s)", d.FeedetlSn)
+		}
+		total = sum
 		fees = append(fees, &fee{sn: d.FeedetlSn, chrgBchno: d.ChrgBchno, medListCodg: d.MedListCodg, split: sp,
 			medinsListCodg: d.MedinsListCodg, ocurTime: d.FeeOcurTime, cnt: d.Cnt, pric: d.Pric})
 		result = append(result, platform.FeeResult{
