@@ -270,6 +270,11 @@ func (c *Config) validateOffline(v *ValidationError) {
 	default:
 		c.problem(v, "offline.policy", o.Policy, "must be full, estimate or refuse")
 	}
+	switch o.Inpatient {
+	case "", "defer", "refuse":
+	default:
+		c.problem(v, "offline.inpatient", o.Inpatient, "must be defer or refuse")
+	}
 	c.positive(v, "offline.deadline", o.Deadline)
 	c.positive(v, "offline.retry_horizon", o.RetryHorizon)
 	if o.MaxBillAmount <= 0 {
@@ -303,6 +308,7 @@ func (c *Config) validateRest(v *ValidationError) {
 		c.problem(v, "hl7.default_med_type", h.DefaultMedType, "must be a med_type code such as \"11\" (general outpatient)")
 	}
 	c.windowRef(v, "hl7.default_window", h.DefaultWindow)
+	c.windowRef(v, "hl7.inpatient_window", h.InpatientWindow)
 	c.positive(v, "hl7.idle_timeout", h.IdleTimeout)
 	if h.MaxMessageBytes < 1024 {
 		c.problem(v, "hl7.max_message_bytes", strconv.FormatInt(h.MaxMessageBytes, 10), "must be at least 1024")

@@ -25,6 +25,7 @@ type Status struct {
 	SignInError    string                 `json:"sign_in_error,omitempty"`
 	Queue          QueueStatus            `json:"queue"`
 	Bills          map[workflow.State]int `json:"bills"`
+	Stays          workflow.StaySummary   `json:"stays"`
 	Outstanding    string                 `json:"offline_outstanding"`
 	Readers        []cardreader.State     `json:"readers"`
 	Mapping        *MappingStatus         `json:"mapping,omitempty"`
@@ -59,6 +60,7 @@ func (s *Server) status() (Status, error) {
 	}
 	st.Queue = QueueStatus{Queued: qs.Ready, Inflight: qs.Leased, Failed: qs.Failed, Dead: qs.Dead, OldestAgeS: qs.OldestReadyAge.Seconds()}
 	st.Bills = s.eng.BillCounts()
+	st.Stays = s.eng.StaySummary()
 	st.Outstanding = s.eng.Outstanding().String()
 	st.Readers = append(st.Readers, s.o.Readers()...)
 	st.Mapping = s.o.Mapping()
