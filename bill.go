@@ -171,35 +171,7 @@ func (b *Bill) Validate() error {
 	var sum Money
 	overflow := false
 	for i, it := range b.Items {
-		p := fmt.Sprintf("items[%d]", i)
-		if it.Line <= 0 {
-			v.Add(p+".line", "must be a positive number, got %d", it.Line)
-		} else if j, dup := lines[it.Line]; dup {
-			v.Add(p+".line", "line %d already used by items[%d]", it.Line, j)
-		} else {
-			lines[it.Line] = i
-		}
-		checkCode(v, p+".his_code", it.HISCode, 50)
-		checkText(v, p+".name", it.Name, maxNameLen)
-		if it.Qty <= 0 {
-			v.Add(p+".qty", "must be more than zero, got %s", it.Qty)
-		}
-		if it.UnitPrice < 0 {
-			v.Add(p+".unit_price", "must not be negative, got %s", it.UnitPrice)
-		}
-		if it.Amount < 0 || it.Amount > maxMoneyValue {
-			v.Add(p+".amount", "%s is out of range", it.Amount)
-		} else if it.Qty > 0 && it.UnitPrice >= 0 {
-			// The product is exact and checked: a qty × unit_price beyond Money (or
-			// beyond any bill) is refused, never compared as a wrapped value.
-			want, err := LineAmountChecked(it.Qty, it.UnitPrice)
-			switch {
-			case err != nil || want > maxMoneyValue:
-				v.Add(p+".amount", "line %d: qty %s × unit_price %s is more than %s, the most one line may hold", it.Line, it.Qty, it.UnitPrice, maxMoneyValue)
-			case want != it.Amount:
-				v.Add(p+".amount", "is %s but qty %s × unit_price %s = %s", it.Amount, it.Qty, it.UnitPrice, want)
-			}
-		}
+		checkItem(v, fmt.Sprintf("items[%d]", i), it, lines, i, maxMoneyValue)
 		if s, err := sum.AddChecked(it.Amount); err == nil {
 			sum = s
 		} else {

@@ -191,7 +191,7 @@ func (b *FeeBatch) Validate() error {
 	lines := make(map[int]int, len(b.Items))
 	for i, it := range b.Items {
 		p := fmt.Sprintf("items[%d]", i)
-		checkItem(v, p, it.Item, lines, i)
+		checkItem(v, p, it.Item, lines, i, maxStayMoney)
 		if it.OccurredAt.IsZero() {
 			v.Add(p+".occurred_at", "is required (the time the fee was incurred)")
 		}
@@ -300,8 +300,9 @@ func checkDiagnoses(v *ValidationError, field string, ds []Code, missing string)
 	}
 }
 
-// checkItem checks one line as Bill.Validate does; lines maps line numbers to indexes.
-func checkItem(v *ValidationError, p string, it Item, lines map[int]int, i int) {
+// checkItem checks one bill or fee line (Bill.Validate, FeeBatch.Validate); lines
+// maps line numbers to indexes; most is the largest amount one line may hold.
+func checkItem(v *ValidationError, p string, it Item, lines map[int]int, i int, most Money) {
 	if it.Line <= 0 {
 		v.Add(p+".line", "must be a positive number, got %d", it.Line)
 	} else if j, dup := lines[it.Line]; dup {
@@ -310,22 +311,21 @@ func checkItem(v *ValidationError, p string, it Item, lines map[int]int, i int) 
 		lines[it.Line] = i
 	}
 	checkCode(v, p+".his_code", it.HISCode, 50)
-	if utf8.RuneCountInString(it.Name) > maxNameLen || !PlainText(it.Name) {
-		v.Add(p+".name", "must be printable and at most %d characters", maxNameLen)
-	}
+	checkText(v, p+".name", it.Name, maxNameLen)
 	if it.Qty <= 0 {
 		v.Add(p+".qty", "must be more than zero, got %s", it.Qty)
 	}
 	if it.UnitPrice < 0 {
 		v.Add(p+".unit_price", "must not be negative, got %s", it.UnitPrice)
 	}
-	if it.Amount < 0 || it.Amount > maxStayMoney {
+	if it.Amount < 0 || it.Amount > most {
 		v.Add(p+".amount", "%s is out of range", it.Amount)
 	} else if it.Qty > 0 && it.UnitPrice >= 0 {
-		// exact and checked: a product beyond Money is refused, never wrapped
+		// The product is exact and checked: a qty × unit_price beyond Money (or beyond
+		// any line) is refused, never compared as a wrapped value.
 		switch want, err := LineAmountChecked(it.Qty, it.UnitPrice); {
-		case err != nil || want > maxStayMoney:
-			v.Add(p+".amount", "line %d: qty %s × unit_price %s is more than %s, the most one line may hold", it.Line, it.Qty, it.UnitPrice, maxStayMoney)
+		case err != nil || want > most:
+			v.Add(p+".amount", "line %d: qty %s × unit_price %s is more than %s, the most one line may hold", it.Line, it.Qty, it.UnitPrice, most)
 		case want != it.Amount:
 			v.Add(p+".amount", "is %s but qty %s × unit_price %s = %s", it.Amount, it.Qty, it.UnitPrice, want)
 		}

@@ -126,11 +126,11 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 		a.log.Warn("resuming queued bills left in flight by a previous run", "count", n)
 	}
 	if err := a.init(policy); err != nil {
-		a.store.Close()
+		a.Close()
 		return nil, err
 	}
 	if err := a.engine.Recover(context.Background()); err != nil {
-		a.store.Close()
+		a.Close()
 		return nil, fmt.Errorf("recover in-flight bills: %w", err)
 	}
 	return a, nil
@@ -383,7 +383,9 @@ func (a *Agent) goRun(f func()) {
 func (a *Agent) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
-		a.client.Close()
+		if a.client != nil {
+			a.client.Close()
+		}
 		if a.catStore != nil {
 			a.catStore.Close()
 		}

@@ -26,16 +26,30 @@ func (h estimateStats) String() string {
 		h.exact, h.n, h.within1, h.n, h.conservative, h.n, h.mean(), h.max)
 }
 
-// estimateRun submits n random bills (the same ones for the same seed), compares each
-// bill's offline estimate — made with what the agent had learned before the platform
-// saw the bill, as if it were offline then — with the platform's pre-settlement, and
-// settles it, as TestEstimate_AgainstPlatform does; withCatalogue syncs the catalogue
-// first.
-func estimateRun(t *testing.T, n int, withCatalogue bool) [2]estimateStats {
+// How estimateRun makes each bill's estimate.
+type estimateMode int
+
+const (
+	// estimateAfterUpload: with what the agent knows once the platform answered the
+	// bill's own fee upload (2204), as TestEstimate_AgainstPlatform always did.
+	estimateAfterUpload estimateMode = iota
+	// estimateFirstTime: with what it knew before the platform saw the bill, as if it
+	// were offline at that moment.
+	estimateFirstTime
+	// estimateFirstTimeCatalogue: the same with the catalogue synced first.
+	estimateFirstTimeCatalogue
+)
+
+// estimateRun submits n random bills (the same ones every run), compares each bill's
+// offline estimate (made as mode says) with the platform's real pre-settlement of the
+// same bill at the same moment, then settles the bill for real so that deductibles,
+// balances and the agent's learning move on. It checks every estimate's arithmetic
+// invariants, and returns how far the estimates were off in each half of the run.
+func estimateRun(t *testing.T, n int, mode estimateMode) [2]estimateStats {
 	fx := sim.DemoFixture()
 	a, _ := mustInternalAgent(t, fx, nil)
 	ctx := context.Background()
-	if withCatalogue {
+	if mode == estimateFirstTimeCatalogue {
 		if _, err := a.catalogue.SyncNow(ctx); err != nil {
 			t.Fatalf("catalogue sync: %v", err)
 		}
@@ -73,7 +87,10 @@ func estimateRun(t *testing.T, n int, withCatalogue bool) [2]estimateStats {
 		if rec.Estimate || real == nil {
 			t.Fatalf("bill %d: no platform pre-settlement", i)
 		}
-		est := a.engine.EstimateWith(rec, before)
+		est := a.engine.Estimate(rec)
+		if mode != estimateAfterUpload {
+			est = a.engine.EstimateWith(rec, before)
+		}
 		if est.FundPaySumamt+est.PsnPartAmt != b.Total || est.AcctPay+est.PsnCashPay != est.PsnPartAmt ||
 			est.FundPaySumamt < 0 || est.FundPaySumamt > b.Total || est.AcctPay < 0 {
 			t.Fatalf("bill %d: inconsistent estimate %+v for total %s", i, est, b.Total)
@@ -108,8 +125,8 @@ func TestEstimate_FirstTime_Catalogue(t *testing.T) {
 	if testing.Short() {
 		n = 60
 	}
-	without := estimateRun(t, n, false)
-	with := estimateRun(t, n, true)
+	without := estimateRun(t, n, estimateFirstTime)
+	with := estimateRun(t, n, estimateFirstTimeCatalogue)
 	for i := range with {
 		t.Logf("bills %d without the catalogue: %s", i+1, without[i])
 		t.Logf("bills %d with the catalogue:    %s", i+1, with[i])

@@ -317,3 +317,32 @@ func TestHardening_HL7Config(t *testing.T) {
 		}
 	})
 }
+
+// Errors quote at most a glimpse of what was sent; a path that cannot be a bill
+// number is not looked up nor repeated.
+func TestHardening_ErrorsEchoLittle(t *testing.T) {
+	s := MustSystem(t, nil)
+	long := strings.Repeat("Z", 2000)
+	st, body := s.Do("GET", "/v1/bills/"+long+"%3Cscript%3E", tokW01, nil)
+	if st != 404 || strings.Contains(fmt.Sprint(body), "ZZZZ") || strings.Contains(fmt.Sprint(body), "script") {
+		t.Errorf("GET an impossible bill number: got %d %v; want 404 without the path", st, body)
+	}
+	b := newBill(cardLocalEmployee)
+	b.Window = long
+	st, body = s.Do("POST", "/v1/bills", tokW01, b)
+	if st != 403 || strings.Count(fmt.Sprint(body), "Z") > 40 {
+		t.Errorf("a 2000-byte window: got %d %v; want 403 quoting at most 40 bytes", st, body)
+	}
+	st, body = s.Do("GET", "/v1/bills?state="+long, tokW01, nil)
+	if st != 400 || strings.Count(fmt.Sprint(body), "Z") > 40 {
+		t.Errorf("a 2000-byte state: got %d %v; want 400 quoting at most 40 bytes", st, body)
+	}
+}
+
+func TestHardening_UnknownFieldEchoesLittle(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("POST", "/v1/persons/lookup", tokW01, `{"`+strings.Repeat("Q", 5000)+`": 1}`)
+	if st != 400 || strings.Count(fmt.Sprint(body), "Q") > 120 {
+		t.Errorf("a 5000-byte unknown field: got %d, %d bytes of it back; want 400 with a glimpse", st, strings.Count(fmt.Sprint(body), "Q"))
+	}
+}

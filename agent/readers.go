@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -49,7 +50,7 @@ func (a *Agent) buildReaders(publish func(settle.CardRead)) error {
 				rs.remote.Expect(w.ID)
 			case p.IsLibrary():
 				lc := cardreader.LibConfig{Window: w.ID, Library: p.Library, Interface: p.Interface, CardType: p.CardType,
-					Init: heasecInit(p.Init), Poll: p.Poll.Duration, Deadline: p.Deadline.Duration, NoSFZ: p.NoSFZ, HostExe: p.HostExe}
+					Init: heasecInit(p.Init, p.InitJSON), Poll: p.Poll.Duration, Deadline: p.Deadline.Duration, NoSFZ: p.NoSFZ, HostExe: p.HostExe}
 				r, err := cardreader.NewLib(lc, &cardreader.LibOptions{OnRead: onRead, Demand: rs.demand, Now: a.now, Logger: a.log,
 					HostArgs: a.opts.ReaderHostArgs, HostEnv: a.opts.ReaderHostEnv})
 				if err != nil {
@@ -102,9 +103,13 @@ func (a *Agent) remoteToken(window string) (string, bool) {
 	return w.Token.Value(), w.Token.Value() != ""
 }
 
-// heasecInit is heasec's Init values as the JSON object the library takes.
-func heasecInit(in config.HeaSecInit) map[string]any {
+// heasecInit is heasec's Init values as the JSON object the library takes: init_json's
+// keys (validated by config), then init's over them.
+func heasecInit(in config.HeaSecInit, extra string) map[string]any {
 	m := map[string]any{}
+	if extra != "" {
+		_ = json.Unmarshal([]byte(extra), &m)
+	}
 	if in.IP != "" {
 		m["IP"] = in.IP
 	}

@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
@@ -15,29 +14,13 @@ import (
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/cardreader"
-	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
 // TestMain doubles as the vendor library's reader-host child (AGENT_READER_CHILD=1).
-func TestMain(m *testing.M) {
-	if os.Getenv("AGENT_READER_CHILD") == "1" {
-		out, err := libhost.ProtectStdout()
-		if err == nil {
-			err = libhost.Serve(context.Background(), os.Stdin, out, nil)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	standin.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { standin.Main(m, "AGENT_READER_CHILD") }
 
 // readerSystem is the agent with W01 on a vendor library (the stand-in), W02 on a
 // remote reader host, a QR scanner at W01, and the e-voucher decode simulator.
@@ -158,7 +141,7 @@ func TestAgent_LibraryReader(t *testing.T) {
 		}
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(page), "libHeaSecReadInfo.so") || !strings.Contains(string(page), "1 crashes") {
+		if !strings.Contains(string(page), "libHeaSecReadInfo.so") || !strings.Contains(string(page), "崩溃 1 次") {
 			t.Errorf("status page lacks the library reader and its crash:\n%s", page)
 		}
 		mresp, err := client.Get(s.URL + "/metrics")

@@ -2,7 +2,6 @@ package cardreader
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +20,7 @@ func basicWith(i int, v string) string {
 
 // basicCases are basic-information strings ParseBasic is shown; results are in
 // testdata/parse_basic.golden.
-var basicCases = []struct {
-	name, in string
-	want     error // nil: parses
-}{
+var basicCases = []parseCase{
 	{"good", goodBasic, nil},
 	{"no trailing bar", strings.TrimSuffix(goodBasic, "|"), nil},
 	{"lowercase x check", basicWith(1, "11010519491231002x"), nil},
@@ -47,23 +43,7 @@ var basicCases = []struct {
 }
 
 func TestParseBasic_Golden(t *testing.T) {
-	var out strings.Builder
-	for _, c := range basicCases {
-		card, err := ParseBasic(c.in)
-		if c.want == nil && err != nil {
-			t.Errorf("%s: got %v; want no error", c.name, err)
-		}
-		if c.want != nil && !errors.Is(err, c.want) {
-			t.Errorf("%s: got %v; want %v", c.name, err, c.want)
-		}
-		fmt.Fprintf(&out, "%s\n  in:  %q\n", c.name, c.in)
-		if err != nil {
-			fmt.Fprintf(&out, "  err: %v\n", err)
-		} else {
-			fmt.Fprintf(&out, "  card: %+v\n", card)
-		}
-	}
-	checkGolden(t, "parse_basic.golden", []byte(out.String()))
+	checkParseGolden(t, "parse_basic.golden", basicCases, ParseBasic, func(settle.Card) string { return "" })
 }
 
 func TestParseBasic_Fields(t *testing.T) {

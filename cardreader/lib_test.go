@@ -118,6 +118,9 @@ func TestLibReader_Poll_OncePerInsertion(t *testing.T) {
 	if n := len(rs.all()); n != 2 {
 		t.Fatalf("reads after taking the card out and in again = %d; want 2", n)
 	}
+	if inits := ctl.Inits(t); len(inits) != 1 || inits[0] != `{"IP":"127.0.0.1","PORT":7020,"TIMEOUT":6}` {
+		t.Errorf("Init calls = %q; want one, with the configured values as JSON", inits)
+	}
 	st := r.State()
 	if !st.Connected || st.Kind != cardreader.KindLibrary || st.Host == nil || st.Host.Starts != 1 || st.Reads[cardreader.CarrierSSCard] != 2 {
 		t.Errorf("State = %+v (host %+v); want connected, library, one reader-host start (Init once), 2 sscard reads", st, st.Host)
@@ -162,6 +165,9 @@ func TestLibReader_Poll_CrashThenNextCard(t *testing.T) {
 	}
 	if st := r.State(); !st.Connected || st.Host.Starts != 2 {
 		t.Errorf("State after the restart = %+v (host %+v); want connected, 2 starts", st, st.Host)
+	}
+	if n := len(ctl.Inits(t)); n != 2 {
+		t.Errorf("Init calls after a crash and restart = %d; want 2 (once per reader-host child)", n)
 	}
 }
 

@@ -150,12 +150,8 @@ func (l *Link) Run(ctx context.Context) error {
 			continue
 		}
 		l.disconnected(err, backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, backoff) {
 			return nil
-		case <-t.C:
 		}
 		backoff = min(2*backoff, l.o.MaxBackoff)
 	}
@@ -170,26 +166,17 @@ func (l *Link) heartbeat(ctx context.Context) error {
 	l.mu.Lock()
 	waiting := l.st.Waiting
 	l.mu.Unlock()
-	cctx, cancel := context.WithTimeout(ctx, HeartbeatHold+15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodPost, fmt.Sprintf("%s%s?waiting=%t", l.base, remoteHeartbeatPath, waiting), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	l.auth(req)
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return statusError(resp)
-	}
 	var ans struct {
 		Waiting bool `json:"waiting"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		return fmt.Errorf("heartbeat answer: %w", err)
+	err = l.postJSON(ctx, fmt.Sprintf("%s?waiting=%t", remoteHeartbeatPath, waiting), body, HeartbeatHold+15*time.Second, func(resp *http.Response) error {
+		if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+			return fmt.Errorf("heartbeat answer: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	l.connected()
 	l.setWaiting(ans.Waiting)
@@ -274,12 +261,7 @@ func (l *Link) deliver(ctx context.Context, r settle.CardRead) {
 		if ctx.Err() != nil || time.Now().Add(backoff).After(until) {
 			break
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		sleep(ctx, backoff)
 		backoff = min(2*backoff, l.o.MaxBackoff)
 	}
 	l.mu.Lock()
@@ -289,9 +271,15 @@ func (l *Link) deliver(ctx context.Context, r settle.CardRead) {
 }
 
 func (l *Link) post(ctx context.Context, body []byte) error {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	return l.postJSON(ctx, remoteReadsPath, body, 10*time.Second, nil)
+}
+
+// postJSON posts body to the window's path below the agent within timeout and hands a
+// 2xx answer to read (nil: the body is not needed); another answer is an error.
+func (l *Link) postJSON(ctx context.Context, path string, body []byte, timeout time.Duration, read func(*http.Response) error) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodPost, l.base+remoteReadsPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, l.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -303,6 +291,9 @@ func (l *Link) post(ctx context.Context, body []byte) error {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return statusError(resp)
+	}
+	if read != nil {
+		return read(resp)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent"
-	"github.com/settle-agent/settle-agent/cardreader/libhost"
 )
 
 // Options tunes a Reader; the zero value (or nil) means the defaults.
@@ -49,36 +48,6 @@ const (
 	DefaultPingInterval = 10 * time.Second
 	// Retries is how often a command is sent again after its reply timed out.
 	Retries = 3
-)
-
-// State is what the status page and `doctor` show of one reader.
-type State struct {
-	Window    string    `json:"window"`
-	Port      string    `json:"port"`
-	Protocol  string    `json:"protocol"`
-	Connected bool      `json:"connected"`
-	Since     time.Time `json:"since,omitzero"`     // when Connected last changed
-	LastRead  time.Time `json:"last_read,omitzero"` // the last card or code read, good or bad
-	LastError string    `json:"last_error,omitempty"`
-	Firmware  string    `json:"firmware,omitempty"` // from PONG (frame readers)
-	// Kind is KindSerial, KindLibrary or KindRemote.
-	Kind string `json:"kind,omitempty"`
-	// Library and Interface name a library reader's vendor library.
-	Library   string `json:"library,omitempty"`
-	Interface string `json:"interface,omitempty"`
-	// Host is a library reader's reader-host child: restarts, hangs, crashes.
-	Host *libhost.State `json:"host,omitempty"`
-	// Peer is a remote reader's host address, as last seen.
-	Peer string `json:"peer,omitempty"`
-	// Reads counts the reads per carrier (sscard, idcard, evoucher) since start.
-	Reads map[string]int `json:"reads,omitempty"`
-}
-
-// Kinds of reader in State.Kind.
-const (
-	KindSerial  = "serial"  // a serial or USB-serial port (frame or line protocol)
-	KindLibrary = "library" // a vendor library in a reader-host child
-	KindRemote  = "remote"  // a reader-host on the cashier's PC, over the LAN
 )
 
 // Reader is one card reader or QR scanner at one window. Run keeps its port open;
@@ -195,14 +164,22 @@ func (r *Reader) Run(ctx context.Context) error {
 		} else {
 			r.log.Debug("reader still unavailable", "err", err, "retry_in", backoff)
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, backoff) {
 			return nil
-		case <-t.C:
 		}
 		backoff = min(2*backoff, r.o.MaxBackoff)
+	}
+}
+
+// sleep waits d, or until ctx ends; it reports whether the whole d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -52,6 +52,12 @@ type Heartbeat struct {
 	Version   string         `json:"version,omitempty"`
 }
 
+// HeartbeatOf is what a reader host says of its reader, from the reader's state.
+func HeartbeatOf(st State, version string) Heartbeat {
+	return Heartbeat{Kind: st.Kind, Port: st.Port, Protocol: st.Protocol, Library: st.Library, Interface: st.Interface,
+		Connected: st.Connected, LastError: st.LastError, Firmware: st.Firmware, Host: st.Host, Version: version}
+}
+
 // RemoteRead is one read a reader host delivers: a card, or the error text the
 // cashier should see.
 type RemoteRead struct {

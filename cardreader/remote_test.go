@@ -90,8 +90,7 @@ func TestRemote_LibraryReaderOverTLS(t *testing.T) {
 		if r == nil {
 			return cardreader.Heartbeat{Kind: cardreader.KindLibrary}
 		}
-		st := r.State()
-		return cardreader.Heartbeat{Kind: st.Kind, Library: st.Library, Interface: st.Interface, Connected: st.Connected, Host: st.Host}
+		return cardreader.HeartbeatOf(r.State(), "test")
 	})
 	cfg := cardreader.LibConfig{Window: "W01", Library: lib, Interface: cardreader.InterfaceHeaSec, Init: map[string]any{"IP": "127.0.0.1"}, Poll: 50 * time.Millisecond}
 	lib2 := newLibWith(t, cfg, ctl, func(o *cardreader.LibOptions) {
@@ -213,6 +212,7 @@ func FuzzRemoteRead(f *testing.F) {
 	f.Add(`{"card":{"mdtrt_cert_type":"03","card_no":"A1"}}`)
 	f.Add(`{"card":{"mdtrt_cert_type":"02","card_no":"330106199007074565","ssn":"330106199007074565","name":"王","issue_date":"20150101","expiry_date":"长期"}}`)
 	f.Add(`{"error":"no card"}`)
+	f.Add(`{"kind":"library","library":"x.so","connected":false,"last_error":"Init failed","host":{"crashes":2}}`)
 	hub := cardreader.NewRemoteHub(cardreader.RemoteOptions{Token: func(string) (string, bool) { return "t", true }, Now: now})
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/v1/windows/W01/reader/reads", strings.NewReader(body))
@@ -222,5 +222,14 @@ func FuzzRemoteRead(f *testing.F) {
 		if rec.Code != http.StatusNoContent && rec.Code != http.StatusBadRequest {
 			t.Fatalf("HTTP %d for %q", rec.Code, body)
 		}
+		// The same bytes as a heartbeat: answered at once (no demand to wait for).
+		req = httptest.NewRequest(http.MethodPost, "/v1/windows/W01/reader/heartbeat?waiting=true", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer t")
+		rec = httptest.NewRecorder()
+		hub.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+			t.Fatalf("heartbeat: HTTP %d for %q", rec.Code, body)
+		}
+		_ = hub.States()
 	})
 }

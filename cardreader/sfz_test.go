@@ -2,7 +2,6 @@ package cardreader
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +17,7 @@ func sfzWith(i int, v string) string {
 	return strings.Join(f, "|")
 }
 
-var sfzCases = []struct {
-	name string
-	in   string
-	want error
-}{
+var sfzCases = []parseCase{
 	{"good", goodSFZ, nil},
 	{"no trailing bar", strings.TrimSuffix(goodSFZ, "|"), nil},
 	{"valid for life", sfzWith(8, "长期"), nil},
@@ -39,23 +34,7 @@ var sfzCases = []struct {
 }
 
 func TestParseSFZ_Golden(t *testing.T) {
-	var out strings.Builder
-	for _, c := range sfzCases {
-		card, err := ParseSFZ(c.in)
-		if c.want == nil && err != nil {
-			t.Errorf("%s: got %v; want no error", c.name, err)
-		}
-		if c.want != nil && !errors.Is(err, c.want) {
-			t.Errorf("%s: got %v; want %v", c.name, err, c.want)
-		}
-		fmt.Fprintf(&out, "%s\n  in:  %q\n", c.name, c.in)
-		if err != nil {
-			fmt.Fprintf(&out, "  err: %v\n", err)
-		} else {
-			fmt.Fprintf(&out, "  card: %+v carrier %s\n", card, Carrier(card))
-		}
-	}
-	checkGolden(t, "parse_sfz.golden", []byte(out.String()))
+	checkParseGolden(t, "parse_sfz.golden", sfzCases, ParseSFZ, func(c settle.Card) string { return " carrier " + Carrier(c) })
 }
 
 func TestCheckCard_IDCard(t *testing.T) {

@@ -21,6 +21,9 @@ type DailyOptions struct {
 	Stale func() bool
 	// OnDone, when set, is told of every sync's end.
 	OnDone func(Report, error)
+	// RetryAfter is how soon a sync that failed (the platform away at 02:30) is tried
+	// again, when that comes before the next day's time (1h).
+	RetryAfter time.Duration
 }
 
 // NextRun is the first hour:minute in loc strictly after now.
@@ -37,8 +40,8 @@ func NextRun(now time.Time, hour, minute int, loc *time.Location) time.Time {
 }
 
 // RunDaily syncs every day at the configured time until ctx ends (it returns nil
-// then); the caller owns the goroutine it runs in. A sync still running at the next
-// time (ErrBusy) is not doubled.
+// then); the caller owns the goroutine it runs in. A sync that failed is tried again
+// after RetryAfter; a sync still running at the next time (ErrBusy) is not doubled.
 func (s *Syncer) RunDaily(ctx context.Context, o DailyOptions) error {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -46,11 +49,16 @@ func (s *Syncer) RunDaily(ctx context.Context, o DailyOptions) error {
 	if o.After == nil {
 		o.After = time.After
 	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = time.Hour
+	}
+	failed := false
 	run := func() {
 		rep, err := s.Sync(ctx)
 		if errors.Is(err, ErrBusy) {
 			return
 		}
+		failed = err != nil
 		if o.OnDone != nil {
 			o.OnDone(rep, err)
 		}
@@ -60,6 +68,9 @@ func (s *Syncer) RunDaily(ctx context.Context, o DailyOptions) error {
 	}
 	for {
 		wait := NextRun(o.Now(), o.Hour, o.Minute, o.Location).Sub(o.Now())
+		if failed {
+			wait = min(wait, o.RetryAfter)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

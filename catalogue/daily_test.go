@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
 func TestNextRun(t *testing.T) {
@@ -67,5 +69,44 @@ func TestRunDaily(t *testing.T) {
 	}
 	if st, _ := s.State(Queries[0].Infno); st.SyncedAt.IsZero() {
 		t.Errorf("the daily sync did not sync")
+	}
+}
+
+// TestRunDaily_RetryAfterFailure: a sync that fails (the platform away) is tried
+// again an hour later, not the next day.
+func TestRunDaily_RetryAfterFailure(t *testing.T) {
+	e := mustSimEnv(t)
+	s := mustStore(t)
+	sy := mustSyncer(t, e, s, SyncOptions{Kinds: []Kind{}, Queries: Queries[:1]})
+	e.p.SetFaults(sim.Faults{Down: true})
+	fire := make(chan time.Time)
+	waits := make(chan time.Duration, 8)
+	syncs := make(chan error, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error)
+	go func() {
+		ended <- sy.RunDaily(ctx, DailyOptions{Hour: 2, Minute: 30, Location: beijing,
+			Now:    func() time.Time { return testNow },
+			After:  func(d time.Duration) <-chan time.Time { waits <- d; return fire },
+			Stale:  func() bool { return true },
+			OnDone: func(_ Report, err error) { syncs <- err }})
+	}()
+	if err := <-syncs; err == nil {
+		t.Fatal("sync with the platform down: nil error")
+	}
+	if w := <-waits; w != time.Hour {
+		t.Fatalf("wait after a failed sync = %v; want 1h", w)
+	}
+	e.p.SetFaults(sim.Faults{})
+	fire <- testNow
+	if err := <-syncs; err != nil {
+		t.Fatalf("retried sync: %v", err)
+	}
+	if w := <-waits; w != 16*time.Hour+30*time.Minute {
+		t.Fatalf("wait after a good sync = %v; want the next 02:30", w)
+	}
+	cancel()
+	if err := <-ended; err != nil {
+		t.Fatal(err)
 	}
 }

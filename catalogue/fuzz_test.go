@@ -52,3 +52,22 @@ func FuzzParseDay(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadMappingRows: any mapping file reads without a panic, and every row it
+// hands on has a line number within the file.
+func FuzzReadMappingRows(f *testing.F) {
+	f.Add([]byte("his_code,med_list_codg,medins_list_codg,name,valid_from,valid_to,list_type,price\nA,B,C,D,,,101,1.00\n"))
+	f.Add([]byte("\ufeffhis_code,unit_price\n\"a\"\"b\",x\n"))
+	f.Add([]byte("his_code\n\"unterminated\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines := bytes.Count(data, []byte("\n")) + 1
+		for _, r := range readMappingRows(data) {
+			if r.Line < 2 || r.Line > lines {
+				t.Fatalf("row on line %d of a %d-line file", r.Line, lines)
+			}
+			if r.HasPrice && r.BadPrice != "" {
+				t.Fatalf("a price both good and bad: %+v", r)
+			}
+		}
+	})
+}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Status is the catalogue as the status page, doctor and `catalogue status` show it.
@@ -64,38 +62,6 @@ func Age(d time.Duration) string {
 		return fmt.Sprintf("%d小时", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%d天%d小时", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-}
-
-var keyMsgidReserved = []byte("msgid_reserved")
-
-// MsgidReserved is the msgid high-water mark a standalone sync persisted (zero: none).
-func (s *Store) MsgidReserved() (time.Time, error) {
-	var t time.Time
-	err := s.view(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketMeta); b != nil {
-			if v := b.Get(keyMsgidReserved); v != nil {
-				return t.UnmarshalText(v)
-			}
-		}
-		return nil
-	})
-	return t, err
-}
-
-// ReserveMsgid persists the msgid high-water mark (platform.MsgidOptions.Reserve) of
-// a sync run while the agent is stopped.
-func (s *Store) ReserveMsgid(until time.Time) error {
-	v, err := until.MarshalText()
-	if err != nil {
-		return err
-	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		return b.Put(keyMsgidReserved, v)
-	})
 }
 
 // ReadStatus reads the status of the catalogue file at path without changing it (for

@@ -195,30 +195,50 @@ func (s *Store) States() ([]State, error) {
 
 // updateState changes one state in its own transaction.
 func (s *Store) updateState(infno string, fn func(*State)) error {
+	return s.write(infno, nil, func(st *State, _ []*bolt.Bucket) error {
+		fn(st)
+		return nil
+	})
+}
+
+// write runs fn in one write transaction with infno's state and the named buckets
+// (created when missing), then stores the state fn changed.
+func (s *Store) write(infno string, buckets [][]byte, fn func(st *State, bs []*bolt.Bucket) error) error {
 	return s.update(func(tx *bolt.Tx) error {
+		bs := make([]*bolt.Bucket, len(buckets))
+		for i, name := range buckets {
+			b, err := tx.CreateBucketIfNotExists(name)
+			if err != nil {
+				return err
+			}
+			bs[i] = b
+		}
 		st, err := getState(tx, infno)
 		if err != nil {
 			return err
 		}
 		st.Infno = infno
-		fn(&st)
+		if err := fn(&st, bs); err != nil {
+			return err
+		}
 		return putState(tx, st)
 	})
+}
+
+// putJSON stores v under key.
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
 }
 
 // putItems upserts rows of a downloaded catalogue by code; a row older than the one
 // held (a lower version) is ignored. It counts new codes into the state.
 func (s *Store) putItems(infno string, items []Item) error {
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(itemsBucket(infno))
-		if err != nil {
-			return err
-		}
-		st, err := getState(tx, infno)
-		if err != nil {
-			return err
-		}
-		st.Infno = infno
+	return s.write(infno, [][]byte{itemsBucket(infno)}, func(st *State, bs []*bolt.Bucket) error {
+		b := bs[0]
 		for _, it := range items {
 			key := []byte(it.Code)
 			if old := b.Get(key); old != nil {
@@ -229,15 +249,11 @@ func (s *Store) putItems(infno string, items []Item) error {
 			} else {
 				st.Rows++
 			}
-			v, err := json.Marshal(it)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(key, v); err != nil {
+			if err := putJSON(b, key, it); err != nil {
 				return err
 			}
 		}
-		return putState(tx, st)
+		return nil
 	})
 }
 
@@ -262,40 +278,33 @@ func (s *Store) Item(code string) (Item, bool, error) {
 	return it, found, err
 }
 
-// ForEachItem calls fn for every downloaded row of one catalogue, in code order.
-func (s *Store) ForEachItem(infno string, fn func(Item) error) error {
+// forEach calls fn for every row of a bucket, decoded, in key order.
+func forEach[T any](s *Store, bucket []byte, fn func(T) error) error {
 	return s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(itemsBucket(infno))
+		b := tx.Bucket(bucket)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(_, v []byte) error {
-			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
+			var x T
+			if err := json.Unmarshal(v, &x); err != nil {
 				return err
 			}
-			return fn(it)
+			return fn(x)
 		})
 	})
+}
+
+// ForEachItem calls fn for every downloaded row of one catalogue, in code order.
+func (s *Store) ForEachItem(infno string, fn func(Item) error) error {
+	return forEach(s, itemsBucket(infno), fn)
 }
 
 // putRules upserts rows of a paged query by rid and keeps the code index in step;
 // then it applies next to the query's state, in the same transaction.
 func (s *Store) putRules(infno string, rules []Rule, next func(*State)) error {
-	return s.update(func(tx *bolt.Tx) error {
-		rb, err := tx.CreateBucketIfNotExists(rulesBucket(infno))
-		if err != nil {
-			return err
-		}
-		ib, err := tx.CreateBucketIfNotExists(indexBucket(infno))
-		if err != nil {
-			return err
-		}
-		st, err := getState(tx, infno)
-		if err != nil {
-			return err
-		}
-		st.Infno = infno
+	return s.write(infno, [][]byte{rulesBucket(infno), indexBucket(infno)}, func(st *State, bs []*bolt.Bucket) error {
+		rb, ib := bs[0], bs[1]
 		for _, r := range rules {
 			key := []byte(r.Rid)
 			if old := rb.Get(key); old != nil {
@@ -308,11 +317,7 @@ func (s *Store) putRules(infno string, rules []Rule, next func(*State)) error {
 			} else {
 				st.Rows++
 			}
-			v, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			if err := rb.Put(key, v); err != nil {
+			if err := putJSON(rb, key, r); err != nil {
 				return err
 			}
 			if err := ib.Put(indexKey(r.Code, r.Rid), nil); err != nil {
@@ -320,9 +325,9 @@ func (s *Store) putRules(infno string, rules []Rule, next func(*State)) error {
 			}
 		}
 		if next != nil {
-			next(&st)
+			next(st)
 		}
-		return putState(tx, st)
+		return nil
 	})
 }
 
@@ -357,19 +362,7 @@ func (s *Store) Rules(infno, code string) ([]Rule, error) {
 
 // ForEachRule calls fn for every row of a paged query, in rid order.
 func (s *Store) ForEachRule(infno string, fn func(Rule) error) error {
-	return s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(rulesBucket(infno))
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(_, v []byte) error {
-			var r Rule
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			return fn(r)
-		})
-	})
+	return forEach(s, rulesBucket(infno), fn)
 }
 
 // Synced reports whether any downloaded catalogue holds rows.

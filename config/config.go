@@ -88,10 +88,13 @@ type API struct {
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
 	IdleTimeout  Duration `toml:"idle_timeout"`
-	// Language is what the status page and the messages meant for people are
-	// written in unless a request asks otherwise (?lang=, Accept-Language):
-	// "zh" (Chinese, the default) or "en".
+	// Language is the status page's language unless a request asks otherwise
+	// (?lang=): "zh" (Chinese, the default) or "en".
 	Language string `toml:"language"`
+	// HostNames are more names the status page, /metrics and /readyz answer under
+	// (a DNS name IT uses for the machine); the listen address, the machine's host
+	// name and localhost always count. Others get 421 (DNS rebinding).
+	HostNames []string `toml:"host_names,omitempty"`
 }
 
 // Store is the durable queue's data folder.
@@ -127,6 +130,7 @@ type Port struct {
 	Interface string     `toml:"interface,omitempty"` // heasec | sscard
 	CardType  int        `toml:"card_type,omitempty"` // sscard: 1 contact, 2 contactless, 3 (default), 4 automatic
 	Init      HeaSecInit `toml:"init,omitempty"`      // heasec Init values
+	InitJSON  string     `toml:"init_json,omitempty"` // more Init keys a vendor's build needs, as a JSON object merged over init
 	Poll      Duration   `toml:"poll,omitempty"`      // while a window waits; default 500ms
 	Deadline  Duration   `toml:"deadline,omitempty"`  // per library call; default 5s
 	NoSFZ     bool       `toml:"no_sfz,omitempty"`    // heasec: do not read resident ID cards
@@ -149,9 +153,10 @@ func (p *Port) IsLibrary() bool { return p != nil && p.Library != "" }
 
 // EVoucher is the e-voucher decode service (ec.query) scanned QR codes go through.
 type EVoucher struct {
-	Mode         string   `toml:"mode"`    // "" (off) | http | library
-	URL          string   `toml:"url"`     // http: the ec.query endpoint; library: NationEcTrans's url
-	Library      string   `toml:"library"` // library: NationECCode.dll / libNationECCode.so
+	Mode         string   `toml:"mode"`     // "" (off, or inferred from url/base_url/library) | http | library
+	BaseURL      string   `toml:"base_url"` // the service's {ec_base_url}; url defaults to it + /localcfc/api/hsecfc/localQrCodeQuery
+	URL          string   `toml:"url"`      // http: the ec.query endpoint; library: NationEcTrans's url
+	Library      string   `toml:"library"`  // library: NationECCode.dll / libNationECCode.so
 	HostExe      string   `toml:"host_exe"`
 	Timeout      Duration `toml:"timeout"` // default 5s
 	OperatorID   string   `toml:"operator_id"`
@@ -289,7 +294,7 @@ func Default() *Config {
 		Sync:      Sync{Concurrency: 8, RatePerSecond: 200},
 		Catalogue: defaultCatalogue(),
 		HL7: HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20,
-			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 16, MessageRate: 20},
+			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 32, MessageRate: 20},
 		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},
 	}

@@ -67,7 +67,8 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # read_timeout = "10s"
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
-# language = "zh"                    # status page and messages people read: zh (中文) or en
+# language = "zh"                    # the status page's language: zh (中文) or en (?lang= overrides)
+# host_names = []                    # more names the status page answers under, e.g. ["settle.hospital.local"]
 
 [store]
 dir = '{{DATA}}'
@@ -85,11 +86,12 @@ reader = { port = '{{READER}}', baud = 9600, protocol = "frame" }
 # Port keys and defaults: port, baud = 9600, data_bits = 8, parity = "N", stop_bits = 1,
 # protocol = "frame" (reader) | "line" (scanner), read_timeout = "500ms".
 # A vendor library reader instead of a port (docs/readers.md), and a reader on the cashier's PC:
-# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
+# e.g. reader = { library = "/opt/vendor/libHeaSecReadInfo.so", interface = "heasec", card_type = 3, init = { IP = "10.1.2.3", PORT = 7020, TIMEOUT = 6, LOG_PATH = "", SFZ_DRIVER_TYPE = 0 }, init_json = "", poll = "500ms", deadline = "5s", no_sfz = false, host_exe = "" }
 # e.g. reader = { remote = true }    # then run settle-agent reader-host on the cashier PC
 
 # [evoucher]                        # the e-voucher decode service (ec.query) for scanned QR codes
-# mode = "http"                      # "" off | http | library (NationECCode)
+# mode = "http"                      # "" off | http | library (NationECCode); inferred from base_url/url/library
+# base_url = "https://ec.example.gov.cn"   # url defaults to base_url + /localcfc/api/hsecfc/localQrCodeQuery
 # url = "https://ec.example.gov.cn/localcfc/api/hsecfc/localQrCodeQuery"
 # library = ""                       # mode library: NationECCode.dll / libNationECCode.so
 # host_exe = ""                      # mode library: the reader-host executable
@@ -140,7 +142,7 @@ listen = ""                          # e.g. "127.0.0.1:2575"; empty: off
 # frame_timeout = "30s"              # a message must be whole this long after its first byte
 # max_message_bytes = 1048576
 # max_conns = 64
-# max_conns_per_host = 16
+# max_conns_per_host = 32
 # message_rate = 20.0                # bills a second over all connections; more: AE "resend later"
 
 [dropfolder]

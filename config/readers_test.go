@@ -39,3 +39,25 @@ func TestParse_LibraryReaderErrors(t *testing.T) {
 		t.Errorf("bad evoucher url: %q does not name evoucher.url", msg)
 	}
 }
+
+func TestParse_EVoucherInferred(t *testing.T) {
+	c := mustParse(t, validTOML+"\n[evoucher]\nbase_url = \"http://127.0.0.1:9/\"\n", nil)
+	if c.EVoucher.Mode != "http" || c.EVoucher.URL != "http://127.0.0.1:9/localcfc/api/hsecfc/localQrCodeQuery" {
+		t.Errorf("evoucher from base_url = %+v; want http to the ec.query path", c.EVoucher)
+	}
+	c = mustParse(t, validTOML+"\n[evoucher]\nlibrary = \"/opt/p/libNationECCode.so\"\nbase_url = \"http://ec\"\n", nil)
+	if c.EVoucher.Mode != "library" || c.EVoucher.URL != "http://ec" {
+		t.Errorf("evoucher from library = %+v; want library with base_url as NationEcTrans's url", c.EVoucher)
+	}
+}
+
+func TestParse_InitJSON(t *testing.T) {
+	bad := strings.Replace(validTOML, `reader = { port = "/dev/ttyUSB0" }`, `reader = { library = "x.so", interface = "heasec", init_json = "[1" }`, 1)
+	if msg := mustFail(t, bad); !strings.Contains(msg, "init_json") {
+		t.Errorf("bad init_json: %q does not name it", msg)
+	}
+	good := strings.Replace(validTOML, `reader = { port = "/dev/ttyUSB0" }`, `reader = { library = "x.so", interface = "heasec", init_json = '{"EC_URL":"http://ec"}' }`, 1)
+	if c := mustParse(t, good, nil); c.Windows[0].Reader.InitJSON == "" {
+		t.Errorf("init_json lost")
+	}
+}

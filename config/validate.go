@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -123,6 +124,11 @@ func (c *Config) validatePlatform(v *ValidationError) {
 func (c *Config) validateAPI(v *ValidationError) {
 	a := c.API
 	c.hostPort(v, "api.listen", a.Listen)
+	for i, h := range a.HostNames {
+		if h == "" || strings.ContainsAny(h, " /\\:@[]") {
+			c.problem(v, fmt.Sprintf("api.host_names[%d]", i), h, "must be a host name or an IP address, without a port")
+		}
+	}
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		c.problem(v, "api.tls_cert", a.TLSCert, "api.tls_cert and api.tls_key go together")
 	}
@@ -455,6 +461,12 @@ func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
 		default:
 			c.problem(v, key+".interface", p.Interface, "must be \"heasec\" (HeaSecReadInfo) or \"sscard\" (SSCardDriver)")
 		}
+		if p.InitJSON != "" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(p.InitJSON), &m); err != nil {
+				c.problem(v, key+".init_json", p.InitJSON, "must be a JSON object of more Init values: "+err.Error())
+			}
+		}
 		if p.CardType < 0 || p.CardType > 4 {
 			c.problem(v, key+".card_type", strconv.Itoa(p.CardType), "must be 1 (contact), 2 (contactless), 3 or 4 (automatic)")
 		}
@@ -467,9 +479,28 @@ func (c *Config) validateLibraryPort(v *ValidationError, key string, p *Port) {
 	}
 }
 
-// validateEVoucher checks the e-voucher decode service settings.
+// ecQueryPath is where the e-voucher service answers ec.query below its base URL
+// (serial-reader.md).
+const ecQueryPath = "/localcfc/api/hsecfc/localQrCodeQuery"
+
+// validateEVoucher checks the e-voucher decode service settings and infers what they
+// leave out: the mode from url, base_url or library, url from base_url.
 func (c *Config) validateEVoucher(v *ValidationError) {
-	e := c.EVoucher
+	e := &c.EVoucher
+	if e.Mode == "" { // a service named is a service meant
+		switch {
+		case e.Library != "":
+			e.Mode = "library"
+		case e.URL != "" || e.BaseURL != "":
+			e.Mode = "http"
+		}
+	}
+	if e.URL == "" && e.BaseURL != "" {
+		e.URL = strings.TrimRight(e.BaseURL, "/")
+		if e.Mode == "http" {
+			e.URL += ecQueryPath
+		}
+	}
 	switch e.Mode {
 	case "":
 	case "http":

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -89,31 +88,19 @@ func (d *doctor) agentReadyz(ctx context.Context, cfg *config.Config) (readyz, e
 // agentGet fetches path from the agent's API on loopback: [api] listen with a
 // wildcard host becomes the loopback address.
 func (d *doctor) agentGet(ctx context.Context, cfg *config.Config, path string) ([]byte, error) {
-	addr := cfg.API.Listen
-	if addr == "" {
-		return nil, errors.New("[api] listen is empty")
-	}
-	host, port, err := net.SplitHostPort(addr)
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
-		return nil, fmt.Errorf("[api] listen %q: %w", addr, err)
+		return nil, err
 	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	scheme := "http"
 	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
-	if cfg.API.TLSCert != "" {
-		scheme = "https"
+	if strings.HasPrefix(base, "https:") {
 		// Only the agent's own health is read here, on this machine; its
 		// certificate names the windows' view of it, not the loopback address.
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback health probe
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
 	defer cancel()
-	url := scheme + "://" + net.JoinHostPort(host, port) + path
+	url := base + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err

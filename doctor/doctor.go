@@ -77,35 +77,15 @@ type Options struct {
 	// StoreFile is the store's file name inside [store] dir; default
 	// DefaultStoreFile. The wiring passes the agent's own constant.
 	StoreFile string
-	// PlatformOptions turns the configuration into the platform client's options
-	// (the agent's own function, so doctor signs in exactly as the agent does);
-	// nil means PlatformOptions of this package.
+	// PlatformOptions turns the configuration into the platform client's options:
+	// the agent's own function (agent.PlatformOptions), so that doctor signs in
+	// exactly as the agent does. It is required: without it the platform check
+	// fails and says so.
 	PlatformOptions func(*config.Config) platform.Options
 }
 
 // DefaultStoreFile is the agent's store file name inside [store] dir.
 const DefaultStoreFile = "settle-agent.db"
-
-// PlatformOptions is the platform client's options read from cfg the way the
-// agent reads them; the caller sets the clock and the logger.
-func PlatformOptions(cfg *config.Config) platform.Options {
-	return platform.Options{
-		BaseURL:            cfg.Platform.BaseURL,
-		Path:               cfg.Platform.Path,
-		Timeout:            cfg.Platform.Timeout.Duration,
-		Paasid:             cfg.Platform.Paasid,
-		Token:              cfg.Platform.Token.Value(),
-		CAFile:             cfg.Platform.CAFile,
-		CertFile:           cfg.Platform.CertFile,
-		KeyFile:            cfg.Platform.KeyFile,
-		InsecureSkipVerify: cfg.Platform.InsecureSkipVerify,
-		FixmedinsCode:      cfg.Hospital.FixmedinsCode,
-		FixmedinsName:      cfg.Hospital.FixmedinsName,
-		MdtrtareaAdmvs:     cfg.Hospital.Admdvs,
-		RecerSysCode:       cfg.Platform.RecerSysCode,
-		Infver:             cfg.Platform.Infver,
-	}
-}
 
 // Run checks what hospital IT needs before go-live and returns one Check per
 // line, in this order: configuration, data folder, free space, item mapping,
@@ -202,9 +182,6 @@ func newDoctor(o Options) *doctor {
 	}
 	if o.StoreFile == "" {
 		o.StoreFile = DefaultStoreFile
-	}
-	if o.PlatformOptions == nil {
-		o.PlatformOptions = PlatformOptions
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout

@@ -163,9 +163,10 @@ func TestDoctor_Config_Missing(t *testing.T) {
 		"SETTLE_AGENT_PLATFORM_BASE_URL": s.BaseURL,
 	}
 	checks := s.Run(Options{
-		ConfigPath: filepath.Join(t.TempDir(), "nope.toml"),
-		Getenv:     func(k string) string { return env[k] },
-		OpenPort:   func(cardreader.Config) (io.ReadWriteCloser, error) { return nil, errors.New("no such port") },
+		ConfigPath:      filepath.Join(t.TempDir(), "nope.toml"),
+		Getenv:          func(k string) string { return env[k] },
+		OpenPort:        func(cardreader.Config) (io.ReadWriteCloser, error) { return nil, errors.New("no such port") },
+		PlatformOptions: agent.PlatformOptions,
 	})
 	wantCheck(t, checks, "configuration", CheckFail, "nope.toml", "going on with the defaults")
 	wantCheck(t, checks, "data folder", CheckOK, s.DataDir)

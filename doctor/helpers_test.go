@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/internal/golden"
@@ -116,7 +117,7 @@ func (s *doctorSetup) Write() string {
 
 // Options are Options for this setup: its file, no environment, simulated readers.
 func (s *doctorSetup) Options() Options {
-	return Options{ConfigPath: s.Write(), Getenv: noEnv, OpenPort: simReaders(s.t)}
+	return Options{ConfigPath: s.Write(), Getenv: noEnv, OpenPort: simReaders(s.t), PlatformOptions: agent.PlatformOptions}
 }
 
 // Run runs Doctor with o.

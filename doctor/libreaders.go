@@ -2,9 +2,11 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
@@ -17,17 +19,9 @@ import (
 // e-voucher decode service (docs/readers.md), and returns how many readers it saw.
 // A library is loaded in a reader-host child, as the agent does, so a library that
 // crashes or hangs here is reported, not suffered; while the agent runs, its view of
-// the reader is reported instead.
-func (d *doctor) libraryReaders(ctx context.Context, cfg *config.Config) int {
+// the reader is reported instead (states, or why the agent did not give them).
+func (d *doctor) libraryReaders(ctx context.Context, cfg *config.Config, running bool, states []cardreader.State, statesErr error) int {
 	n := 0
-	var states []cardreader.State
-	var statesErr error
-	running := d.agentHoldsStore
-	if running {
-		var r readyz
-		r, statesErr = d.agentReadyz(ctx, cfg)
-		states = r.Readers
-	}
 	for _, w := range cfg.Windows {
 		p := w.Reader
 		if p == nil || (!p.IsLibrary() && !p.Remote) {
@@ -49,14 +43,30 @@ func (d *doctor) libraryReaders(ctx context.Context, cfg *config.Config) int {
 	return n
 }
 
+// hasLibraryReaders reports whether a window's reader is a vendor library or remote.
+func hasLibraryReaders(cfg *config.Config) bool {
+	for _, w := range cfg.Windows {
+		if w.Reader != nil && (w.Reader.IsLibrary() || w.Reader.Remote) {
+			return true
+		}
+	}
+	return false
+}
+
 // probeLibrary loads the library in a reader-host child and calls Init.
 func (d *doctor) probeLibrary(ctx context.Context, name, window string, p *config.Port) {
 	if _, err := os.Stat(p.Library); err != nil {
 		d.fail(name, fmt.Sprintf("library %s: %v", p.Library, err), "the [[window]] "+window+" reader's library must name the vendor's file (docs/readers.md)")
 		return
 	}
+	arch, archErr := vendorlib.Arch(p.Library)
+	if archErr == nil && arch != runtime.GOARCH && p.HostExe == "" {
+		d.fail(name, fmt.Sprintf("%s is built for %s; this settle-agent (its reader-host) is %s/%s", p.Library, arch, runtime.GOOS, runtime.GOARCH),
+			"a library loads only in a reader-host of its own bitness: set host_exe to the "+runtime.GOOS+"/"+arch+" build of settle-agent (docs/readers.md)")
+		return
+	}
 	lc := cardreader.LibConfig{Window: window, Library: p.Library, Interface: p.Interface, CardType: p.CardType,
-		Init: heasecInit(p.Init), Deadline: p.Deadline.Duration, HostExe: p.HostExe}
+		Init: heasecInit(p.Init, p.InitJSON), Deadline: p.Deadline.Duration, HostExe: p.HostExe}
 	ctx, cancel := context.WithTimeout(ctx, max(d.o.Timeout, libhost.DefaultDeadline)+libhost.DefaultSetupDeadline)
 	defer cancel()
 	st, err := cardreader.ProbeLib(ctx, lc, &cardreader.LibOptions{HostArgs: d.o.ReaderHostArgs, HostEnv: d.o.ReaderHostEnv, Logger: d.log})
@@ -78,6 +88,9 @@ func (d *doctor) probeLibrary(ctx context.Context, name, window string, p *confi
 	sfz := "does not read ID cards (no ReadSFZ)"
 	if st.HasSFZ {
 		sfz = "reads ID cards too (ReadSFZ)"
+	}
+	if archErr == nil {
+		sfz += ", " + arch
 	}
 	d.ok(name, fmt.Sprintf("%s (%s) loads in reader-host and initialises; %s", p.Library, p.Interface, sfz))
 }
@@ -152,8 +165,11 @@ func (d *doctor) evoucher(ctx context.Context, cfg *config.Config) {
 }
 
 // heasecInit is heasec's Init values as the JSON object the library takes.
-func heasecInit(in config.HeaSecInit) map[string]any {
+func heasecInit(in config.HeaSecInit, extra string) map[string]any {
 	m := map[string]any{}
+	if extra != "" {
+		_ = json.Unmarshal([]byte(extra), &m) // config validated it
+	}
 	for k, v := range map[string]any{"IP": in.IP, "PORT": in.PORT, "TIMEOUT": in.TIMEOUT, "LOG_PATH": in.LOG_PATH, "SFZ_DRIVER_TYPE": in.SFZ_DRIVER_TYPE} {
 		if v != "" && v != 0 {
 			m[k] = v

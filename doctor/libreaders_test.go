@@ -1,13 +1,11 @@
 package doctor
 
 import (
-	"context"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/internal/standin"
 )
@@ -60,18 +58,4 @@ reader = { remote = true }
 }
 
 // TestMain doubles as the reader-host child a library is loaded in (DOCTOR_READER_CHILD=1).
-func TestMain(m *testing.M) {
-	if os.Getenv("DOCTOR_READER_CHILD") == "1" {
-		out, err := libhost.ProtectStdout()
-		if err == nil {
-			err = libhost.Serve(context.Background(), os.Stdin, out, nil)
-		}
-		if err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	standin.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { standin.Main(m, "DOCTOR_READER_CHILD") }

@@ -55,6 +55,10 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line")
 		return signIn{}
 	}
+	if d.o.PlatformOptions == nil {
+		d.fail(name, "doctor was built without the agent's platform options", "a build problem: tell the vendor (doctor.Options.PlatformOptions)")
+		return signIn{}
+	}
 	po := d.o.PlatformOptions(cfg)
 	po.Now, po.Logger, po.MaxIdleConnsPerHost = d.o.Now, d.log, 1
 	client, err := platform.NewClient(po)

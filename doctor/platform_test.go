@@ -155,3 +155,13 @@ func TestDoctor_Cancelled(t *testing.T) {
 		t.Errorf("platform after cancel: got %+v; want a failure", c)
 	}
 }
+
+// Without the agent's platform options doctor cannot sign in as the agent
+// would: the platform check fails and says so.
+func TestDoctor_Platform_NoOptions(t *testing.T) {
+	t.Parallel()
+	s := newDoctorSetup(t, nil)
+	o := s.Options()
+	o.PlatformOptions = nil
+	wantCheck(t, s.Run(o), "platform", CheckFail, "without the agent's platform options")
+}

@@ -33,20 +33,20 @@ func (d *doctor) readers(ctx context.Context, cfg *config.Config) {
 			}.WithDefaults()})
 		}
 	}
-	libs := d.libraryReaders(ctx, cfg) // vendor-library and remote readers, e-voucher (libreaders.go)
+	var states []cardreader.State
+	var statesErr error
+	running := d.agentHoldsStore
+	if running && (len(devs) > 0 || hasLibraryReaders(cfg)) {
+		var r readyz
+		r, statesErr = d.agentReadyz(ctx, cfg)
+		states = r.Readers
+	}
+	libs := d.libraryReaders(ctx, cfg, running, states, statesErr) // vendor-library and remote readers, e-voucher (libreaders.go)
 	if len(devs) == 0 {
 		if libs == 0 {
 			d.ok("readers", "none configured: cards are not read at the windows")
 		}
 		return
-	}
-	var states []cardreader.State
-	var statesErr error
-	running := d.agentHoldsStore
-	if running {
-		var r readyz
-		r, statesErr = d.agentReadyz(ctx, cfg)
-		states = r.Readers
 	}
 	for _, dev := range devs {
 		if running {

@@ -156,21 +156,7 @@ func FuzzParseAnswer(f *testing.F) {
 }
 
 // TestMain doubles as the reader-host child for the library transport.
-func TestMain(m *testing.M) {
-	if os.Getenv("ECVOUCHER_CHILD") == "1" {
-		out, err := libhost.ProtectStdout()
-		if err == nil {
-			err = libhost.Serve(context.Background(), os.Stdin, out, nil)
-		}
-		if err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	standin.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { standin.Main(m, "ECVOUCHER_CHILD") }
 
 func TestDecoder_Decode_Library(t *testing.T) {
 	lib := standin.Build(t)

@@ -3,7 +3,6 @@ package hisadapter
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +34,9 @@ import (
 //     answer; reads in between do not extend either deadline (a byte trickled now and
 //     then does not keep a connection);
 //   - at most MaxConns connections, MaxConnsPerHost from one address; a connection
-//     beyond a cap replaces the one that has gone longest without a message (and is
-//     not processing one), or is refused with a log line when all are busy;
+//     beyond a cap replaces one not processing a message (first one that never
+//     delivered a message, then the one longest without one), or is refused with a
+//     log line when all are busy;
 //   - at most MessageRate bills a second reach the Sink over all connections; a
 //     message that would wait longer than RateWait for its turn is answered AE
 //     "too many messages, resend later" without being stored.
@@ -52,7 +51,7 @@ type MLLPServer struct {
 	FrameTimeout    time.Duration    // a frame not complete this long after its start is cut off; 0: 30s
 	MaxMessageBytes int              // larger messages are refused (AR) and the connection closed; 0: 1 MiB
 	MaxConns        int              // connections in all; 0: 64
-	MaxConnsPerHost int              // connections from one source address; 0: 16
+	MaxConnsPerHost int              // connections from one source address; 0: 32
 	AllowFrom       []netip.Prefix   // when set, connections from other addresses are closed at once
 	TLSConfig       *tls.Config      // when set, connections are TLS (MLLP over TLS)
 	Windows         []string         // when set, bills for other windows are refused (AE, PV1-3)
@@ -93,7 +92,7 @@ func (s *MLLPServer) init() {
 			s.MaxConns = 64
 		}
 		if s.MaxConnsPerHost <= 0 {
-			s.MaxConnsPerHost = 16
+			s.MaxConnsPerHost = 32
 		}
 		if s.MessageRate == 0 {
 			s.MessageRate = 20
@@ -349,13 +348,25 @@ func temporary(why string) FieldError {
 	return FieldError{Code: hl7Internal, Reason: "the bill was NOT stored (" + why + "); resend this message later"}
 }
 
+// tooMany is the answer to a message over the intake rate: AE, resend later.
+func (s *MLLPServer) tooMany(m *Message, remote, ctrl string) []byte {
+	s.limitLog.warn(s.log, "hl7 message NOT taken: too many messages; the sender must resend", "remote", remote, "control_id", ctrl,
+		"message_rate", s.MessageRate)
+	return buildACK(m, AckError, s.Now(), []FieldError{temporary(fmt.Sprintf(
+		"too many messages: the agent takes at most %g bills a second", s.MessageRate))})
+}
+
 // process turns the message into a bill and stores it; final is false when the answer
 // is a temporary failure that a resend should retry.
 func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ack []byte, final bool) {
+	ctrl := m.Get("MSH-10")
 	if IsStayMessage(m) {
+		// Inpatient messages cost platform calls too: the same intake.
+		if !s.intake.take(ctx) {
+			return s.tooMany(m, remote, ctrl), false
+		}
 		return s.processStay(ctx, m, remote)
 	}
-	ctrl := m.Get("MSH-10")
 	b, err := DFTToBill(m, s.Defaults)
 	if errors.Is(err, ErrUnsupported) {
 		s.log.Warn("hl7 message refused: unsupported type", "remote", remote, "control_id", ctrl, "type", m.Get("MSH-9.1")+"^"+m.Get("MSH-9.2"))
@@ -368,10 +379,7 @@ func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ac
 			Reason: fmt.Sprintf("window %q is not one this HL7 listener takes bills for (%s)", truncate(b.Window, 30), strings.Join(s.Windows, ", "))}}), true
 	}
 	if err == nil && !s.intake.take(ctx) {
-		s.limitLog.warn(s.log, "hl7 bill NOT taken: too many messages; the sender must resend", "remote", remote, "control_id", ctrl,
-			"message_rate", s.MessageRate)
-		return buildACK(m, AckError, s.Now(), []FieldError{temporary(fmt.Sprintf(
-			"too many messages: the agent takes at most %g bills a second", s.MessageRate))}), false
+		return s.tooMany(m, remote, ctrl), false
 	}
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, s.SinkTimeout)
@@ -398,106 +406,4 @@ func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ac
 	}
 	s.log.Error("hl7 bill NOT stored: temporary failure, the sender must resend", "remote", remote, "control_id", ctrl, "bill_no", b.BillNo, "err", err)
 	return buildACK(m, AckError, s.Now(), []FieldError{temporary(err.Error())}), false
-}
-
-// digest identifies a message's content apart from MSH-7 (some engines restamp a resend).
-func (m *Message) digest() [sha256.Size]byte {
-	h := sha256.New()
-	for _, seg := range m.Segments {
-		for i, f := range seg.Fields {
-			if seg.Name == "MSH" && i == 7 {
-				continue
-			}
-			for _, r := range f {
-				for _, c := range r {
-					for _, sc := range c {
-						h.Write([]byte(strconv.Itoa(len(sc))))
-						h.Write([]byte{':'})
-						h.Write([]byte(sc))
-					}
-					h.Write([]byte{1})
-				}
-				h.Write([]byte{2})
-			}
-			h.Write([]byte{3})
-		}
-		h.Write([]byte{4})
-	}
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
-}
-
-// ackCache remembers the answers to recent control ids, bounded, oldest forgotten
-// first. A control id being processed makes a concurrent duplicate wait for its answer.
-type ackCache struct {
-	mu    sync.Mutex
-	cap   int
-	m     map[string]*ackEntry
-	order []string       // keys of final answers, oldest first
-	count map[string]int // how often each key is listed in order
-}
-
-type ackEntry struct {
-	digest [sha256.Size]byte
-	done   chan struct{}
-	ack    []byte
-	final  bool
-}
-
-// begin returns the entry for key; leader is true when the caller must process the
-// message (no answer yet for this content) and then call finish.
-func (c *ackCache) begin(key string, digest [sha256.Size]byte) (e *ackEntry, leader bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.m[key]; ok {
-		select {
-		case <-old.done:
-			if old.digest == digest {
-				return old, false
-			}
-			// The same control id with other content: not a resend. Process it
-			// (the Sink's bill_no idempotency decides) and remember the new answer.
-		default:
-			return old, false // in flight: wait for it, then look again
-		}
-	}
-	e = &ackEntry{digest: digest, done: make(chan struct{})}
-	c.m[key] = e
-	return e, true
-}
-
-func (c *ackCache) finish(key string, e *ackEntry, ack []byte, final bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e.ack, e.final = ack, final
-	close(e.done)
-	if !final {
-		if c.m[key] == e {
-			delete(c.m, key)
-		}
-		return
-	}
-	c.order = append(c.order, key)
-	c.count[key]++
-	for len(c.order) > c.cap {
-		old := c.order[0]
-		c.order = c.order[1:]
-		if c.count[old]--; c.count[old] > 0 {
-			continue
-		}
-		delete(c.count, old)
-		if x, ok := c.m[old]; ok && isDone(x) {
-			delete(c.m, old)
-		}
-	}
-}
-
-func isDone(e *ackEntry) bool {
-	select {
-	case <-e.done:
-		return true
-	default:
-		return false
-	}
 }

@@ -339,3 +339,21 @@ func TestMLLPServer_SameValidationAsAPI(t *testing.T) {
 		t.Errorf("%d bills stored; want 0", bills)
 	}
 }
+
+// A HIS connection that has delivered messages is not the one given up when tricklers
+// arrive later and fill the listener: those that never delivered a message go first.
+func TestMLLPServer_AnsweredConnectionKept(t *testing.T) {
+	srv := &MLLPServer{Sink: newMemSink(nil), MaxConns: 3, FrameTimeout: time.Minute}
+	addr := startMLLP(t, srv)
+	his := dialMLLP(t, addr)
+	his.send(dft("K1", "K1", "YP0001"))
+	for range 6 { // twice the room that is left
+		trickle(t, addr)
+	}
+	for srv.Conns() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	if m := ackOf(t, his.send(dft("K2", "K2", "YP0001"))); m.Get("MSA-1") != AckAccept {
+		t.Errorf("the HIS connection after tricklers arrived: got %s; want AA", m.Get("MSA-1"))
+	}
+}

@@ -9,18 +9,20 @@ import (
 
 // mllpConn is one open MLLP connection as the admission control sees it.
 type mllpConn struct {
-	c      net.Conn
-	remote string
-	host   string    // the source address without the port
-	since  time.Time // connected or last answered a message (wall clock)
-	busy   bool      // a message of it is being processed
+	c        net.Conn
+	remote   string
+	host     string    // the source address without the port
+	since    time.Time // connected or last answered a message (wall clock)
+	busy     bool      // a message of it is being processed
+	answered bool      // it has delivered at least one whole message
 }
 
 // admission decides which connections the listener keeps: at most MaxConns in all
 // and MaxConnsPerHost from one source address. A connection beyond a cap takes the
-// place of the connection (of that host, or of any host when the total is full) that
-// has gone longest without a complete message and is not processing one; when every
-// one is busy the new connection is refused. Connections that never finish a frame
+// place of a connection (of that host, or of any host when the total is full) that is
+// not processing a message: first one that never delivered a whole message, then the
+// one that has gone longest without one; when every one is busy the new connection is
+// refused. Connections that never finish a frame
 // are therefore the first to go, and a HIS that reconnects is never locked out by
 // its own half-dead old connections or by another host's idle ones.
 type admission struct {
@@ -103,15 +105,17 @@ func (a *admission) admit(c net.Conn, now time.Time) (mc *mllpConn, evicted *mll
 	return mc, evicted, admitted
 }
 
-// oldestIdle is the connection (of host, or of any host when host is "") that is not
-// processing a message and has gone longest without one; nil when all are busy.
+// oldestIdle is the connection (of host, or of any host when host is "") to give up
+// for a new one: not processing a message, preferably one that never delivered a
+// whole message (a trickler, a dead half-open socket), and of those the one that has
+// gone longest without a message; nil when all are busy.
 func (a *admission) oldestIdle(host string) *mllpConn {
 	var best *mllpConn
 	for _, o := range a.conns {
 		if o.busy || host != "" && o.host != host {
 			continue
 		}
-		if best == nil || o.since.Before(best.since) {
+		if best == nil || best.answered && !o.answered || best.answered == o.answered && o.since.Before(best.since) {
 			best = o
 		}
 	}
@@ -125,7 +129,7 @@ func (a *admission) setBusy(mc *mllpConn, busy bool, now time.Time) {
 	defer a.mu.Unlock()
 	mc.busy = busy
 	if !busy {
-		mc.since = now
+		mc.since, mc.answered = now, true
 	}
 }
 

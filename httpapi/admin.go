@@ -16,7 +16,7 @@ import (
 func queueID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("queue id %q is not a number", r.PathValue("id")), nil))
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("queue id %s is not a number", quoted(r.PathValue("id"))), nil))
 		return 0, false
 	}
 	return id, true
@@ -87,7 +87,7 @@ func (s *Server) handleReconciliation(w http.ResponseWriter, r *http.Request) {
 		day = settle.Day(s.now())
 	}
 	if _, err := time.Parse("2006-01-02", day); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("date %q is not a date like 2026-11-23", day), nil))
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("date %s is not a date like 2026-11-23", quoted(day)), nil))
 		return
 	}
 	if s.rec == nil {

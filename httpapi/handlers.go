@@ -21,7 +21,7 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 	}
 	c := callerOf(r)
 	if !c.admin && b.Window != c.window {
-		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not post bills for window %q", c.window, b.Window), nil))
+		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not post bills for window %s", c.window, quoted(b.Window)), nil))
 		return
 	}
 	key, ok := s.billKey(w, b.Window, r.Header.Get("Idempotency-Key"))
@@ -37,6 +37,11 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 
 // billFor loads a bill and checks the caller may see it.
 func (s *Server) billFor(w http.ResponseWriter, r *http.Request) (*workflow.Record, bool) {
+	if !settle.ValidIdentifier(r.PathValue("bill_no")) {
+		// No bill can have such a number: not looked up, and not repeated back.
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such bill: a bill number is 1 to 30 letters, digits, '.', '_' or '-'", nil))
+		return nil, false
+	}
 	rec, err := s.eng.Bill(r.PathValue("bill_no"))
 	if err != nil {
 		s.writeErr(w, err)
@@ -75,10 +80,10 @@ func (s *Server) handleSettle(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &settle.ValidationError{What: "settle request"}
 	if req.AcctUsedFlag != "" && req.AcctUsedFlag != platform.AcctUsed && req.AcctUsedFlag != platform.AcctNotUsed {
-		v.Add("acct_used_flag", "%q is not \"0\" or \"1\"", req.AcctUsedFlag)
+		v.Add("acct_used_flag", "%s is not \"0\" or \"1\"", quoted(req.AcctUsedFlag))
 	}
 	if req.PsnSetlway != "" && req.PsnSetlway != platform.SetlwayByItem && req.PsnSetlway != platform.SetlwayByQuota {
-		v.Add("psn_setlway", "%q is not \"01\" (by item) or \"02\" (by quota)", req.PsnSetlway)
+		v.Add("psn_setlway", "%s is not \"01\" (by item) or \"02\" (by quota)", quoted(req.PsnSetlway))
 	}
 	if err := v.Err(); err != nil {
 		s.writeErr(w, err)
@@ -102,7 +107,7 @@ func (s *Server) handleListBills(w http.ResponseWriter, r *http.Request) {
 	switch state {
 	case "", workflow.StateReceived, workflow.StatePresettled, workflow.StateQueued, workflow.StateSettling, workflow.StateSettled, workflow.StateCancelled, workflow.StateFailed, workflow.StateDead:
 	default:
-		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("state %q is not one of received, presettled, queued, settling, settled, cancelled, failed, dead", state), nil))
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("state %s is not one of received, presettled, queued, settling, settled, cancelled, failed, dead", quoted(string(state))), nil))
 		return
 	}
 	var since time.Time
@@ -110,7 +115,7 @@ func (s *Server) handleListBills(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if since, err = time.Parse(time.RFC3339, s); err != nil {
 			if since, err = time.ParseInLocation("2006-01-02", s, settle.Beijing); err != nil {
-				writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("since %q is not a time like 2026-11-23T09:00:00+08:00 or a date like 2026-11-23", s), nil))
+				writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("since %s is not a time like 2026-11-23T09:00:00+08:00 or a date like 2026-11-23", quoted(s)), nil))
 				return
 			}
 		}
@@ -168,7 +173,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 	switch req.MdtrtCertType {
 	case settle.CertEVoucher, settle.CertIDNumber, settle.CertSSCard:
 	default:
-		v.Add("mdtrt_cert_type", "%q is not 01 (e-voucher), 02 (ID number) or 03 (social security card)", req.MdtrtCertType)
+		v.Add("mdtrt_cert_type", "%s is not 01 (e-voucher), 02 (ID number) or 03 (social security card)", quoted(req.MdtrtCertType))
 	}
 	if strings.TrimSpace(req.MdtrtCertNo) == "" || len(req.MdtrtCertNo) > 512 {
 		v.Add("mdtrt_cert_no", "is required (at most 512 characters)")

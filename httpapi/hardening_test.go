@@ -32,6 +32,9 @@ func TestHostGuard(t *testing.T) {
 			t.Errorf("listen %s, Host %q: got %v; want %v", tc.listen, tc.host, got, tc.want)
 		}
 	}
+	if g := newHostGuard("0.0.0.0:8420", "Settle.Hospital.Local"); !g.allows("settle.hospital.local:8420") || g.allows("hospital.local") {
+		t.Error("host_names: the configured name refused, or another allowed")
+	}
 	if hn != "" && !newHostGuard("127.0.0.1:8420").allows(hn+":8420") {
 		t.Errorf("the machine's own name %q is refused", hn)
 	}
@@ -111,4 +114,17 @@ func FuzzIdempotencyKey(f *testing.F) {
 			t.Fatalf("stored %q", got)
 		}
 	})
+}
+
+func TestQuoted(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"W01", `"W01"`},
+		{"a\u202eb", `"a\u202eb"`},
+		{strings.Repeat("x", 100), `"` + strings.Repeat("x", 40) + `"…`},
+		{strings.Repeat("x", 39) + "键", `"` + strings.Repeat("x", 39) + `"…`}, // never half a character
+	} {
+		if got := quoted(tc.in); got != tc.want {
+			t.Errorf("quoted(%q): got %s; want %s", tc.in, got, tc.want)
+		}
+	}
 }

@@ -2,8 +2,7 @@ package httpapi
 
 import "net/http"
 
-// The languages of what people read: the status page, and the sentences of the
-// API meant for a person. Chinese unless asked otherwise.
+// The languages of the status page. Chinese unless asked otherwise.
 const (
 	langZh = "zh"
 	langEn = "en"

@@ -169,7 +169,10 @@ type statusPage struct {
 	Recent      []*workflow.Record // latest activity first
 	Offline     offlineTotals
 	Settled     int
-	Now         time.Time
+	// AttentionN, RefusedN and WaitingN count the bills of each list, which
+	// shows only the newest pageLimit.
+	AttentionN, RefusedN, WaitingN int
+	Now                            time.Time
 }
 
 // attentionRow is one bill that needs IT or a person, and why (a pageText key).
@@ -296,6 +299,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			p.Attention = append(p.Attention, attentionRow{rec, whySurprise})
 		}
 	}
+	p.AttentionN, p.RefusedN, p.WaitingN = len(p.Attention), len(p.Refused), len(waiting)
 	byTime(waiting)
 	p.Waiting = newest(waiting, pageLimit)
 	byTime(p.Refused)

@@ -79,3 +79,18 @@ func TestTotalsOf(t *testing.T) {
 		t.Errorf("got %+v; want %+v", got, want)
 	}
 }
+
+// A refused sign-in is IT's business: red, with the platform's words.
+func TestStatusPage_SignInRefused(t *testing.T) {
+	var b strings.Builder
+	p := statusPage{Status: Status{Online: true, SignInError: "定点医药机构编码不存在"}, T: pageText[langZh], OtherLang: langEn}
+	if err := statusTmpl.Execute(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`class="attn"`, "平台拒绝签到", "定点医药机构编码不存在", "平台签到<b>被拒绝</b>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

@@ -1,9 +1,15 @@
 // Package installer runs settle-agent as a system service: it installs, removes,
-// starts, stops and queries the Windows service or systemd unit through
-// github.com/kardianos/service, creates the default folders with tight
-// permissions, runs the agent under the service manager or in the foreground with
-// a bounded stop, builds the process logger (rotation, journald, Event Log, PII
-// masking) and carries the build's version.
+// starts, stops and queries the Windows service, systemd unit or (unsupported
+// for production) SysV init script through github.com/kardianos/service,
+// creates the default folders with tight permissions, runs the agent under the
+// service manager or in the foreground with a bounded stop, builds the process
+// logger (rotation, journald, Event Log, PII masking) and carries the build's
+// version. It tells the truth and changes nothing when it refuses: install checks
+// the configuration file first and reports the account that really runs the
+// service; start waits for the agent (Options.Ready) and shows the log's last
+// lines when it does not come up; uninstall removes what install recorded.
+// It knows nothing of the agent's packages: what it needs of the configuration
+// comes in through Options.
 //
 // OS specifics live in the _linux.go, _windows.go and _other.go files.
 package installer

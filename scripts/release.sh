@@ -1,7 +1,8 @@
 #!/bin/sh
 # release.sh builds the release binaries into dist/:
-#   dist/settle-agent-windows-amd64.exe, dist/settle-agent-linux-amd64,
-#   dist/settle-agent-linux-arm64 and dist/SHA256SUMS.
+#   dist/settle-agent-windows-amd64.exe, dist/settle-agent-windows-386.exe (the
+#   32-bit reader-host for vendors' 32-bit reader DLLs, docs/readers.md),
+#   dist/settle-agent-linux-amd64, dist/settle-agent-linux-arm64 and dist/SHA256SUMS.
 # Static (CGO_ENABLED=0), reproducible paths (-trimpath), version from
 # `git describe --tags --always --dirty` and the commit stamped into
 # installer.Version / installer.Commit (see `settle-agent version`).
@@ -13,7 +14,7 @@ set -eu
 cd "$(dirname "$0")/.."
 pkg=github.com/settle-agent/settle-agent/installer
 dist=${DIST:-dist}
-platforms=${PLATFORMS:-"windows/amd64 linux/amd64 linux/arm64"}
+platforms=${PLATFORMS:-"windows/amd64 windows/386 linux/amd64 linux/arm64"}
 
 if [ $# -gt 0 ]; then
 	version=$1

@@ -3,7 +3,6 @@ package libhost_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -15,23 +14,7 @@ import (
 )
 
 // TestMain doubles as the child: re-executed with LIBHOST_CHILD=1 it is a reader-host.
-func TestMain(m *testing.M) {
-	if os.Getenv("LIBHOST_CHILD") == "1" {
-		out, err := libhost.ProtectStdout()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		if err := libhost.Serve(context.Background(), os.Stdin, out, nil); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	standin.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { standin.Main(m, "LIBHOST_CHILD") }
 
 func newHost(t *testing.T, o libhost.Options) (*libhost.Host, *standin.Control) {
 	t.Helper()

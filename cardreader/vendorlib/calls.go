@@ -60,7 +60,7 @@ func Open(path, iface string) (*Lib, error) {
 	}
 	h, err := openLib(path)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %v: %w", path, err, ErrOpen)
+		return nil, fmt.Errorf("load %s%s: %v: %w", path, bitnessHint(path), err, ErrOpen)
 	}
 	l := &Lib{iface: iface, h: h, syms: map[string]uintptr{}}
 	for _, name := range need {

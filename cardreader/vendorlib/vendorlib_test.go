@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
@@ -104,5 +106,35 @@ func TestOpen_Errors(t *testing.T) {
 	}
 	if _, err := vendorlib.Open(libc[0], vendorlib.HeaSec); !errors.Is(err, vendorlib.ErrSymbol) {
 		t.Errorf("Open(libm, heasec): %v; want ErrSymbol", err)
+	}
+}
+
+func TestArch(t *testing.T) {
+	path := standin.Build(t)
+	got, err := vendorlib.Arch(path)
+	if err != nil || got != runtime.GOARCH {
+		t.Errorf("Arch(stand-in) = %q, %v; want %s", got, err, runtime.GOARCH)
+	}
+	if _, err := vendorlib.Arch(filepath.Join(t.TempDir(), "none.dll")); err == nil {
+		t.Errorf("Arch of a missing file: no error")
+	}
+}
+
+// TestArch_PE reads the machine of a minimal 32-bit PE header: a vendor's 32-bit DLL.
+func TestArch_PE(t *testing.T) {
+	b := make([]byte, 0x40+4+20+256)
+	copy(b, "MZ")
+	b[0x3c] = 0x40 // e_lfanew
+	copy(b[0x40:], "PE\x00\x00")
+	b[0x44], b[0x45] = 0x4c, 0x01 // IMAGE_FILE_MACHINE_I386
+	path := filepath.Join(t.TempDir(), "SSCardDriver.dll")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vendorlib.Arch(path); err != nil || got != "386" {
+		t.Errorf("Arch(32-bit PE) = %q, %v; want 386", got, err)
+	}
+	if _, err := vendorlib.Open(path, vendorlib.SSCard); !errors.Is(err, vendorlib.ErrOpen) || (runtime.GOARCH != "386" && !strings.Contains(err.Error(), "built for 386")) {
+		t.Errorf("Open(32-bit DLL) = %v; want ErrOpen naming its bitness", err)
 	}
 }

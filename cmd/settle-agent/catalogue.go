@@ -19,6 +19,7 @@ import (
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/store"
 )
 
 const catalogueUsage = "catalogue sync [--config FILE] | catalogue status [--config FILE] [--json]"
@@ -117,6 +118,7 @@ func localCatalogueStatus(cfg *config.Config) (catalogue.Status, error) {
 // run while the agent is stopped.
 type catalogueSession struct {
 	cfg    *config.Config
+	agent  *store.Store // the agent's store: its msgid high-water mark, and its lock
 	store  *catalogue.Store
 	client *platform.Client
 	msgids *platform.MsgidGenerator
@@ -126,7 +128,9 @@ type catalogueSession struct {
 const catalogueOpter = "catalogue"
 
 // openCatalogueSession opens the catalogue file, signs in (9001) and wires a
-// Syncer. Its msgids continue from the high-water mark kept in the catalogue file.
+// Syncer. Its msgids continue from the agent's own high-water mark, kept in the
+// agent's store, which it holds meanwhile: no msgid is ever issued twice, and the
+// agent cannot start in between.
 func openCatalogueSession(ctx context.Context, cfg *config.Config, log *slog.Logger, progress func(catalogue.Progress)) (*catalogueSession, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -140,12 +144,19 @@ func openCatalogueSession(ctx context.Context, cfg *config.Config, log *slog.Log
 		sess.close(ctx)
 		return nil, err
 	}
-	reserved, err := s.MsgidReserved()
+	old := make([]string, len(cfg.Store.OldKeys))
+	for i, k := range cfg.Store.OldKeys {
+		old[i] = k.Value()
+	}
+	if sess.agent, err = store.Open(cfg.Store.Dir, &store.Options{Key: cfg.Store.Key.Value(), OldKeys: old, Logger: log}); err != nil {
+		return fail(fmt.Errorf("open the agent's store for its msgids: %w", err))
+	}
+	reserved, err := sess.agent.MsgidReservation()
 	if err != nil {
 		return fail(err)
 	}
 	sess.msgids, err = platform.NewMsgidGenerator(platform.MsgidOptions{FixmedinsCode: cfg.Hospital.FixmedinsCode,
-		Node: cfg.Hospital.MsgidNode, Reserved: reserved, Reserve: s.ReserveMsgid})
+		Node: cfg.Hospital.MsgidNode, Reserved: reserved, Reserve: sess.agent.ReserveMsgids})
 	if err != nil {
 		return fail(err)
 	}
@@ -186,6 +197,9 @@ func (s *catalogueSession) close(ctx context.Context) {
 			}
 		}
 		s.client.Close()
+	}
+	if s.agent != nil {
+		s.agent.Close()
 	}
 	s.store.Close()
 }

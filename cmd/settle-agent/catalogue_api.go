@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -24,28 +23,20 @@ type adminClient struct {
 }
 
 func newAdminClient(cfg *config.Config) (*adminClient, error) {
-	host, port, err := net.SplitHostPort(cfg.API.Listen)
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
-		return nil, fmt.Errorf("[api] listen %q: %w", cfg.API.Listen, err)
-	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
+		return nil, err
 	}
 	token := cfg.API.AdminToken.Value()
 	if token == "" {
 		return nil, errors.New("the agent is running and its admin API needs [api] admin_token, which this configuration lacks")
 	}
-	scheme := "http"
 	tr := &http.Transport{Proxy: nil}
-	if cfg.API.TLSCert != "" {
-		scheme = "https"
+	if strings.HasPrefix(base, "https:") {
 		// The agent's own API on this machine; its certificate names the windows' view of it.
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback to the local agent
 	}
-	return &adminClient{base: scheme + "://" + net.JoinHostPort(host, port), token: token,
+	return &adminClient{base: base, token: token,
 		hc: &http.Client{Transport: tr, Timeout: 10 * time.Minute}}, nil
 }
 

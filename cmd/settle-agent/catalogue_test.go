@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/platform/sim"
+	"github.com/settle-agent/settle-agent/store"
 )
 
 // TestCatalogueCommands is a fresh install with the agent stopped: status says the
@@ -22,40 +24,8 @@ import (
 // progress, the demo mapping passes the check and uploads (dry run first), and a
 // wrong mapping is refused with each bad line named.
 func TestCatalogueCommands(t *testing.T) {
-	p := sim.New(nil, &sim.Options{RequireSignIn: true})
-	url, stop, err := sim.Start(context.Background(), "", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	dir := t.TempDir()
-	mapping := filepath.Join(dir, "mapping.csv")
-	if err := os.WriteFile(mapping, p.Fixture().MappingCSV(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "agent.toml")
-	text := `[hospital]
-fixmedins_code = "H33010200001"
-fixmedins_name = "Catalogue Test Hospital"
-admdvs = "330100"
-[platform]
-base_url = "` + url + `"
-[api]
-listen = "127.0.0.1:0"
-admin_token = "admin-token-0123456789"
-[store]
-dir = "` + filepath.ToSlash(filepath.Join(dir, "data")) + `"
-[mapping]
-file = "` + filepath.ToSlash(mapping) + `"
-[catalogue]
-upload_shape = "array"
-[[window]]
-id = "W01"
-token = "w01-token-0123456789"
-`
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, url, dir, mapping := mustCatalogueSim(t, &sim.Options{RequireSignIn: true})
+	conf := writeCatalogueConfig(t, dir, url, "127.0.0.1:0", mapping, `upload_shape = "array"`)
 
 	code, out, errOut := runCmd(t, nil, "catalogue", "status", "--config", conf)
 	if code != 0 || !strings.Contains(out, "从未同步") {
@@ -69,6 +39,17 @@ token = "w01-token-0123456789"
 		if !strings.Contains(errOut, want) {
 			t.Errorf("progress lacks %q:\n%s", want, errOut)
 		}
+	}
+	// The sync's msgids came from the agent's own high-water mark: an agent started
+	// now issues only later ones.
+	ast, err := store.Open(filepath.Join(dir, "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, err := ast.MsgidReservation()
+	ast.Close()
+	if err != nil || !mark.After(time.Now()) || len(p.RepeatedMsgids()) != 0 {
+		t.Fatalf("agent store's msgid mark %v, %v (repeated %v); want one ahead of now", mark, err, p.RepeatedMsgids())
 	}
 	code, out, _ = runCmd(t, nil, "catalogue", "status", "--config", conf, "--json")
 	var st catalogue.Status
@@ -88,6 +69,11 @@ token = "w01-token-0123456789"
 	code, out, errOut = runCmd(t, nil, "mapping", "check", "--config", conf, mapping)
 	if code != 0 || !strings.Contains(out, "目录核对通过") {
 		t.Fatalf("check of the demo mapping: exit %d\n%s%s", code, out, errOut)
+	}
+	// The mapping shipped with the dry-run kit passes too.
+	code, out, errOut = runCmd(t, nil, "mapping", "check", "--config", conf, filepath.Join("..", "..", "examples", "dryrun", "mapping.csv"))
+	if code != 0 || !strings.Contains(out, "目录核对通过") {
+		t.Fatalf("check of examples/dryrun/mapping.csv: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, nil, "mapping", "upload", "--config", conf, "--dry-run")
 	if code != 0 || !strings.Contains(out, "试运行") || p.Stats()[platform.InfnoMappingUpload] != 0 {
@@ -122,44 +108,12 @@ token = "w01-token-0123456789"
 // the commands go through its admin API: sync (following the progress), status,
 // check and upload.
 func TestCatalogueCommands_ThroughAgent(t *testing.T) {
-	p := sim.New(nil, nil)
-	url, stop, err := sim.Start(context.Background(), "", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	dir := t.TempDir()
-	mapping := filepath.Join(dir, "mapping.csv")
-	if err := os.WriteFile(mapping, p.Fixture().MappingCSV(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, url, dir, mapping := mustCatalogueSim(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(dir, "agent.toml")
-	text := `[hospital]
-fixmedins_code = "H33010200001"
-fixmedins_name = "Catalogue Test Hospital"
-admdvs = "330100"
-[platform]
-base_url = "` + url + `"
-[api]
-listen = "` + ln.Addr().String() + `"
-admin_token = "admin-token-0123456789"
-[store]
-dir = "` + filepath.ToSlash(filepath.Join(dir, "data")) + `"
-[mapping]
-file = "` + filepath.ToSlash(mapping) + `"
-[catalogue]
-sync_at = ""
-[[window]]
-id = "W01"
-token = "w01-token-0123456789"
-`
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeCatalogueConfig(t, dir, url, ln.Addr().String(), mapping, `sync_at = ""`)
 	cfg, err := config.Load(conf, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -199,4 +153,52 @@ token = "w01-token-0123456789"
 	if code != 0 || len(p.MappingRows("H33010200001")) != len(p.Fixture().Items) {
 		t.Fatalf("upload through the agent: exit %d\n%s", code, out)
 	}
+}
+
+// writeCatalogueConfig writes the configuration of an agent of the demo hospital
+// against the simulator at url, with catalogue as its [catalogue] lines.
+func writeCatalogueConfig(t *testing.T, dir, url, listen, mapping, catalogue string) string {
+	t.Helper()
+	conf := filepath.Join(dir, "agent.toml")
+	text := `[hospital]
+fixmedins_code = "H33010200001"
+fixmedins_name = "Catalogue Test Hospital"
+admdvs = "330100"
+[platform]
+base_url = "` + url + `"
+[api]
+listen = "` + listen + `"
+admin_token = "admin-token-0123456789"
+[store]
+dir = "` + filepath.ToSlash(filepath.Join(dir, "data")) + `"
+[mapping]
+file = "` + filepath.ToSlash(mapping) + `"
+[catalogue]
+` + catalogue + `
+[[window]]
+id = "W01"
+token = "w01-token-0123456789"
+`
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+// mustCatalogueSim serves a simulator on loopback until the test ends, and writes the
+// demo mapping into a fresh folder.
+func mustCatalogueSim(t *testing.T, o *sim.Options) (p *sim.Platform, url, dir, mapping string) {
+	t.Helper()
+	p = sim.New(nil, o)
+	url, stop, err := sim.Start(context.Background(), "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	dir = t.TempDir()
+	mapping = filepath.Join(dir, "mapping.csv")
+	if err := os.WriteFile(mapping, p.Fixture().MappingCSV(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, url, dir, mapping
 }

@@ -250,6 +250,22 @@ func (d *demo) settle(b settle.Bill) (map[string]any, error) {
 	return body, nil
 }
 
+// waiting shows a bill from the HIS as the agent left it: pre-settled, waiting for
+// the cashier, who settles it at the window with the patient there.
+func (d *demo) waiting(no, window string) error {
+	body, err := d.mustCall("GET", "/v1/bills/"+no, tokenOf(window), nil, 200)
+	if err != nil {
+		return err
+	}
+	if st := str(body, "state"); st != "presettled" {
+		return fmt.Errorf("bill %s from the HIS: state %s; want presettled", no, st)
+	}
+	d.say("    the agent pre-settled it (2206): fund ¥%s, account ¥%s, cash ¥%s — it waits for the cashier at %s (status page: 待窗口结算)",
+		str(body, "split", "fund_pay_sumamt"), str(body, "split", "acct_pay"), str(body, "split", "psn_cash_pay"), window)
+	d.say("    the cashier settles it at %s with the patient there:", window)
+	return nil
+}
+
 // story is the day at the hospital, step by step.
 func (d *demo) story(ctx context.Context) error {
 	d.headline("A local employee (Hangzhou) swipes the social security card at window W01")
@@ -377,7 +393,7 @@ func (d *demo) hisInputs(ctx context.Context) error {
 	if !strings.HasPrefix(msa, "MSA|AA|") {
 		return fmt.Errorf("HL7 bill not accepted: %q", ack)
 	}
-	if _, err := d.mustCall("GET", "/v1/bills/"+no, tokenOf("W02"), nil, 200); err != nil {
+	if err := d.waiting(no, "W02"); err != nil {
 		return err
 	}
 	if _, err := d.settle(settle.Bill{BillNo: no, Window: "W02"}); err != nil {
@@ -404,6 +420,9 @@ func (d *demo) hisInputs(ctx context.Context) error {
 		return err
 	}
 	d.say("    %s.csv taken and moved to done/", dno)
+	if err := d.waiting(dno, "W01"); err != nil {
+		return err
+	}
 	if _, err := d.settle(settle.Bill{BillNo: dno, Window: "W01"}); err != nil {
 		return err
 	}

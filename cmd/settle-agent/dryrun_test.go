@@ -25,6 +25,11 @@ var kitDir = filepath.Join("..", "..", "examples", "dryrun")
 // by hand. go test -update rewrites it when the catalogue changes.
 func TestDryRunKit_MappingMatchesSimulator(t *testing.T) {
 	golden.Check(t, filepath.Join(kitDir, "mapping.csv"), sim.DemoFixture().MappingCSV())
+	// The same file for whoever has only the program: sim platform --print-mapping.
+	code, out, errOut := runCmd(t, nil, "sim", "platform", "--print-mapping")
+	if code != 0 || out != string(sim.DemoFixture().MappingCSV()) {
+		t.Errorf("sim platform --print-mapping: exit %d, stderr %q; want the simulator's mapping on stdout", code, errOut)
+	}
 }
 
 // The shipped configuration, HL7 message and CSV file work against the simulator

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -301,21 +300,11 @@ func agentAPI(cfg *config.Config, token string) (queueSource, error) {
 		return nil, fmt.Errorf("the agent is running; its [api] admin_token (%s) is not available here: run as an account that can read it, or give --token file:PATH or env:NAME",
 			orNone(cfg.API.AdminToken.Ref()))
 	}
-	host, port, err := net.SplitHostPort(cfg.API.Listen)
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
-		return nil, fmt.Errorf("[api] listen %q of %s: %w", cfg.API.Listen, cfg.Path, err)
+		return nil, fmt.Errorf("configuration %s: %w", cfg.Path, err)
 	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	scheme := "http"
-	if cfg.API.TLSCert != "" {
-		scheme = "https"
-	}
-	return newQueueAPI(scheme+"://"+net.JoinHostPort(host, port), token, scheme == "https"), nil
+	return newQueueAPI(base, token, cfg.API.TLSCert != ""), nil
 }
 
 func orNone(ref string) string {

@@ -51,6 +51,8 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 	window := fs.String("window", "", "the window the reader sits at, e.g. W01")
 	token := fs.String("token", "", "the window's token, or file:PATH or env:NAME")
 	caFile := fs.String("ca", "", "PEM file of the CA that signed the agent's certificate (https); empty: the system's")
+	certFile := fs.String("cert", "", "client certificate (PEM) for an agent whose [api] client_ca requires one; with --key")
+	keyFile := fs.String("key", "", "the client certificate's key (PEM)")
 	library := fs.String("library", "", "the vendor library's path (HeaSecReadInfo.dll, libHeaSecReadInfo.so, SSCardDriver.dll)")
 	iface := fs.String("interface", "heasec", "the library's interface: heasec or sscard")
 	initJSON := fs.String("init", "", `heasec Init values as JSON, e.g. {"IP":"10.1.2.3","PORT":7020,"TIMEOUT":6}`)
@@ -95,6 +97,9 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 	var tlsConf *tls.Config
+	if *caFile != "" || *certFile != "" || *keyFile != "" {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	if *caFile != "" {
 		pem, err := os.ReadFile(*caFile)
 		if err != nil {
@@ -104,7 +109,17 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if !pool.AppendCertsFromPEM(pem) {
 			return fmt.Errorf("reader-host: --ca %s holds no PEM certificate", *caFile)
 		}
-		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tlsConf.RootCAs = pool
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return fmt.Errorf("%w: --cert and --key go together", errUsage)
+	}
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("reader-host: --cert/--key: %w", err)
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
 	}
 
 	// The link to the agent comes first: the readers hand it their reads, and it asks
@@ -129,11 +144,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		status = func() cardreader.Heartbeat {
-			st := lr.State()
-			return cardreader.Heartbeat{Kind: st.Kind, Library: st.Library, Interface: st.Interface, Connected: st.Connected,
-				LastError: st.LastError, Host: st.Host, Version: installer.VersionLine()}
-		}
+		status = func() cardreader.Heartbeat { return cardreader.HeartbeatOf(lr.State(), installer.VersionLine()) }
 		runners = append(runners, lr.Run)
 	} else {
 		r, err := cardreader.New(cardreader.Config{Window: *window, Port: *port, Baud: *baud, Protocol: *protocol},
@@ -141,11 +152,7 @@ func runReaderHost(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		status = func() cardreader.Heartbeat {
-			st := r.State()
-			return cardreader.Heartbeat{Kind: st.Kind, Port: st.Port, Protocol: st.Protocol, Connected: st.Connected,
-				LastError: st.LastError, Firmware: st.Firmware, Version: installer.VersionLine()}
-		}
+		status = func() cardreader.Heartbeat { return cardreader.HeartbeatOf(r.State(), installer.VersionLine()) }
 		runners = append(runners, r.Run)
 	}
 	if *scanner != "" {

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/settle-agent/settle-agent/config"
@@ -166,7 +166,35 @@ func installConfig(path string, env *cmdEnv) (*config.Config, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%v; nothing was installed", err)
 	}
+	if rel := relativePaths(c); len(rel) > 0 {
+		for _, line := range rel {
+			fmt.Fprintln(env.stderr, line)
+		}
+		return nil, fmt.Errorf("%s: %d relative path%s; nothing was installed: the service does not run from this folder, so write absolute paths, then run install again",
+			path, len(rel), plural(len(rel)))
+	}
 	return c, nil
+}
+
+// relativePaths names the paths of the configuration that are relative: fine for
+// `run` in a folder, wrong for a service, which starts elsewhere.
+func relativePaths(c *config.Config) []string {
+	var out []string
+	for _, f := range []struct{ key, p string }{
+		{"store.dir", c.Store.Dir}, {"mapping.file", c.Mapping.File}, {"dropfolder.dir", c.DropFolder.Dir}, {"log.file", c.Log.File},
+	} {
+		if f.p != "" && !filepath.IsAbs(f.p) {
+			out = append(out, fmt.Sprintf("%s: %s = %q is relative; write an absolute path, e.g. %q", c.Path, f.key, f.p, mustAbs(f.p)))
+		}
+	}
+	return out
+}
+
+func mustAbs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // serialPorts are the serial devices the configuration names.
@@ -203,25 +231,17 @@ func withReadiness(svc *installer.Service, o installer.Options, env *cmdEnv, log
 
 // healthProbe asks the agent's GET /healthz at [api] listen on this machine.
 func healthProbe(cfg *config.Config) func(ctx context.Context) error {
-	host, port, err := net.SplitHostPort(cfg.API.Listen)
+	base, err := cfg.API.LoopbackURL()
 	if err != nil {
-		return func(context.Context) error { return fmt.Errorf("[api] listen %q: %w", cfg.API.Listen, err) }
+		return func(context.Context) error { return err }
 	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	scheme := "http"
 	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
 	if cfg.API.TLSCert != "" {
-		scheme = "https"
 		// Only the agent's own health is read, on this machine; its certificate
 		// names the windows' view of it, not the loopback address.
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback health probe
 	}
-	url := scheme + "://" + net.JoinHostPort(host, port) + "/healthz"
+	url := base + "/healthz"
 	client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

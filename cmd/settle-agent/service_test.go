@@ -56,6 +56,21 @@ func TestInstall_RefusesBeforeCreatingAnything(t *testing.T) {
 	})
 }
 
+// A configuration with relative paths works for `run` in its folder, not for a
+// service that starts elsewhere: install refuses it before creating anything.
+func TestInstall_RefusesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "settle-agent.toml")
+	text := strings.Replace(minimalConfig(t, dir), `dir = "`+filepath.ToSlash(filepath.Join(dir, "store"))+`"`, `dir = "relative/data"`, 1)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, nil, "install", "--config", conf)
+	if code == 0 || !strings.Contains(errOut, `store.dir = "relative/data" is relative`) || !strings.Contains(errOut, "nothing was installed") {
+		t.Errorf("install: got exit %d, stderr %q; want a refusal naming store.dir", code, errOut)
+	}
+}
+
 // minimalConfig is a configuration that loads, with its store under dir.
 func minimalConfig(t *testing.T, dir string) string {
 	t.Helper()

@@ -43,6 +43,7 @@ func runSimPlatform(ctx context.Context, env *cmdEnv, args []string) error {
 	signIn := fs.Bool("require-signin", false, "refuse business calls without a sign_no from 9001")
 	seed := fs.Int64("seed", 0, "seed of the fault draws (0: fixed default)")
 	verbose := fs.Bool("v", false, "log every fault and business refusal to stderr")
+	printMapping := fs.Bool("print-mapping", false, "print an item code mapping CSV of the fixture's catalogue (HIS code = hospital code) for [mapping] file, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +61,10 @@ func runSimPlatform(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		source = *fixture
+	}
+	if *printMapping {
+		_, err := env.stdout.Write(f.MappingCSV())
+		return err
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {

@@ -5,18 +5,45 @@
 package standin
 
 import (
+	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/settle-agent/settle-agent/cardreader/libhost"
 )
 
 //go:embed testdata/standin.c
 var source []byte
+
+// Main is the TestMain of a package whose tests start reader-host children from
+// their own test binary: re-executed with childEnv=1 in its environment, the binary
+// serves the library protocol on its stdin and stdout (what `settle-agent reader-host
+// --stdio` does) instead of running tests; otherwise it runs the tests and removes the
+// built library afterwards.
+func Main(m *testing.M, childEnv string) {
+	if os.Getenv(childEnv) == "1" {
+		out, err := libhost.ProtectStdout()
+		if err == nil {
+			err = libhost.Serve(context.Background(), os.Stdin, out, nil)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
 
 // Errors of Build.
 var (
@@ -105,6 +132,19 @@ func (c *Control) Set(t testing.TB, s string) {
 	if err := os.Rename(tmp, c.Path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Inits returns the Init JSONs the library was called with, one per call, oldest first.
+func (c *Control) Inits(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile(c.Path + ".inits")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
 // Env is the environment entry that points the library at c.

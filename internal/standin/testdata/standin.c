@@ -8,7 +8,8 @@
  *   crash                 the next call dereferences NULL (SIGSEGV)
  *   hang                  the next call never returns
  *   (anything else)       no card: return -1 with a message
- * Init fails without "IP" in its JSON, and writes noise to stdout as some vendors do. */
+ * Init fails without "IP" in its JSON, writes noise to stdout as some vendors do, and
+ * appends its JSON to $STANDIN_CTL.inits (one line per call). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,13 @@ int Init(const char *in, char *err) {
 	fflush(stdout);
 	if (!strstr(in, "\"IP\"")) { strcpy(err, "IP missing"); return -11; }
 	inits++;
+	const char *p = getenv("STANDIN_CTL");
+	if (p) { /* one line per Init in $STANDIN_CTL.inits, for the tests to count */
+		char path[4096];
+		snprintf(path, sizeof path, "%s.inits", p);
+		FILE *f = fopen(path, "a");
+		if (f) { fputs(in, f); fputc('\n', f); fclose(f); }
+	}
 	return 0;
 }
 
