@@ -359,8 +359,11 @@ func TestStrict_VisitNumberUnique(t *testing.T) {
 	var out platform.RegisterOutput
 	c.ok("2201", reg, &out)
 	c.refused("2201", reg, "已挂号")
-	if v := p.Violations()[RuleVisitRepeated]; v != 1 {
-		t.Errorf("visit_repeated %d; want 1", v)
+	if _, err := cl.Call(context.Background(), "2201", c.meta(), reg, &platform.RegisterOutput{}); !errors.Is(err, platform.ErrAlreadyRegistered) {
+		t.Errorf("client: got %v; want ErrAlreadyRegistered", err)
+	}
+	if v := p.Violations()[RuleVisitRepeated]; v != 2 {
+		t.Errorf("visit_repeated %d; want 2", v)
 	}
 	find := func(medType string) bool {
 		t.Helper()
