@@ -16,16 +16,18 @@ import (
 
 // Refusal messages tests and the agent's phrases recognise.
 const (
-	msgOriginalNotFound = "原交易不存在"
-	msgAlreadySettled   = "该就诊已结算"
-	msgSessionExpired   = "签到编号 sign_no 已失效，请重新签到(9001)"
-	msgNothingToCancel  = "无可撤销的费用明细"
+	msgOriginalNotFound  = "原交易不存在"
+	msgAlreadySettled    = "该就诊已结算"
+	msgSessionExpired    = "签到编号 sign_no 已失效，请重新签到(9001)"
+	msgNothingToCancel   = "无可撤销的费用明细"
+	msgAlreadyRegistered = "该门诊号已挂号"
 )
 
 // The strict rules, as Violations names them. A well-behaved agent triggers none of
 // RuleReversalOutOfScope, RuleReversalWithoutOinfno, RuleFeedetlSnRepeated,
 // RuleCancelFeeWithoutBatch, RuleSettleWithoutPreSettle, RuleReconInline and
-// RuleMsgidRepeated; the others (not found, already settled, nothing to cancel, stale
+// RuleMsgidRepeated, RuleReversalWithoutPsnNo; the others (a repeated 2201 after a
+// lost answer that landed late included) (not found, already settled, nothing to cancel, stale
 // pre-settlement, session expired) are part of resolving faults correctly.
 const (
 	RuleReversalOutOfScope     = "reversal_out_of_scope"   // 2601 naming a transaction that is not reversible
@@ -40,6 +42,8 @@ const (
 	RuleReconInline            = "recon_inline"                 // the old inline 3202
 	RuleMsgidRepeated          = "msgid_repeated"               // a msgid processed before
 	RuleSessionExpired         = "session_expired"              // a sign_no ExpireSessions forgot
+	RuleVisitRepeated          = "visit_repeated"               // a 2201 under an ipt_otp_no that stands
+	RuleReversalWithoutPsnNo   = "reversal_without_psn_no"      // 2601 without psn_no
 )
 
 // Violation is one refusal of a strict rule.

@@ -347,3 +347,40 @@ func TestPaths_PerService(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStrict_VisitNumberUnique: ipt_otp_no is the hospital's own visit number, unique:
+// a second registration under it is refused while the first is open (find it with
+// 5201), and allowed again once that one is cancelled (or settled). 5201 knows a visit's med_type only from
+// 2203: before, it is general outpatient (11).
+func TestStrict_VisitNumberUnique(t *testing.T) {
+	p, c := mustSim(t, nil)
+	cl := realClient(t, c, platform.Options{})
+	reg := platform.RegisterInput{Data: platform.RegisterData{PsnNo: psnChronic, Insutype: "310", Begntime: "2026-11-23 09:00:00", IptOtpNo: "HIS-9"}}
+	var out platform.RegisterOutput
+	c.ok("2201", reg, &out)
+	c.refused("2201", reg, "已挂号")
+	if _, err := cl.Call(context.Background(), "2201", c.meta(), reg, &platform.RegisterOutput{}); !errors.Is(err, platform.ErrAlreadyRegistered) {
+		t.Errorf("client: got %v; want ErrAlreadyRegistered", err)
+	}
+	if v := p.Violations()[RuleVisitRepeated]; v != 2 {
+		t.Errorf("visit_repeated %d; want 2", v)
+	}
+	find := func(medType string) bool {
+		t.Helper()
+		vs, _, err := cl.QueryVisits(context.Background(), c.meta(), platform.VisitQueryData{PsnNo: psnChronic, MedType: medType})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := vs.ByIptOtpNo("HIS-9")
+		return ok
+	}
+	if !find("11") || find("14") {
+		t.Errorf("before 2203: found as 11 %v, as 14 %v; want 11 only", find("11"), find("14"))
+	}
+	c.ok("2203", platform.VisitInfoInput{Mdtrtinfo: platform.VisitInfo{MdtrtID: out.Data.MdtrtID, PsnNo: psnChronic, MedType: "14", DiseCodg: "E11.900"}}, nil)
+	if find("11") || !find("14") || !find("") {
+		t.Errorf("after 2203 (14): found as 11 %v, as 14 %v, any %v; want 14 and any", find("11"), find("14"), find(""))
+	}
+	c.ok("2202", platform.CancelRegisterInput{Data: platform.CancelRegisterData{PsnNo: psnChronic, MdtrtID: out.Data.MdtrtID, IptOtpNo: "HIS-9"}}, nil)
+	c.ok("2201", reg, nil)
+}

@@ -276,6 +276,16 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 	if p.crossRegion(fp) && !fp.Filed && p.policies[fp.InsuplcAdmdvs].UnfiledRule == UnfiledRefuse {
 		return nil, biz("参保人未备案: 异地就医需先在参保地(%s)办理备案", fp.InsuplcAdmdvs)
 	}
+	if d.IptOtpNo != "" {
+		// ipt_otp_no is the hospital's own visit number, unique: a second registration
+		// under it is refused while the first is open (standing, not settled): find
+		// that one with 5201.
+		for _, o := range p.st.visits {
+			if !o.cancelled && o.setlID == "" && o.iptOtpNo == d.IptOtpNo && o.fixmedins == req.FixmedinsCode {
+				return nil, biz("%s: 门诊号 ipt_otp_no %s 已登记(mdtrt_id %s)", msgAlreadyRegistered, d.IptOtpNo, o.id).as(RuleVisitRepeated)
+			}
+		}
+	}
 	v := &visit{
 		id: p.nextID("MD"), psnNo: fp.PsnNo, insutype: fp.Insutype, fixmedins: req.FixmedinsCode,
 		fees: map[string]*fee{},

@@ -27,7 +27,9 @@ func (p *Platform) visitQuery(req *platform.Request) (any, *bizError) {
 		if v.psnNo != d.PsnNo || v.cancelled || d.MdtrtID != "" && v.id != d.MdtrtID {
 			continue
 		}
-		if d.MedType != "" && v.medType != "" && v.medType != d.MedType {
+		if d.MedType != "" && v.medTypeOr("11") != d.MedType {
+			// Until 2203 says otherwise a registration is general outpatient (11), so a
+			// chronic (14) bill's visit is not found by med_type 14 before its 2203.
 			continue
 		}
 		if d.Begntime != "" && v.begntime < d.Begntime || d.Endtime != "" && v.begntime > d.Endtime {
