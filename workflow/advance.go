@@ -237,8 +237,9 @@ func chainFrom(rec *Record, infno string) []string {
 	return chain
 }
 
-// readStep sends a message that books nothing; it may be repeated freely (once more,
-// after a sign-in, when the platform forgot the session).
+// readStep sends a message that books nothing, or one whose repetition is harmless
+// and whose msgid need not be stored (the resolution's own 2601 and 2205); it may be
+// repeated freely (once more, after a sign-in, when the platform forgot the session).
 func (e *Engine) readStep(ctx context.Context, rec *Record, infno string, in, out any) error {
 	for try := 0; ; try++ {
 		msgid, err := e.nextMsgid()

@@ -87,11 +87,9 @@ func (e *Engine) resolve(ctx context.Context, rec *Record, p Pending) error {
 // no longer standing). A 2601 that times out is tried again with a new msgid of its
 // own; the original's omsgid stays the same.
 func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
-	_, err = e.callFor(ctx, rec, platform.InfnoReversal, msgid, ReversalInput(rec, p), nil)
+	// Each try has a msgid of its own (none is stored: a 2601 repeated is harmless),
+	// and a refusal because the platform forgot the session signs in again.
+	err := e.readStep(ctx, rec, platform.InfnoReversal, ReversalInput(rec, p), nil)
 	switch {
 	case err == nil:
 		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
@@ -186,11 +184,9 @@ func (e *Engine) cancelBatch(ctx context.Context, rec *Record, p Pending) error 
 // cancelFees sends 2205 for one charge batch ("0000": every unsettled line); "nothing
 // to cancel" is a success.
 func (e *Engine) cancelFees(ctx context.Context, rec *Record, batch string) error {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
-	_, err = e.callFor(ctx, rec, platform.InfnoCancelFee, msgid, CancelFeeInput(rec, batch), nil)
+	// Repeatable like a read (a cancellation of what is gone is "nothing to cancel"),
+	// so it signs in again when the platform forgot the session.
+	err := e.readStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec, batch), nil)
 	if err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 		return err
 	}

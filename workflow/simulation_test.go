@@ -274,6 +274,12 @@ func (s *simulation) step(i int) {
 		s.count("session_expired")
 		r.sim.ExpireSessions()
 		s.note("%d: the platform forgets the session", i)
+		if rng.IntN(2) == 0 {
+			// ... and the queue is worked at once: a bill's first call may be the 2601
+			// or 2205 of what is pending, and it must sign in again itself.
+			ok, _ := s.call(func() error { _, err := r.eng.SyncOnce(ctx, 1+rng.IntN(8)); return err })
+			s.note("%d: sync after the session was forgotten (answered %v)", i, ok)
+		}
 	case k < 94:
 		n, _ := r.eng.Sweep(ctx)
 		simStats["swept"] += n
@@ -310,6 +316,12 @@ func (s *simulation) quiesce() {
 	r.pf.Deliver(ctx)
 	r.restart()
 	r.eng.Probe(ctx)
+	if s.rng.IntN(3) == 0 {
+		// The platform forgets the session just after the sign-in: the drain's first
+		// calls are the pending reversals and cancellations, which sign in again.
+		s.count("session_expired_at_drain")
+		r.sim.ExpireSessions()
+	}
 	for round := 0; round < 300; round++ {
 		if _, err := r.eng.SyncOnce(ctx, 64); err != nil {
 			s.fatalf("sync: %v", err)
