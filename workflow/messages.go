@@ -129,6 +129,16 @@ func CancelRegisterInput(rec *Record) platform.CancelRegisterInput {
 	return platform.CancelRegisterInput{Data: platform.CancelRegisterData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID, IptOtpNo: rec.Bill.BillNo}}
 }
 
+// VisitQueryInput is the 5201 that finds the bill's visit by its ipt_otp_no (the bill
+// number): the person's visits from the day before the bill to a day after now. It
+// names no med_type: the platform holds a registration as 11 until its 2203, so a
+// chronic (14) bill's visit whose 2201 answer was lost would not be found by 14.
+func VisitQueryInput(rec *Record, now time.Time) platform.VisitQueryInput {
+	day := rec.Bill.CreatedAt.In(settle.Beijing)
+	return platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo,
+		Begntime: InfTime(day.Add(-24 * time.Hour)), Endtime: InfTime(now.Add(24 * time.Hour))}}
+}
+
 // ReversalInput is the 2601 of one pending message of the bill.
 func ReversalInput(rec *Record, p Pending) platform.ReversalInput {
 	return platform.ReversalInput{Data: platform.ReversalData{PsnNo: rec.PsnNo, Omsgid: p.Msgid, Oinfno: p.Infno}}

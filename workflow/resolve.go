@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
-	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 )
 
@@ -103,14 +101,11 @@ func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
 }
 
 // findVisit resolves a lost 2201: the visit is looked up (5201) by the bill number
-// (ipt_otp_no); found, its mdtrt_id is adopted; not found, the bill registers again.
+// (ipt_otp_no) alone; found, its mdtrt_id is adopted; not found, the bill registers
+// again.
 func (e *Engine) findVisit(ctx context.Context, rec *Record, p Pending) error {
 	var out platform.VisitQueryOutput
-	day := rec.Bill.CreatedAt.In(settle.Beijing)
-	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo,
-		Begntime: InfTime(day.Add(-24 * time.Hour)), Endtime: InfTime(e.now().Add(24 * time.Hour)),
-		MedType: rec.Bill.MedType}}
-	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
+	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, VisitQueryInput(rec, e.now()), &out); err != nil {
 		return fmt.Errorf("find the visit of a lost 2201 %s: %w", p.Msgid, err)
 	}
 	if v, ok := out.ByIptOtpNo(rec.Bill.BillNo); ok {
@@ -133,10 +128,7 @@ func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
 		return
 	}
 	var out platform.VisitQueryOutput
-	day := rec.Bill.CreatedAt.In(settle.Beijing)
-	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo,
-		Begntime: InfTime(day.Add(-24 * time.Hour)), Endtime: InfTime(e.now().Add(24 * time.Hour)), MedType: rec.Bill.MedType}}
-	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
+	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, VisitQueryInput(rec, e.now()), &out); err != nil {
 		rec.addNote(&rec.Surprises, "a registration lost earlier may stand at the platform as an open visit of bill "+rec.Bill.BillNo+": check 5201 ("+err.Error()+")")
 		return
 	}

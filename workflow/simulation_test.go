@@ -145,7 +145,7 @@ func runSimulation(t *testing.T, seed uint64) {
 	}
 }
 
-var simCards = []string{cardLocalEmployee, cardLocalEmployee, cardLocalResident, cardShanghaiFiled, cardUnfiled}
+var simCards = []string{cardLocalEmployee, cardLocalEmployee, cardLocalResident, cardShanghaiFiled, cardUnfiled, cardChronic}
 
 // decide is the fault platform's draw for one call while faults are on.
 func (s *simulation) decide(infno string) fault {
@@ -213,7 +213,14 @@ func (s *simulation) step(i int) {
 	}
 	switch k := rng.IntN(100); {
 	case k < 25:
-		b := r.bill(simCards[rng.IntN(len(simCards))])
+		card := simCards[rng.IntN(len(simCards))]
+		b := r.bill(card)
+		if card == cardChronic {
+			// 门诊慢特病 (14): 5301, 2203 after the 2201; the platform holds the visit
+			// as 11 until then.
+			b = r.chronicBill()
+			s.count("bill_chronic")
+		}
 		if rng.IntN(4) == 0 {
 			b.CreatedAt = time.Time{}
 		}
