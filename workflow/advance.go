@@ -43,10 +43,19 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 	}
 	if rec.MdtrtID == "" {
 		var out platform.RegisterOutput
-		if _, err := e.writeStep(ctx, rec, platform.InfnoRegister, RegisterInput(rec), &out); err != nil {
+		msgid, err := e.writeStep(ctx, rec, platform.InfnoRegister, RegisterInput(rec), &out)
+		switch {
+		case errors.Is(err, platform.ErrAlreadyRegistered):
+			// A lost 2201 of this bill landed late, after 5201 had not found it: the
+			// visit number stands. That visit is the one being made.
+			if err := e.adoptVisit(ctx, rec, msgid); err != nil {
+				return err
+			}
+		case err != nil:
 			return err
+		default:
+			rec.MdtrtID = out.Data.MdtrtID
 		}
-		rec.MdtrtID = out.Data.MdtrtID
 	}
 	if rec.Bill.MedType == settle.MedTypeChronic && !rec.VisitDone {
 		if err := e.readStep(ctx, rec, platform.InfnoVisitInfo, VisitInput(rec), nil); err != nil {

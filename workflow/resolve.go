@@ -119,6 +119,24 @@ func (e *Engine) findVisit(ctx context.Context, rec *Record, p Pending) error {
 	return nil
 }
 
+// adoptVisit resolves a 2201 (msgid) refused because the bill's visit number is
+// already registered: a lost 2201 of the bill landed late. The visit is found with
+// 5201 by ipt_otp_no and adopted; when 5201 does not list it (yet), the outcome is
+// unknown and the bill is tried again later.
+func (e *Engine) adoptVisit(ctx context.Context, rec *Record, msgid string) error {
+	var out platform.VisitQueryOutput
+	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, VisitQueryInput(rec, e.now()), &out); err != nil {
+		return fmt.Errorf("find the visit registered under %s: %w", rec.Bill.BillNo, err)
+	}
+	v, ok := out.ByIptOtpNo(rec.Bill.BillNo)
+	if !ok {
+		return fmt.Errorf("2201 %s refused as already registered, but 5201 lists no visit %s: %w", msgid, rec.Bill.BillNo, platform.ErrOutcomeUnknown)
+	}
+	rec.MdtrtID = v.MdtrtID
+	rec.logMsg(msgid, platform.InfnoRegister, OutcomeAdopted, "already registered: visit "+v.MdtrtID+" found by 5201", e.now())
+	return nil
+}
+
 // closeStrayVisits looks, once the bill reached its goal, for a registration of the
 // bill that a lost 2201 booked late (after 5201 had not found it and the bill had
 // registered again), and cancels it (2202), so that the platform holds no orphan

@@ -149,6 +149,12 @@ var simCards = []string{cardLocalEmployee, cardLocalEmployee, cardLocalResident,
 
 // decide is the fault platform's draw for one call while faults are on.
 func (s *simulation) decide(infno string) fault {
+	if s.late && infno == platform.InfnoRegister && s.rng.IntN(2) == 0 {
+		// A lost 2201 lands between the 5201 that did not find it and the
+		// registration again (refused 该门诊号已挂号: the visit is adopted).
+		s.count("late_before_2201")
+		s.r.pf.Deliver(context.Background())
+	}
 	if s.late && s.rng.IntN(4) == 0 {
 		// What was booked late lands now, before this call (after the agent gave up
 		// on it, maybe after its reversal was answered "does not exist").
@@ -394,6 +400,11 @@ func (s *simulation) check() {
 			s.fatalf("bill %s still %s after the queue drained (pending %+v)", no, rec.State, rec.Pending)
 		}
 		s.count("bill_" + string(rec.State))
+		if rec.State == workflow.StateFailed && (strings.Contains(rec.ErrMsg, "已挂号") || strings.Contains(rec.ErrMsg, "已结算")) {
+			// The platform holds the bill's own visit or settlement (a lost message that
+			// landed late): the engine finds and adopts it, never leaves the bill failed.
+			s.fatalf("bill %s failed on a refusal the engine resolves itself: %s\nhistory %+v\nledger %v", no, rec.ErrMsg, rec.History, s.ledgerOf(rec))
+		}
 		for _, m := range rec.History {
 			switch m.Outcome {
 			case workflow.OutcomeReversed, workflow.OutcomeAdopted, workflow.OutcomeNotBooked:

@@ -1,0 +1,39 @@
+package workflow_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// E3: a lost 2201 lands late, between the 5201 that did not find it and the
+// registration again, which the platform refuses (该门诊号已挂号): the visit is found
+// with 5201 and adopted.
+func TestReview_E3_Late2201_BeforeRegisterAgain_Adopted(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	b := r.bill(cardLocalEmployee)
+	regs := 0
+	r.pf.decide = func(infno string) fault {
+		if infno != platform.InfnoRegister {
+			return passThrough
+		}
+		regs++
+		if regs == 1 {
+			return late
+		}
+		r.pf.Deliver(context.Background())
+		return passThrough
+	}
+	_, _ = r.eng.SubmitBill(context.Background(), b, b.BillNo, "test")
+	if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
+		t.Fatalf("settle %s: %v", b.BillNo, err)
+	}
+	r.pf.decide = nil
+	r.drain(10, time.Minute)
+	rec := r.mustSettledOnce(b.BillNo)
+	if n := r.liveRegistrations(rec.PsnNo); n != 1 {
+		t.Errorf("live registrations: %d; want 1", n)
+	}
+}
