@@ -57,24 +57,30 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 			rec.MdtrtID = out.Data.MdtrtID
 		}
 	}
-	if rec.Bill.MedType == settle.MedTypeChronic && !rec.VisitDone {
-		if err := e.readStep(ctx, rec, platform.InfnoVisitInfo, VisitInput(rec), nil); err != nil {
+	if rec.Bill.MedType == settle.MedTypeChronic && !rec.VisitDone && rec.Settlement == nil {
+		err := e.readStep(ctx, rec, platform.InfnoVisitInfo, VisitInput(rec), nil)
+		if err := e.orSettled(ctx, rec, err); err != nil {
 			return err
 		}
 		rec.VisitDone = true
 	}
-	if !rec.FeesDone {
+	if !rec.FeesDone && rec.Settlement == nil {
 		var out platform.FeeUploadOutput
-		if _, err := e.writeStep(ctx, rec, platform.InfnoFeeUpload, FeeInput(rec), &out); err != nil {
+		_, err := e.writeStep(ctx, rec, platform.InfnoFeeUpload, FeeInput(rec), &out)
+		if err := e.orSettled(ctx, rec, err); err != nil {
 			return err
 		}
 		rec.FeesDone = true
 		e.learnFees(rec, out.Result)
 	}
-	if rec.Goal == GoalPresettle {
+	if rec.Goal == GoalPresettle && rec.Settlement == nil {
 		var out platform.SettleOutput
-		if err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out); err != nil {
+		err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out)
+		if err := e.orSettled(ctx, rec, err); err != nil {
 			return err
+		}
+		if rec.Settlement != nil {
+			return e.reached(ctx, rec)
 		}
 		split := out.Setlinfo.Split()
 		split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
@@ -87,8 +93,12 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 		// (an offline estimate does not do).
 		if rec.Presettle == nil || rec.Estimate || rec.PresettleBatch != rec.FeeBatch {
 			var out platform.SettleOutput
-			if err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out); err != nil {
+			err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out)
+			if err := e.orSettled(ctx, rec, err); err != nil {
 				return err
+			}
+			if rec.Settlement != nil {
+				return e.reached(ctx, rec)
 			}
 			split := out.Setlinfo.Split()
 			split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
@@ -110,10 +120,26 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 			e.adoptSettlement(rec, out.Setlinfo, msgid)
 		}
 	}
+	return e.reached(ctx, rec)
+}
+
+// reached marks the bill settled: the platform holds its settlement.
+func (e *Engine) reached(ctx context.Context, rec *Record) error {
 	rec.State = StateSettled
 	rec.ErrCode, rec.ErrMsg = "", ""
 	e.closeStrayVisits(ctx, rec)
 	return nil
+}
+
+// orSettled passes err on, except a refusal because the bill's visit is already
+// settled (该就诊已结算, 已结算): a 2207 of this bill that the agent gave up on landed
+// late. Whatever step the platform refused (2204, 2205, 2206, 2202), that settlement
+// is the one being made: it is found with 5203 and adopted (rec.Settlement is set).
+func (e *Engine) orSettled(ctx context.Context, rec *Record, err error) error {
+	if !errors.Is(err, platform.ErrAlreadySettled) || rec.MdtrtID == "" || rec.Settlement != nil {
+		return err
+	}
+	return e.adoptBooked(ctx, rec)
 }
 
 // adoptSettlement records the platform's settlement of the bill, booked by msgid:
@@ -147,13 +173,22 @@ func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 		rec.CancelDay = settle.Day(e.now())
 	case rec.Settlement == nil && rec.MdtrtID != "" && !rec.RegCancelled:
 		if rec.FeesDone || rec.FeeBatch > 0 {
-			if _, err := e.writeStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec, platform.FeedetlSnAll), nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
+			_, err := e.writeStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec, platform.FeedetlSnAll), nil)
+			if err := e.orSettled(ctx, rec, err); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 				return err
+			}
+			if rec.Settlement != nil {
+				// A late 2207 settled the visit: what is cancelled is that settlement.
+				return e.advanceCancel(ctx, rec)
 			}
 			rec.FeesDone = false
 		}
-		if _, err := e.writeStep(ctx, rec, platform.InfnoCancelRegister, CancelRegisterInput(rec), nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
+		_, err := e.writeStep(ctx, rec, platform.InfnoCancelRegister, CancelRegisterInput(rec), nil)
+		if err := e.orSettled(ctx, rec, err); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 			return err
+		}
+		if rec.Settlement != nil {
+			return e.advanceCancel(ctx, rec)
 		}
 		rec.RegCancelled = true
 	}

@@ -180,6 +180,17 @@ func (e *Engine) cancelBatch(ctx context.Context, rec *Record, p Pending) error 
 		batch = ChargeBatch(rec)
 	}
 	err := e.cancelFees(ctx, rec, batch)
+	if errors.Is(err, platform.ErrAlreadySettled) && rec.Settlement == nil {
+		// The batch was uploaded and a late 2207 of the bill settled it: adopt that
+		// settlement; the fees stand with it.
+		if err := e.adoptBooked(ctx, rec); err != nil {
+			return fmt.Errorf("cancel the batch of a lost 2204 %s: %w", p.Msgid, err)
+		}
+		rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "batch "+batch+" settled (found by 5203)", e.now())
+		rec.resolvePending(p.Msgid)
+		rec.FeesDone = true
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("cancel the batch of a lost 2204 %s: %w", p.Msgid, err)
 	}
@@ -203,7 +214,8 @@ func (e *Engine) cancelFees(ctx context.Context, rec *Record, batch string) erro
 	return nil
 }
 
-// adoptBooked resolves a repeated 2207 refused because the visit is already settled:
+// adoptBooked resolves a step (a repeated 2207, or a 2204, 2205, 2206, 2202) refused
+// because the visit is already settled:
 // that settlement is the one this bill was making (booked late, after the agent gave
 // up on it). It is found with 5203 by mdtrt_id and adopted.
 func (e *Engine) adoptBooked(ctx context.Context, rec *Record) error {

@@ -149,11 +149,16 @@ var simCards = []string{cardLocalEmployee, cardLocalEmployee, cardLocalResident,
 
 // decide is the fault platform's draw for one call while faults are on.
 func (s *simulation) decide(infno string) fault {
-	if s.late && infno == platform.InfnoRegister && s.rng.IntN(2) == 0 {
-		// A lost 2201 lands between the 5201 that did not find it and the
-		// registration again (refused 该门诊号已挂号: the visit is adopted).
-		s.count("late_before_2201")
-		s.r.pf.Deliver(context.Background())
+	switch infno {
+	case platform.InfnoRegister, platform.InfnoFeeUpload, platform.InfnoCancelFee, platform.InfnoPreSettle, platform.InfnoCancelRegister:
+		if s.late && s.rng.IntN(2) == 0 {
+			// A lost 2201 lands between the 5201 that did not find it and the
+			// registration again (refused 该门诊号已挂号); a lost 2207 lands before the
+			// resolution's 2205 or the chain's 2204/2206 run again (refused 已结算). The
+			// engine adopts what the platform holds either way.
+			s.count("late_before_" + infno)
+			s.r.pf.Deliver(context.Background())
+		}
 	}
 	if s.late && s.rng.IntN(4) == 0 {
 		// What was booked late lands now, before this call (after the agent gave up
