@@ -2,9 +2,9 @@
 // platform's: every offline bill's difference between what was collected and the
 // real own share, the day's totals per insurance type, the platform's verdict on
 // them (3201: 0 balanced, 1 the platform holds more, 2 the hospital holds more, 3 the
-// data differ) and, for a total that is not balanced, the differing settlements
-// (3202 through files: 9101 upload, 3202, 9102 download), each named with the
-// platform's msgid of it. It knows nothing of how bills are stored: it is given the
+// data differ) and, when a total is not balanced, the differing settlements (one 3202
+// for the day, of every settlement, through files: 9101 upload, 3202, 9102
+// download), each named with the platform's msgid of it. It knows nothing of how bills are stored: it is given the
 // day's bills and a way to call the platform.
 package recon
 
@@ -63,6 +63,11 @@ type Reconciliation struct {
 	Checked     bool            `json:"checked_with_platform"`
 	Clean       bool            `json:"clean"`
 	Note        string          `json:"note,omitempty"`
+	// Diffs is the day's 3202 (one for every settlement of the day, whatever its
+	// insutype or clearing type), run when a 3201 total did not balance: every
+	// settlement that differs. Each is also listed under its own Total; one the agent
+	// does not hold (stmt_rslt 1) under every Total that 3201 did not balance.
+	Diffs []platform.ReconResultRow `json:"diffs,omitempty"`
 }
 
 // DifferenceRow is one offline bill's settlement of accounts with the patient.
@@ -223,19 +228,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 		return rep, nil
 	}
 	rep.Checked = true
+	unbalanced := false
 	for i := range rep.Totals {
 		t := &rep.Totals[i]
 		if err := r.checkTotal(ctx, day, t); err != nil {
 			t.Error = err.Error()
 			rep.Clean = false
 		}
-		if t.Result != platform.StmtBalanced || len(t.Diffs) > 0 {
+		if t.Result != platform.StmtBalanced {
+			rep.Clean = false
+		}
+		unbalanced = unbalanced || t.Result != "" && t.Result != platform.StmtBalanced
+	}
+	if unbalanced {
+		if err := r.checkDetail(ctx, day, rep); err != nil {
+			for i := range rep.Totals {
+				if t := &rep.Totals[i]; t.Result != "" && t.Result != platform.StmtBalanced {
+					t.Error = err.Error()
+				}
+			}
+		}
+		if len(rep.Diffs) > 0 {
 			rep.Clean = false
 		}
 	}
 	return rep, nil
 }
 
+// checkTotal is one total's 3201.
 func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error {
 	in := platform.TotalReconInput{Data: platform.TotalReconData{
 		Insutype: t.Insutype, ClrType: t.ClrType, SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
@@ -247,9 +267,15 @@ func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error
 		return fmt.Errorf("3201: %w", err)
 	}
 	t.Result, t.Description = out.Stmtinfo.StmtRslt, out.Stmtinfo.StmtRsltDscr
-	if t.Result == platform.StmtBalanced {
-		return nil
-	}
+	return nil
+}
+
+// checkDetail is the day's 3202. Its input names no insutype nor clearing type: the
+// platform compares the file with every settlement of the hospital in the period, so
+// the file lists them all (a cancelled one with refd_setl_flag 1), and the totals are
+// over all of them — a file of one insutype would make every settlement of the other
+// come back as 中心多.
+func (r *Reconciler) checkDetail(ctx context.Context, day string, rep *Reconciliation) error {
 	if r.DetailRecon == nil || r.Meta == nil {
 		return fmt.Errorf("3202: %w", ErrNoSource)
 	}
@@ -261,21 +287,38 @@ func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error
 		}
 		metas[i] = m
 	}
-	var cash settle.Money
-	for _, row := range t.rows {
-		if row.RefdSetlFlag != "1" {
-			cash += row.MedfeeSumamt.Money() - row.FundPaySumamt.Money()
+	var all []platform.ReconFileRow
+	var medfee, fund, cash settle.Money
+	owner := map[string]int{} // setl_id → index in rep.Totals
+	for i, t := range rep.Totals {
+		all = append(all, t.rows...)
+		medfee += t.MedfeeSumamt
+		fund += t.FundPaySumamt
+		cash += t.MedfeeSumamt - t.FundPaySumamt
+		for _, row := range t.rows {
+			owner[row.SetlID] = i
 		}
 	}
 	rows, err := r.DetailRecon(ctx, platform.DetailRecon{Upload: metas[0], Recon: metas[1], Download: metas[2],
-		Data: platform.DetailReconFileData{SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
-			MedfeeSumamt: platform.AmountOf(t.MedfeeSumamt), FundPaySumamt: platform.AmountOf(t.FundPaySumamt),
-			CashPayamt: platform.AmountOf(cash), FixmedinsSetlCnt: len(t.rows)},
-		Rows: t.rows})
+		Data: platform.DetailReconFileData{SetlOptins: r.SetlOptins, StmtBegndate: day, StmtEnddate: day,
+			MedfeeSumamt: platform.AmountOf(medfee), FundPaySumamt: platform.AmountOf(fund),
+			CashPayamt: platform.AmountOf(cash), FixmedinsSetlCnt: len(all)},
+		Rows: all})
 	if err != nil {
 		return fmt.Errorf("3202: %w", err)
 	}
-	t.Diffs = rows
+	rep.Diffs = rows
+	for _, row := range rows {
+		if i, ok := owner[row.SetlID]; ok && row.SetlID != "" {
+			rep.Totals[i].Diffs = append(rep.Totals[i].Diffs, row)
+			continue
+		}
+		for i := range rep.Totals {
+			if t := &rep.Totals[i]; t.Result != platform.StmtBalanced {
+				t.Diffs = append(t.Diffs, row)
+			}
+		}
+	}
 	return nil
 }
 

@@ -86,6 +86,10 @@ type simulation struct {
 	faulty float64 // share of calls that fail while faults are on
 	late   bool
 	log    []string
+	// outside: the settlements booked at the platform by another front-end, per day
+	// (the agent never sees them; the day's 3202 must name them).
+	outside    map[string][]string
+	outsideSeq int
 }
 
 func (s *simulation) count(what string) { simStats[what]++ }
@@ -118,7 +122,7 @@ func simDir(t *testing.T) string {
 
 func runSimulation(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x5e771e))
-	s := &simulation{t: t, seed: seed, rng: rng}
+	s := &simulation{t: t, seed: seed, rng: rng, outside: map[string][]string{}}
 	r := newRig(t, rigOptions{seed: seed, dir: simDir(t)})
 	s.r = r
 	replay := rng.IntN(2) == 0
@@ -297,6 +301,15 @@ func (s *simulation) step(i int) {
 			// or 2205 of what is pending, and it must sign in again itself.
 			ok, _ := s.call(func() error { _, err := r.eng.SyncOnce(ctx, 1+rng.IntN(8)); return err })
 			s.note("%d: sync after the session was forgotten (answered %v)", i, ok)
+		}
+	case k < 93:
+		// Another front-end of the hospital settles a patient at the platform: the
+		// day's 3201 does not balance, with bills of both insurance types around.
+		card := []string{cardLocalEmployee, cardLocalResident}[rng.IntN(2)]
+		if msgid, day := s.settleOutside(card); msgid != "" {
+			s.outside[day] = append(s.outside[day], msgid)
+			s.count("outside_settlement")
+			s.note("%d: another front-end settles %s at the platform (msgid %s, %s)", i, card, msgid, day)
 		}
 	case k < 94:
 		n, _ := r.eng.Sweep(ctx)
@@ -525,15 +538,30 @@ func (s *simulation) check() {
 			s.fatalf("reconcile %s: %v", d, err)
 		}
 		named := map[string]bool{}
+		insutypes := map[string]bool{}
+		for _, tot := range rep.Totals {
+			if tot.Count > 0 {
+				insutypes[tot.Insutype] = true
+			}
+		}
+		expected := append(append([]string(nil), lateDays[d]...), s.outside[d]...)
+		if len(expected) > 0 && len(insutypes) > 1 {
+			// Both insurance types on a day whose 3201 does not balance: the day's
+			// 3202 must not list the other type's settlements as 中心多.
+			s.count("recon_unbalanced_mixed_insutypes")
+		}
 		for _, tot := range rep.Totals {
 			for _, df := range tot.Diffs {
 				named[df.Msgid] = true
+				if df.StmtRslt == platform.StmtPlatformMore && !slicesContains(expected, df.Msgid) {
+					s.fatalf("reconciliation of %s, insutype %s: settlement %s (msgid %s) listed as 中心多, but the agent holds it (late or outside bookings: %v)", d, tot.Insutype, df.SetlID, df.Msgid, expected)
+				}
 			}
-			if tot.Result != platform.StmtBalanced && len(lateDays[d]) == 0 {
+			if tot.Result != platform.StmtBalanced && len(expected) == 0 {
 				s.fatalf("reconciliation of %s, insutype %s: %s %s %s (diffs %+v)", d, tot.Insutype, tot.Result, tot.Description, tot.Error, tot.Diffs)
 			}
 		}
-		for _, m := range lateDays[d] {
+		for _, m := range expected {
 			if !named[m] {
 				s.fatalf("reconciliation of %s does not name the late booking %s: %+v", d, m, rep.Totals)
 			}
