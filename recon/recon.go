@@ -102,6 +102,7 @@ type Total struct {
 	Error         string                    `json:"error,omitempty"`
 
 	rows []platform.ReconFileRow
+	cash settle.Money // Σ psn_cash_pay of the settlements that stand
 }
 
 // Reconciler builds reports.
@@ -198,6 +199,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 			g.MedfeeSumamt += s.MedfeeSumamt
 			g.FundPaySumamt += s.FundPaySumamt
 			g.AcctPay += s.AcctPay
+			g.cash += s.PsnCashPay
 		}
 		g.rows = append(g.rows, platform.ReconFileRow{SetlID: s.SetlID, MdtrtID: b.MdtrtID, PsnNo: b.PsnNo,
 			MedfeeSumamt: platform.AmountOf(s.MedfeeSumamt), FundPaySumamt: platform.AmountOf(s.FundPaySumamt),
@@ -274,7 +276,7 @@ func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error
 // platform compares the file with every settlement of the hospital in the period, so
 // the file lists them all (a cancelled one with refd_setl_flag 1), and the totals are
 // over all of them — a file of one insutype would make every settlement of the other
-// come back as 中心多.
+// come back as 中心多. cash_payamt is Σ psn_cash_pay (docs/platform.md).
 func (r *Reconciler) checkDetail(ctx context.Context, day string, rep *Reconciliation) error {
 	if r.DetailRecon == nil || r.Meta == nil {
 		return fmt.Errorf("3202: %w", ErrNoSource)
@@ -294,7 +296,7 @@ func (r *Reconciler) checkDetail(ctx context.Context, day string, rep *Reconcili
 		all = append(all, t.rows...)
 		medfee += t.MedfeeSumamt
 		fund += t.FundPaySumamt
-		cash += t.MedfeeSumamt - t.FundPaySumamt
+		cash += t.cash
 		for _, row := range t.rows {
 			owner[row.SetlID] = i
 		}
