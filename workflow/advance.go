@@ -74,17 +74,9 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 		e.learnFees(rec, out.Result)
 	}
 	if rec.Goal == GoalPresettle && rec.Settlement == nil {
-		var out platform.SettleOutput
-		err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out)
-		if err := e.orSettled(ctx, rec, err); err != nil {
-			return err
+		if err := e.preSettle(ctx, rec); err != nil || rec.Settlement != nil {
+			return e.reachedOr(ctx, rec, err)
 		}
-		if rec.Settlement != nil {
-			return e.reached(ctx, rec)
-		}
-		split := out.Setlinfo.Split()
-		split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
-		rec.Presettle, rec.Estimate, rec.PresettleBatch = &split, false, rec.FeeBatch
 		rec.State = StatePresettled
 		return nil
 	}
@@ -92,17 +84,9 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 		// The 2207 carries the amounts of a platform pre-settlement of the same batch
 		// (an offline estimate does not do).
 		if rec.Presettle == nil || rec.Estimate || rec.PresettleBatch != rec.FeeBatch {
-			var out platform.SettleOutput
-			err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out)
-			if err := e.orSettled(ctx, rec, err); err != nil {
-				return err
+			if err := e.preSettle(ctx, rec); err != nil || rec.Settlement != nil {
+				return e.reachedOr(ctx, rec, err)
 			}
-			if rec.Settlement != nil {
-				return e.reached(ctx, rec)
-			}
-			split := out.Setlinfo.Split()
-			split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
-			rec.Presettle, rec.Estimate, rec.PresettleBatch = &split, false, rec.FeeBatch
 		}
 		rec.State = StateSettling
 		var out platform.SettleOutput
@@ -119,6 +103,29 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 		default:
 			e.adoptSettlement(rec, out.Setlinfo, msgid)
 		}
+	}
+	return e.reached(ctx, rec)
+}
+
+// preSettle sends 2206 and keeps its answer as the bill's pre-settlement of the
+// current batch; refused because a late 2207 settled the visit, it adopts that
+// settlement instead (rec.Settlement is set).
+func (e *Engine) preSettle(ctx context.Context, rec *Record) error {
+	var out platform.SettleOutput
+	err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out)
+	if err := e.orSettled(ctx, rec, err); err != nil || rec.Settlement != nil {
+		return err
+	}
+	split := out.Setlinfo.Split()
+	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
+	rec.Presettle, rec.Estimate, rec.PresettleBatch = &split, false, rec.FeeBatch
+	return nil
+}
+
+// reachedOr is err, or, when there is none, the bill settled (reached).
+func (e *Engine) reachedOr(ctx context.Context, rec *Record, err error) error {
+	if err != nil {
+		return err
 	}
 	return e.reached(ctx, rec)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/workflow"
 )
@@ -35,18 +36,21 @@ func TestReview_E1_ReversalAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	}
 }
 
+// queuedThenOnline queues a bill for settlement while the platform is down, then
+// brings the platform back (nothing synced yet).
+func (r *rig) queuedThenOnline(card string) settle.Bill {
+	r.t.Helper()
+	b := r.queueOffline(card).Bill
+	r.down(false)
+	r.eng.Probe(context.Background())
+	return b
+}
+
 // E1, the 2205 of a lost 2204 (resolved before the upload is repeated): the
 // cancellation signs in again too.
 func TestReview_E1_CancelBatchAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.down(true)
-	b := r.bill(cardLocalEmployee)
-	r.mustSubmit(b)
-	if res := r.mustSettle(b.BillNo); res.Kind != workflow.ResultQueued {
-		t.Fatalf("settle offline: %s; want queued", res.Kind)
-	}
-	r.down(false)
-	r.eng.Probe(context.Background())
+	b := r.queuedThenOnline(cardLocalEmployee)
 	r.pf.decide = faultOnce(platform.InfnoFeeUpload, lostAfter)
 	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent/platform"
-	"github.com/settle-agent/settle-agent/workflow"
 )
 
 // E4: the 2207 went out, its answer was lost and the agent stopped before it stored
@@ -19,14 +18,7 @@ func TestReview_E4_Late2207_LandsBeforeResolution_Adopted(t *testing.T) {
 	for _, deliverOn := range []string{platform.InfnoCancelFee, platform.InfnoFeeUpload, platform.InfnoPreSettle} {
 		t.Run(deliverOn, func(t *testing.T) {
 			r := newRig(t, rigOptions{})
-			r.down(true)
-			b := r.bill(cardLocalEmployee)
-			r.mustSubmit(b)
-			if res := r.mustSettle(b.BillNo); res.Kind != workflow.ResultQueued {
-				t.Fatalf("settle offline: %s; want queued", res.Kind)
-			}
-			r.down(false)
-			r.eng.Probe(context.Background())
+			b := r.queuedThenOnline(cardLocalEmployee)
 			// The 2207 is late; the commit after it crashes (before its fsync).
 			r.pf.decide = func(infno string) fault {
 				if infno == platform.InfnoSettle {
