@@ -37,13 +37,21 @@ func TestReview_E2_Chronic_Lost2201_FoundBy5201(t *testing.T) {
 	b := r.chronicBill()
 	r.pf.decide = faultOnce(platform.InfnoRegister, lostAfter)
 	r.mustSubmit(b)
+	r.settleOneVisit(b)
+}
+
+// settleOneVisit settles the submitted bill b with the faults in force, syncs what
+// was queued without them, and checks the platform holds its one settlement and one
+// live registration (the lost one adopted, not a second).
+func (r *rig) settleOneVisit(b settle.Bill) {
+	r.t.Helper()
 	if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
-		t.Fatalf("settle %s: %v", b.BillNo, err)
+		r.t.Fatalf("settle %s: %v", b.BillNo, err)
 	}
 	r.pf.decide = nil
 	r.drain(10, time.Minute)
 	rec := r.mustSettledOnce(b.BillNo)
 	if n := r.liveRegistrations(rec.PsnNo); n != 1 {
-		t.Errorf("live registrations: %d; want 1 (the lost one adopted)", n)
+		r.t.Errorf("live registrations: %d; want 1 (the lost one adopted)", n)
 	}
 }

@@ -3,7 +3,6 @@ package workflow_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/settle-agent/settle-agent/platform"
 )
@@ -27,13 +26,5 @@ func TestReview_E3_Late2201_BeforeRegisterAgain_Adopted(t *testing.T) {
 		return passThrough
 	}
 	_, _ = r.eng.SubmitBill(context.Background(), b, b.BillNo, "test")
-	if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
-		t.Fatalf("settle %s: %v", b.BillNo, err)
-	}
-	r.pf.decide = nil
-	r.drain(10, time.Minute)
-	rec := r.mustSettledOnce(b.BillNo)
-	if n := r.liveRegistrations(rec.PsnNo); n != 1 {
-		t.Errorf("live registrations: %d; want 1", n)
-	}
+	r.settleOneVisit(b)
 }
