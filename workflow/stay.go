@@ -511,6 +511,8 @@ type StaySummary struct {
 	DischargedUnsettled int `json:"discharged_unsettled"`
 	// QueuedOps: stay operations waiting for the platform.
 	QueuedOps int `json:"queued_ops"`
+	// NeedsPerson: stays failed (the admission refused) or dead (past the retry horizon).
+	NeedsPerson int `json:"needs_person"`
 	// States counts the stays per state.
 	States map[State]int `json:"states"`
 }
@@ -524,6 +526,7 @@ func (e *Engine) StaySummary() StaySummary {
 			sum.States[st] = tx.Count(KindStay, IndexState+string(st))
 		}
 		sum.Open = sum.States[StateAdmitted] + sum.States[StateDischarged]
+		sum.NeedsPerson = sum.States[StateFailed] + sum.States[StateDead]
 		sum.DischargedUnsettled = sum.States[StateDischarged]
 		ids, err := tx.IDs(KindStay, IndexState+string(StateQueued), "", 1<<20)
 		if err != nil {
