@@ -91,6 +91,10 @@ type API struct {
 	// Language is the status page's language unless a request asks otherwise
 	// (?lang=): "zh" (Chinese, the default) or "en".
 	Language string `toml:"language"`
+	// HostNames are more names the status page, /metrics and /readyz answer under
+	// (a DNS name IT uses for the machine); the listen address, the machine's host
+	// name and localhost always count. Others get 421 (DNS rebinding).
+	HostNames []string `toml:"host_names,omitempty"`
 }
 
 // Store is the durable queue's data folder.

@@ -68,6 +68,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
 # language = "zh"                    # the status page's language: zh (中文) or en (?lang= overrides)
+# host_names = []                    # more names the status page answers under, e.g. ["settle.hospital.local"]
 
 [store]
 dir = '{{DATA}}'

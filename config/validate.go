@@ -124,6 +124,11 @@ func (c *Config) validatePlatform(v *ValidationError) {
 func (c *Config) validateAPI(v *ValidationError) {
 	a := c.API
 	c.hostPort(v, "api.listen", a.Listen)
+	for i, h := range a.HostNames {
+		if h == "" || strings.ContainsAny(h, " /\\:@[]") {
+			c.problem(v, fmt.Sprintf("api.host_names[%d]", i), h, "must be a host name or an IP address, without a port")
+		}
+	}
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		c.problem(v, "api.tls_cert", a.TLSCert, "api.tls_cert and api.tls_key go together")
 	}

@@ -216,8 +216,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 			fields = []settle.FieldError{{Field: path, Reason: err.Error()}}
 		}
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", msg, fields))
-	default:
-		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", err.Error(), nil))
+	default: // "json: unknown field ..." names what the client sent: a glimpse only
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", clip(err.Error(), 120), nil))
 	}
 	return false
 }

@@ -195,6 +195,7 @@ const (
 	whyFailedSync = "why_failed_sync"
 	whyDead       = "why_dead"
 	whyUnknown    = "why_unknown"
+	whySurprise   = "why_surprise"
 )
 
 // needsPerson says why a bill needs IT or a person, or "" when it does not: a
@@ -292,6 +293,12 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			case rec.State == workflow.StateFailed:
 				p.Refused = append(p.Refused, rec)
 			}
+		}
+	}
+	// Answers that surprised the client: booked as the platform said, to be checked.
+	for _, rec := range s.eng.SurprisedBills(pageLimit) {
+		if needsPerson(rec) == "" && rec.State != workflow.StateFailed {
+			p.Attention = append(p.Attention, attentionRow{rec, whySurprise})
 		}
 	}
 	p.AttentionN, p.RefusedN, p.WaitingN = len(p.Attention), len(p.Refused), len(waiting)

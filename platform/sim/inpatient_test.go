@@ -185,8 +185,8 @@ func TestInpatient_AdmissionToSettlement(t *testing.T) {
 	t.Run("CancelAndSettleAgain", func(t *testing.T) {
 		var out platform.InpatientCancelSettleOutput
 		c.ok("2305", platform.InpatientCancelSettleInput{Data: platform.InpatientCancelSettleData{SetlID: s.SetlID, MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, &out)
-		if sp := out.Surprises("2305"); len(sp) > 0 || out.Setlinfo.MedfeeSumamt != -platform.AmountOf(want.MedfeeSumamt) {
-			t.Fatalf("2305 answer %+v (%v); want the negated settlement", out.Setlinfo, sp)
+		if sp := out.Surprises("2305"); len(sp) != 0 || out.Setlinfo.MedfeeSumamt != -platform.AmountOf(want.MedfeeSumamt) {
+			t.Fatalf("2305 answer %+v (surprises %v); want the negated settlement, adding up", out.Setlinfo, sp)
 		}
 		if n := p.SettledStays()["ZY0001"]; n != 0 {
 			t.Errorf("settled stays after 2305: got %d; want 0", n)
