@@ -115,6 +115,25 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 		return e.stayCancelSettlement(ctx, rec, op)
 	case OpCancel:
 		return e.stayCancel(ctx, rec)
+	case OpChange:
+		if op.Change == nil || !rec.Admitted {
+			return nil
+		}
+		// A lost 2403 is simply sent again: it sets the same fields.
+		if err := e.stayWrite(ctx, rec, platform.InfnoAdmissionChange, "", AdmissionChangeInput(rec, op.Change), nil); err != nil {
+			return err
+		}
+		c := op.Change
+		if c.Bed != "" {
+			rec.Admission.Bed = c.Bed
+		}
+		if c.Dept.Code != "" {
+			rec.Admission.Dept = c.Dept
+		}
+		if c.Doctor.Code != "" || c.Doctor.Name != "" {
+			rec.Admission.Doctor = c.Doctor
+		}
+		return nil
 	}
 	return refuseStay("unknown stay operation %q", op.Kind)
 }
@@ -616,7 +635,7 @@ func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
 //     that stand are withdrawn (2302) and the batch is uploaded again as a new attempt;
 //   - 2401 first 5201 by the ipt_no: adopted when found;
 //   - 2402: 5201 — discharged (endtime set): go on; else 2402 again;
-//   - 2302, 2405, 2404: sent again — each is harmless when already done.
+//   - 2302, 2403, 2405, 2404: sent again — each is harmless when already done.
 func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
 	switch p.Infno {
 	case platform.InfnoAdmission, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
