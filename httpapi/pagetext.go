@@ -60,9 +60,6 @@ var pageText = map[string]map[string]string{
 		"col_protocol":      "协议",
 		"col_last_read":     "最近读卡",
 		"col_last_error":    "最近错误",
-		"col_collected":     "已收 ¥",
-		"col_refund":        "应退 ¥",
-		"col_due":           "应补收 ¥",
 		"waiting_title":     "待窗口结算（已预结算）",
 		"waiting_hint":      "HIS 发来的账单（HL7、共享目录）和窗口提交的账单：代理已预结算，由收费员在窗口结算",
 		"waiting_none":      "无",
@@ -110,10 +107,6 @@ var pageText = map[string]map[string]string{
 		"src_hl7":           "HL7",
 		"src_dropfolder":    "共享目录",
 		"src_other":         "其他",
-		// Inpatient stays (the cards inpatient adds to the page).
-		"stays_open":                 "在院",
-		"stays_discharged_unsettled": "出院未结算",
-		"stays_queued_ops":           "住院待上传",
 	},
 	langEn: {
 		"html_lang":         "en",
@@ -171,9 +164,6 @@ var pageText = map[string]map[string]string{
 		"col_protocol":      "protocol",
 		"col_last_read":     "last read",
 		"col_last_error":    "last error",
-		"col_collected":     "collected ¥",
-		"col_refund":        "refund ¥",
-		"col_due":           "amount due ¥",
 		"waiting_title":     "Waiting for the cashier (pre-settled)",
 		"waiting_hint":      "bills from the HIS (HL7, drop folder) and from the windows: the agent pre-settled them; the cashier settles each at the window",
 		"waiting_none":      "none",
@@ -221,9 +211,5 @@ var pageText = map[string]map[string]string{
 		"src_hl7":           "HL7",
 		"src_dropfolder":    "drop folder",
 		"src_other":         "other",
-		// Inpatient stays (the cards inpatient adds to the page).
-		"stays_open":                 "open stays",
-		"stays_discharged_unsettled": "discharged, not settled",
-		"stays_queued_ops":           "queued stay messages",
 	},
 }
