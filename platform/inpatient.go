@@ -235,8 +235,10 @@ type InpatientSettleOutput struct {
 	Setldetail []SetlDetail `json:"setldetail"`
 }
 
-// ValidateFor checks the answer to infno (2303 or 2304): amounts non-negative and keeping
-// the identities of Setlinfo; for 2304 also setl_id and mdtrt_id.
+// ValidateFor checks what the agent cannot do without: for 2304 the setl_id and
+// mdtrt_id that a cancellation names. Everything else is Surprises (an answer that
+// does not add up is recorded and shown to a person, never an error: the settlement
+// may be booked).
 func (o *InpatientSettleOutput) ValidateFor(infno string) error {
 	s := o.Setlinfo
 	if infno == InfnoInpatientSettle && s.SetlID == "" {
@@ -245,12 +247,13 @@ func (o *InpatientSettleOutput) ValidateFor(infno string) error {
 	if infno == InfnoInpatientSettle && s.MdtrtID == "" {
 		return badf("%s answer has no setlinfo.mdtrt_id", infno)
 	}
-	for _, a := range []Amount{s.MedfeeSumamt, s.FundPaySumamt, s.PsnPartAmt, s.AcctPay, s.PsnCashPay, s.AcctMulaidPay} {
-		if a < 0 {
-			return badf("%s answer has a negative amount %s in setlinfo", infno, a)
-		}
-	}
-	return s.CheckAmounts(infno)
+	return nil
+}
+
+// Surprises lists what is odd in a 2303/2304 answer, as for 2206/2207: identities,
+// negative amounts, a booking without setl_time.
+func (o *InpatientSettleOutput) Surprises(infno string) []Surprise {
+	return (&SettleOutput{Setlinfo: o.Setlinfo, Setldetail: o.Setldetail}).Surprises(infno)
 }
 
 // InpatientCancelSettleInput is the input of 2305 住院结算撤销.
@@ -271,9 +274,10 @@ type InpatientCancelSettleOutput struct {
 	Setlinfo Setlinfo `json:"setlinfo"`
 }
 
-// Validate checks the amount identities of the cancellation.
-func (o *InpatientCancelSettleOutput) Validate() error {
-	return o.Setlinfo.CheckAmounts(InfnoInpatientCancelSettle)
+// Surprises lists the identities of the cancellation that do not add up (its amounts
+// are negative; some may be null).
+func (o *InpatientCancelSettleOutput) Surprises(infno string) []Surprise {
+	return o.Setlinfo.Identity(infno)
 }
 
 // InpatientRefFor is the input of 2404 and 2405 for one stay.

@@ -99,10 +99,8 @@ func TestInpatientOutputs_Validate(t *testing.T) {
 	}{
 		{"AdmissionWithoutMdtrtID", InfnoAdmission, `{"result":{"psn_no":"P1"}}`, &AdmissionOutput{}},
 		{"SettleWithoutSetlID", InfnoInpatientSettle, `{"setlinfo":{"mdtrt_id":"M","medfee_sumamt":"1.00","fund_pay_sumamt":"1.00"}}`, &InpatientSettleOutput{}},
-		{"SettleNotAddingUp", InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"2.00","fund_pay_sumamt":"1.00"}}`, &InpatientSettleOutput{}},
 		{"FeeLineTwice", InfnoInpatientFeeUpload, `{"result":[{"feedetl_sn":"1"},{"feedetl_sn":"1"}]}`, &InpatientFeeOutput{}},
 		{"FeeRatioOutOfRange", InfnoInpatientFeeUpload, `{"result":[{"feedetl_sn":"1","selfpay_prop":"1.5"}]}`, &InpatientFeeOutput{}},
-		{"CancelNotAddingUp", InfnoInpatientCancelSettle, `{"setlinfo":{"medfee_sumamt":"-2.00","fund_pay_sumamt":"-1.00"}}`, &InpatientCancelSettleOutput{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := decodeOutput(tc.infno, json.RawMessage(tc.raw), tc.out)
@@ -111,9 +109,52 @@ func TestInpatientOutputs_Validate(t *testing.T) {
 			}
 		})
 	}
+	// Amounts that do not add up are a surprise, never an error: the settlement may be booked.
+	for _, tc := range []struct {
+		infno, raw string
+		out        any
+	}{
+		{InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"2.00","fund_pay_sumamt":"1.00","setl_time":"2026-11-22 10:00:00"}}`, &InpatientSettleOutput{}},
+		{InfnoInpatientCancelSettle, `{"setlinfo":{"medfee_sumamt":"-2.00","fund_pay_sumamt":"-1.00"}}`, &InpatientCancelSettleOutput{}},
+	} {
+		sp, err := decodeOutputSurprises(tc.infno, json.RawMessage(tc.raw), tc.out)
+		if err != nil || len(sp) == 0 || sp[0].Kind != SurpriseIdentity {
+			t.Errorf("%s answer not adding up: got %v, %v; want no error and an identity surprise", tc.infno, sp, err)
+		}
+	}
 	// A pre-settlement has no setl_id, and that is fine; nulls are accepted.
 	var pre InpatientSettleOutput
 	if err := decodeOutput(InfnoInpatientPreSettle, json.RawMessage(`{"setlinfo":{"medfee_sumamt":10,"fund_pay_sumamt":"7.00","psn_part_amt":3,"psn_cash_pay":"3.00","acct_pay":null},"setldetail":null}`), &pre); err != nil {
 		t.Errorf("2303 answer with numbers, strings and nulls: got %v; want nil", err)
+	}
+}
+
+// TestInpatientOutputs_Surprises: a 2304/2305 answer whose amounts do not add up is a
+// success with a surprise, never an unknown outcome (which would reverse a good
+// settlement); a hospital share keeps the identity.
+func TestInpatientOutputs_Surprises(t *testing.T) {
+	for _, tc := range []struct {
+		name, infno, raw string
+		out              any
+		want             string // the surprising field; "" for none
+	}{
+		{"SettleNotAddingUp", InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"2.00","fund_pay_sumamt":"1.00","setl_time":"2026-11-23 10:00:00"}}`, &InpatientSettleOutput{}, "setlinfo.medfee_sumamt"},
+		{"SettleHospitalShare", InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"3.00","fund_pay_sumamt":"1.00","psn_part_amt":"1.00","psn_cash_pay":"1.00","hosp_part_amt":"1.00","hifp_pay":"1.00","setl_time":"2026-11-23 10:00:00"}}`, &InpatientSettleOutput{}, ""},
+		{"SettleNegative", InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"-1.00","fund_pay_sumamt":"-1.00","hifp_pay":"-1.00","setl_time":"2026-11-23 10:00:00"}}`, &InpatientSettleOutput{}, "setlinfo.medfee_sumamt"},
+		{"CancelNotAddingUp", InfnoInpatientCancelSettle, `{"setlinfo":{"medfee_sumamt":"-2.00","fund_pay_sumamt":"-1.00"}}`, &InpatientCancelSettleOutput{}, "setlinfo.medfee_sumamt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sp, err := decodeOutputSurprises(tc.infno, json.RawMessage(tc.raw), tc.out)
+			if err != nil {
+				t.Fatalf("got %v; want a success", err)
+			}
+			found := false
+			for _, s := range sp {
+				found = found || s.Field == tc.want
+			}
+			if tc.want == "" && len(sp) != 0 || tc.want != "" && !found {
+				t.Errorf("surprises %v; want one on %q", sp, tc.want)
+			}
+		})
 	}
 }

@@ -22,7 +22,7 @@ func (p *Platform) visitQuery(req *platform.Request) (any, *bizError) {
 	if _, e := p.person(d.PsnNo); e != nil {
 		return nil, e
 	}
-	out := platform.VisitQueryOutput{Mdtrtinfo: []platform.VisitRecord{}}
+	out := platform.VisitQueryOutput{Mdtrtinfo: p.stayVisits(d)}
 	for _, v := range p.sortedVisits() {
 		if v.psnNo != d.PsnNo || v.cancelled || d.MdtrtID != "" && v.id != d.MdtrtID {
 			continue
@@ -140,6 +140,9 @@ func (p *Platform) feeQuery(req *platform.Request) (any, *bizError) {
 		return nil, e
 	}
 	d := in.Data
+	if s, ok := p.st.stays[d.MdtrtID]; ok {
+		return p.stayFeeQuery(s, d)
+	}
 	v, e := p.liveVisit(d.MdtrtID, d.PsnNo)
 	if e != nil {
 		return nil, e
