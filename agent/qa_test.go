@@ -74,3 +74,24 @@ func TestAgent_GetBill_NotFoundSaysItOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestAgent_GetStay_NotFoundRepeatsNothing(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("GET", "/v1/stays/ZY2026NOPE", tokW01, nil)
+	if got := str(body, "error", "message"); st != 404 || got != "stay ZY2026NOPE: not found" {
+		t.Errorf("unknown stay: got %d %v; want 404 \"stay ZY2026NOPE: not found\"", st, body)
+	}
+	// A path that cannot be an inpatient number is never repeated back
+	// (docs/api.md: an error never repeats the request's path).
+	for _, path := range []string{"/v1/stays/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/v1/stays/%E4%BD%8F%E9%99%A2/discharge"} {
+		method := "GET"
+		if strings.HasSuffix(path, "discharge") {
+			method = "POST"
+		}
+		st, body := s.Do(method, path, tokW01, "{}")
+		msg := str(body, "error", "message")
+		if st != 404 || strings.Contains(msg, "script") || strings.Contains(msg, "住院") {
+			t.Errorf("%s %s: got %d %q; want 404 repeating nothing of the path", method, path, st, msg)
+		}
+	}
+}
