@@ -214,6 +214,7 @@ func (a *Agent) init(policy offline.Policy) error {
 		Deadline:         cfg.Offline.Deadline.Duration,
 		CallTimeout:      cfg.Platform.Timeout.Duration,
 		Policy:           policy,
+		StayOffline:      workflow.StayOffline(cfg.Offline.Inpatient),
 		BreakerThreshold: cfg.Platform.BreakerThreshold,
 		Retention:        cfg.Store.Retention.Duration,
 		ProbeInterval:    cfg.Platform.ProbeInterval.Duration,
@@ -286,7 +287,8 @@ func (a *Agent) reconBills(day string) ([]recon.Bill, error) {
 	for _, r := range recs {
 		out = append(out, ReconBill(r))
 	}
-	return out, nil
+	stays, err := a.reconStays(day)
+	return append(out, stays...), err
 }
 
 // ReconBill is a bill as package recon sees it.

@@ -138,12 +138,39 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 
 	p.SetFaults(sim.Faults{LatencyMS: 5, HTTP500Rate: 0.05, InfcodeMinus1Rate: 0.05, ResetRate: 0.05, LoseResponseRate: 0.08, ReplayMsgid: replay})
 
-	// The killer: SIGKILL at random moments, restart at once on the same store.
+	// The killer: SIGKILL at random moments, restart at once on the same store. The
+	// first kill lands during an in-flight write: the moment the platform books a
+	// settlement, before the agent can have stored its answer.
 	stopKiller := make(chan struct{})
 	killerDone := make(chan struct{})
+	inFlightKill := false
 	go func() {
 		defer close(killerDone)
 		rng := rand.New(rand.NewSource(seed))
+		booked := func() int {
+			n := 0
+			for _, e := range p.Ledger() {
+				if e.Infno == "2207" {
+					n++
+				}
+			}
+			return n
+		}
+		before := booked()
+		for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); {
+			select {
+			case <-stopKiller:
+				return
+			default:
+			}
+			if booked() > before {
+				child.kill()
+				child.start()
+				inFlightKill = true
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
 		for {
 			select {
 			case <-stopKiller:
@@ -195,6 +222,9 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 	wg.Wait()
 	close(stopKiller)
 	<-killerDone
+	if !inFlightKill {
+		t.Errorf("no kill landed during an in-flight settlement (the platform booked none within 10 s)")
+	}
 	close(bills)
 	p.SetFaults(sim.Faults{ReplayMsgid: replay})
 	var all []string

@@ -338,3 +338,11 @@ func TestHardening_ErrorsEchoLittle(t *testing.T) {
 		t.Errorf("a 2000-byte state: got %d %v; want 400 quoting at most 40 bytes", st, body)
 	}
 }
+
+func TestHardening_UnknownFieldEchoesLittle(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("POST", "/v1/persons/lookup", tokW01, `{"`+strings.Repeat("Q", 5000)+`": 1}`)
+	if st != 400 || strings.Count(fmt.Sprint(body), "Q") > 120 {
+		t.Errorf("a 5000-byte unknown field: got %d, %d bytes of it back; want 400 with a glimpse", st, strings.Count(fmt.Sprint(body), "Q"))
+	}
+}

@@ -52,7 +52,7 @@ func (a *Agent) startHIS(ctx context.Context) error {
 		}
 		srv := &hisadapter.MLLPServer{
 			Sink:            sink,
-			Defaults:        hisadapter.DFTDefaults{MedType: h.DefaultMedType, Window: h.DefaultWindow},
+			Defaults:        hisadapter.DFTDefaults{MedType: h.DefaultMedType, Window: h.DefaultWindow, InpatientWindow: a.inpatientWindow()},
 			Logger:          a.log.With("input", "hl7"),
 			IdleTimeout:     h.IdleTimeout.Duration,
 			FrameTimeout:    h.FrameTimeout.Duration,

@@ -95,7 +95,30 @@ func MustSystem(tb testing.TB, mut func(*config.Config)) *testSystem {
 	s := &testSystem{tb: tb, Sim: p, SimURL: url, Cfg: cfg}
 	s.Start()
 	tb.Cleanup(s.Stop)
+	tb.Cleanup(s.checkNoOrphanBookings) // runs first: the agent is still up
 	return s
+}
+
+// checkNoOrphanBookings fails the test when the platform holds a live settlement the
+// agent does not hold as settled (a booking it lost track of).
+func (s *testSystem) checkNoOrphanBookings() {
+	if s.cancel == nil || s.tb.Failed() {
+		return
+	}
+	for _, e := range s.Sim.Ledger() {
+		if e.Infno != "2207" || !e.Live() {
+			continue
+		}
+		no := e.ChrgBchno
+		if i := strings.LastIndexByte(no, '-'); i > 0 {
+			no = no[:i]
+		}
+		st, body := s.tryDo("GET", "/v1/bills/"+no, tokAdmin, nil)
+		if st != 200 || str(body, "state") != "settled" || str(body, "settlement", "setl_id") != e.SetlID {
+			s.tb.Errorf("the platform holds live settlement %s (msgid %s) of bill %s; the agent answers %d %s %s",
+				e.SetlID, e.Msgid, no, st, str(body, "state"), str(body, "settlement", "setl_id"))
+		}
+	}
 }
 
 // Start runs a new agent on the system's configuration and store.

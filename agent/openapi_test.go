@@ -262,7 +262,7 @@ func TestOpenAPI_Served(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q; want application/json", ct)
 	}
-	fill := strings.NewReplacer("{window}", "W01", "{bill_no}", "MZNOSUCHBILL", "{id}", "999999")
+	fill := strings.NewReplacer("{window}", "W01", "{bill_no}", "MZNOSUCHBILL", "{id}", "999999", "{ipt_no}", "ZYNOSUCHSTAY", "{batch_no}", "B1")
 	for key, op := range doc.ops(t) {
 		method, path, _ := strings.Cut(key, " ")
 		if strings.HasPrefix(path, "/debug/pprof/") && path != "/debug/pprof/" {

@@ -35,6 +35,7 @@ type CheckOptions struct {
 // checks of hisadapter.ParseMapping) and what the synced catalogue says.
 type CheckReport struct {
 	Rows         int                    `json:"rows"`
+	Codes        int                    `json:"his_codes"` // distinct HIS codes
 	FileProblems []hisadapter.LineError `json:"file_problems"`
 	Findings     []Finding              `json:"findings"`
 	// Synced is false when no catalogue was ever synced: only the file's own checks ran.
@@ -83,7 +84,7 @@ func (r *CheckReport) Write(w io.Writer) {
 		fmt.Fprintf(w, "目录核对未通过：%d 处问题，逐行改正后再检查\n", len(r.Findings))
 	}
 	if r.OK() {
-		fmt.Fprintln(w, "mapping file OK")
+		fmt.Fprintf(w, "mapping file OK: %d row(s), %d HIS code(s)\n", r.Rows, r.Codes)
 	} else {
 		fmt.Fprintf(w, "mapping file is NOT usable: %d problem(s); fix them and check again\n", len(r.FileProblems)+len(r.Findings))
 	}
@@ -104,6 +105,11 @@ func CheckMapping(raw []byte, s *Store, o CheckOptions) (*CheckReport, error) {
 	}
 	rows := readMappingRows(raw)
 	rep.Rows = len(rows)
+	codes := map[string]bool{}
+	for _, r := range rows {
+		codes[r.HISCode] = true
+	}
+	rep.Codes = len(codes)
 	if s == nil {
 		return rep, nil
 	}
@@ -151,6 +157,10 @@ func (s *Store) checkRow(r mappingRow, o CheckOptions) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !t.Found && !downloaded(r.ListType) {
+		// 103 医疗机构制剂, 104 民族药: catalogues this agent does not download.
+		return nil, nil
+	}
 	if !t.Found {
 		add("med_list_codg", fmt.Sprintf("国家编码 %s 不在已同步的医保目录中（1301/1302/1305/1306）", r.MedListCodg),
 			"核对这个编码（常见是抄错或用了旧编码）；若是新近发布的编码，先运行 settle-agent catalogue sync")
@@ -187,6 +197,20 @@ func (s *Store) checkRow(r mappingRow, o CheckOptions) ([]Finding, error) {
 			"超出部分由患者自付：把价格调到限价以内，或核对限价后告知收费窗口")
 	}
 	return out, nil
+}
+
+// downloaded reports whether a list_type ("" unknown: yes) is in a catalogue the sync
+// downloads.
+func downloaded(listType string) bool {
+	if listType == "" {
+		return true
+	}
+	for _, k := range Kinds {
+		if k.ListType == listType {
+			return true
+		}
+	}
+	return false
 }
 
 func orOpen(d hisadapter.Date) string {

@@ -101,7 +101,8 @@ func TestCheckMapping_WrongLines(t *testing.T) {
 		"JC0001,210102015000000,JC0001,胸部CT平扫,,,201,280.00\n" + // 8: cap 260.00
 		"JC0002,310701001000000,JC0002,常规心电图检查,,,201,abc\n" + // 9: no price
 		"YP0002,XC08CAA010A001010100002,YP0002B,硝苯地平缓释片,2026-01-01,2026-06-30,101,\n" + // 10: overlaps line 4 (file problem); the dates are fine
-		"YP0005,XA10AEG030B002010100005,YP0005,甘精胰岛素注射液,2026-01-01,2026-06-30,,\n" // 11: fine, dated
+		"YP0005,XA10AEG030B002010100005,YP0005,甘精胰岛素注射液,2026-01-01,2026-06-30,,\n" + // 11: fine, dated
+		"ZJ0001,ZJ99ZZZ999Z999999999999,ZJ0001,院内制剂,,,103,\n" // 12: a 103 code: not a downloaded catalogue, not checked
 	rep := mustCheck(t, raw, s)
 	want := map[int]string{3: "med_list_codg", 4: "valid_to", 5: "med_list_codg", 6: "med_list_codg", 7: "list_type", 8: "price", 9: "price"}
 	got := map[int]string{}

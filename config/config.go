@@ -91,6 +91,10 @@ type API struct {
 	// Language is the status page's language unless a request asks otherwise
 	// (?lang=): "zh" (Chinese, the default) or "en".
 	Language string `toml:"language"`
+	// HostNames are more names the status page, /metrics and /readyz answer under
+	// (a DNS name IT uses for the machine); the listen address, the machine's host
+	// name and localhost always count. Others get 421 (DNS rebinding).
+	HostNames []string `toml:"host_names,omitempty"`
 }
 
 // Store is the durable queue's data folder.
@@ -170,6 +174,10 @@ type Offline struct {
 	MaxOutstandingAmount settle.Money `toml:"max_outstanding_amount"`
 	RetryHorizon         Duration     `toml:"retry_horizon"`
 	DefaultRatio         string       `toml:"default_ratio"` // decimal fund ratio for estimates before any real settlement, e.g. "0.70"
+	// Inpatient is what a stay's settlement asked while offline does: defer (202
+	// queued; the deposit covers the patient meanwhile) or refuse. The estimate
+	// policy never applies to stays.
+	Inpatient string `toml:"inpatient"`
 }
 
 // Sync paces the upload of queued bills when the platform is back.
@@ -199,6 +207,10 @@ type HL7 struct {
 	MaxConns        int      `toml:"max_conns"`            // connections in all
 	MaxConnsPerHost int      `toml:"max_conns_per_host"`   // connections from one address
 	MessageRate     float64  `toml:"message_rate"`         // bills a second taken over all connections
+
+	// InpatientWindow books inpatient messages (ADT, DFT with PV1-2 "I"); empty:
+	// default_window, else the first [[window]].
+	InpatientWindow string `toml:"inpatient_window"`
 }
 
 // AllowPrefixes parses AllowFrom: a bare address is a network of that one address.
@@ -286,6 +298,7 @@ func Default() *Config {
 			MaxOutstandingAmount: settle.MustMoney("50000.00"),
 			RetryHorizon:         Duration{168 * time.Hour},
 			DefaultRatio:         "0.70",
+			Inpatient:            "defer",
 		},
 		Sync:      Sync{Concurrency: 8, RatePerSecond: 200},
 		Catalogue: defaultCatalogue(),

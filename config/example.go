@@ -68,6 +68,7 @@ admin_token = "env:SETTLE_AGENT_ADMIN_TOKEN"   # or "file:/etc/settle-agent/admi
 # write_timeout = "60s"              # longer than the 30 s card wait
 # idle_timeout = "2m0s"
 # language = "zh"                    # the status page's language: zh (中文) or en (?lang= overrides)
+# host_names = []                    # more names the status page answers under, e.g. ["settle.hospital.local"]
 
 [store]
 dir = '{{DATA}}'
@@ -108,6 +109,7 @@ max_bill_amount = "2000.00"          # policy estimate: larger bills are collect
 max_outstanding_amount = "50000.00"  # offline total not yet settled
 retry_horizon = "168h"               # unsent after this long: dead
 # default_ratio = "0.70"             # fund ratio for estimates before a real settlement
+# inpatient = "defer"                # stays settled offline: defer (202 queued, the deposit covers) | refuse
 
 # [sync]
 # concurrency = 8                    # bills uploaded at once when the platform is back
@@ -137,6 +139,7 @@ listen = ""                          # e.g. "127.0.0.1:2575"; empty: off
 # tls_key = ""
 # default_med_type = "11"
 # default_window = ""                # window for messages without PV1-3
+# inpatient_window = ""              # window for inpatient messages (ADT, PV1-2 "I"); empty: default_window, else the first window
 # idle_timeout = "5m0s"              # closed after this long without a whole message
 # frame_timeout = "30s"              # a message must be whole this long after its first byte
 # max_message_bytes = 1048576

@@ -124,6 +124,11 @@ func (c *Config) validatePlatform(v *ValidationError) {
 func (c *Config) validateAPI(v *ValidationError) {
 	a := c.API
 	c.hostPort(v, "api.listen", a.Listen)
+	for i, h := range a.HostNames {
+		if h == "" || strings.ContainsAny(h, " /\\:@[]") {
+			c.problem(v, fmt.Sprintf("api.host_names[%d]", i), h, "must be a host name or an IP address, without a port")
+		}
+	}
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		c.problem(v, "api.tls_cert", a.TLSCert, "api.tls_cert and api.tls_key go together")
 	}
@@ -265,6 +270,11 @@ func (c *Config) validateOffline(v *ValidationError) {
 	default:
 		c.problem(v, "offline.policy", o.Policy, "must be full, estimate or refuse")
 	}
+	switch o.Inpatient {
+	case "", "defer", "refuse":
+	default:
+		c.problem(v, "offline.inpatient", o.Inpatient, "must be defer or refuse")
+	}
 	c.positive(v, "offline.deadline", o.Deadline)
 	c.positive(v, "offline.retry_horizon", o.RetryHorizon)
 	if o.MaxBillAmount <= 0 {
@@ -298,6 +308,7 @@ func (c *Config) validateRest(v *ValidationError) {
 		c.problem(v, "hl7.default_med_type", h.DefaultMedType, "must be a med_type code such as \"11\" (general outpatient)")
 	}
 	c.windowRef(v, "hl7.default_window", h.DefaultWindow)
+	c.windowRef(v, "hl7.inpatient_window", h.InpatientWindow)
 	c.positive(v, "hl7.idle_timeout", h.IdleTimeout)
 	if h.MaxMessageBytes < 1024 {
 		c.problem(v, "hl7.max_message_bytes", strconv.FormatInt(h.MaxMessageBytes, 10), "must be at least 1024")

@@ -110,6 +110,8 @@ func TestValidate_Rules(t *testing.T) {
 		{"HL7DefaultWindowKnown", func(c *Config) { c.HL7.DefaultWindow = "W02" }, "", ""},
 		{"HL7IdleZero", func(c *Config) { c.HL7.IdleTimeout = Duration{} }, "hl7.idle_timeout", "0s"},
 		{"HL7MaxMessageTiny", func(c *Config) { c.HL7.MaxMessageBytes = 1 }, "hl7.max_message_bytes", "1"},
+		{"HostNamesOK", func(c *Config) { c.API.HostNames = []string{"settle.hospital.local", "10.1.2.5"} }, "", ""},
+		{"HostNamesPort", func(c *Config) { c.API.HostNames = []string{"settle.local:8420"} }, "api.host_names[0]", "settle.local:8420"},
 		{"HL7AllowFromOK", func(c *Config) { c.HL7.AllowFrom = []string{"10.1.2.3", "10.1.2.0/24", "::1"} }, "", ""},
 		{"HL7AllowFromBad", func(c *Config) { c.HL7.AllowFrom = []string{"his.example"} }, "hl7.allow_from[0]", "his.example"},
 		{"HL7WindowsUnknown", func(c *Config) { c.HL7.Windows = []string{"W01", "W09"} }, "hl7.windows[1]", "W09"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	settle "github.com/settle-agent/settle-agent"
 )
@@ -26,6 +28,11 @@ func (s *MLLPServer) processStay(ctx context.Context, m *Message, remote string)
 	if errors.Is(err, ErrUnsupported) {
 		s.log.Warn("hl7 inpatient message refused: unsupported type", "remote", remote, "control_id", ctrl, "type", typ)
 		return buildACK(m, AckReject, s.Now(), []FieldError{{Segment: "MSH", Seq: 1, Field: 9, Code: hl7UnsupportedType, Reason: err.Error()}}), true
+	}
+	if err == nil && sm.Kind == StayAdmit && len(s.Windows) > 0 && !slices.Contains(s.Windows, sm.Admission.Window) {
+		s.log.Warn("hl7 admission refused: window not served by this listener", "remote", remote, "control_id", ctrl, "ipt_no", sm.IptNo, "window", sm.Admission.Window)
+		return buildACK(m, AckError, s.Now(), []FieldError{{Segment: "PV1", Seq: 1, Field: 3, Path: "window", Code: hl7TableValue,
+			Reason: fmt.Sprintf("the inpatient window %q is not one this HL7 listener takes messages for (%s)", truncate(sm.Admission.Window, 30), strings.Join(s.Windows, ", "))}}), true
 	}
 	what := "stay message stored"
 	if err == nil {

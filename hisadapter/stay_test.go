@@ -311,3 +311,15 @@ func TestDropFolder_StayFeesNotEnabled(t *testing.T) {
 		t.Errorf("got %q, %v; want error/ saying inpatient files are not taken", report, err)
 	}
 }
+
+func TestMLLPServer_StayWindowBinding(t *testing.T) {
+	sink := newMemStaySink()
+	addr := startMLLP(t, &MLLPServer{Sink: sink, Windows: []string{"W01"}, Defaults: DFTDefaults{InpatientWindow: "ZYC01"}})
+	a := ackOf(t, dialMLLP(t, addr).send(staySample(t, "admit.hl7")))
+	if a.Get("MSA-1") != AckError || !strings.HasPrefix(a.Segment("ERR").Value(8), "PV1-3") {
+		t.Errorf("an admission for a window the listener does not serve: %s %q; want AE naming PV1-3", a.Get("MSA-1"), a.Segment("ERR").Value(8))
+	}
+	if n, _, _, _ := sink.counts(); n != 0 {
+		t.Errorf("admissions stored: %d; want none", n)
+	}
+}

@@ -64,6 +64,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /v1/bills/{bill_no}", win(s.handleGetBill))
 	mux.Handle("POST /v1/bills/{bill_no}/settle", win(s.handleSettle))
 	mux.Handle("POST /v1/bills/{bill_no}/cancel", win(s.handleCancel))
+	mux.Handle("POST /v1/stays", win(s.handleCreateStay))
+	mux.Handle("GET /v1/stays/{ipt_no}", win(s.handleGetStay))
+	mux.Handle("POST /v1/stays/{ipt_no}/fees", win(s.handleStayFees))
+	mux.Handle("DELETE /v1/stays/{ipt_no}/fees/{batch_no}", win(s.handleCancelStayFees))
+	mux.Handle("POST /v1/stays/{ipt_no}/discharge", win(s.handleDischarge))
+	mux.Handle("POST /v1/stays/{ipt_no}/presettle", win(s.handlePresettleStay))
+	mux.Handle("POST /v1/stays/{ipt_no}/settle", win(s.handleSettleStay))
+	mux.Handle("POST /v1/stays/{ipt_no}/cancel-settlement", win(s.handleCancelStaySettlement))
+	mux.Handle("POST /v1/stays/{ipt_no}/cancel", win(s.handleCancelStay))
 
 	mux.Handle("GET /v1/queue", adm(s.handleQueueList))
 	mux.Handle("GET /v1/queue/{id}", adm(s.handleQueueGet))
@@ -207,8 +216,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 			fields = []settle.FieldError{{Field: path, Reason: err.Error()}}
 		}
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", msg, fields))
-	default:
-		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", err.Error(), nil))
+	default: // "json: unknown field ..." names what the client sent: a glimpse only
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", clip(err.Error(), 120), nil))
 	}
 	return false
 }

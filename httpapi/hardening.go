@@ -49,7 +49,7 @@ type hardening struct {
 }
 
 func newHardening(cfg *config.Config, now func() time.Time) *hardening {
-	h := &hardening{hosts: newHostGuard(cfg.API.Listen), tokens: newRateLimiter(cfg.API.RateLimit, now)}
+	h := &hardening{hosts: newHostGuard(cfg.API.Listen, cfg.API.HostNames...), tokens: newRateLimiter(cfg.API.RateLimit, now)}
 	h.keys = keyBudget{now: now, max: MaxIdempotencyKeysPerDay, seen: map[string]map[string]struct{}{}}
 	if r := cfg.API.RateLimit; r > 0 {
 		h.global = rate.NewLimiter(rate.Limit(r*globalRateFactor), max(int(r*globalRateFactor*2), 10))
@@ -69,17 +69,24 @@ func secure(next http.Handler) http.Handler {
 	})
 }
 
+// clip cuts a message that carries request text to at most n bytes (never inside a
+// character).
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // quoted is a value from the request as an error message may show it: Go-quoted
 // (control and direction characters escaped) and cut to 40 bytes, so an answer never
 // carries back more than a glimpse of what was sent.
 func quoted(s string) string {
-	const most = 40
-	if len(s) > most {
-		cut := most
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "…"
+	if c := clip(s, 40); c != s {
+		return strconv.Quote(c[:len(c)-len("…")]) + "…"
 	}
 	return strconv.Quote(s)
 }
@@ -98,8 +105,11 @@ type hostGuard struct {
 	names map[string]bool
 }
 
-func newHostGuard(listen string) hostGuard {
+func newHostGuard(listen string, extra ...string) hostGuard {
 	g := hostGuard{names: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}}
+	for _, n := range extra {
+		g.names[normalHost(n)] = true
+	}
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		host = listen
@@ -247,8 +257,8 @@ func (h *hardening) allowsHost(host string) bool { return h == nil || h.hosts.al
 // keeps the window's daily budget; false means the answer is written.
 func (s *Server) billKey(w http.ResponseWriter, window, key string) (string, bool) {
 	k := windowKey(window, key)
-	if k == "" || s.hard == nil {
-		return k, true
+	if _, configured := s.cfg.Window(window); k == "" || s.hard == nil || !configured {
+		return k, true // no key, or a bill refused anyway (unknown window): nothing to count
 	}
 	if !s.hard.keys.take(window, k) {
 		s.log.Warn("api bill refused: the window used too many idempotency keys today", "window", window, "max", s.hard.keys.max)

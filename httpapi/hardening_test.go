@@ -32,6 +32,9 @@ func TestHostGuard(t *testing.T) {
 			t.Errorf("listen %s, Host %q: got %v; want %v", tc.listen, tc.host, got, tc.want)
 		}
 	}
+	if g := newHostGuard("0.0.0.0:8420", "Settle.Hospital.Local"); !g.allows("settle.hospital.local:8420") || g.allows("hospital.local") {
+		t.Error("host_names: the configured name refused, or another allowed")
+	}
 	if hn != "" && !newHostGuard("127.0.0.1:8420").allows(hn+":8420") {
 		t.Errorf("the machine's own name %q is refused", hn)
 	}

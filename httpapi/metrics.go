@@ -50,6 +50,7 @@ func newMetrics(s *Server) *Metrics {
 		return float64(s.eng.Outstanding()) / 100
 	})
 	m.reg.MustRegister(&queueCollector{a: s})
+	m.reg.MustRegister(&stayCollector{a: s})
 	m.reg.MustRegister(&readerCollector{a: s})
 	return m
 }

@@ -44,6 +44,8 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody(ref.Code, ref.Message, nil))
 	case errors.As(err, &se):
 		writeJSON(w, http.StatusConflict, errorBody(se.Code, se.Message, nil))
+	case errors.Is(err, workflow.ErrOffline):
+		writeJSON(w, http.StatusServiceUnavailable, errorBody("platform_offline", "the provincial platform cannot be reached now; no estimate is made for a stay: try again when it answers ("+err.Error()+")", nil))
 	case errors.Is(err, workflow.ErrRefusedOffline):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody("offline_refused", workflow.ErrRefusedOffline.Error()+"; the patient may pay in full as self-pay", nil))
 	case errors.Is(err, workflow.ErrUnmapped) && errors.As(err, &ve):

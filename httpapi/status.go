@@ -25,6 +25,7 @@ type Status struct {
 	SignInError    string                 `json:"sign_in_error,omitempty"`
 	Queue          QueueStatus            `json:"queue"`
 	Bills          map[workflow.State]int `json:"bills"`
+	Stays          workflow.StaySummary   `json:"stays"`
 	Outstanding    string                 `json:"offline_outstanding"`
 	Readers        []cardreader.State     `json:"readers"`
 	Mapping        *MappingStatus         `json:"mapping,omitempty"`
@@ -59,6 +60,7 @@ func (s *Server) status() (Status, error) {
 	}
 	st.Queue = QueueStatus{Queued: qs.Ready, Inflight: qs.Leased, Failed: qs.Failed, Dead: qs.Dead, OldestAgeS: qs.OldestReadyAge.Seconds()}
 	st.Bills = s.eng.BillCounts()
+	st.Stays = s.eng.StaySummary()
 	st.Outstanding = s.eng.Outstanding().String()
 	st.Readers = append(st.Readers, s.o.Readers()...)
 	st.Mapping = s.o.Mapping()
@@ -193,6 +195,7 @@ const (
 	whyFailedSync = "why_failed_sync"
 	whyDead       = "why_dead"
 	whyUnknown    = "why_unknown"
+	whySurprise   = "why_surprise"
 )
 
 // needsPerson says why a bill needs IT or a person, or "" when it does not: a
@@ -290,6 +293,12 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			case rec.State == workflow.StateFailed:
 				p.Refused = append(p.Refused, rec)
 			}
+		}
+	}
+	// Answers that surprised the client: booked as the platform said, to be checked.
+	for _, rec := range s.eng.SurprisedBills(pageLimit) {
+		if needsPerson(rec) == "" && rec.State != workflow.StateFailed {
+			p.Attention = append(p.Attention, attentionRow{rec, whySurprise})
 		}
 	}
 	p.AttentionN, p.RefusedN, p.WaitingN = len(p.Attention), len(p.Refused), len(waiting)

@@ -235,18 +235,25 @@ type InpatientSettleOutput struct {
 	Setldetail []SetlDetail `json:"setldetail"`
 }
 
-// ValidateFor checks the answer to infno (2303 or 2304): for the booking 2304,
-// setl_id and mdtrt_id must be present (without them it cannot be named again).
-// Everything else is Surprises: a settlement that surprises the agent is still a
-// settlement, and is never reversed for it.
+// ValidateFor checks what the agent cannot do without: for 2304 the setl_id and
+// mdtrt_id that a cancellation names. Everything else is Surprises (an answer that
+// does not add up is recorded and shown to a person, never an error: the settlement
+// may be booked).
 func (o *InpatientSettleOutput) ValidateFor(infno string) error {
-	return (&SettleOutput{Setlinfo: o.Setlinfo}).ValidateFor(infno)
+	s := o.Setlinfo
+	if infno == InfnoInpatientSettle && s.SetlID == "" {
+		return badf("%s answer has no setlinfo.setl_id", infno)
+	}
+	if infno == InfnoInpatientSettle && s.MdtrtID == "" {
+		return badf("%s answer has no setlinfo.mdtrt_id", infno)
+	}
+	return nil
 }
 
-// Surprises lists what is odd in a 2303/2304 answer: the identities of Setlinfo
-// (hosp_part_amt included), negative amounts, a booking without setl_time.
+// Surprises lists what is odd in a 2303/2304 answer, as for 2206/2207: identities,
+// negative amounts, a booking without setl_time.
 func (o *InpatientSettleOutput) Surprises(infno string) []Surprise {
-	return (&SettleOutput{Setlinfo: o.Setlinfo}).Surprises(infno)
+	return (&SettleOutput{Setlinfo: o.Setlinfo, Setldetail: o.Setldetail}).Surprises(infno)
 }
 
 // InpatientCancelSettleInput is the input of 2305 住院结算撤销.

@@ -77,16 +77,18 @@ func (c *Client) PreSettleInpatient(ctx context.Context, m Meta, in InpatientPre
 }
 
 // SettleInpatient sends 2304 住院结算. An answer whose medins_setl_id is set but is not
-// m.Msgid is someone else's answer: ErrBadResponse.
+// m.Msgid is a surprise on the *Response (the settlement is booked all the same).
 func (c *Client) SettleInpatient(ctx context.Context, m Meta, in InpatientSettleInput) (*InpatientSettleOutput, *Response, error) {
 	var out InpatientSettleOutput
 	resp, err := c.Call(ctx, InfnoInpatientSettle, m, in, &out)
 	if err != nil {
 		return nil, resp, err
 	}
-	if id := out.Setlinfo.MedinsSetlID; id != "" && id != m.Msgid {
-		return nil, resp, fmt.Errorf("call %s %s: %w", InfnoInpatientSettle, m.Msgid,
-			badf("2304 answer has medins_setl_id %s, not this request's msgid", id))
+	if id := out.Setlinfo.MedinsSetlID; id != "" && id != m.Msgid && resp != nil {
+		// medins_setl_id should echo the msgid; a province that fills it otherwise still
+		// booked this request's settlement.
+		resp.Surprises = append(resp.Surprises, Surprise{Kind: SurpriseMismatch, Field: "setlinfo.medins_setl_id",
+			Detail: fmt.Sprintf("2304 answer has medins_setl_id %s, not this request's msgid %s", id, m.Msgid)})
 	}
 	return &out, resp, nil
 }

@@ -109,6 +109,19 @@ func TestInpatientOutputs_Validate(t *testing.T) {
 			}
 		})
 	}
+	// Amounts that do not add up are a surprise, never an error: the settlement may be booked.
+	for _, tc := range []struct {
+		infno, raw string
+		out        any
+	}{
+		{InfnoInpatientSettle, `{"setlinfo":{"setl_id":"S","mdtrt_id":"M","medfee_sumamt":"2.00","fund_pay_sumamt":"1.00","setl_time":"2026-11-22 10:00:00"}}`, &InpatientSettleOutput{}},
+		{InfnoInpatientCancelSettle, `{"setlinfo":{"medfee_sumamt":"-2.00","fund_pay_sumamt":"-1.00"}}`, &InpatientCancelSettleOutput{}},
+	} {
+		sp, err := decodeOutputSurprises(tc.infno, json.RawMessage(tc.raw), tc.out)
+		if err != nil || len(sp) == 0 || sp[0].Kind != SurpriseIdentity {
+			t.Errorf("%s answer not adding up: got %v, %v; want no error and an identity surprise", tc.infno, sp, err)
+		}
+	}
 	// A pre-settlement has no setl_id, and that is fine; nulls are accepted.
 	var pre InpatientSettleOutput
 	if err := decodeOutput(InfnoInpatientPreSettle, json.RawMessage(`{"setlinfo":{"medfee_sumamt":10,"fund_pay_sumamt":"7.00","psn_part_amt":3,"psn_cash_pay":"3.00","acct_pay":null},"setldetail":null}`), &pre); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -59,7 +58,6 @@ func (s *Store) Batch(ctx context.Context, fn func(tx *Tx) error) error {
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	batch := make([]*batchReq, 0, maxBatch)
-	prev := 0 // callers of the last commit
 	for {
 		r, ok := <-s.reqs
 		if !ok {
@@ -80,41 +78,12 @@ func (s *Store) commitLoop() {
 				break drain
 			}
 		}
-		if !closing && prev > 1 && len(batch) < prev {
-			// Under concurrent load the callers of the last commit come back one by
-			// one as they are woken: wait a moment (less than one fsync) for as many
-			// as last time, so one fsync carries them all. A lone caller never waits.
-			closing = s.gather(&batch, prev)
-		}
-		prev = len(batch)
 		s.commit(batch)
 		clear(batch)
 		if closing {
 			return
 		}
 	}
-}
-
-// gatherWait bounds how long a commit waits for more callers under load.
-const gatherWait = 150 * time.Microsecond
-
-// gather adds waiting requests to batch until it holds want, for at most gatherWait;
-// it reports whether the request channel was closed.
-func (s *Store) gather(batch *[]*batchReq, want int) bool {
-	t := time.NewTimer(gatherWait)
-	defer t.Stop()
-	for len(*batch) < want && len(*batch) < maxBatch {
-		select {
-		case r, ok := <-s.reqs:
-			if !ok {
-				return true
-			}
-			*batch = append(*batch, r)
-		case <-t.C:
-			return false
-		}
-	}
-	return false
 }
 
 func (s *Store) commit(batch []*batchReq) {

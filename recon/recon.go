@@ -43,6 +43,12 @@ type Bill struct {
 	PsnNo       string
 	Insutype    string
 	Cancelled   bool // 2208 done
+	// ClrType is the settlement's clearing type: platform.ClrTypeInpatient (21) for a
+	// stay's settlement; empty is outpatient (11). 3201 totals are per clearing type.
+	ClrType string
+	// Deposit: a stay's settlement deferred while offline and settled from the queue;
+	// the patient's own share comes out of the deposit (押金) the hospital holds.
+	Deposit bool
 	// Pending: still queued or in flight. NeedsPerson: failed or dead.
 	Pending, NeedsPerson bool
 }
@@ -70,12 +76,16 @@ type DifferenceRow struct {
 	RealCash  *settle.Money `json:"psn_cash_pay,omitempty"`
 	Refund    settle.Money  `json:"refund"`
 	AmountDue settle.Money  `json:"amount_due"`
+	// Deposit: a stay settled from the queue; amount_due is the patient's own share,
+	// to be settled against the deposit (押金) the hospital holds.
+	Deposit bool `json:"deposit,omitempty"`
 }
 
 // Total is one insurance type's and clearing institution's totals, and what the
 // platform said of them.
 type Total struct {
 	Insutype      string                    `json:"insutype"`
+	ClrType       string                    `json:"clr_type"`
 	SetlOptins    string                    `json:"setl_optins"`
 	Count         int                       `json:"fixmedins_setl_cnt"`
 	MedfeeSumamt  settle.Money              `json:"medfee_sumamt"`
@@ -120,11 +130,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 	}
 	rep := &Reconciliation{Date: day, Differences: []DifferenceRow{}, Totals: []Total{}, Clean: true}
 	groups := map[string]*Total{}
-	group := func(insutype string) *Total {
-		key := insutype + "|" + r.SetlOptins
+	group := func(insutype string, clr ...string) *Total {
+		clrType := platform.ClrTypeOutpatient
+		if len(clr) > 0 && clr[0] != "" {
+			clrType = clr[0]
+		}
+		key := insutype + "|" + clrType + "|" + r.SetlOptins
 		g := groups[key]
 		if g == nil {
-			g = &Total{Insutype: insutype, SetlOptins: r.SetlOptins}
+			g = &Total{Insutype: insutype, ClrType: clrType, SetlOptins: r.SetlOptins}
 			groups[key] = g
 		}
 		return g
@@ -150,6 +164,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 			}
 			rep.Differences = append(rep.Differences, row)
 		}
+		if b.Deposit && b.Settlement != nil {
+			real := b.Settlement.PsnCashPay
+			rep.Differences = append(rep.Differences, DifferenceRow{BillNo: b.BillNo, Window: b.Window, State: b.State,
+				SetlID: b.Settlement.SetlID, Total: b.Total, RealCash: &real, AmountDue: real, Deposit: true})
+		}
 		switch {
 		case b.Pending:
 			rep.Queued++
@@ -165,7 +184,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 		// The hospital clears every settlement, local or cross-region, with the
 		// treatment area's agency (就医地经办机构, 全省统一清分): one total per insutype.
 		s := b.Settlement
-		g := group(b.Insutype)
+		g := group(b.Insutype, b.ClrType)
 		refd := "0"
 		if b.Cancelled {
 			refd = "1"
@@ -219,7 +238,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 
 func (r *Reconciler) checkTotal(ctx context.Context, day string, t *Total) error {
 	in := platform.TotalReconInput{Data: platform.TotalReconData{
-		Insutype: t.Insutype, ClrType: "11", SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
+		Insutype: t.Insutype, ClrType: t.ClrType, SetlOptins: t.SetlOptins, StmtBegndate: day, StmtEnddate: day,
 		MedfeeSumamt: platform.AmountOf(t.MedfeeSumamt), FundPaySumamt: platform.AmountOf(t.FundPaySumamt),
 		AcctPay: platform.AmountOf(t.AcctPay), FixmedinsSetlCnt: t.Count,
 	}}

@@ -36,6 +36,9 @@ func (e *Engine) moveJob(ctx context.Context, id uint64, what string, change fun
 	}); err != nil {
 		return err
 	}
+	if isStayJob(j) {
+		return e.moveStayJob(ctx, j, what, move)
+	}
 	billNo := jobBillNo(j)
 	unlock, err := e.locks.lock(ctx, billNo)
 	if err != nil {

@@ -41,6 +41,9 @@ type Options struct {
 	CallTimeout time.Duration
 	// Policy is the offline policy.
 	Policy offline.Policy
+	// StayOffline is what a stay's settlement asked while offline does (StayDefer when
+	// empty); the estimate of Policy never applies to stays.
+	StayOffline StayOffline
 	// BreakerThreshold: calls without a definite answer in a row before offline (3).
 	BreakerThreshold int
 	// Retention: settled and cancelled bills are removed this long after their day

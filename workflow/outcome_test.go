@@ -278,3 +278,30 @@ func TestOutcome_Lost2201_LandsLate_StrayVisitCancelled(t *testing.T) {
 		t.Errorf("live registrations: %d; want 1", live)
 	}
 }
+
+// A successful 2207 whose answer surprises the client is a success: the platform's
+// numbers are kept, nothing is reversed, and the bill is listed for a person.
+func TestSurprise_KeptAndShown(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	b := r.bill(cardLocalEmployee)
+	r.mustSubmit(b)
+	r.pf.decide = func(infno string) fault {
+		if infno == platform.InfnoSettle {
+			return surprised
+		}
+		return passThrough
+	}
+	if res := r.mustSettle(b.BillNo); res.Kind != workflow.ResultSettled {
+		t.Fatalf("settle with a surprising answer: %s; want settled", res.Kind)
+	}
+	rec := r.mustSettledOnce(b.BillNo)
+	if len(rec.Surprises) == 0 {
+		t.Fatal("the surprise is not kept on the bill")
+	}
+	if slices.ContainsFunc(rec.History, func(m workflow.Message) bool { return m.Infno == platform.InfnoReversal }) {
+		t.Error("a surprising answer was reversed")
+	}
+	if got := r.eng.SurprisedBills(10); len(got) != 1 || got[0].Bill.BillNo != b.BillNo {
+		t.Errorf("bills listed for a person: %d; want this one", len(got))
+	}
+}

@@ -36,6 +36,9 @@ const (
 	// IndexPending + goal: bills with messages whose outcome is not known yet; Recover
 	// finds those a crash left out of the queue.
 	IndexPending = "pending/"
+	// IndexSurprise: bills whose platform answers surprised the client (kept as the
+	// platform booked them), for a person to check.
+	IndexSurprise = "surprise/"
 )
 
 // Meta values.
@@ -55,6 +58,9 @@ func billIndex(rec *Record) []string {
 	}
 	if len(rec.Pending) > 0 {
 		idx = append(idx, IndexPending+string(rec.Goal))
+	}
+	if len(rec.Surprises) > 0 {
+		idx = append(idx, IndexSurprise)
 	}
 	return idx
 }
@@ -216,6 +222,26 @@ func (e *Engine) BillsOfDay(day string) ([]*Record, error) {
 		return nil
 	})
 	return out, err
+}
+
+// SurprisedBills returns up to n bills whose platform answers surprised the client
+// (a hospital share, amounts that do not add up, unknown fields, a registration left
+// open): kept as the platform booked them, shown to a person.
+func (e *Engine) SurprisedBills(n int) []*Record {
+	var out []*Record
+	_ = e.st.View(func(tx ReadTx) error {
+		ids, err := tx.IDs(KindBill, IndexSurprise, "", n)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if rec, err := getBill(tx, id); err == nil {
+				out = append(out, rec)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 // RecentBills returns up to n bills of the latest days.

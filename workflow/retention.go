@@ -69,7 +69,8 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		}
 		total += n
 		if n < sweepBatch {
-			return total, nil
+			stays, err := e.sweepStays(ctx, cutoff)
+			return total + stays, err
 		}
 	}
 }
@@ -134,7 +135,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 		}
 		e.log.Warn("work on a bill interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo, "goal", rec.Goal)
 	}
-	return nil
+	return e.recoverStays(ctx)
 }
 
 // inLine reports whether rec's queue job is waiting or running.

@@ -73,6 +73,7 @@ const (
 	lostAfter         // processed and booked, the answer lost
 	late              // outcome unknown now, processed later (Deliver)
 	refused           // a business refusal, nothing booked
+	surprised         // booked and answered, with a surprise the client noted
 )
 
 // faultPlatform is the engine's Platform: the real client over loopback HTTP to the
@@ -122,6 +123,9 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 	resp, err := f.inner.Call(ctx, infno, m, in, out)
 	if d == lostAfter {
 		return nil, errLost
+	}
+	if d == surprised && resp != nil {
+		resp.Surprises = append(resp.Surprises, platform.Surprise{Kind: platform.SurpriseIdentity, Field: "setlinfo.medfee_sumamt", Detail: "fault: amounts do not add up"})
 	}
 	return resp, err
 }

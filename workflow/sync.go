@@ -137,6 +137,10 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 		_ = e.st.Update(sctx, func(tx Tx) error { return tx.Fail(j.ID, "payload is not a bill reference") })
 		return
 	}
+	if p.Kind == KindStay {
+		e.syncStay(ctx, j, p.ID)
+		return
+	}
 	billNo := p.BillNo
 	if billNo == "" {
 		billNo = p.ID

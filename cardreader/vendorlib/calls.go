@@ -121,7 +121,7 @@ func (l *Lib) Init(initJSON []byte) (Result, error) {
 		return Result{}, err
 	}
 	in := cString(initJSON)
-	errOut := make([]byte, 2*CardOutSize)
+	errOut := cBuffer(2 * CardOutSize)
 	rc := call(p, ptr(in), ptr(errOut))
 	runtime.KeepAlive(in)
 	runtime.KeepAlive(errOut)
@@ -134,8 +134,8 @@ func (l *Lib) ReadCardBas() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out := make([]byte, 2*CardOutSize)
-	busi := make([]byte, 2*BusiOutSize)
+	out := cBuffer(2 * CardOutSize)
+	busi := cBuffer(2 * BusiOutSize)
 	rc := call(p, ptr(out), ptr(busi))
 	runtime.KeepAlive(out)
 	runtime.KeepAlive(busi)
@@ -149,8 +149,8 @@ func (l *Lib) ReadSFZ(photoPath string) (Result, error) {
 		return Result{}, err
 	}
 	photo := cString([]byte(photoPath))
-	out := make([]byte, 2*SFZOutSize)
-	busi := make([]byte, 2*BusiOutSize)
+	out := cBuffer(2 * SFZOutSize)
+	busi := cBuffer(2 * BusiOutSize)
 	rc := call(p, ptr(photo), ptr(out), ptr(busi))
 	runtime.KeepAlive(photo)
 	runtime.KeepAlive(out)
@@ -164,7 +164,7 @@ func (l *Lib) IReadCardBas(cardType int32) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out := make([]byte, 2*SSOutSize)
+	out := cBuffer(2 * SSOutSize)
 	rc := call(p, uintptr(cardType), ptr(out))
 	runtime.KeepAlive(out)
 	return Result{RC: rc, Out: untilNUL(out)}, nil
@@ -179,7 +179,7 @@ func (l *Lib) NationEcTrans(url string, jsonIn []byte) (Result, error) {
 	}
 	u := cString([]byte(url))
 	in := cString(jsonIn)
-	out := make([]byte, ECOutSize+1024)
+	out := cBuffer(ECOutSize + 1024)
 	rc := call(p, ptr(u), ptr(in), ptr(out))
 	runtime.KeepAlive(u)
 	runtime.KeepAlive(in)
@@ -192,11 +192,21 @@ func cString(b []byte) []byte {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
-	s := make([]byte, len(b)+1)
+	s := cBuffer(len(b) + 1)
 	copy(s, b)
 	return s
 }
 
+// cBuffer allocates n zero bytes that the vendor's code may read or write. Its result
+// is always on the heap: a buffer on a goroutine's stack would move when the stack
+// grows while the library holds its address as a plain uintptr (seen as an Init
+// message that never arrived), and Go's heap objects never move. go:noinline keeps
+// escape analysis from putting the allocation in the caller's frame.
+//
+//go:noinline
+func cBuffer(n int) []byte { return make([]byte, n) }
+
+// ptr is the address of b's first byte for a vendor call; b must come from cBuffer.
 func ptr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 // untilNUL copies b up to its first NUL.

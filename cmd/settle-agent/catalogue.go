@@ -10,10 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/text/width"
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
@@ -100,7 +101,7 @@ func agentRunning(cfg *config.Config) bool {
 		}
 		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond})
 		if err != nil {
-			if errors.Is(err, bolt.ErrTimeout) {
+			if errors.Is(err, berrors.ErrTimeout) {
 				return true
 			}
 			continue
@@ -227,8 +228,7 @@ func printCatalogueStatus(w io.Writer, st catalogue.Status, asJSON bool, now tim
 		enc.SetEscapeHTML(false)
 		return enc.Encode(st)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "目录\t名称\t版本\t行数\t同步于\t年龄\t最近错误")
+	rows := [][]string{{"目录", "名称", "版本", "行数", "同步于", "年龄", "最近错误"}}
 	for _, c := range st.Catalogues {
 		synced, age := "从未", "-"
 		if !c.SyncedAt.IsZero() {
@@ -241,9 +241,9 @@ func printCatalogueStatus(w io.Writer, st catalogue.Status, asJSON bool, now tim
 				ver = "自 " + c.Since
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Infno, c.Title, orDash(ver), c.Rows, synced, age, orDash(oneLine(c.LastError)))
+		rows = append(rows, []string{c.Infno, c.Title, orDash(ver), fmt.Sprint(c.Rows), synced, age, orDash(oneLine(c.LastError))})
 	}
-	tw.Flush()
+	writeTable(w, rows)
 	if st.Progress.Running {
 		fmt.Fprintf(w, "正在同步：%s %s（%d/%d），%d 行\n", st.Progress.Infno, st.Progress.Title, st.Progress.Step, st.Progress.Steps, st.Progress.Done)
 	}
@@ -251,6 +251,44 @@ func printCatalogueStatus(w io.Writer, st catalogue.Status, asJSON bool, now tim
 		fmt.Fprintln(w, "警告："+st.Warning)
 	}
 	return nil
+}
+
+// writeTable prints rows in columns two spaces apart, as wide as their widest cell
+// on a terminal (a Chinese character takes two columns).
+func writeTable(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], displayWidth(c))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+// displayWidth is how many terminal columns s takes.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 func orDash(s string) string {

@@ -104,11 +104,16 @@ type demo struct {
 
 	// expect is what each bill of the story must end as (settled bills exactly once).
 	expect map[string]string
+	// stays is what each inpatient stay must end as (demo_stay.go); stayNo numbers
+	// them; outageStay is the one discharged during the outage.
+	stays      map[string]string
+	stayNo     int
+	outageStay *stayDemo
 }
 
 func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, error) {
 	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, scanners: map[string]*cardreader.Scanner{},
-		expect: map[string]string{}, stopping: make(chan struct{})}
+		expect: map[string]string{}, stays: map[string]string{}, stopping: make(chan struct{})}
 	var stopSims context.CancelFunc
 	d.simCtx, stopSims = context.WithCancel(context.Background())
 	go func() { <-d.stopping; stopSims() }()
@@ -327,12 +332,13 @@ func (d *demo) verify() error {
 			problems = append(problems, fmt.Errorf("bill %s: state %s with %d platform bookings; want %s with %d", no, got, settled[no], want, wantBookings))
 		}
 	}
+	problems = append(problems, d.verifyStays()...)
 	if rep := d.sim.RepeatedMsgids(); len(rep) > 0 {
 		problems = append(problems, fmt.Errorf("msgids sent twice: %v", rep))
 	}
 	if err := errors.Join(problems...); err != nil {
 		return err
 	}
-	d.say("\nChecked against the platform's ledger: %d bills, every settled one booked exactly once. ✓", len(d.expect))
+	d.say("\nChecked against the platform's ledger: %d bills and %d inpatient stays, every settled one booked exactly once. ✓", len(d.expect), len(d.stays))
 	return nil
 }

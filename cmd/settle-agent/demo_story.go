@@ -353,6 +353,9 @@ func (d *demo) story(ctx context.Context) error {
 	if err := d.hisInputs(ctx); err != nil {
 		return err
 	}
+	if err := d.inpatient(ctx); err != nil {
+		return err
+	}
 	return d.outage(ctx)
 }
 
@@ -456,6 +459,9 @@ func (d *demo) outage(ctx context.Context) error {
 		}
 		queued = append(queued, b.BillNo)
 	}
+	if err := d.inpatientOffline(ctx); err != nil {
+		return err
+	}
 	_, status, err := d.call("GET", "/v1/status", demoAdminToken, nil)
 	if err != nil {
 		return err
@@ -476,6 +482,9 @@ func (d *demo) outage(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := d.inpatientSynced(ctx); err != nil {
+		return err
+	}
 	for _, no := range queued {
 		_, b, _ := d.call("GET", "/v1/bills/"+no, demoAdminToken, nil)
 		diff, _ := b["difference"].(map[string]any)
@@ -492,8 +501,8 @@ func (d *demo) outage(ctx context.Context) error {
 	totals, _ := rep["totals"].([]any)
 	for _, t := range totals {
 		m := t.(map[string]any)
-		d.say("    insutype %s: %v settlements, total ¥%s, fund ¥%s, account ¥%s → platform says %q",
-			m["insutype"], m["fixmedins_setl_cnt"], m["medfee_sumamt"], m["fund_pay_sumamt"], m["acct_pay"], m["stmt_rslt_dscr"])
+		d.say("    insutype %s, clr_type %s: %v settlements, total ¥%s, fund ¥%s, account ¥%s → platform says %q",
+			m["insutype"], m["clr_type"], m["fixmedins_setl_cnt"], m["medfee_sumamt"], m["fund_pay_sumamt"], m["acct_pay"], m["stmt_rslt_dscr"])
 	}
 	diffs, _ := rep["differences"].([]any)
 	d.say("    %d offline bills listed for the cashier office (refunds/amounts due); CSV at /v1/reconciliation?date=%s&format=csv", len(diffs), day)

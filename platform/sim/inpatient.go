@@ -87,7 +87,8 @@ func (p *Platform) liveStay(mdtrtID, psnNo string) (*stay, *bizError) {
 
 // admission is 2401: the person exists and is insured as claimed, a cross-region
 // patient is filed (备案) — for inpatients always, whatever the outpatient rule of the
-// insured place — the ipt_no and the person have no open stay at this hospital.
+// insured place — the ipt_no was never admitted here (unless cancelled) and the person
+// has no open stay at this hospital.
 func (p *Platform) admission(req *platform.Request) (any, *bizError) {
 	var in platform.AdmissionInput
 	if e := decodeInput(req, &in); e != nil {
@@ -128,13 +129,15 @@ func (p *Platform) admission(req *platform.Request) (any, *bizError) {
 		return nil, biz("参保人未备案: 异地就医住院需先在参保地(%s)办理备案", fp.InsuplcAdmdvs)
 	}
 	for _, o := range p.st.stays {
-		if o.v.cancelled || o.v.fixmedins != req.FixmedinsCode || o.final() != nil {
+		if o.v.cancelled || o.v.fixmedins != req.FixmedinsCode {
 			continue
 		}
 		if o.iptNo == d.IptNo {
+			// The hospital's inpatient number is unique for ever (a cancelled or
+			// reversed admission frees it).
 			return nil, biz("住院号 %s 已办理入院(mdtrt_id %s)，不能重复入院", d.IptNo, o.v.id)
 		}
-		if o.v.psnNo == fp.PsnNo {
+		if o.v.psnNo == fp.PsnNo && o.final() == nil {
 			return nil, biz("参保人已在院(住院号 %s, mdtrt_id %s)，请勿重复办理入院", o.iptNo, o.v.id)
 		}
 	}

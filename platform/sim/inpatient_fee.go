@@ -69,7 +69,8 @@ func (p *Platform) inpatientFeeUpload(req *platform.Request) (any, *bizError) {
 		}
 		sp := splitFee(*it, amount, d.Cnt.Qty(), d.Pric.Price())
 		total += amount
-		fees = append(fees, &fee{sn: d.FeedetlSn, chrgBchno: d.ChrgBchno, medListCodg: d.MedListCodg, split: sp})
+		fees = append(fees, &fee{sn: d.FeedetlSn, chrgBchno: d.ChrgBchno, medListCodg: d.MedListCodg, medinsListCodg: d.MedinsListCodg,
+			ocurTime: d.FeeOcurTime, cnt: d.Cnt, pric: d.Pric, split: sp})
 		result = append(result, platform.FeeResult{
 			FeedetlSn:        d.FeedetlSn,
 			DetItemFeeSumamt: d.DetItemFeeSumamt,

@@ -376,3 +376,42 @@ func TestInpatient_Reconciliation(t *testing.T) {
 		})
 	}
 }
+
+func TestInpatient_Queries(t *testing.T) {
+	p, c := mustSim(t, nil)
+	// The 2401 answer is lost: 5201 finds the admission by the hospital's ipt_no.
+	p.SetFaults(Faults{LoseResponseRate: 1})
+	if _, _, err := c.post("2401", c.nextMsgid(), admitInput(psnLocalEmployee, "310", "ZY0400")); err == nil {
+		t.Fatal("2401 with the answer lost: got an answer; want none")
+	}
+	p.SetFaults(Faults{})
+	var visits platform.VisitQueryOutput
+	c.ok("5201", platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: psnLocalEmployee, MedType: "21"}}, &visits)
+	v, ok := visits.ByIptOtpNo("ZY0400")
+	if !ok || v.MedType != "21" || v.Endtime != "" || v.Begntime != admitTime {
+		t.Fatalf("5201: got %+v; want the lost admission of ZY0400, in hospital", visits.Mdtrtinfo)
+	}
+	mdtrt := v.MdtrtID
+	total := c.ipFees(psnLocalEmployee, mdtrt, "D1", "2026-11-20 18:00:00", line{codgBed, "1", "50"}, line{codgNursing, "1", "30"})
+	c.ok("2402", dischargeInput(psnLocalEmployee, mdtrt, "2026-11-21 10:00:00"), nil)
+	s, msgid := c.ipSettle(psnLocalEmployee, mdtrt, "310", "0", "0", total)
+
+	c.ok("5201", platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: psnLocalEmployee}}, &visits)
+	if v, _ := visits.ByIptOtpNo("ZY0400"); v.Endtime != "2026-11-21 10:00:00" {
+		t.Errorf("5201 after discharge: endtime %q; want 2026-11-21 10:00:00", v.Endtime)
+	}
+	c.ok("5201", platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: psnLocalEmployee, MedType: "11"}}, &visits)
+	if _, ok := visits.ByIptOtpNo("ZY0400"); ok {
+		t.Error("5201 for med_type 11 lists the inpatient stay")
+	}
+	var setl struct{ Setlinfo platform.Setlinfo } // one settlement: an object
+	c.ok("5203", platform.SettleQueryInput{Data: platform.SettleQueryData{MdtrtID: mdtrt}}, &setl)
+	if got := setl.Setlinfo; got.MedinsSetlID != msgid || got.SetlID != s.SetlID || got.ClrType != "21" {
+		t.Errorf("5203 by mdtrt_id: got %+v; want the 2304 booked by %s", got, msgid)
+	}
+	var fees platform.FeeQueryOutput
+	c.ok("5204", platform.FeeQueryInput{Data: platform.FeeQueryData{MdtrtID: mdtrt, PsnNo: psnLocalEmployee}}, &fees)
+	if len(fees.Feedetail) != 2 || fees.Feedetail[0].SetlID != s.SetlID || fees.Feedetail[0].FeeOcurTime != "2026-11-20 18:00:00" {
+		t.Errorf("5204: got %+v; want both lines, settled by %s", fees.Feedetail, s.SetlID)
+	}
+}

@@ -1,0 +1,638 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform"
+)
+
+// advanceStay drives the stay's line: first every stored msgid whose outcome is not
+// known is resolved (latest first), then the waiting operations are sent in order.
+// An operation refused for good (a business error, or the agent's own refusal) is
+// recorded in Refusals and leaves the line; the next one goes on — except a refused
+// admission, which fails the stay and every operation behind it. It returns nil when
+// the line is empty, and the first error to retry later otherwise (the line keeps the
+// operation that met it).
+func (e *Engine) advanceStay(ctx context.Context, rec *StayRecord) error {
+	for len(rec.Pending) > 0 {
+		if err := e.resolveStay(ctx, rec, rec.Pending[len(rec.Pending)-1]); err != nil {
+			return err
+		}
+	}
+	for len(rec.Ops) > 0 {
+		op := rec.Ops[0]
+		err := e.stayStep(ctx, rec, op)
+		if err != nil && !isFinal(err) {
+			return err
+		}
+		rec.Ops = rec.Ops[1:]
+		if err != nil {
+			e.refuseOp(rec, op, err)
+		}
+	}
+	rec.Ops = nil
+	return nil
+}
+
+// refuseOp records the final refusal of op; a refused admission fails the stay.
+func (e *Engine) refuseOp(rec *StayRecord, op StayOp, err error) {
+	ref := StayRefusal{Op: op.ID, Kind: op.Kind, Batch: op.Batch, Code: "platform_refused", Message: refusalMessage(err), At: e.now()}
+	if errors.Is(err, errStayRefused) {
+		// The agent's own refusal: the platform was not asked.
+		ref = StayRefusal{Op: op.ID, Kind: op.Kind, Batch: op.Batch, Code: "stay_refused", Message: refusalMessage(err), At: e.now()}
+	}
+	code := ref.Code
+	rec.Refusals = append(rec.Refusals, ref)
+	rec.ErrCode, rec.ErrMsg = ref.Code, ref.Message
+	switch op.Kind {
+	case OpFees:
+		if b := rec.batch(op.Batch); b != nil {
+			b.Refused = ref.Message
+		}
+	case OpAdmit:
+		rec.AdmFailed = true
+		for _, later := range rec.Ops {
+			rec.Refusals = append(rec.Refusals, StayRefusal{Op: later.ID, Kind: later.Kind, Batch: later.Batch, Code: code,
+				Message: "the admission was refused: " + ref.Message, At: ref.At})
+		}
+		rec.Ops = nil
+	}
+	e.obs.BillEvent("stay_refused", string(op.Kind))
+	e.log.Warn("stay operation refused; needs a person", "ipt_no", rec.Admission.IptNo, "op", string(op.Kind), "err_msg", ref.Message)
+}
+
+// errStayRefused marks the agent's own final refusal of a stay operation.
+var errStayRefused = &stayRefusal{}
+
+type stayRefusal struct{ msg string }
+
+func (e *stayRefusal) Error() string { return e.msg }
+func (e *stayRefusal) Is(target error) bool {
+	return target == errStayRefused || target == platform.ErrBusiness
+}
+
+func refuseStay(format string, args ...any) error {
+	return &stayRefusal{msg: fmt.Sprintf(format, args...)}
+}
+
+// stayStep sends one operation.
+func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error {
+	switch op.Kind {
+	case OpAdmit:
+		return e.stayAdmit(ctx, rec)
+	case OpFees:
+		return e.stayFees(ctx, rec, op)
+	case OpCancelFees:
+		return e.stayCancelFees(ctx, rec, op)
+	case OpDischarge:
+		if rec.Discharged {
+			return nil
+		}
+		err := e.stayWrite(ctx, rec, platform.InfnoDischarge, "", DischargeInput(rec), nil)
+		if err != nil && !(isFinal(err) && strings.Contains(refusalMessage(err), "已办理出院")) {
+			return err
+		}
+		// Discharged (or discharged already: a 2402 of ours booked late).
+		rec.Discharged = true
+		return nil
+	case OpCancelDischarge:
+		if !rec.Discharged {
+			return nil
+		}
+		err := e.stayWrite(ctx, rec, platform.InfnoCancelDischarge, "", StayRef(rec), nil)
+		if err != nil && !nothingThere(err, "未办理出院", "未出院") {
+			return err
+		}
+		rec.Discharged = false
+		return nil
+	case OpSettle:
+		return e.staySettle(ctx, rec, op)
+	case OpCancelSettlement:
+		return e.stayCancelSettlement(ctx, rec, op)
+	case OpCancel:
+		return e.stayCancel(ctx, rec)
+	}
+	return refuseStay("unknown stay operation %q", op.Kind)
+}
+
+// nothingThere reports whether err is the platform saying that what a cancellation
+// names is not (or no longer) there: for the agent, that it is not booked now.
+func nothingThere(err error, phrases ...string) bool {
+	if errors.Is(err, platform.ErrNothingToCancel) || errors.Is(err, platform.ErrOriginalNotFound) {
+		return true
+	}
+	var be *platform.BusinessError
+	if !errors.As(err, &be) {
+		return false
+	}
+	for _, p := range append(phrases, "不存在", "已撤销") {
+		if strings.Contains(be.ErrMsg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
+	if rec.Admitted {
+		return nil
+	}
+	if rec.PsnNo == "" {
+		msgid, err := e.nextMsgid()
+		if err != nil {
+			return err
+		}
+		var out platform.PersonInfoOutput
+		pt := rec.Admission.Patient
+		err = e.stayCall(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
+		if err != nil {
+			return fmt.Errorf("1101 for stay %s: %w", rec.Admission.IptNo, err)
+		}
+		p := out.Person()
+		rec.Person, rec.PersonSource, rec.PsnNo = &p, SourcePlatform, p.PsnNo
+		if in, ok := p.Primary(); ok {
+			rec.Insutype, rec.Insuplc = in.Insutype, in.InsuplcAdmdvs
+		}
+		if err := e.cachePerson(ctx, nil, pt.MdtrtCertType, pt.MdtrtCertNo, p); err != nil {
+			e.log.Warn("cache person", "err", err)
+		}
+	}
+	var out platform.AdmissionOutput
+	if err := e.stayWrite(ctx, rec, platform.InfnoAdmission, "", AdmissionInput(rec), &out); err != nil {
+		msg := refusalMessage(err)
+		if isFinal(err) && (strings.Contains(msg, "已办理入院") || strings.Contains(msg, "已在院")) {
+			// An admission of ours booked late (after its reversal was answered "does
+			// not exist"): find it by the ipt_no and adopt it.
+			id, ok, qerr := e.findAdmission(ctx, rec)
+			if qerr != nil {
+				return qerr // no definite answer to the query: try again later
+			}
+			if ok {
+				rec.MdtrtID, rec.Admitted = id, true
+				rec.logMsg(rec.History[len(rec.History)-1].Msgid, platform.InfnoAdmission, OutcomeAdopted, "admitted earlier as "+id, e.now())
+				return nil
+			}
+		}
+		return err
+	}
+	rec.MdtrtID, rec.Admitted = out.Result.MdtrtID, true
+	return nil
+}
+
+// findAdmission asks 5201 for the person's inpatient visits and returns the one with
+// the stay's ipt_no; the error is set when the query got no definite answer.
+func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bool, error) {
+	v, ok, err := e.findStayVisit(ctx, rec)
+	return v.MdtrtID, ok, err
+}
+
+// findStayVisit asks 5201 for the person's inpatient visits and returns the one with the
+// stay's ipt_no (its endtime is set once discharged).
+func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return platform.VisitRecord{}, false, err
+	}
+	var out platform.VisitQueryOutput
+	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
+	err = e.stayCall(ctx, rec, platform.InfnoVisitQuery, msgid, in, &out)
+	if err != nil {
+		if isFinal(err) {
+			return platform.VisitRecord{}, false, nil
+		}
+		return platform.VisitRecord{}, false, fmt.Errorf("5201 for stay %s: %w", rec.Admission.IptNo, err)
+	}
+	v, ok := out.ByIptOtpNo(rec.Admission.IptNo)
+	return v, ok && v.MdtrtID != "", nil
+}
+
+// adoptLateSettlement asks 5203 for the stay's settlements and adopts one that stands
+// and the agent does not know: a 2304 of ours booked late. The error is set when the
+// query got no definite answer.
+func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return false, err
+	}
+	var out platform.SettleQueryOutput
+	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
+	err = e.stayCall(ctx, rec, platform.InfnoSettleQuery, msgid, in, &out)
+	if err != nil {
+		if isFinal(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("5203 for stay %s: %w", rec.Admission.IptNo, err)
+	}
+	for _, s := range out.Standing() {
+		if s.SetlID == "" || rec.settlement(s.SetlID) != nil {
+			continue
+		}
+		e.adoptStaySettlement(rec, op, s, s.MedinsSetlID)
+		rec.logMsg(s.MedinsSetlID, platform.InfnoInpatientSettle, OutcomeAdopted, "settled earlier as "+s.SetlID, e.now())
+		return true, nil
+	}
+	return false, nil
+}
+
+func (e *Engine) stayFees(ctx context.Context, rec *StayRecord, op StayOp) error {
+	b := rec.batch(op.Batch)
+	if b == nil || b.Uploaded || b.Cancelled {
+		return nil
+	}
+	if !rec.Admitted {
+		return refuseStay("stay %s is not admitted at the platform", rec.Admission.IptNo)
+	}
+	var out platform.InpatientFeeOutput
+	tag := op.Batch + "#" + fmt.Sprint(b.Attempt)
+	if err := e.stayWrite(ctx, rec, platform.InfnoInpatientFeeUpload, tag, InpatientFeeInput(rec, b), &out); err != nil {
+		return err
+	}
+	b = rec.batch(op.Batch)
+	b.Uploaded, b.Refused = true, ""
+	b.Results = b.Results[:0]
+	for _, r := range out.Result {
+		b.Results = append(b.Results, FeeLine{FeedetlSn: r.FeedetlSn, FulamtOwnpayAmt: r.FulamtOwnpayAmt.Money(),
+			OverlmtAmt: r.OverlmtAmt.Money(), PreselfpayAmt: r.PreselfpayAmt.Money(), InscpScpAmt: r.InscpScpAmt.Money()})
+	}
+	return nil
+}
+
+// stayCancelFees withdraws one batch's lines (2302 each), resuming after the lines a
+// cancellation cut short already withdrew.
+func (e *Engine) stayCancelFees(ctx context.Context, rec *StayRecord, op StayOp) error {
+	b := rec.batch(op.Batch)
+	if b == nil || b.Cancelled {
+		return nil
+	}
+	if b.SettledBy != "" {
+		return refuseStay("fee batch %s is settled (setl_id %s): cancel that settlement first", op.Batch, b.SettledBy)
+	}
+	if b.Uploaded {
+		for b.Withdrawn < len(b.Batch.Items) {
+			sn := StayFeedetlSn(b, b.Batch.Items[b.Withdrawn].Line)
+			err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelFee, op.Batch, InpatientCancelFeeInput(rec, sn), nil)
+			if err != nil && !nothingThere(err) {
+				return err
+			}
+			b = rec.batch(op.Batch)
+			b.Withdrawn++
+		}
+	}
+	b.Cancelled, b.Uploaded = true, false
+	return nil
+}
+
+// staySettle pre-settles the unsettled fees (2303) and settles them (2304) with the
+// pre-settlement's amounts.
+func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) error {
+	if !op.Mid && rec.final() != nil {
+		return nil
+	}
+	if !rec.Admitted {
+		return refuseStay("stay %s is not admitted at the platform", rec.Admission.IptNo)
+	}
+	for _, b := range rec.Batches {
+		if b.Refused != "" && !b.Cancelled {
+			return refuseStay("fee batch %s was refused by the platform (%s): cancel it or send corrected fees under a new batch number before settling", b.Batch.BatchNo, b.Refused)
+		}
+	}
+	if !op.Mid && !rec.Discharged {
+		return refuseStay("stay %s is not discharged: discharge it first, or settle mid-stay (mid_setl)", rec.Admission.IptNo)
+	}
+	if op.Mid && rec.Discharged {
+		return refuseStay("stay %s is discharged: settle it for good (mid_setl false)", rec.Admission.IptNo)
+	}
+	batches, total := rec.unsettled()
+	if len(batches) == 0 {
+		return refuseStay("stay %s has no unsettled fees", rec.Admission.IptNo)
+	}
+	if err := e.withdrawStrays(ctx, rec, false); err != nil {
+		return err
+	}
+	pre := InpatientPreSettleInput(rec, op, total)
+	var out platform.InpatientSettleOutput
+	var err error
+	for try := 0; try < 2; try++ {
+		err = e.stayPresettle(ctx, rec, pre)
+		if err == nil {
+			err = e.stayWrite(ctx, rec, platform.InfnoInpatientSettle, "", InpatientSettleInput(pre, platformSetlinfo(rec.Presettle)), &out)
+		}
+		if try == 0 && err != nil && isFinal(err) && strings.Contains(refusalMessage(err), "不符") {
+			// The platform holds other lines than the agent: an upload given up on
+			// landed late. Withdraw what the agent does not know and ask again.
+			if werr := e.withdrawStrays(ctx, rec, true); werr != nil {
+				return werr
+			}
+			continue
+		}
+		break
+	}
+	if err != nil {
+		if errors.Is(err, platform.ErrAlreadySettled) {
+			adopted, qerr := e.adoptLateSettlement(ctx, rec, op)
+			switch {
+			case qerr != nil:
+				return qerr // no definite answer to the query: try again later
+			case adopted:
+				return nil // a 2304 of ours booked late: that settlement is the one being made
+			}
+		}
+		return err
+	}
+	e.adoptStaySettlement(rec, op, out.Setlinfo, rec.History[len(rec.History)-1].Msgid)
+	return nil
+}
+
+// withdrawStrays cancels (2302) the fee lines the platform holds for the stay that
+// the agent does not: lines of an upload it gave up on (resolved as not booked) that
+// the platform booked late. It asks 5204 only when such an upload exists, or when
+// always is set.
+func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always bool) error {
+	known := map[string]bool{}
+	superseded := false
+	for i := range rec.Batches {
+		b := &rec.Batches[i]
+		superseded = superseded || b.Attempt > 0 || b.Cancelled
+		if b.Uploaded && !b.Cancelled {
+			for _, it := range b.Batch.Items {
+				known[StayFeedetlSn(b, it.Line)] = true
+			}
+		}
+	}
+	if !superseded && !always {
+		return nil
+	}
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return err
+	}
+	var out platform.FeeQueryOutput
+	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
+	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
+		return fmt.Errorf("5204 for stay %s: %w", rec.Admission.IptNo, err)
+	}
+	for _, f := range out.Feedetail {
+		if f.SetlID != "" || known[f.FeedetlSn] {
+			continue
+		}
+		err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelFee, "", InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
+		if err != nil && !nothingThere(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// stayPresettle sends 2303 and keeps its answer in rec.Presettle.
+func (e *Engine) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return err
+	}
+	var out platform.InpatientSettleOutput
+	err = e.stayCall(ctx, rec, platform.InfnoInpatientPreSettle, msgid, pre, &out)
+	if err != nil {
+		return fmt.Errorf("2303 for stay %s: %w", rec.Admission.IptNo, err)
+	}
+	split := out.Setlinfo.Split()
+	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
+	rec.Presettle = &split
+	return nil
+}
+
+// platformSetlinfo is the wire form of a kept split (the four scope amounts go back
+// to the platform with 2304).
+func platformSetlinfo(s *settle.Split) platform.Setlinfo {
+	if s == nil {
+		return platform.Setlinfo{}
+	}
+	return platform.SetlinfoOf(*s)
+}
+
+// adoptStaySettlement records the platform's settlement booked by msgid: the unsettled
+// batches are settled by it.
+func (e *Engine) adoptStaySettlement(rec *StayRecord, op StayOp, s platform.Setlinfo, msgid string) {
+	split := s.Split()
+	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
+	batches, _ := rec.unsettled()
+	st := StaySettlement{Split: split, Mid: op.Mid, Msgid: msgid, SettledAt: e.now(), Offline: op.Offline}
+	st.SettleDay = settle.Day(st.SettledAt)
+	for _, b := range batches {
+		b.SettledBy = split.SetlID
+		st.Batches = append(st.Batches, b.Batch.BatchNo)
+	}
+	rec.Settlements = append(rec.Settlements, st)
+	e.obs.BillEvent("stay_settled", "")
+}
+
+func (e *Engine) stayCancelSettlement(ctx context.Context, rec *StayRecord, op StayOp) error {
+	st := rec.settlement(op.SetlID)
+	if st == nil || st.Cancelled {
+		return nil
+	}
+	var out platform.InpatientCancelSettleOutput
+	err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelSettle, "", InpatientCancelSettleInput(rec, op.SetlID), &out)
+	if err != nil && !nothingThere(err) {
+		// "Does not exist or cancelled": a 2305 of ours booked late did it already.
+		return err
+	}
+	st = rec.settlement(op.SetlID)
+	st.Cancelled, st.CancelDay = true, settle.Day(e.now())
+	for i := range rec.Batches {
+		if rec.Batches[i].SettledBy == op.SetlID {
+			rec.Batches[i].SettledBy = ""
+		}
+	}
+	return nil
+}
+
+// stayCancel cancels the admission: the discharge first (2405), every unsettled fee
+// line (2302 "0000"), then 2404. A stay never admitted at the platform is simply
+// cancelled.
+func (e *Engine) stayCancel(ctx context.Context, rec *StayRecord) error {
+	if rec.Cancelled {
+		return nil
+	}
+	if !rec.Admitted {
+		rec.Cancelled = true
+		return nil
+	}
+	if len(rec.live()) > 0 {
+		return refuseStay("stay %s has a settlement that stands: cancel it first", rec.Admission.IptNo)
+	}
+	if rec.Discharged {
+		err := e.stayWrite(ctx, rec, platform.InfnoCancelDischarge, "", StayRef(rec), nil)
+		if err != nil && !nothingThere(err, "未办理出院", "未出院") {
+			return err
+		}
+		rec.Discharged = false
+	}
+	if bs, _ := rec.unsettled(); len(bs) > 0 {
+		err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelFee, "", InpatientCancelFeeInput(rec, platform.FeedetlSnAll), nil)
+		if err != nil && !nothingThere(err) {
+			return err
+		}
+		for _, b := range bs {
+			b.Cancelled, b.Uploaded = true, false
+		}
+	}
+	err := e.stayWrite(ctx, rec, platform.InfnoCancelAdmission, "", StayRef(rec), nil)
+	if err != nil && !nothingThere(err) {
+		return err
+	}
+	rec.Cancelled = true
+	return nil
+}
+
+// stayWrite sends one write of the stay exactly once: its msgid is stored (fsynced)
+// with the stay before it leaves; a send without a definite answer leaves it pending,
+// to be resolved before anything else happens to the stay.
+func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return err
+	}
+	rec.Pending = append(rec.Pending, Pending{Infno: infno, Msgid: msgid, Batch: batch})
+	if err := e.saveStay(ctx, rec, nil); err != nil {
+		rec.resolvePending(msgid) // nothing was sent
+		return err
+	}
+	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
+	err = e.stayCall(ctx, rec, infno, msgid, in, out)
+	switch platform.Classify(err) {
+	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
+		rec.resolvePending(msgid)
+	default:
+		for j := range rec.Pending {
+			if rec.Pending[j].Msgid == msgid {
+				rec.Pending[j].Unknown = true
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s for stay %s: %w", infno, rec.Admission.IptNo, err)
+	}
+	return nil
+}
+
+// stayCall sends one message of the stay and records its outcome in the stay's
+// history, with what the answer said for people: a warning (warn_msg) and what
+// surprised the client in a successful answer (kept, shown, never reversed).
+func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) error {
+	resp, err := e.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
+	e.stayOutcome(rec, msgid, infno, err)
+	if resp != nil {
+		if resp.WarnMsg != "" {
+			rec.addNote(&rec.Warnings, infno+": "+resp.WarnMsg)
+		}
+		for _, sp := range resp.Surprises {
+			rec.addNote(&rec.Surprises, infno+" "+msgid+": "+sp.String())
+		}
+	}
+	return err
+}
+
+func (e *Engine) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
+	now := e.now()
+	switch platform.Classify(err) {
+	case platform.OutcomeOK:
+		rec.logMsg(msgid, infno, OutcomeOK, "", now)
+	case platform.OutcomeBusiness:
+		rec.logMsg(msgid, infno, OutcomeRefused, refusalMessage(err), now)
+	case platform.OutcomeNotSent:
+		rec.logMsg(msgid, infno, OutcomeNotSent, err.Error(), now)
+	default:
+		rec.logMsg(msgid, infno, OutcomeUnknown, err.Error(), now)
+	}
+}
+
+// stayMeta is the envelope part of a stay's message: its window and insured place.
+func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
+	m := platform.Meta{Msgid: msgid, OpterType: platform.OpterStaff, Opter: rec.Admission.Window,
+		OpterName: "window " + rec.Admission.Window, InsuplcAdmdvs: rec.Insuplc}
+	if m.InsuplcAdmdvs == "" {
+		m.InsuplcAdmdvs = e.o.Admdvs
+	}
+	return m
+}
+
+// resolveStay settles the outcome of one pending message of the stay with the
+// transaction's own tools (platform.md "Outcome unknown") and forgets it once known:
+//
+//   - 2401, 2304, 2305: 2601 naming the msgid (success or "original does not exist"
+//     both mean: not booked now), then the operation is sent again with a new msgid;
+//   - 2301: 2302 of each line of that upload attempt (success or "nothing there" both
+//     mean: not booked), then the batch is uploaded again as a new attempt;
+//   - 2401 first 5201 by the ipt_no: adopted when found;
+//   - 2402: 5201 — discharged (endtime set): go on; else 2402 again;
+//   - 2302, 2405, 2404: sent again — each is harmless when already done.
+func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
+	switch p.Infno {
+	case platform.InfnoAdmission, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
+		if p.Infno == platform.InfnoAdmission && rec.PsnNo != "" && !rec.Admitted {
+			// A lost admission: 5201 by the ipt_no first — adopted when it is there.
+			v, ok, err := e.findStayVisit(ctx, rec)
+			if err != nil {
+				return err
+			}
+			if ok {
+				rec.MdtrtID, rec.Admitted = v.MdtrtID, true
+				rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "found by 5201 as "+v.MdtrtID, e.now())
+				break
+			}
+		}
+		msgid, err := e.nextMsgid()
+		if err != nil {
+			return err
+		}
+		err = e.stayCall(ctx, rec, platform.InfnoReversal, msgid, StayReversalInput(rec, p), nil)
+		if err != nil && !nothingThere(err, "原交易不存在") {
+			if isFinal(err) {
+				// The platform will not reverse it (it stands and others build on it):
+				// a person must look; the stay waits.
+				return fmt.Errorf("reverse %s %s of stay %s: %w (needs a person)", p.Infno, p.Msgid, rec.Admission.IptNo, err)
+			}
+			return fmt.Errorf("reverse %s %s of stay %s: %w", p.Infno, p.Msgid, rec.Admission.IptNo, err)
+		}
+		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
+	case platform.InfnoInpatientFeeUpload:
+		no, attempt, _ := strings.Cut(p.Batch, "#")
+		b := rec.batch(no)
+		if b != nil && fmt.Sprint(b.Attempt) == attempt {
+			for _, it := range b.Batch.Items {
+				msgid, err := e.nextMsgid()
+				if err != nil {
+					return err
+				}
+				err = e.stayCall(ctx, rec, platform.InfnoInpatientCancelFee, msgid, InpatientCancelFeeInput(rec, StayFeedetlSn(b, it.Line)), nil)
+				if err != nil && !nothingThere(err) {
+					return fmt.Errorf("withdraw lost upload of batch %s of stay %s: %w", no, rec.Admission.IptNo, err)
+				}
+			}
+			b.Attempt++
+		}
+		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
+	case platform.InfnoDischarge:
+		// A lost discharge: 5201 shows whether the stay is discharged (endtime); go
+		// on when it is, send 2402 again when not (a late one then answers
+		// "discharged already", which counts as done).
+		v, ok, err := e.findStayVisit(ctx, rec)
+		if err != nil {
+			return err
+		}
+		rec.Discharged = ok && v.Endtime != ""
+		outcome := OutcomeNotBooked
+		if rec.Discharged {
+			outcome = OutcomeOK
+		}
+		rec.logMsg(p.Msgid, p.Infno, outcome, "5201: endtime "+v.Endtime, e.now())
+	default:
+		rec.logMsg(p.Msgid, p.Infno, OutcomeUnknown, "sent again", e.now())
+	}
+	rec.resolvePending(p.Msgid)
+	return nil
+}
