@@ -57,6 +57,9 @@ func TestClient_Call_RefusalSentinels(t *testing.T) {
 		{"2204", "签到编号 sign_no 无效或已失效，请先签到(9001)", ErrSessionExpired, nil},
 		{"9001", "签到失败: 请先签到", nil, []error{ErrSessionExpired}},
 		{"2205", "费用明细不存在或已撤销", ErrNothingToCancel, nil},
+		{"2201", "该门诊号已挂号: 门诊号 ipt_otp_no B1 已登记(mdtrt_id M1)", ErrAlreadyRegistered, nil},
+		{"2401", "住院号 Z1 已办理入院(mdtrt_id M1)，不能重复入院", ErrAlreadyRegistered, nil},
+		{"2204", "已登记", nil, []error{ErrAlreadyRegistered}},
 		{"2204", "医保目录编码不存在", nil, []error{ErrOriginalNotFound, ErrAlreadySettled, ErrSessionExpired, ErrNothingToCancel}},
 	} {
 		srv.set(srv.answer(200, envelope(-2, tc.msg, `{}`)))

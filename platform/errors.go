@@ -53,6 +53,13 @@ var (
 	// new msgid. Nothing was processed. It is always also ErrBusiness.
 	ErrSessionExpired = errors.New("the platform no longer knows the session (sign_no): sign in again")
 
+	// ErrAlreadyRegistered marks a business refusal of a registration (2201, 2401) saying
+	// the hospital's visit number (ipt_otp_no / ipt_no) is already registered (该门诊号已
+	// 挂号, 重复挂号, 已办理入院): the visit stands — a lost registration that landed
+	// late — so find it (5201 by ipt_otp_no) and adopt its mdtrt_id. Always also
+	// ErrBusiness.
+	ErrAlreadyRegistered = errors.New("the visit number is already registered at the platform")
+
 	// ErrNothingToCancel marks a business refusal of a cancellation (2205, 2302, 2208,
 	// ...) saying there is nothing (left) to cancel: none of it is booked now. It is
 	// always also ErrBusiness.

@@ -18,20 +18,24 @@ type Phrases struct {
 	SessionExpired []string `toml:"session_expired" json:"session_expired"`
 	// NothingToCancel: a cancellation found nothing (left) to cancel.
 	NothingToCancel []string `toml:"nothing_to_cancel" json:"nothing_to_cancel"`
+	// AlreadyRegistered: a registration (2201, 2401) under a visit number that is
+	// already registered. Recognised for 2201 and 2401 only.
+	AlreadyRegistered []string `toml:"already_registered" json:"already_registered"`
 }
 
 // DefaultPhrases are the wordings seen in public implementations and provinces'
 // documents (docs/platform.md, "Refusals the agent recognises").
 var DefaultPhrases = Phrases{
-	OriginalNotFound: []string{"原交易不存在", "原交易记录不存在", "原交易信息不存在", "未找到原交易", "原报文不存在", "原交易报文不存在", "无原交易", "original transaction does not exist"},
-	AlreadySettled:   []string{"已结算", "重复结算", "already settled"},
-	SessionExpired:   []string{"签到编号", "sign_no", "未签到", "请先签到", "重新签到", "签到已失效", "签到失效", "签到信息不存在", "会话已失效", "会话失效", "session expired"},
-	NothingToCancel:  []string{"无可撤销", "没有可撤销", "无待撤销", "不存在或已撤销", "已全部撤销", "nothing to cancel"},
+	OriginalNotFound:  []string{"原交易不存在", "原交易记录不存在", "原交易信息不存在", "未找到原交易", "原报文不存在", "原交易报文不存在", "无原交易", "original transaction does not exist"},
+	AlreadySettled:    []string{"已结算", "重复结算", "already settled"},
+	SessionExpired:    []string{"签到编号", "sign_no", "未签到", "请先签到", "重新签到", "签到已失效", "签到失效", "签到信息不存在", "会话已失效", "会话失效", "session expired"},
+	NothingToCancel:   []string{"无可撤销", "没有可撤销", "无待撤销", "不存在或已撤销", "已全部撤销", "nothing to cancel"},
+	AlreadyRegistered: []string{"已挂号", "重复挂号", "门诊号重复", "已登记", "已办理入院", "不能重复入院", "already registered"},
 }
 
 // Kind returns the sentinel errMsg stands for when infno refused it, or nil.
 // Precedence: SessionExpired (nothing was processed), then OriginalNotFound (2601),
-// AlreadySettled, NothingToCancel.
+// AlreadyRegistered (2201, 2401), AlreadySettled, NothingToCancel.
 func (p Phrases) Kind(infno, errMsg string) error {
 	if errMsg == "" {
 		return nil
@@ -50,6 +54,8 @@ func (p Phrases) Kind(infno, errMsg string) error {
 		return ErrSessionExpired
 	case infno == InfnoReversal && has(p.OriginalNotFound):
 		return ErrOriginalNotFound
+	case (infno == InfnoRegister || infno == InfnoAdmission) && has(p.AlreadyRegistered):
+		return ErrAlreadyRegistered
 	case has(p.AlreadySettled):
 		return ErrAlreadySettled
 	case has(p.NothingToCancel):
@@ -71,6 +77,9 @@ func (p Phrases) orDefault() Phrases {
 	}
 	if p.NothingToCancel == nil {
 		p.NothingToCancel = DefaultPhrases.NothingToCancel
+	}
+	if p.AlreadyRegistered == nil {
+		p.AlreadyRegistered = DefaultPhrases.AlreadyRegistered
 	}
 	return p
 }

@@ -21,7 +21,7 @@ func FuzzServeCall(f *testing.F) {
 		`{"infno":"2204","msgid":"m3","input":{"feedetail":[{"feedetl_sn":"1","mdtrt_id":"MD2026112300000001","psn_no":"33010000000000000001","chrg_bchno":"B1","med_list_codg":"001101000010000","det_item_fee_sumamt":25,"cnt":1,"pric":25}]}}`,
 		`{"infno":"2207","msgid":"m4","input":{"data":{"psn_no":"33010000000000000001","mdtrt_id":"MD2026112300000001","chrg_bchno":"B1","med_type":"11","medfee_sumamt":"25.00","insutype":"310","acct_used_flag":"1"}}}`,
 		`{"infno":"2208","msgid":"m5","input":{"data":{"setl_id":"ST2026112300000002"}}}`,
-		`{"infno":"2601","msgid":"m6","input":{"data":{"omsgid":"m4","oinfno":"2207"}}}`,
+		`{"infno":"2601","msgid":"m6","input":{"data":{"psn_no":"33010000000000000001","omsgid":"m4","oinfno":"2207"}}}`,
 		`{"infno":"2205","msgid":"m7","input":{"data":{"feedetl_sn":"0000","mdtrt_id":"MD2026112300000001"}}}`,
 		`{"infno":"3202","msgid":"m8","input":{"data":{"detail":[{"setl_id":"x","medfee_sumamt":1}]}}}`,
 		`{"infno":"2203","msgid":"m9","input":{"mdtrtinfo":{"mdtrt_id":"MD2026112300000001","med_type":"14","dise_codg":"I10.x00"}}}`,

@@ -26,7 +26,7 @@ func TestReconciliation(t *testing.T) {
 	cancelled := run(psnLocalEmployee, "310", "T4", line{codgVisit, "1", "25"})
 	c.ok("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: cancelled.s.SetlID}}, nil)
 	reversed := run(psnLocalEmployee, "310", "T5", line{codgVisit, "1", "25"})
-	c.ok("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: reversed.msgid, Oinfno: "2207"}}, nil)
+	c.ok("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: reversed.msgid, Oinfno: "2207"}}, nil)
 
 	total := func(insutype, beg, end string, rows ...settled) platform.TotalReconInput {
 		d := platform.TotalReconData{Insutype: insutype, ClrType: "11", SetlOptins: "330100", StmtBegndate: beg, StmtEnddate: end, FixmedinsSetlCnt: len(rows)}

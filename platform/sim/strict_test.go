@@ -347,3 +347,70 @@ func TestPaths_PerService(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStrict_VisitNumberUnique: ipt_otp_no is the hospital's own visit number, unique:
+// a second registration under it is refused while the first is open (find it with
+// 5201), and allowed again once that one is cancelled (or settled). 5201 knows a visit's med_type only from
+// 2203: before, it is general outpatient (11).
+func TestStrict_VisitNumberUnique(t *testing.T) {
+	p, c := mustSim(t, nil)
+	cl := realClient(t, c, platform.Options{})
+	reg := platform.RegisterInput{Data: platform.RegisterData{PsnNo: psnChronic, Insutype: "310", Begntime: "2026-11-23 09:00:00", IptOtpNo: "HIS-9"}}
+	var out platform.RegisterOutput
+	c.ok("2201", reg, &out)
+	c.refused("2201", reg, "已挂号")
+	if _, err := cl.Call(context.Background(), "2201", c.meta(), reg, &platform.RegisterOutput{}); !errors.Is(err, platform.ErrAlreadyRegistered) {
+		t.Errorf("client: got %v; want ErrAlreadyRegistered", err)
+	}
+	if v := p.Violations()[RuleVisitRepeated]; v != 2 {
+		t.Errorf("visit_repeated %d; want 2", v)
+	}
+	find := func(medType string) bool {
+		t.Helper()
+		vs, _, err := cl.QueryVisits(context.Background(), c.meta(), platform.VisitQueryData{PsnNo: psnChronic, MedType: medType})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := vs.ByIptOtpNo("HIS-9")
+		return ok
+	}
+	if !find("11") || find("14") {
+		t.Errorf("before 2203: found as 11 %v, as 14 %v; want 11 only", find("11"), find("14"))
+	}
+	c.ok("2203", platform.VisitInfoInput{Mdtrtinfo: platform.VisitInfo{MdtrtID: out.Data.MdtrtID, PsnNo: psnChronic, MedType: "14", DiseCodg: "E11.900"}}, nil)
+	if find("11") || !find("14") || !find("") {
+		t.Errorf("after 2203 (14): found as 11 %v, as 14 %v, any %v; want 14 and any", find("11"), find("14"), find(""))
+	}
+	c.ok("2202", platform.CancelRegisterInput{Data: platform.CancelRegisterData{PsnNo: psnChronic, MdtrtID: out.Data.MdtrtID, IptOtpNo: "HIS-9"}}, nil)
+	c.ok("2201", reg, nil)
+}
+
+// TestStrict_InsuredPlaceRoutes: a call about a person whose envelope names another
+// insured place than the person's is refused (the platform routes by it); an empty one
+// is not checked.
+func TestStrict_InsuredPlaceRoutes(t *testing.T) {
+	p, c := mustSim(t, nil)
+	cl := realClient(t, c, platform.Options{})
+	reg := platform.RegisterInput{Data: platform.RegisterData{PsnNo: psnShanghaiFiled, Insutype: "310", Begntime: "2026-11-23 09:00:00", IptOtpNo: "X1"}}
+	m := c.meta()
+	m.InsuplcAdmdvs = "330100" // the treatment area, not Shanghai
+	if _, err := cl.Call(context.Background(), "2201", m, reg, &platform.RegisterOutput{}); err == nil || !strings.Contains(err.Error(), "insuplc_admdvs") {
+		t.Fatalf("2201 with the wrong insured place: got %v; want a refusal naming insuplc_admdvs", err)
+	}
+	m = c.meta()
+	m.InsuplcAdmdvs = "310000"
+	var out platform.RegisterOutput
+	if _, err := cl.Call(context.Background(), "2201", m, reg, &out); err != nil || out.Data.MdtrtID == "" {
+		t.Fatalf("2201 with the patient's insured place: %v", err)
+	}
+	// psn_no inside a list (2204's feedetail) is found too.
+	fees := c.feeInput(psnShanghaiFiled, out.Data.MdtrtID, "X1", line{codgVisit, "1", "25"})
+	m = c.meta()
+	m.InsuplcAdmdvs = "330100"
+	if _, err := cl.Call(context.Background(), "2204", m, fees, &platform.FeeUploadOutput{}); err == nil {
+		t.Errorf("2204 with the wrong insured place: got nil; want a refusal")
+	}
+	if v := p.Violations()[RuleInsuplcMismatch]; v != 2 {
+		t.Errorf("insuplc_mismatch %d; want 2", v)
+	}
+}

@@ -47,6 +47,9 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	if p.opts.RequireSignIn && req.Infno != platform.InfnoSignIn && !p.st.signNos[req.SignNo] {
 		return nil, biz("签到编号 sign_no 无效或已失效，请先签到(9001)")
 	}
+	if e := p.insuplcRefusal(req); e != nil {
+		return nil, e
+	}
 	switch req.Infno {
 	case platform.InfnoSignIn:
 		return p.signIn(req)
@@ -275,6 +278,16 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 	}
 	if p.crossRegion(fp) && !fp.Filed && p.policies[fp.InsuplcAdmdvs].UnfiledRule == UnfiledRefuse {
 		return nil, biz("参保人未备案: 异地就医需先在参保地(%s)办理备案", fp.InsuplcAdmdvs)
+	}
+	if d.IptOtpNo != "" {
+		// ipt_otp_no is the hospital's own visit number, unique: a second registration
+		// under it is refused while the first is open (standing, not settled): find
+		// that one with 5201.
+		for _, o := range p.st.visits {
+			if !o.cancelled && o.setlID == "" && o.iptOtpNo == d.IptOtpNo && o.fixmedins == req.FixmedinsCode {
+				return nil, biz("%s: 门诊号 ipt_otp_no %s 已登记(mdtrt_id %s)", msgAlreadyRegistered, d.IptOtpNo, o.id).as(RuleVisitRepeated)
+			}
+		}
 	}
 	v := &visit{
 		id: p.nextID("MD"), psnNo: fp.PsnNo, insutype: fp.Insutype, fixmedins: req.FixmedinsCode,

@@ -257,6 +257,9 @@ func (p *Platform) reversal(req *platform.Request) (any, *bizError) {
 	if d.Oinfno == "" {
 		return nil, biz("冲正须填写原交易编号 oinfno").as(RuleReversalWithoutOinfno)
 	}
+	if d.PsnNo == "" {
+		return nil, biz("冲正须填写人员编号 psn_no").as(RuleReversalWithoutPsnNo)
+	}
 	if !platform.IsReversible(d.Oinfno) {
 		return nil, biz("交易 %s 不支持冲正(可冲正的交易: %s)", d.Oinfno, reversibleList()).as(RuleReversalOutOfScope)
 	}

@@ -329,7 +329,8 @@ func TestReversal(t *testing.T) {
 	t.Run("wrong oinfno refused", func(t *testing.T) {
 		mdtrt, total := c.visitFlow(psnLocalEmployee, "310", "R4", line{codgVisit, "1", "25"})
 		s, msgid := c.settle(psnLocalEmployee, mdtrt, "R4", "11", "310", total, "1")
-		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: msgid, Oinfno: "2208"}}, "2207")
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: msgid, Oinfno: "2208"}}, "2207")
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: msgid, Oinfno: "2207"}}, "psn_no")
 		c.ok("2208", platform.CancelSettleInput{Data: platform.CancelSettleData{SetlID: s.SetlID}}, nil)
 	})
 	t.Run("reversal of a cancellation rebooks the settlement", func(t *testing.T) {
@@ -340,7 +341,7 @@ func TestReversal(t *testing.T) {
 			t.Fatal("2208 did not cancel")
 		}
 		// The cancelled settlement no longer stands: reversing it finds nothing.
-		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{Omsgid: msgid, Oinfno: "2207"}}, "原交易不存在")
+		c.refused("2601", platform.ReversalInput{Data: platform.ReversalData{PsnNo: psnLocalEmployee, Omsgid: msgid, Oinfno: "2207"}}, "原交易不存在")
 		reverse(cancel, "2208")
 		if n := p.Settled()["R3"]; n != 1 {
 			t.Errorf("R3 settled %d after reversing its cancellation; want 1", n)
