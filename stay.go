@@ -106,6 +106,32 @@ type StaySettle struct {
 	PsnSetlway   string `json:"psn_setlway,omitempty"`
 }
 
+// AdmissionChange is a change of an admission while the patient is in hospital (2403
+// 入院信息变更): the fields set replace the admission's.
+type AdmissionChange struct {
+	IptNo  string `json:"ipt_no,omitempty"`
+	Dept   Code   `json:"dept,omitempty"`
+	Doctor Code   `json:"doctor,omitempty"`
+	Bed    string `json:"bed,omitempty"`
+}
+
+// Validate requires something to change, each field within its limits.
+func (c *AdmissionChange) Validate() error {
+	v := &ValidationError{What: "admission change"}
+	if c.IptNo != "" {
+		checkIdentifier(v, "ipt_no", c.IptNo)
+	}
+	if c.Dept.Code == "" && c.Doctor.Code == "" && c.Doctor.Name == "" && c.Bed == "" {
+		v.Add("bed", "an admission change needs a bed, a department or a doctor")
+	}
+	checkCodeName(v, "dept", c.Dept, false)
+	checkCodeName(v, "doctor", c.Doctor, false)
+	if len(c.Bed) > maxBedLen || !PlainText(c.Bed) {
+		v.Add("bed", "must be plain text and at most %d characters", maxBedLen)
+	}
+	return v.Err()
+}
+
 // StayCancelSettlement is the body of POST /v1/stays/{ipt_no}/cancel-settlement (2305).
 type StayCancelSettlement struct {
 	SetlID string `json:"setl_id"`

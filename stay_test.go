@@ -162,3 +162,13 @@ func TestStaySettle_Validate(t *testing.T) {
 		t.Errorf("problems %v; want setl_id", got)
 	}
 }
+
+func TestAdmissionChange_Validate(t *testing.T) {
+	if err := (&AdmissionChange{Bed: "12-05"}).Validate(); err != nil {
+		t.Fatalf("a bed change: got %v; want nil", err)
+	}
+	got := fieldsOf(t, (&AdmissionChange{IptNo: "a b"}).Validate())
+	if !got["bed"] || !got["ipt_no"] {
+		t.Errorf("problems %v; want bed (nothing to change) and ipt_no", got)
+	}
+}

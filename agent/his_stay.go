@@ -53,6 +53,11 @@ func (s hisSink) CancelDischarge(ctx context.Context, iptNo, source string) erro
 	return stayStored(s.a.engine.CancelDischarge(ctx, iptNo, source))
 }
 
+// ChangeAdmission changes the bed, department or doctor of a stay (ADT^A08, 2403).
+func (s hisSink) ChangeAdmission(ctx context.Context, c settle.AdmissionChange, source string) error {
+	return stayStored(s.a.engine.ChangeAdmission(ctx, c.IptNo, c, source))
+}
+
 // inpatientWindow is the window HL7 inpatient messages are booked under: [hl7]
 // inpatient_window, else default_window, else the first [[window]].
 func (a *Agent) inpatientWindow() string {

@@ -162,6 +162,17 @@ func TestAgent_Stay_OfflineDeferThenSync(t *testing.T) {
 	if stays["queued_ops"] != float64(3) || stays["discharged_unsettled"] != float64(1) || stays["open"] != float64(1) {
 		t.Errorf("status stays %v; want 1 open, 1 discharged unsettled, 3 queued operations", stays)
 	}
+	page, err := http.Get(s.URL + "/?lang=en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	for _, want := range []string{"open stays<b>1</b>", "discharged, not settled<b>1</b>", "queued stay messages<b>3</b>"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("status page lacks %q", want)
+		}
+	}
 	s.Sim.SetFaults(sim.Faults{})
 	s.waitFor("the stay synced and settled", func() bool {
 		_, b := s.Do("GET", "/v1/stays/"+ipt, tokW01, nil)

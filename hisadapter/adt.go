@@ -27,6 +27,7 @@ type StaySink interface {
 	SubmitDischarge(ctx context.Context, d settle.Discharge, source string) error
 	CancelAdmission(ctx context.Context, iptNo, source string) error
 	CancelDischarge(ctx context.Context, iptNo, source string) error
+	ChangeAdmission(ctx context.Context, c settle.AdmissionChange, source string) error
 }
 
 // StayKind says what an inpatient message asks for.
@@ -39,6 +40,7 @@ const (
 	StayCancelAdmit     StayKind = "cancel_admit"     // ADT^A11 cancel admit
 	StayCancelDischarge StayKind = "cancel_discharge" // ADT^A13 cancel discharge
 	StayFees            StayKind = "fees"             // DFT^P03 with PV1-2 "I": inpatient charges
+	StayChange          StayKind = "change"           // ADT^A08 update: bed, department, doctor (2403)
 )
 
 // StayMessage is one inpatient HL7 message turned into what the StaySink takes: one
@@ -49,6 +51,7 @@ type StayMessage struct {
 	Admission *settle.Admission
 	Discharge *settle.Discharge
 	Fees      *settle.FeeBatch
+	Change    *settle.AdmissionChange
 }
 
 // PatientClassInpatient is PV1-2 of an inpatient visit.
@@ -78,6 +81,7 @@ func IsStayMessage(m *Message) bool {
 //	         DG1-3 diagnoses (admitting ones, DG1-6 "A", first when any)
 //	ADT^A03  PV1-19, PV1-45 discharged_at (else EVN-6, EVN-2, MSH-7), PV1-36 dscg_way,
 //	         DG1-3 diagnoses (final ones, DG1-6 "F", first when any), PV1-10 dept
+//	ADT^A08  PV1-19, PV1-3.3 bed, PV1-10 dept, PV1-7 doctor: what changed (2403)
 //	ADT^A11  PV1-19 (cancel the admission), ADT^A13 PV1-19 (cancel the discharge)
 //	DFT^P03  PV1-2 "I", PV1-19 ipt_no, FT1-3 batch_no (else MSH-10), one item per FT1
 //	         as DFTToBill reads them, FT1-4 each line's occurred_at
@@ -124,8 +128,18 @@ func StayMessageOf(m *Message, defaults DFTDefaults) (StayMessage, error) {
 		sm.Kind = StayCancelAdmit
 	case "A13":
 		sm.Kind = StayCancelDischarge
+	case "A08":
+		sm.Kind = StayChange
+		pv1 := m.Segment("PV1")
+		c := settle.AdmissionChange{IptNo: sm.IptNo, Bed: strings.TrimSpace(pv1.Field(3).Component(3)),
+			Doctor: settle.Code{Code: strings.TrimSpace(pv1.Field(7).Component(1)), Name: personName(pv1.Field(7), 2)}}
+		if f := pv1.Field(10); strings.TrimSpace(f.Component(1)) != "" {
+			c.Dept = settle.Code{Code: strings.TrimSpace(f.Component(1)), Name: strings.TrimSpace(f.Component(2))}
+		}
+		sm.Change = &c
+		return sm, mergeProblems(v, c.Validate())
 	default:
-		return sm, fmt.Errorf("ADT^%s (MSH-9) is not supported; the agent takes ADT^A01, A03, A11 and A13: %w", trig, ErrUnsupported)
+		return sm, fmt.Errorf("ADT^%s (MSH-9) is not supported; the agent takes ADT^A01, A03, A08, A11 and A13: %w", trig, ErrUnsupported)
 	}
 	if !settle.ValidIdentifier(sm.IptNo) {
 		if sm.IptNo == "" {

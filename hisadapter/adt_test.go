@@ -180,6 +180,8 @@ func FuzzStayMessageOf(f *testing.F) {
 				err = sm.Discharge.Validate()
 			case StayFees:
 				err = sm.Fees.Validate()
+			case StayChange:
+				err = sm.Change.Validate()
 			}
 			if err != nil {
 				t.Fatalf("StayMessageOf returned a %s that does not validate: %v", sm.Kind, err)

@@ -114,8 +114,11 @@ func TestDropFolder_ReplacedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(d.Dir, "r.csv"))
-	dropFile(t, d.Dir, "good.csv", "keep.tmp") // takes the freed inode, so r.csv gets another
+	// The listed file lives on under another name, so its inode stays in use and the
+	// new r.csv is certainly another file (a freed inode may be handed out again).
+	if err := os.Rename(filepath.Join(d.Dir, "r.csv"), filepath.Join(d.Dir, "keep.tmp")); err != nil {
+		t.Fatal(err)
+	}
 	dropFile(t, d.Dir, "good.csv", "r.csv")
 	if d.take(context.Background(), "r.csv", info) {
 		t.Error("a replaced file was taken on the old listing")

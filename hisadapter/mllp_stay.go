@@ -49,6 +49,8 @@ func (s *MLLPServer) processStay(ctx context.Context, m *Message, remote string)
 			err, what = ss.CancelDischarge(sctx, sm.IptNo, source), "discharge cancellation stored"
 		case StayFees:
 			err, what = ss.SubmitStayFees(sctx, *sm.Fees, source), "fee batch stored"
+		case StayChange:
+			err, what = ss.ChangeAdmission(sctx, *sm.Change, source), "admission change stored"
 		}
 		cancel()
 	}

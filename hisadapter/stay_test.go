@@ -116,6 +116,19 @@ func (s *memStaySink) CancelDischarge(ctx context.Context, iptNo, source string)
 	return nil
 }
 
+func (s *memStaySink) ChangeAdmission(ctx context.Context, c settle.AdmissionChange, source string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if err := s.known(c.IptNo); err != nil {
+		return err
+	}
+	s.cancels = append(s.cancels, "change "+c.IptNo+" bed "+c.Bed)
+	return nil
+}
+
 func (s *memStaySink) counts() (admissions, batches, discharges, calls int) {
 	s.smu.Lock()
 	defer s.smu.Unlock()
@@ -179,11 +192,12 @@ func TestMLLPServer_Stay(t *testing.T) {
 	t.Run("Discharge", func(t *testing.T) {
 		expect("discharge.hl7", AckAccept, "discharge stored")
 		expect("cancel_discharge.hl7", AckAccept, "discharge cancellation stored")
+		expect("change_a08.hl7", AckAccept, "admission change stored")
 		expect("cancel_admit.hl7", AckAccept, "admission cancellation stored")
 		sink.smu.Lock()
 		got := strings.Join(sink.cancels, ",")
 		sink.smu.Unlock()
-		if got != "discharge ZY20261120001,admit ZY20261120001" {
+		if got != "discharge ZY20261120001,change ZY20261120001 bed 12-05,admit ZY20261120001" {
 			t.Errorf("cancels: %s; want the discharge then the admission", got)
 		}
 	})

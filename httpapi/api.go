@@ -209,11 +209,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.Is(err, settle.ErrDecimal):
 		// The decoder does not say which member; find it, so the cashier's
 		// developer reads "items[0].amount", not only the value.
+		// Every bad decimal is named at once, as the other rules are.
 		msg := err.Error()
-		var fields []settle.FieldError
-		if path := decimalPath(body, v); path != "" {
-			msg = path + ": " + msg
-			fields = []settle.FieldError{{Field: path, Reason: err.Error()}}
+		fields := decimalFields(body, v)
+		if len(fields) > 0 {
+			parts := make([]string, len(fields))
+			for i, f := range fields {
+				parts[i] = f.Field + ": " + f.Reason
+			}
+			msg = strings.Join(parts, "; ")
 		}
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody("invalid_bill", msg, fields))
 	default: // "json: unknown field ..." names what the client sent: a glimpse only

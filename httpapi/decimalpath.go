@@ -78,34 +78,54 @@ func decimalKeysOf(t reflect.Type) map[string]reflect.Type {
 // reads it: "items[0].amount". It returns "" when there is none (or body is not
 // JSON).
 func decimalPath(body []byte, v any) string {
+	if bad := decimalFields(body, v); len(bad) > 0 {
+		return bad[0].Field
+	}
+	return ""
+}
+
+// decimalFields names every member of body, a JSON document meant for v, that
+// holds no decimal v's type can take there, each with why, in document order
+// (none when body is not JSON): a bill with three bad amounts is refused once,
+// naming all three.
+func decimalFields(body []byte, v any) []settle.FieldError {
 	keys := decimalKeysOf(reflect.TypeOf(v))
 	if len(keys) == 0 {
-		return ""
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	path, _ := findNumber(dec, keys, "", "", 0)
-	return path
+	var bad []settle.FieldError
+	_ = findNumbers(dec, keys, "", "", 0, &bad)
+	return bad
 }
 
-// findNumber reads one JSON value and returns the concrete path of the first
+// maxDecimalFields bounds how many bad members one answer names.
+const maxDecimalFields = 100
+
+// findNumbers reads one JSON value and appends to bad the concrete path of every
 // bad value at a decimal key inside it (generic is the path with arrays unindexed).
-func findNumber(dec *json.Decoder, keys map[string]reflect.Type, concrete, generic string, depth int) (string, error) {
+func findNumbers(dec *json.Decoder, keys map[string]reflect.Type, concrete, generic string, depth int, bad *[]settle.FieldError) error {
 	tok, err := dec.Token()
 	if err != nil || depth > 64 {
-		return "", err
+		return err
+	}
+	check := func(raw []byte) {
+		typ := keys[generic]
+		if typ == nil || len(*bad) >= maxDecimalFields {
+			return
+		}
+		if err := json.Unmarshal(raw, reflect.New(typ).Interface()); err != nil {
+			*bad = append(*bad, settle.FieldError{Field: concrete, Reason: err.Error()})
+		}
 	}
 	switch t := tok.(type) {
 	case json.Number:
-		if keys[generic] != nil {
-			return concrete, nil
-		}
+		check([]byte(t.String()))
 	case string:
-		if typ := keys[generic]; typ != nil {
+		if keys[generic] != nil {
 			raw, _ := json.Marshal(t)
-			if json.Unmarshal(raw, reflect.New(typ).Interface()) != nil {
-				return concrete, nil
-			}
+			check(raw)
 		}
 	case json.Delim:
 		switch t {
@@ -113,26 +133,26 @@ func findNumber(dec *json.Decoder, keys map[string]reflect.Type, concrete, gener
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return "", err
+					return err
 				}
 				k, _ := kt.(string)
 				c, g := k, k
 				if concrete != "" {
 					c, g = concrete+"."+k, generic+"."+k
 				}
-				if p, err := findNumber(dec, keys, c, g, depth+1); p != "" || err != nil {
-					return p, err
+				if err := findNumbers(dec, keys, c, g, depth+1, bad); err != nil {
+					return err
 				}
 			}
 			_, err = dec.Token() // '}'
 		case '[':
 			for i := 0; dec.More(); i++ {
-				if p, err := findNumber(dec, keys, concrete+"["+strconv.Itoa(i)+"]", generic+"[]", depth+1); p != "" || err != nil {
-					return p, err
+				if err := findNumbers(dec, keys, concrete+"["+strconv.Itoa(i)+"]", generic+"[]", depth+1, bad); err != nil {
+					return err
 				}
 			}
 			_, err = dec.Token() // ']'
 		}
 	}
-	return "", err
+	return err
 }

@@ -32,3 +32,17 @@ func FuzzDecimalPath(f *testing.F) {
 		_ = decimalPath(b, &settle.Bill{})
 	})
 }
+
+func TestDecimalFields_NamesEvery(t *testing.T) {
+	body := `{"items":[{"line":1,"qty":"1.00001","amount":"25.00"},{"line":2,"unit_price":1.5,"amount":25}],"total":"x"}`
+	got := decimalFields([]byte(body), &settle.Bill{})
+	want := []string{"items[0].qty", "items[1].unit_price", "items[1].amount", "total"}
+	if len(got) != len(want) {
+		t.Fatalf("decimalFields: got %v; want %v", got, want)
+	}
+	for i, f := range got {
+		if f.Field != want[i] || f.Reason == "" {
+			t.Errorf("decimalFields[%d]: got %+v; want field %s with a reason", i, f, want[i])
+		}
+	}
+}

@@ -20,7 +20,9 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	if !c.admin && b.Window != c.window {
+	// A bill without a window is an invalid bill (422 naming it, with every other
+	// bad field), not another window's bill.
+	if !c.admin && b.Window != "" && b.Window != c.window {
 		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not post bills for window %s", c.window, quoted(b.Window)), nil))
 		return
 	}
@@ -43,6 +45,10 @@ func (s *Server) billFor(w http.ResponseWriter, r *http.Request) (*workflow.Reco
 		return nil, false
 	}
 	rec, err := s.eng.Bill(r.PathValue("bill_no"))
+	if errors.Is(err, settle.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", fmt.Sprintf("bill %s: not found", r.PathValue("bill_no")), nil))
+		return nil, false
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return nil, false

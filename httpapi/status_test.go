@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -92,5 +93,23 @@ func TestStatusPage_SignInRefused(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// Every string of the tables is used by the page (or by the code that fills it):
+// no dead strings left behind by a merge.
+func TestPageText_NoUnusedStrings(t *testing.T) {
+	code, err := os.ReadFile("status.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range pageText[langZh] {
+		switch {
+		case strings.HasPrefix(k, "state_"), strings.HasPrefix(k, "src_"), strings.HasPrefix(k, "why_"):
+			continue // chosen by the code from a state, a source or a reason
+		case strings.Contains(statusHTML, ".T."+k), strings.Contains(string(code), `"`+k+`"`):
+			continue
+		}
+		t.Errorf("string %q is used nowhere", k)
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -29,7 +30,16 @@ func (s *Server) handleCreateStay(w http.ResponseWriter, r *http.Request) {
 // stayFor loads a stay and checks the caller may act on it (its admission's window,
 // or the admin).
 func (s *Server) stayFor(w http.ResponseWriter, r *http.Request) (*workflow.StayRecord, bool) {
+	if !settle.ValidIdentifier(r.PathValue("ipt_no")) {
+		// No stay can have such a number: not looked up, and not repeated back.
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such stay: an inpatient number is 1 to 30 letters, digits, '.', '_' or '-'", nil))
+		return nil, false
+	}
 	rec, err := s.eng.Stay(r.PathValue("ipt_no"))
+	if errors.Is(err, settle.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", fmt.Sprintf("stay %s: not found", r.PathValue("ipt_no")), nil))
+		return nil, false
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return nil, false

@@ -123,7 +123,9 @@ func TestClient_Inpatient(t *testing.T) {
 	}
 
 	unfiled := fx.Persons[3] // Nanjing, not filed
-	_, _, err = c.Admit(ctx, meta(), platform.AdmissionInput{Mdtrtinfo: platform.AdmissionInfo{PsnNo: unfiled.PsnNo, Insutype: unfiled.Insutype,
+	um := meta()
+	um.InsuplcAdmdvs = unfiled.InsuplcAdmdvs // the envelope names the patient's insured place
+	_, _, err = c.Admit(ctx, um, platform.AdmissionInput{Mdtrtinfo: platform.AdmissionInfo{PsnNo: unfiled.PsnNo, Insutype: unfiled.Insutype,
 		MedType: "21", IptNo: "ZY9002", DiseCodg: "J18.900", Begntime: "2026-11-20 09:00:00"}})
 	var be *platform.BusinessError
 	if !errors.As(err, &be) || !strings.Contains(be.ErrMsg, "未备案") {

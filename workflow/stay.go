@@ -41,6 +41,7 @@ const (
 	OpSettle           StayOpKind = "settle"            // 2303, 2304 (final or mid-stay)
 	OpCancelSettlement StayOpKind = "cancel_settlement" // 2305
 	OpCancel           StayOpKind = "cancel"            // 2405 and 2302 when needed, 2404
+	OpChange           StayOpKind = "change"            // 2403 (bed, department, doctor)
 )
 
 // StayOp is one operation waiting in a stay's line.
@@ -52,7 +53,9 @@ type StayOp struct {
 	AcctUsedFlag string     `json:"acct_used_flag,omitempty"`
 	PsnSetlway   string     `json:"psn_setlway,omitempty"`
 	SetlID       string     `json:"setl_id,omitempty"`
-	At           time.Time  `json:"at"`
+	// Change is what a change operation sets (2403).
+	Change *settle.AdmissionChange `json:"change,omitempty"`
+	At     time.Time               `json:"at"`
 	// Offline: the operation was queued because the platform did not answer in time.
 	Offline bool `json:"offline,omitempty"`
 }
@@ -511,6 +514,8 @@ type StaySummary struct {
 	DischargedUnsettled int `json:"discharged_unsettled"`
 	// QueuedOps: stay operations waiting for the platform.
 	QueuedOps int `json:"queued_ops"`
+	// NeedsPerson: stays failed (the admission refused) or dead (past the retry horizon).
+	NeedsPerson int `json:"needs_person"`
 	// States counts the stays per state.
 	States map[State]int `json:"states"`
 }
@@ -524,6 +529,7 @@ func (e *Engine) StaySummary() StaySummary {
 			sum.States[st] = tx.Count(KindStay, IndexState+string(st))
 		}
 		sum.Open = sum.States[StateAdmitted] + sum.States[StateDischarged]
+		sum.NeedsPerson = sum.States[StateFailed] + sum.States[StateDead]
 		sum.DischargedUnsettled = sum.States[StateDischarged]
 		ids, err := tx.IDs(KindStay, IndexState+string(StateQueued), "", 1<<20)
 		if err != nil {

@@ -115,6 +115,25 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 		return e.stayCancelSettlement(ctx, rec, op)
 	case OpCancel:
 		return e.stayCancel(ctx, rec)
+	case OpChange:
+		if op.Change == nil || !rec.Admitted {
+			return nil
+		}
+		// A lost 2403 is simply sent again: it sets the same fields.
+		if err := e.stayWrite(ctx, rec, platform.InfnoAdmissionChange, "", AdmissionChangeInput(rec, op.Change), nil); err != nil {
+			return err
+		}
+		c := op.Change
+		if c.Bed != "" {
+			rec.Admission.Bed = c.Bed
+		}
+		if c.Dept.Code != "" {
+			rec.Admission.Dept = c.Dept
+		}
+		if c.Doctor.Code != "" || c.Doctor.Name != "" {
+			rec.Admission.Doctor = c.Doctor
+		}
+		return nil
 	}
 	return refuseStay("unknown stay operation %q", op.Kind)
 }
@@ -387,6 +406,53 @@ func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always boo
 	return nil
 }
 
+// resolveLostUpload settles the outcome of a 2301 whose answer was lost: 5204 lists the
+// stay's standing lines. All of the upload's lines there: it was booked, the batch is
+// uploaded (true). None: it was not. Some: they are withdrawn (2302). Either way the
+// batch is then uploaded again as a new attempt, under new feedetl_sns.
+func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayBatch) (bool, error) {
+	msgid, err := e.nextMsgid()
+	if err != nil {
+		return false, err
+	}
+	var out platform.FeeQueryOutput
+	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
+	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
+		return false, fmt.Errorf("5204 for the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
+	}
+	standing := map[string]platform.FeeRecord{}
+	for _, f := range out.Feedetail {
+		standing[f.FeedetlSn] = f
+	}
+	var found []platform.FeeRecord
+	for _, it := range b.Batch.Items {
+		if f, ok := standing[StayFeedetlSn(b, it.Line)]; ok {
+			found = append(found, f)
+		}
+	}
+	if len(found) == len(b.Batch.Items) {
+		b.Uploaded, b.Refused = true, ""
+		b.Results = b.Results[:0]
+		for _, f := range found {
+			b.Results = append(b.Results, FeeLine{FeedetlSn: f.FeedetlSn, FulamtOwnpayAmt: f.FulamtOwnpayAmt.Money(),
+				OverlmtAmt: f.OverlmtAmt.Money(), PreselfpayAmt: f.PreselfpayAmt.Money(), InscpScpAmt: f.InscpScpAmt.Money()})
+		}
+		return true, nil
+	}
+	for _, f := range found {
+		m, err := e.nextMsgid()
+		if err != nil {
+			return false, err
+		}
+		err = e.stayCall(ctx, rec, platform.InfnoInpatientCancelFee, m, InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
+		if err != nil && !nothingThere(err) {
+			return false, fmt.Errorf("withdraw the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
+		}
+	}
+	b.Attempt++
+	return false, nil
+}
+
 // stayPresettle sends 2303 and keeps its answer in rec.Presettle.
 func (e *Engine) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
 	msgid, err := e.nextMsgid()
@@ -565,11 +631,11 @@ func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
 //
 //   - 2401, 2304, 2305: 2601 naming the msgid (success or "original does not exist"
 //     both mean: not booked now), then the operation is sent again with a new msgid;
-//   - 2301: 2302 of each line of that upload attempt (success or "nothing there" both
-//     mean: not booked), then the batch is uploaded again as a new attempt;
+//   - 2301: 5204 — all the upload's lines stand: it was booked, go on; else its lines
+//     that stand are withdrawn (2302) and the batch is uploaded again as a new attempt;
 //   - 2401 first 5201 by the ipt_no: adopted when found;
 //   - 2402: 5201 — discharged (endtime set): go on; else 2402 again;
-//   - 2302, 2405, 2404: sent again — each is harmless when already done.
+//   - 2302, 2403, 2405, 2404: sent again — each is harmless when already done.
 func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
 	switch p.Infno {
 	case platform.InfnoAdmission, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
@@ -602,20 +668,17 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 	case platform.InfnoInpatientFeeUpload:
 		no, attempt, _ := strings.Cut(p.Batch, "#")
 		b := rec.batch(no)
+		outcome := OutcomeNotBooked
 		if b != nil && fmt.Sprint(b.Attempt) == attempt {
-			for _, it := range b.Batch.Items {
-				msgid, err := e.nextMsgid()
-				if err != nil {
-					return err
-				}
-				err = e.stayCall(ctx, rec, platform.InfnoInpatientCancelFee, msgid, InpatientCancelFeeInput(rec, StayFeedetlSn(b, it.Line)), nil)
-				if err != nil && !nothingThere(err) {
-					return fmt.Errorf("withdraw lost upload of batch %s of stay %s: %w", no, rec.Admission.IptNo, err)
-				}
+			complete, err := e.resolveLostUpload(ctx, rec, b)
+			if err != nil {
+				return err
 			}
-			b.Attempt++
+			if complete {
+				outcome = OutcomeAdopted
+			}
 		}
-		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
+		rec.logMsg(p.Msgid, p.Infno, outcome, "", e.now())
 	case platform.InfnoDischarge:
 		// A lost discharge: 5201 shows whether the stay is discharged (endtime); go
 		// on when it is, send 2402 again when not (a late one then answers

@@ -102,6 +102,14 @@ func DischargeInput(rec *StayRecord) platform.DischargeInput {
 	return in
 }
 
+// AdmissionChangeInput is the stay's 2403: only the fields that change.
+func AdmissionChangeInput(rec *StayRecord, c *settle.AdmissionChange) platform.AdmissionChangeInput {
+	return platform.AdmissionChangeInput{Adminfo: platform.AdmissionChange{
+		MdtrtID: rec.MdtrtID, PsnNo: rec.PsnNo, AtddrNo: c.Doctor.Code, ChfpdrName: c.Doctor.Name,
+		AdmDeptCodg: c.Dept.Code, AdmDeptName: c.Dept.Name, AdmBed: c.Bed,
+	}}
+}
+
 // StayRef is the 2404 and 2405 of the stay.
 func StayRef(rec *StayRecord) platform.StayRefInput {
 	return platform.InpatientRefFor(rec.MdtrtID, rec.PsnNo)

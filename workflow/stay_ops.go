@@ -597,3 +597,30 @@ func (e *Engine) CancelStay(ctx context.Context, iptNo, source string) (StayResu
 	}
 	return StayResult{Kind: kind, Stay: rec}, nil
 }
+
+// ChangeAdmission changes the bed, department or doctor of a stay in hospital (2403),
+// in order behind what waits in its line. The admission's identity (its body for
+// idempotency) stays what was posted; the stay shows the change.
+func (e *Engine) ChangeAdmission(ctx context.Context, iptNo string, c settle.AdmissionChange, source string) (StayResult, error) {
+	c.IptNo = iptNo
+	if err := c.Validate(); err != nil {
+		return StayResult{}, err
+	}
+	rec, unlock, err := e.lockStay(ctx, iptNo)
+	if err != nil {
+		return StayResult{}, err
+	}
+	defer unlock()
+	if err := closedStay(rec); err != nil {
+		return StayResult{}, err
+	}
+	if rec.final() != nil {
+		return StayResult{}, stayStateError(rec, &StateError{Code: "stay_settled", Message: "it is settled for good"})
+	}
+	id := rec.addOp(StayOp{Kind: OpChange, Change: &c, At: e.now()})
+	kind, err := e.runStay(ctx, rec, id, ResultFound)
+	if err != nil {
+		return StayResult{}, err
+	}
+	return StayResult{Kind: kind, Stay: rec}, nil
+}

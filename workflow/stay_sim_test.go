@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -19,13 +17,28 @@ import (
 // crashes at random commits with a restart on the same store — with every request
 // repeated until it gets a definite answer, as the HIS and the windows do. At the end
 // every stay must be settled exactly once at the platform with all its fees, and no
-// msgid may have been sent twice. SETTLE_AGENT_STAY_SEED repeats a run.
+// msgid may have been sent twice. It runs the seeds of TestSimulation's flags:
+//
+//	go test ./workflow -run Simulation -seeds 300      (both simulations, CI)
+//	go test ./workflow -run Stay_Simulation -seed 17 -v (replay one seed)
 func TestStay_Simulation(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if v, err := strconv.ParseUint(os.Getenv("SETTLE_AGENT_STAY_SEED"), 10, 64); err == nil {
-		seed = v
+	if *simSeed != 0 {
+		runStaySimulation(t, *simSeed)
+		return
 	}
-	t.Logf("stay simulation seed %d (rerun with SETTLE_AGENT_STAY_SEED=%d)", seed, seed)
+	n := *simSeeds
+	if testing.Short() {
+		n = min(n, 8)
+	}
+	for i := 0; i < n; i++ {
+		seed := *simFirst + uint64(i)
+		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { runStaySimulation(t, seed) }) && !testing.Verbose() {
+			return // one failure is enough to look at; its seed replays exactly
+		}
+	}
+}
+
+func runStaySimulation(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	r := newRig(t, rigOptions{seed: seed})
 	faults := map[fault]int{}

@@ -460,3 +460,45 @@ func TestStay_Retention(t *testing.T) {
 	}
 	r.mustStay(open.IptNo)
 }
+
+// TestStay_ChangeAdmission: a bed and department change reaches the platform (2403),
+// also when its first answer is lost (sent again: it sets the same fields).
+func TestStay_ChangeAdmission(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	a := r.admission(cardLocalEmployee)
+	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var lost atomic.Bool
+	r.pf.decide = func(infno string) fault {
+		if infno == platform.InfnoAdmissionChange && lost.CompareAndSwap(false, true) {
+			return lostAfter
+		}
+		return passThrough
+	}
+	c := settle.AdmissionChange{Bed: "12-05", Dept: settle.Code{Code: "0302", Name: "呼吸内科"}}
+	if _, err := r.eng.ChangeAdmission(ctx, a.IptNo, c, "test"); err != nil {
+		t.Fatal(err)
+	}
+	r.drain(10, 2*time.Second)
+	rec := r.mustStay(a.IptNo)
+	if rec.Admission.Bed != "12-05" || rec.Admission.Dept.Code != "0302" || rec.State != workflow.StateAdmitted {
+		t.Errorf("after the change: bed %q dept %+v state %s; want 12-05, 0302, admitted", rec.Admission.Bed, rec.Admission.Dept, rec.State)
+	}
+	n := 0
+	for _, e := range r.sim.Ledger() {
+		if e.IptNo == a.IptNo && e.Infno == platform.InfnoAdmissionChange {
+			n++
+		}
+	}
+	if n < 1 {
+		t.Errorf("2403 bookings at the platform: %d; want the change booked", n)
+	}
+	if res, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil || res.Kind != workflow.ResultCreated {
+		t.Errorf("the original admission posted again after the change: %v, %v; want what it answered", res.Kind, err)
+	}
+	if _, err := r.eng.ChangeAdmission(ctx, a.IptNo, settle.AdmissionChange{}, "test"); !errors.Is(err, settle.ErrInvalid) {
+		t.Errorf("an empty change: %v; want a validation error", err)
+	}
+}

@@ -168,3 +168,23 @@ func TestQueries_VisitFindsAdmission(t *testing.T) {
 		t.Errorf("5201 by ipt_no: %+v, %v; want mdtrt_id %s", v, ok, mdtrt)
 	}
 }
+
+// TestQueries_StayListedOnce: 5201 lists a stay once.
+func TestQueries_StayListedOnce(t *testing.T) {
+	_, c := mustSim(t, nil)
+	cl := realClient(t, c, platform.Options{})
+	mdtrt, _ := c.admit(psnLocalEmployee, "310", "ZY-0002")
+	visits, _, err := cl.QueryVisits(context.Background(), c.meta(), platform.VisitQueryData{PsnNo: psnLocalEmployee})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range visits.Mdtrtinfo {
+		if v.MdtrtID == mdtrt {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("stay %s listed %d times; want once", mdtrt, n)
+	}
+}

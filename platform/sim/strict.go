@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"bytes"
+	"encoding/json"
+	"sort"
 	"strings"
 
 	"github.com/settle-agent/settle-agent/platform"
@@ -26,7 +29,7 @@ const (
 // The strict rules, as Violations names them. A well-behaved agent triggers none of
 // RuleReversalOutOfScope, RuleReversalWithoutOinfno, RuleFeedetlSnRepeated,
 // RuleCancelFeeWithoutBatch, RuleSettleWithoutPreSettle, RuleReconInline and
-// RuleMsgidRepeated, RuleReversalWithoutPsnNo; the others (a repeated 2201 after a
+// RuleMsgidRepeated, RuleReversalWithoutPsnNo, RuleInsuplcMismatch; the others (a repeated 2201 after a
 // lost answer that landed late included) (not found, already settled, nothing to cancel, stale
 // pre-settlement, session expired) are part of resolving faults correctly.
 const (
@@ -44,6 +47,7 @@ const (
 	RuleSessionExpired         = "session_expired"              // a sign_no ExpireSessions forgot
 	RuleVisitRepeated          = "visit_repeated"               // a 2201 under an ipt_otp_no that stands
 	RuleReversalWithoutPsnNo   = "reversal_without_psn_no"      // 2601 without psn_no
+	RuleInsuplcMismatch        = "insuplc_mismatch"             // insuplc_admdvs not the person's insured place
 )
 
 // Violation is one refusal of a strict rule.
@@ -194,3 +198,58 @@ func (p *Platform) sessionRefusal(req *platform.Request) *bizError {
 
 // reversibleList names the scope of 2601 for a refusal.
 func reversibleList() string { return strings.Join(platform.ReversibleInfnos(), ", ") }
+
+// insuplcRefusal refuses a call about a person whose envelope names another insured
+// place (insuplc_admdvs) than the person's: the platform routes a call by it, and the
+// insured place decides the policy. An empty insuplc_admdvs is not checked.
+func (p *Platform) insuplcRefusal(req *platform.Request) *bizError {
+	if req.InsuplcAdmdvs == "" {
+		return nil
+	}
+	psnNo := psnNoOf(req.Input)
+	if psnNo == "" {
+		return nil
+	}
+	fp, ok := p.byPsnNo[psnNo]
+	if !ok || fp.InsuplcAdmdvs == req.InsuplcAdmdvs {
+		return nil
+	}
+	return biz("参保地医保区划 insuplc_admdvs %s 与参保人参保地 %s 不符", req.InsuplcAdmdvs, fp.InsuplcAdmdvs).as(RuleInsuplcMismatch)
+}
+
+// psnNoOf finds the psn_no of an input: at its top, in its first object (data,
+// mdtrtinfo, …) or in the first element of its first list (feedetail).
+func psnNoOf(input json.RawMessage) string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(input, &top) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(top["psn_no"], &s) == nil && s != "" {
+		return s
+	}
+	for _, k := range sortedRawKeys(top) {
+		v := bytes.TrimSpace(top[k])
+		if len(v) > 0 && v[0] == '[' {
+			var list []json.RawMessage
+			if json.Unmarshal(v, &list) != nil || len(list) == 0 {
+				continue
+			}
+			v = list[0]
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(v, &obj) == nil && json.Unmarshal(obj["psn_no"], &s) == nil && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func sortedRawKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

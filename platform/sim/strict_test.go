@@ -384,3 +384,33 @@ func TestStrict_VisitNumberUnique(t *testing.T) {
 	c.ok("2202", platform.CancelRegisterInput{Data: platform.CancelRegisterData{PsnNo: psnChronic, MdtrtID: out.Data.MdtrtID, IptOtpNo: "HIS-9"}}, nil)
 	c.ok("2201", reg, nil)
 }
+
+// TestStrict_InsuredPlaceRoutes: a call about a person whose envelope names another
+// insured place than the person's is refused (the platform routes by it); an empty one
+// is not checked.
+func TestStrict_InsuredPlaceRoutes(t *testing.T) {
+	p, c := mustSim(t, nil)
+	cl := realClient(t, c, platform.Options{})
+	reg := platform.RegisterInput{Data: platform.RegisterData{PsnNo: psnShanghaiFiled, Insutype: "310", Begntime: "2026-11-23 09:00:00", IptOtpNo: "X1"}}
+	m := c.meta()
+	m.InsuplcAdmdvs = "330100" // the treatment area, not Shanghai
+	if _, err := cl.Call(context.Background(), "2201", m, reg, &platform.RegisterOutput{}); err == nil || !strings.Contains(err.Error(), "insuplc_admdvs") {
+		t.Fatalf("2201 with the wrong insured place: got %v; want a refusal naming insuplc_admdvs", err)
+	}
+	m = c.meta()
+	m.InsuplcAdmdvs = "310000"
+	var out platform.RegisterOutput
+	if _, err := cl.Call(context.Background(), "2201", m, reg, &out); err != nil || out.Data.MdtrtID == "" {
+		t.Fatalf("2201 with the patient's insured place: %v", err)
+	}
+	// psn_no inside a list (2204's feedetail) is found too.
+	fees := c.feeInput(psnShanghaiFiled, out.Data.MdtrtID, "X1", line{codgVisit, "1", "25"})
+	m = c.meta()
+	m.InsuplcAdmdvs = "330100"
+	if _, err := cl.Call(context.Background(), "2204", m, fees, &platform.FeeUploadOutput{}); err == nil {
+		t.Errorf("2204 with the wrong insured place: got nil; want a refusal")
+	}
+	if v := p.Violations()[RuleInsuplcMismatch]; v != 2 {
+		t.Errorf("insuplc_mismatch %d; want 2", v)
+	}
+}

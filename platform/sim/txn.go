@@ -47,6 +47,9 @@ func (p *Platform) dispatch(req *platform.Request) (any, *bizError) {
 	if p.opts.RequireSignIn && req.Infno != platform.InfnoSignIn && !p.st.signNos[req.SignNo] {
 		return nil, biz("签到编号 sign_no 无效或已失效，请先签到(9001)")
 	}
+	if e := p.insuplcRefusal(req); e != nil {
+		return nil, e
+	}
 	switch req.Infno {
 	case platform.InfnoSignIn:
 		return p.signIn(req)

@@ -40,35 +40,7 @@ func (p *Platform) visitQuery(req *platform.Request) (any, *bizError) {
 			Insutype: v.insutype, FixmedinsCode: v.fixmedins, ValiFlag: "1",
 		})
 	}
-	for _, st := range p.sortedStays() {
-		v := st.v
-		if v.psnNo != d.PsnNo || v.cancelled || d.MdtrtID != "" && v.id != d.MdtrtID || d.MedType != "" && d.MedType != v.medType {
-			continue
-		}
-		begn := st.begn.In(beijing).Format(platform.InfTimeLayout)
-		if d.Begntime != "" && begn < d.Begntime || d.Endtime != "" && begn > d.Endtime {
-			continue
-		}
-		rec := platform.VisitRecord{
-			MdtrtID: v.id, PsnNo: v.psnNo, IptOtpNo: st.iptNo, MedType: v.medType, Begntime: begn,
-			Insutype: v.insutype, FixmedinsCode: v.fixmedins, ValiFlag: "1",
-		}
-		if st.discharged {
-			rec.Endtime = st.end.In(beijing).Format(platform.InfTimeLayout)
-		}
-		out.Mdtrtinfo = append(out.Mdtrtinfo, rec)
-	}
 	return out, nil
-}
-
-// sortedStays lists the inpatient stays in admission order.
-func (p *Platform) sortedStays() []*stay {
-	ss := make([]*stay, 0, len(p.st.stays))
-	for _, s := range p.st.stays {
-		ss = append(ss, s)
-	}
-	sort.Slice(ss, func(i, j int) bool { return ss[i].v.id < ss[j].v.id })
-	return ss
 }
 
 func (v *visit) medTypeOr(def string) string {

@@ -1,0 +1,97 @@
+package agent_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Found by driving the cashier API with curl as cashier-api.md words it.
+
+// errorFields lists the fields an error answer's details name.
+func errorFields(body map[string]any) map[string]bool {
+	fields := map[string]bool{}
+	e, _ := body["error"].(map[string]any)
+	details, _ := e["details"].([]any)
+	for _, d := range details {
+		if m, ok := d.(map[string]any); ok {
+			f, _ := m["field"].(string)
+			fields[f] = true
+		}
+	}
+	return fields
+}
+
+func TestAgent_CreateBill_NoWindow_Invalid(t *testing.T) {
+	s := MustSystem(t, nil)
+	// A window's cashier software that forgets the window (and more) gets the
+	// 422 naming every bad field, not a 403 about a window named "".
+	st, body := s.Do("POST", "/v1/bills", tokW01, `{"bill_no":"QA0008","patient":{},"items":[{"his_code":"ZL0001"}]}`)
+	if st != 422 || str(body, "error", "code") != "invalid_bill" {
+		t.Fatalf("bill without window: got %d %v; want 422 invalid_bill", st, body)
+	}
+	fields := errorFields(body)
+	for _, f := range []string{"window", "patient.mdtrt_cert_type", "med_type"} {
+		if !fields[f] {
+			t.Errorf("details lack %s: %v", f, body)
+		}
+	}
+	if n := len(s.Sim.Ledger()); n != 0 {
+		t.Errorf("an invalid bill reached the platform: %d ledger entries", n)
+	}
+}
+
+func TestAgent_CreateBill_EveryBadDecimalNamed(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("POST", "/v1/bills", tokW01, `{"bill_no":"QA0009","window":"W01",
+		"patient":{"mdtrt_cert_type":"03","mdtrt_cert_no":"A33010001"},"med_type":"11",
+		"items":[{"line":1,"his_code":"ZL0001","name":"x","qty":"1.00001","unit_price":"25.0000001","amount":"25.001"},
+		         {"line":2,"his_code":"ZL0001","name":"y","qty":"1","unit_price":"25.00","amount":25.00}],
+		"total":"50.001"}`)
+	if st != 422 || str(body, "error", "code") != "invalid_bill" {
+		t.Fatalf("got %d %v; want 422 invalid_bill", st, body)
+	}
+	fields := errorFields(body)
+	for _, f := range []string{"items[0].qty", "items[0].unit_price", "items[0].amount", "items[1].amount", "total"} {
+		if !fields[f] {
+			t.Errorf("details lack %s: %v", f, body)
+		}
+		if !strings.Contains(str(body, "error", "message"), f+":") {
+			t.Errorf("message does not name %s: %q", f, str(body, "error", "message"))
+		}
+	}
+}
+
+func TestAgent_GetBill_NotFoundSaysItOnce(t *testing.T) {
+	s := MustSystem(t, nil)
+	for _, path := range []string{"/v1/bills/MZ2026NOPE", "/v1/bills/MZ2026NOPE/settle", "/v1/bills/MZ2026NOPE/cancel"} {
+		method := "POST"
+		if !strings.HasSuffix(path, "settle") && !strings.HasSuffix(path, "cancel") {
+			method = "GET"
+		}
+		st, body := s.Do(method, path, tokW01, nil)
+		if got := str(body, "error", "message"); st != 404 || str(body, "error", "code") != "not_found" || got != "bill MZ2026NOPE: not found" {
+			t.Errorf("%s %s: got %d %v; want 404 not_found \"bill MZ2026NOPE: not found\"", method, path, st, body)
+		}
+	}
+}
+
+func TestAgent_GetStay_NotFoundRepeatsNothing(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("GET", "/v1/stays/ZY2026NOPE", tokW01, nil)
+	if got := str(body, "error", "message"); st != 404 || got != "stay ZY2026NOPE: not found" {
+		t.Errorf("unknown stay: got %d %v; want 404 \"stay ZY2026NOPE: not found\"", st, body)
+	}
+	// A path that cannot be an inpatient number is never repeated back
+	// (docs/api.md: an error never repeats the request's path).
+	for _, path := range []string{"/v1/stays/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/v1/stays/%E4%BD%8F%E9%99%A2/discharge"} {
+		method := "GET"
+		if strings.HasSuffix(path, "discharge") {
+			method = "POST"
+		}
+		st, body := s.Do(method, path, tokW01, "{}")
+		msg := str(body, "error", "message")
+		if st != 404 || strings.Contains(msg, "script") || strings.Contains(msg, "住院") {
+			t.Errorf("%s %s: got %d %q; want 404 repeating nothing of the path", method, path, st, msg)
+		}
+	}
+}
