@@ -95,3 +95,16 @@ func TestAgent_GetStay_NotFoundRepeatsNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestAgent_CreateBill_NotQualified_SameCodeEveryTime(t *testing.T) {
+	s := MustSystem(t, nil)
+	b := newBill(cardLocalEmployee) // 张伟 is filed for no chronic disease
+	b.MedType = "14"
+	st, body := s.Do("POST", "/v1/bills", tokW01, b)
+	if st != 422 || str(body, "error", "code") != "not_qualified" {
+		t.Fatalf("med_type 14, not filed: got %d %v; want 422 not_qualified (docs/api.md)", st, body)
+	}
+	if st, body := s.Do("POST", "/v1/bills/"+b.BillNo+"/settle", tokW01, nil); st != 422 || str(body, "error", "code") != "not_qualified" {
+		t.Errorf("settle of that bill: got %d %v; want 422 not_qualified", st, body)
+	}
+}
