@@ -108,3 +108,16 @@ func TestAgent_CreateBill_NotQualified_SameCodeEveryTime(t *testing.T) {
 		t.Errorf("settle of that bill: got %d %v; want 422 not_qualified", st, body)
 	}
 }
+
+func TestAgent_Reconciliation_UnknownFormat(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("GET", "/v1/reconciliation?date="+dayNow()+"&format=xml", tokAdmin, nil)
+	if st != 400 || str(body, "error", "code") != "bad_request" {
+		t.Errorf("format=xml: got %d %v; want 400 bad_request (not a JSON report the client did not ask for)", st, body)
+	}
+	for _, f := range []string{"", "&format=json", "&format=csv"} {
+		if st, _ := s.Do("GET", "/v1/reconciliation?date="+dayNow()+f, tokAdmin, nil); st != 200 {
+			t.Errorf("reconciliation%s: got %d; want 200", f, st)
+		}
+	}
+}
