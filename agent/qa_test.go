@@ -95,3 +95,29 @@ func TestAgent_GetStay_NotFoundRepeatsNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestAgent_CreateBill_NotQualified_SameCodeEveryTime(t *testing.T) {
+	s := MustSystem(t, nil)
+	b := newBill(cardLocalEmployee) // 张伟 is filed for no chronic disease
+	b.MedType = "14"
+	st, body := s.Do("POST", "/v1/bills", tokW01, b)
+	if st != 422 || str(body, "error", "code") != "not_qualified" {
+		t.Fatalf("med_type 14, not filed: got %d %v; want 422 not_qualified (docs/api.md)", st, body)
+	}
+	if st, body := s.Do("POST", "/v1/bills/"+b.BillNo+"/settle", tokW01, nil); st != 422 || str(body, "error", "code") != "not_qualified" {
+		t.Errorf("settle of that bill: got %d %v; want 422 not_qualified", st, body)
+	}
+}
+
+func TestAgent_Reconciliation_UnknownFormat(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("GET", "/v1/reconciliation?date="+dayNow()+"&format=xml", tokAdmin, nil)
+	if st != 400 || str(body, "error", "code") != "bad_request" {
+		t.Errorf("format=xml: got %d %v; want 400 bad_request (not a JSON report the client did not ask for)", st, body)
+	}
+	for _, f := range []string{"", "&format=json", "&format=csv"} {
+		if st, _ := s.Do("GET", "/v1/reconciliation?date="+dayNow()+f, tokAdmin, nil); st != 200 {
+			t.Errorf("reconciliation%s: got %d; want 200", f, st)
+		}
+	}
+}

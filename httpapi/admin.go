@@ -90,6 +90,13 @@ func (s *Server) handleReconciliation(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("date %s is not a date like 2026-11-23", quoted(day)), nil))
 		return
 	}
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json", "csv":
+	default:
+		// Asked before anything goes to the platform (3201/3202).
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("format %s is not json or csv", quoted(f)), nil))
+		return
+	}
 	if s.rec == nil {
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", "reconciliation is not configured in this agent", nil))
 		return
