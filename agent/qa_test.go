@@ -121,3 +121,14 @@ func TestAgent_Reconciliation_UnknownFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestAgent_Admit_NoWindow_Invalid(t *testing.T) {
+	s := MustSystem(t, nil)
+	st, body := s.Do("POST", "/v1/stays", tokW01, `{"ipt_no":"ZYW3","patient":{"mdtrt_cert_type":"03","mdtrt_cert_no":"A33010001"}}`)
+	if st != 422 || !errorFields(body)["window"] {
+		t.Fatalf("admission without window: got %d %v; want 422 naming window (cashier-api.md: 422 naming every bad field)", st, body)
+	}
+	if n := len(s.Sim.Ledger()); n != 0 {
+		t.Errorf("an invalid admission reached the platform: %d ledger entries", n)
+	}
+}

@@ -19,7 +19,8 @@ func (s *Server) handleCreateStay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	if !c.admin && a.Window != c.window {
+	// An admission without a window is invalid (422 naming it), not another window's.
+	if !c.admin && a.Window != "" && a.Window != c.window {
 		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not admit for window %q", c.window, a.Window), nil))
 		return
 	}
