@@ -1,8 +1,11 @@
 package agent_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
 // Found by driving the cashier API with curl as cashier-api.md words it.
@@ -130,5 +133,43 @@ func TestAgent_Admit_NoWindow_Invalid(t *testing.T) {
 	}
 	if n := len(s.Sim.Ledger()); n != 0 {
 		t.Errorf("an invalid admission reached the platform: %d ledger entries", n)
+	}
+}
+
+// A bill an administrator gave up on is not said to have run out its retry horizon.
+func TestStatusPage_DeadByAdmin_NotRetryHorizon(t *testing.T) {
+	s := MustSystem(t, nil)
+	s.Sim.SetFaults(sim.Faults{Down: true})
+	b := newBill(cardUnfiled)
+	if st, body := s.Do("POST", "/v1/bills", tokW01, b); st != 201 {
+		t.Fatalf("offline pre-settle: %d %v", st, body)
+	}
+	if st, body := s.Do("POST", "/v1/bills/"+b.BillNo+"/settle", tokW01, nil); st != 202 {
+		t.Fatalf("offline settle: %d %v; want 202", st, body)
+	}
+	s.Sim.SetFaults(sim.Faults{})
+	var id string
+	s.waitFor("the queued bill refused on sync (未备案)", func() bool {
+		_, body := s.Do("GET", "/v1/queue?state=failed", tokAdmin, nil)
+		recs, _ := body["records"].([]any)
+		if len(recs) == 1 {
+			id = fmt.Sprint(recs[0].(map[string]any)["id"])
+			return true
+		}
+		return false
+	})
+	if st, body := s.Do("POST", "/v1/queue/"+id+"/dead", tokAdmin, nil); st != 200 {
+		t.Fatalf("dead by hand: %d %v", st, body)
+	}
+	for _, tc := range []struct{ url, wrong string }{{"/", "重试期满仍未上传"}, {"/?lang=en", "not sent within the retry horizon"}} {
+		page := getPage(t, s.URL+tc.url, "")
+		i := strings.Index(page, b.BillNo)
+		if i < 0 {
+			t.Fatalf("%s: the dead bill %s is not on the page", tc.url, b.BillNo)
+		}
+		row := page[i : i+strings.Index(page[i:], "</tr>")]
+		if strings.Contains(row, tc.wrong) || !strings.Contains(row, "administrator") {
+			t.Errorf("%s: the bill given up by an administrator reads %q; want it not to claim %q", tc.url, row, tc.wrong)
+		}
 	}
 }
