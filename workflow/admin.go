@@ -36,6 +36,14 @@ func (e *Engine) moveJob(ctx context.Context, id uint64, what string, change fun
 	}); err != nil {
 		return err
 	}
+	// Say plainly when the queue would refuse the move, before any bill or stay is
+	// touched: only failed or dead jobs are retried, done ones are not given up.
+	switch {
+	case what == "retried" && j.State != JobFailed && j.State != JobDead:
+		return fmt.Errorf("queue job %d is %s: only failed or dead jobs are retried by hand: %w", id, j.State, ErrJobMoved)
+	case what != "retried" && j.State == JobDone:
+		return fmt.Errorf("queue job %d is done: a finished job cannot be given up: %w", id, ErrJobMoved)
+	}
 	if isStayJob(j) {
 		return e.moveStayJob(ctx, j, what, move)
 	}

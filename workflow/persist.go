@@ -109,6 +109,11 @@ func (e *Engine) save(ctx context.Context, rec *Record, also func(tx Tx) error) 
 		}
 		return nil
 	})
+	if errors.Is(err, ErrJobMoved) {
+		// The queue refused the move (the job is not where the move needs it): the
+		// store is fine and nothing changed.
+		return fmt.Errorf("store bill %s: %w", rec.Bill.BillNo, err)
+	}
 	if err != nil {
 		return fmt.Errorf("store bill %s: %w: %w", rec.Bill.BillNo, ErrStore, err)
 	}

@@ -379,6 +379,9 @@ func (e *Engine) saveStay(ctx context.Context, rec *StayRecord, also func(tx Tx)
 		}
 		return nil
 	})
+	if errors.Is(err, ErrJobMoved) {
+		return fmt.Errorf("store stay %s: %w", rec.Admission.IptNo, err)
+	}
 	if err != nil {
 		return fmt.Errorf("store stay %s: %w: %w", rec.Admission.IptNo, ErrStore, err)
 	}
