@@ -328,13 +328,19 @@ func (r *Reconciler) checkDetail(ctx context.Context, day string, rep *Reconcili
 // cell safe to open in a spreadsheet (internal/csvsafe).
 func WriteCSV(w io.Writer, rep *Reconciliation) error {
 	cw := csvsafe.NewWriter(w)
-	_ = cw.Write([]string{"date", "bill_no", "window", "state", "setl_id", "medfee_sumamt", "collected", "psn_cash_pay", "refund", "amount_due"})
+	// deposit is "1" where amount_due comes out of a stay's deposit (押金) rather than
+	// from a patient who left owing it, so the cashier office can tell the two apart.
+	_ = cw.Write([]string{"date", "bill_no", "window", "state", "setl_id", "medfee_sumamt", "collected", "psn_cash_pay", "refund", "amount_due", "deposit"})
 	for _, d := range rep.Differences {
 		real := ""
 		if d.RealCash != nil {
 			real = d.RealCash.String()
 		}
-		_ = cw.Write([]string{rep.Date, d.BillNo, d.Window, d.State, d.SetlID, d.Total.String(), d.Collected.String(), real, d.Refund.String(), d.AmountDue.String()})
+		deposit := "0"
+		if d.Deposit {
+			deposit = "1"
+		}
+		_ = cw.Write([]string{rep.Date, d.BillNo, d.Window, d.State, d.SetlID, d.Total.String(), d.Collected.String(), real, d.Refund.String(), d.AmountDue.String(), deposit})
 	}
 	cw.Flush()
 	return cw.Error()
