@@ -37,6 +37,18 @@ func TestFaults(t *testing.T) {
 		if n := booked(p, "2201"); n != 0 {
 			t.Errorf("booked %d while down; want 0", n)
 		}
+		// Nothing else answers either (a HEAD for the clock's Date header, a GET); the
+		// /sim/ controls do.
+		for _, m := range []string{http.MethodHead, http.MethodGet} {
+			req, _ := http.NewRequest(m, c.url+DefaultPath, nil)
+			if resp, err := c.hc.Do(req); err == nil {
+				resp.Body.Close()
+				t.Errorf("%s while down: HTTP %d (Date %q); want no answer", m, resp.StatusCode, resp.Header.Get("Date"))
+			}
+		}
+		if code, _ := control(t, c, http.MethodGet, "/sim/faults", ""); code != 200 {
+			t.Errorf("GET /sim/faults while down: %d; want 200", code)
+		}
 		p.SetFaults(Faults{})
 		c.ok("2201", regInput(psnLocalEmployee), nil)
 	})

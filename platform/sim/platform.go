@@ -224,6 +224,11 @@ func (p *Platform) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sim/", p.serveControl)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if p.Faults().Down {
+			// A platform that is down answers nothing, not even HEAD or GET.
+			dropConnection(w, false)
+			return
+		}
 		if r.Method != http.MethodPost {
 			if !strings.HasSuffix(r.URL.Path, "/callService") {
 				http.Error(w, "not found: the platform serves POST "+DefaultPath+" (or a province's service path) and /sim/", http.StatusNotFound)
