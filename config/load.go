@@ -68,7 +68,13 @@ func Parse(data []byte, name string, getenv func(string) string) (*Config, error
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		if fatal := c.src.decodeProblems(err, v); fatal {
-			// The document did not decode: what follows would only add noise.
+			// The document did not decode, so its values are not known and checking
+			// them would only add noise; its keys are, from the scan: name every
+			// unknown one too, so one edit fixes them all.
+			if c.src.unknown > 0 {
+				c.src.unknownProblems(v, maxUnknownKeys)
+			}
+			v.sort()
 			return c, v
 		}
 	}

@@ -261,3 +261,18 @@ func TestParse_ManyUnknownKeys(t *testing.T) {
 		t.Errorf("last: got %q; want it to start with %q", got, want)
 	}
 }
+
+// A type error stops the decode, but the unknown keys elsewhere in the file are still
+// named (with their lines), so IT fixes them in one edit rather than one per run.
+func TestParse_TypeError_StillNamesUnknownKeys(t *testing.T) {
+	data := validTOML + "\n[offline]\ndeadline = 3\n\n[dropfolder]\npathh = \"/x\"\n"
+	_, err := Parse([]byte(data), "s.toml", nil)
+	ps := problemsOf(t, err)
+	if _, ok := findProblem(ps, "offline.deadline"); !ok {
+		t.Errorf("problems %v; want offline.deadline's type error", ps)
+	}
+	p, ok := findProblem(ps, "dropfolder.pathh")
+	if !ok || p.Line == 0 {
+		t.Errorf("problems %v; want the unknown key dropfolder.pathh with its line", ps)
+	}
+}
