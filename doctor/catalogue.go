@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
@@ -35,10 +36,29 @@ func (d *doctor) catalogue(ctx context.Context, cfg *config.Config) {
 	for _, c := range st.Catalogues {
 		rows += c.Rows
 	}
+	// doctor speaks English throughout; st.Warning is the status page's Chinese
+	// sentence, so the line is said here from the status's fields.
 	if st.Stale {
-		d.warn(name, fmt.Sprintf("%s: %d rows; %s", path, rows, st.Warning),
+		why := "never synced completely"
+		if !st.OldestSync.IsZero() {
+			why = fmt.Sprintf("oldest sync %s ago, over max_age %s", englishAge(d.o.Now().Sub(st.OldestSync)), st.MaxAge)
+		}
+		d.warn(name, fmt.Sprintf("%s: %d rows; %s", path, rows, why),
 			"run 'settle-agent catalogue sync' (the agent also syncs daily at [catalogue] sync_at)")
 		return
 	}
-	d.ok(name, fmt.Sprintf("%s: %d rows, oldest sync %s ago (max_age %s)", path, rows, catalogue.Age(d.o.Now().Sub(st.OldestSync)), st.MaxAge))
+	d.ok(name, fmt.Sprintf("%s: %d rows, oldest sync %s ago (max_age %s)", path, rows, englishAge(d.o.Now().Sub(st.OldestSync)), st.MaxAge))
+}
+
+// englishAge writes an age as IT reads it in doctor's lines: 3d4h, 5h, 12m.
+func englishAge(a time.Duration) string {
+	switch {
+	case a < time.Minute:
+		return "under a minute"
+	case a < time.Hour:
+		return fmt.Sprintf("%dm", int(a/time.Minute))
+	case a < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(a/time.Hour))
+	}
+	return fmt.Sprintf("%dd%dh", int(a/(24*time.Hour)), int(a%(24*time.Hour)/time.Hour))
 }

@@ -51,12 +51,12 @@ func TestDoctor_Catalogue(t *testing.T) {
 	t.Parallel()
 	s := newDoctorSetup(t, nil)
 	checks := s.Run(s.Options())
-	wantCheck(t, checks, "catalogue", CheckWarn, "从未同步")
+	wantCheck(t, checks, "catalogue", CheckWarn, "never synced completely")
 	syncCatalogue(t, s.DataDir, s.BaseURL)
 	checks = s.Run(s.Options())
 	wantCheck(t, checks, "catalogue", CheckOK, "rows, oldest sync")
 	o := s.Options()
 	o.Now = func() time.Time { return time.Now().Add(72 * time.Hour) }
 	checks = s.Run(o)
-	wantCheck(t, checks, "catalogue", CheckWarn, "超过 [catalogue] max_age 48h0m0s")
+	wantCheck(t, checks, "catalogue", CheckWarn, "oldest sync 3d0h ago, over max_age 48h0m0s")
 }
