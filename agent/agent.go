@@ -142,6 +142,7 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 	return platform.Options{
 		BaseURL:            cfg.Platform.BaseURL,
 		Path:               cfg.Platform.Path,
+		Paths:              cfg.Platform.Paths,
 		Timeout:            cfg.Platform.Timeout.Duration,
 		Paasid:             cfg.Platform.Paasid,
 		Token:              cfg.Platform.Token.Value(),
