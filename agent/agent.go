@@ -155,6 +155,14 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 		MdtrtareaAdmvs:     cfg.Hospital.Admdvs,
 		RecerSysCode:       cfg.Platform.RecerSysCode,
 		Infver:             cfg.Platform.Infver,
+		FileInArray:        cfg.Platform.FileInArray,
+		Phrases: platform.Phrases{
+			OriginalNotFound:  cfg.Platform.Phrases.OriginalNotFound,
+			AlreadySettled:    cfg.Platform.Phrases.AlreadySettled,
+			SessionExpired:    cfg.Platform.Phrases.SessionExpired,
+			NothingToCancel:   cfg.Platform.Phrases.NothingToCancel,
+			AlreadyRegistered: cfg.Platform.Phrases.AlreadyRegistered,
+		},
 	}
 }
 

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/platform"
 )
 
 // A province that gives some services their own path ([platform.paths]) gets each
@@ -65,5 +69,24 @@ func TestAgent_PlatformPaths_PerInfno(t *testing.T) {
 		if paths := seen[infno]; len(paths) != 1 || !paths[want] {
 			t.Errorf("infno %s went to %v; want only %s", infno, paths, want)
 		}
+	}
+}
+
+// A province's own wording of a refusal ([platform.phrases]) is what the client
+// recognises; a kind left out keeps the defaults, and [platform] file_in_array reaches
+// the client too.
+func TestPlatformOptions_PhrasesAndFileInArray(t *testing.T) {
+	cfg := MustConfig(t, "http://127.0.0.1:1", t.TempDir())
+	cfg.Platform.Phrases.OriginalNotFound = []string{"未找到该笔原始交易"}
+	cfg.Platform.FileInArray = true
+	po := agent.PlatformOptions(cfg)
+	if !po.FileInArray {
+		t.Errorf("FileInArray: got false; want true")
+	}
+	if got := po.Phrases.Kind(platform.InfnoReversal, "冲正失败：未找到该笔原始交易"); !errors.Is(got, platform.ErrOriginalNotFound) {
+		t.Errorf("the configured wording: got %v; want ErrOriginalNotFound", got)
+	}
+	if got := po.Phrases.Kind(platform.InfnoSettle, "该就诊已结算"); !errors.Is(got, platform.ErrAlreadySettled) {
+		t.Errorf("a kind left out: got %v; want the default's ErrAlreadySettled", got)
 	}
 }

@@ -74,6 +74,23 @@ type Platform struct {
 	// Paths overrides Path per infno ([platform.paths], "2207" = "/fsi/api/..."), for
 	// provinces that give each service its own path; an infno not listed uses Path.
 	Paths map[string]string `toml:"paths"`
+	// FileInArray sends a 9101 file as a JSON array of byte values instead of base64
+	// text (some provinces' gateways take only the array).
+	FileInArray bool `toml:"file_in_array"`
+	// Phrases are the province's own wordings of the refusals the agent acts on
+	// ([platform.phrases]); a list left out keeps the agent's defaults
+	// (docs/platform.md, "Refusals the agent recognises").
+	Phrases PlatformPhrases `toml:"phrases,omitempty"`
+}
+
+// PlatformPhrases are the err_msg wordings that mark a refusal the agent acts on.
+// Each list replaces that kind's defaults when given.
+type PlatformPhrases struct {
+	OriginalNotFound  []string `toml:"original_not_found,omitempty"`
+	AlreadySettled    []string `toml:"already_settled,omitempty"`
+	SessionExpired    []string `toml:"session_expired,omitempty"`
+	NothingToCancel   []string `toml:"nothing_to_cancel,omitempty"`
+	AlreadyRegistered []string `toml:"already_registered,omitempty"`
 }
 
 // API is the agent's local HTTP API for cashier windows and the HIS.
