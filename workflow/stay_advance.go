@@ -161,14 +161,9 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 		return nil
 	}
 	if rec.PsnNo == "" {
-		msgid, err := e.nextMsgid()
-		if err != nil {
-			return err
-		}
 		var out platform.PersonInfoOutput
 		pt := rec.Admission.Patient
-		err = e.stayCall(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
-		if err != nil {
+		if err := e.stayRead(ctx, rec, platform.InfnoPersonInfo, PersonInput(pt, e.now()), &out); err != nil {
 			return fmt.Errorf("1101 for stay %s: %w", rec.Admission.IptNo, err)
 		}
 		p := out.Person()
@@ -212,14 +207,9 @@ func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bo
 // findStayVisit asks 5201 for the person's inpatient visits and returns the one with the
 // stay's ipt_no (its endtime is set once discharged).
 func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return platform.VisitRecord{}, false, err
-	}
 	var out platform.VisitQueryOutput
 	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
-	err = e.stayCall(ctx, rec, platform.InfnoVisitQuery, msgid, in, &out)
-	if err != nil {
+	if err := e.stayRead(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
 		if isFinal(err) {
 			return platform.VisitRecord{}, false, nil
 		}
@@ -233,14 +223,9 @@ func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.V
 // and the agent does not know: a 2304 of ours booked late. The error is set when the
 // query got no definite answer.
 func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return false, err
-	}
 	var out platform.SettleQueryOutput
 	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	err = e.stayCall(ctx, rec, platform.InfnoSettleQuery, msgid, in, &out)
-	if err != nil {
+	if err := e.stayRead(ctx, rec, platform.InfnoSettleQuery, in, &out); err != nil {
 		if isFinal(err) {
 			return false, nil
 		}
@@ -385,13 +370,9 @@ func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always boo
 	if !superseded && !always {
 		return nil
 	}
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
 	var out platform.FeeQueryOutput
 	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
+	if err := e.stayRead(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
 		return fmt.Errorf("5204 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	for _, f := range out.Feedetail {
@@ -411,13 +392,9 @@ func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always boo
 // uploaded (true). None: it was not. Some: they are withdrawn (2302). Either way the
 // batch is then uploaded again as a new attempt, under new feedetl_sns.
 func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayBatch) (bool, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return false, err
-	}
 	var out platform.FeeQueryOutput
 	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
+	if err := e.stayRead(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
 		return false, fmt.Errorf("5204 for the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
 	}
 	standing := map[string]platform.FeeRecord{}
@@ -440,11 +417,9 @@ func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *Stay
 		return true, nil
 	}
 	for _, f := range found {
-		m, err := e.nextMsgid()
-		if err != nil {
-			return false, err
-		}
-		err = e.stayCall(ctx, rec, platform.InfnoInpatientCancelFee, m, InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
+		// Repeatable (a withdrawal of what is gone is "nothing to cancel"): a msgid of
+		// its own per try, and a sign-in when the platform forgot the session.
+		err := e.stayRead(ctx, rec, platform.InfnoInpatientCancelFee, InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
 		if err != nil && !nothingThere(err) {
 			return false, fmt.Errorf("withdraw the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
 		}
@@ -455,13 +430,8 @@ func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *Stay
 
 // stayPresettle sends 2303 and keeps its answer in rec.Presettle.
 func (e *Engine) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
 	var out platform.InpatientSettleOutput
-	err = e.stayCall(ctx, rec, platform.InfnoInpatientPreSettle, msgid, pre, &out)
-	if err != nil {
+	if err := e.stayRead(ctx, rec, platform.InfnoInpatientPreSettle, pre, &out); err != nil {
 		return fmt.Errorf("2303 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	split := out.Setlinfo.Split()
@@ -556,8 +526,19 @@ func (e *Engine) stayCancel(ctx context.Context, rec *StayRecord) error {
 
 // stayWrite sends one write of the stay exactly once: its msgid is stored (fsynced)
 // with the stay before it leaves; a send without a definite answer leaves it pending,
-// to be resolved before anything else happens to the stay.
+// to be resolved before anything else happens to the stay. A refusal because the
+// platform forgot the session (nothing was processed) is followed by one sign-in and
+// the write again, with a new msgid.
 func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
+	stale := e.pf.SignNo()
+	err := e.stayWriteOnce(ctx, rec, infno, batch, in, out)
+	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
+		err = e.stayWriteOnce(ctx, rec, infno, batch, in, out)
+	}
+	return err
+}
+
+func (e *Engine) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
 	msgid, err := e.nextMsgid()
 	if err != nil {
 		return err
@@ -583,6 +564,25 @@ func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch st
 		return fmt.Errorf("%s for stay %s: %w", infno, rec.Admission.IptNo, err)
 	}
 	return nil
+}
+
+// stayRead sends a message of the stay that books nothing, or one whose repetition
+// is harmless and whose msgid need not be stored (the resolution's own 2601 and
+// 2302): a msgid of its own per try, and once more after a sign-in when the platform
+// forgot the session (as the bill flow's readStep).
+func (e *Engine) stayRead(ctx context.Context, rec *StayRecord, infno string, in, out any) error {
+	for try := 0; ; try++ {
+		msgid, err := e.nextMsgid()
+		if err != nil {
+			return err
+		}
+		stale := e.pf.SignNo()
+		err = e.stayCall(ctx, rec, infno, msgid, in, out)
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
+			continue
+		}
+		return err
+	}
 }
 
 // stayCall sends one message of the stay and records its outcome in the stay's
@@ -651,11 +651,10 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 				break
 			}
 		}
-		msgid, err := e.nextMsgid()
-		if err != nil {
-			return err
-		}
-		err = e.stayCall(ctx, rec, platform.InfnoReversal, msgid, StayReversalInput(rec, p), nil)
+		// Each try has a msgid of its own (none is stored: a 2601 repeated is
+		// harmless), and a refusal because the platform forgot the session signs in
+		// again.
+		err := e.stayRead(ctx, rec, platform.InfnoReversal, StayReversalInput(rec, p), nil)
 		if err != nil && !nothingThere(err, "原交易不存在") {
 			if isFinal(err) {
 				// The platform will not reverse it (it stands and others build on it):
