@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +61,68 @@ func TestReview_S1_StayLostUploadAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	view, _ := r.sim.StayAt(fixmedins, a.IptNo)
 	if view.LiveFees != 3 {
 		t.Errorf("fee lines standing at the platform: %d; want 3", view.LiveFees)
+	}
+}
+
+// S2: the 2601 of a lost write is refused with a message that merely contains
+// "不存在" (the person, the visit): that is no "原交易不存在". The original may stand,
+// so the write is never sent again; the stay waits, unresolved, for a person.
+func TestReview_S2_ReversalRefusedOtherwise_NeverResent(t *testing.T) {
+	for _, tc := range []struct{ infno, msg string }{
+		{platform.InfnoInpatientSettle, "人员信息不存在: psn_no P0001"},
+		{platform.InfnoAdmission, "就诊信息不存在或已撤销: mdtrt_id M0001"},
+	} {
+		t.Run(tc.infno, func(t *testing.T) {
+			r := newRig(t, rigOptions{})
+			ctx := context.Background()
+			a := r.admission(cardLocalEmployee)
+			var ipt string
+			r.pf.refuseMsg = tc.msg
+			tries := 0
+			r.pf.decide = func(infno string) fault {
+				if infno == platform.InfnoReversal {
+					return refused
+				}
+				if infno == tc.infno {
+					tries++
+				}
+				if infno == tc.infno && tries == 1 {
+					// Booked late (admission: 5201 does not find it yet), or booked
+					// with the answer lost (settlement).
+					if infno == platform.InfnoAdmission {
+						return late
+					}
+					return lostAfter
+				}
+				return passThrough
+			}
+			if tc.infno == platform.InfnoAdmission {
+				ipt = a.IptNo
+				if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				ipt, _ = r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
+				if _, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+					t.Fatalf("settle: %v", err)
+				}
+			}
+			r.drain(10, time.Minute)
+			if n := tries; n > 1 {
+				t.Errorf("%s sent %d times after its 2601 was refused %q; want once", tc.infno, n, tc.msg)
+			}
+			rec := r.mustStay(ipt)
+			if len(rec.Pending) != 1 || rec.Pending[0].Infno != tc.infno {
+				t.Fatalf("pending %+v; want the %s still unresolved (history %+v)", rec.Pending, tc.infno, rec.History)
+			}
+			if !strings.Contains(rec.ErrMsg, tc.msg) {
+				t.Errorf("err_msg %q; want the refusal %q shown for a person", rec.ErrMsg, tc.msg)
+			}
+			for _, m := range rec.History {
+				if m.Msgid == rec.Pending[0].Msgid && (m.Outcome == workflow.OutcomeReversed || m.Outcome == workflow.OutcomeNotBooked) {
+					t.Errorf("history says %s %s; want it unresolved", m.Outcome, m.Msgid)
+				}
+			}
+		})
 	}
 }

@@ -139,16 +139,19 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 }
 
 // nothingThere reports whether err is the platform saying that what a cancellation
-// names is not (or no longer) there: for the agent, that it is not booked now.
+// (2302, 2305, 2404, 2405) names is not (or no longer) there: platform.ErrNothingToCancel,
+// whose wordings are configuration (platform.Phrases), or one of phrases (2405's "not
+// discharged"). Any other refusal — one that merely contains "不存在", say of the
+// person or of the visit — is not: what the cancellation names may stand.
 func nothingThere(err error, phrases ...string) bool {
-	if errors.Is(err, platform.ErrNothingToCancel) || errors.Is(err, platform.ErrOriginalNotFound) {
+	if errors.Is(err, platform.ErrNothingToCancel) {
 		return true
 	}
 	var be *platform.BusinessError
-	if !errors.As(err, &be) {
+	if len(phrases) == 0 || !errors.As(err, &be) || errors.Is(err, platform.ErrSessionExpired) {
 		return false
 	}
-	for _, p := range append(phrases, "不存在", "已撤销") {
+	for _, p := range phrases {
 		if strings.Contains(be.ErrMsg, p) {
 			return true
 		}
@@ -654,11 +657,14 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 		// Each try has a msgid of its own (none is stored: a 2601 repeated is
 		// harmless), and a refusal because the platform forgot the session signs in
 		// again.
+		// Only "the original does not exist" (platform.ErrOriginalNotFound, whose
+		// wordings are configuration) means not booked: any other refusal leaves the
+		// message unresolved and never sent again — the original may stand.
 		err := e.stayRead(ctx, rec, platform.InfnoReversal, StayReversalInput(rec, p), nil)
-		if err != nil && !nothingThere(err, "原交易不存在") {
+		if err != nil && !errors.Is(err, platform.ErrOriginalNotFound) {
 			if isFinal(err) {
-				// The platform will not reverse it (it stands and others build on it):
-				// a person must look; the stay waits.
+				// The platform will not reverse it (it stands and others build on it,
+				// or it says something else): a person must look; the stay waits.
 				return fmt.Errorf("reverse %s %s of stay %s: %w (needs a person)", p.Infno, p.Msgid, rec.Admission.IptNo, err)
 			}
 			return fmt.Errorf("reverse %s %s of stay %s: %w", p.Infno, p.Msgid, rec.Admission.IptNo, err)
