@@ -126,3 +126,43 @@ func TestReview_S2_ReversalRefusedOtherwise_NeverResent(t *testing.T) {
 		})
 	}
 }
+
+// S3: a lost 2401 lands late, between the resolution (5201 did not find it, 2601
+// answered 原交易不存在) and the admission again, which the platform refuses as
+// already registered — here in another province's wording (platform.Phrases): the
+// visit is found with 5201 and its mdtrt_id adopted, the admission not failed.
+func TestReview_S3_Late2401_BeforeAdmitAgain_Adopted(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	a := r.admission(cardLocalEmployee)
+	tries := 0
+	r.pf.refuseMsg = "该人员已登记住院，重复挂号"
+	r.pf.decide = func(infno string) fault {
+		if infno != platform.InfnoAdmission {
+			return passThrough
+		}
+		tries++
+		if tries == 1 {
+			return late
+		}
+		r.pf.Deliver(ctx)
+		return refused
+	}
+	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+		t.Fatal(err)
+	}
+	r.drain(10, time.Minute)
+	r.pf.decide = nil
+	rec := r.mustStay(a.IptNo)
+	view, _ := r.sim.StayAt(fixmedins, a.IptNo)
+	if tries < 2 || !rec.Admitted || rec.AdmFailed || rec.MdtrtID == "" || rec.MdtrtID != view.MdtrtID {
+		t.Fatalf("after %d 2401s: admitted %v failed %v mdtrt %q (platform %q) err %q; want the late admission adopted", tries, rec.Admitted, rec.AdmFailed, rec.MdtrtID, view.MdtrtID, rec.ErrMsg)
+	}
+	adopted := false
+	for _, m := range rec.History {
+		adopted = adopted || m.Infno == platform.InfnoAdmission && m.Outcome == workflow.OutcomeAdopted
+	}
+	if !adopted {
+		t.Errorf("no 2401 adopted in the history: %+v", rec.History)
+	}
+}

@@ -116,7 +116,8 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 		if f.refuseMsg != "" {
 			msg = f.refuseMsg
 		}
-		return nil, &platform.BusinessError{Infno: infno, Infcode: -2, ErrMsg: msg}
+		// Classified as the real client does (the default phrases).
+		return nil, &platform.BusinessError{Infno: infno, Infcode: -2, ErrMsg: msg, Kind: platform.DefaultPhrases.Kind(infno, msg)}
 	case late:
 		f.mu.Lock()
 		f.later = append(f.later, lateCall{infno, m, in})

@@ -180,19 +180,11 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 	}
 	var out platform.AdmissionOutput
 	if err := e.stayWrite(ctx, rec, platform.InfnoAdmission, "", AdmissionInput(rec), &out); err != nil {
-		msg := refusalMessage(err)
-		if isFinal(err) && (strings.Contains(msg, "已办理入院") || strings.Contains(msg, "已在院")) {
+		if errors.Is(err, platform.ErrAlreadyRegistered) {
 			// An admission of ours booked late (after its reversal was answered "does
-			// not exist"): find it by the ipt_no and adopt it.
-			id, ok, qerr := e.findAdmission(ctx, rec)
-			if qerr != nil {
-				return qerr // no definite answer to the query: try again later
-			}
-			if ok {
-				rec.MdtrtID, rec.Admitted = id, true
-				rec.logMsg(rec.History[len(rec.History)-1].Msgid, platform.InfnoAdmission, OutcomeAdopted, "admitted earlier as "+id, e.now())
-				return nil
-			}
+			// not exist"): find it by the ipt_no and adopt it (the bill flow's
+			// adoptVisit).
+			return e.adoptAdmission(ctx, rec, lastMsgid(rec, platform.InfnoAdmission), err)
 		}
 		return err
 	}
@@ -200,11 +192,34 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 	return nil
 }
 
-// findAdmission asks 5201 for the person's inpatient visits and returns the one with
-// the stay's ipt_no; the error is set when the query got no definite answer.
-func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bool, error) {
+// adoptAdmission resolves a 2401 (msgid) refused because the ipt_no is already
+// admitted (platform.ErrAlreadyRegistered, refused): a lost 2401 of the stay landed
+// late. The visit is found with 5201 by the ipt_no and its mdtrt_id adopted; when
+// 5201 does not list it (yet), the outcome is unknown and the stay is tried again
+// later — never failed while the platform may hold its admission.
+func (e *Engine) adoptAdmission(ctx context.Context, rec *StayRecord, msgid string, refused error) error {
 	v, ok, err := e.findStayVisit(ctx, rec)
-	return v.MdtrtID, ok, err
+	if err != nil {
+		return err // no definite answer to the query: try again later
+	}
+	if !ok {
+		return fmt.Errorf("2401 %s of stay %s refused as already admitted (%s), but 5201 lists no visit %s: %w",
+			msgid, rec.Admission.IptNo, refusalMessage(refused), rec.Admission.IptNo, platform.ErrOutcomeUnknown)
+	}
+	rec.MdtrtID, rec.Admitted = v.MdtrtID, true
+	rec.ErrCode, rec.ErrMsg = "", ""
+	rec.logMsg(msgid, platform.InfnoAdmission, OutcomeAdopted, "already admitted: visit "+v.MdtrtID+" found by 5201", e.now())
+	return nil
+}
+
+// lastMsgid is the msgid of the stay's latest message of infno in its history.
+func lastMsgid(rec *StayRecord, infno string) string {
+	for i := len(rec.History) - 1; i >= 0; i-- {
+		if rec.History[i].Infno == infno {
+			return rec.History[i].Msgid
+		}
+	}
+	return ""
 }
 
 // findStayVisit asks 5201 for the person's inpatient visits and returns the one with the
