@@ -166,3 +166,40 @@ func TestReview_S3_Late2401_BeforeAdmitAgain_Adopted(t *testing.T) {
 		t.Errorf("no 2401 adopted in the history: %+v", rec.History)
 	}
 }
+
+// S4: a 2601 answered 原交易不存在 means the lost message was never booked
+// (OutcomeNotBooked, as the bill flow logs it); one the platform undid is reversed.
+func TestReview_S4_ReversalNotFound_LoggedNotBooked(t *testing.T) {
+	for _, tc := range []struct {
+		f    fault
+		want string
+	}{{lostBefore, workflow.OutcomeNotBooked}, {lostAfter, workflow.OutcomeReversed}} {
+		t.Run(tc.want, func(t *testing.T) {
+			r := newRig(t, rigOptions{})
+			ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
+			r.pf.decide = faultOnce(platform.InfnoInpatientSettle, tc.f)
+			if _, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+				t.Fatalf("settle: %v", err)
+			}
+			r.pf.decide = nil
+			r.drain(10, time.Minute)
+			r.checkStayOnce(ipt)
+			rec := r.mustStay(ipt)
+			lost := ""
+			for _, m := range rec.History {
+				if m.Infno == platform.InfnoInpatientSettle && lost == "" {
+					lost = m.Msgid
+				}
+			}
+			var got []string
+			for _, m := range rec.History {
+				if m.Msgid == lost {
+					got = append(got, m.Outcome)
+				}
+			}
+			if lost == "" || got[len(got)-1] != tc.want {
+				t.Errorf("outcomes of the lost 2304 %q: %v; want it resolved %s", lost, got, tc.want)
+			}
+		})
+	}
+}

@@ -647,8 +647,9 @@ func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
 // resolveStay settles the outcome of one pending message of the stay with the
 // transaction's own tools (platform.md "Outcome unknown") and forgets it once known:
 //
-//   - 2401, 2304, 2305: 2601 naming the msgid (success or "original does not exist"
-//     both mean: not booked now), then the operation is sent again with a new msgid;
+//   - 2401, 2304, 2305: 2601 naming the msgid — success (reversed) or "original does
+//     not exist" (not booked) both mean: not booked now; any other refusal leaves the
+//     message pending for a person — then the operation is sent again with a new msgid;
 //   - 2301: 5204 — all the upload's lines stand: it was booked, go on; else its lines
 //     that stand are withdrawn (2302) and the batch is uploaded again as a new attempt;
 //   - 2401 first 5201 by the ipt_no: adopted when found;
@@ -684,7 +685,12 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 			}
 			return fmt.Errorf("reverse %s %s of stay %s: %w", p.Infno, p.Msgid, rec.Admission.IptNo, err)
 		}
-		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
+		if err != nil {
+			// 原交易不存在: never booked (or no longer standing), as the bill flow logs it.
+			rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
+		} else {
+			rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
+		}
 	case platform.InfnoInpatientFeeUpload:
 		no, attempt, _ := strings.Cut(p.Batch, "#")
 		b := rec.batch(no)
