@@ -117,6 +117,10 @@ func runStaySimulation(t *testing.T, seed uint64) {
 		if rng.IntN(3) == 0 {
 			r.eng.Breaker().Trip() // an outage: the rest of this stay queues
 		}
+		if rng.IntN(4) == 0 {
+			// The platform forgets the session: the stay's writes and reads sign in again.
+			r.sim.ExpireSessions()
+		}
 		d := r.discharge()
 		again("discharge", func() error { _, err := r.eng.SubmitDischarge(ctx, s.a.IptNo, d, "sim"); return err })
 		again("settle", func() error {
@@ -129,6 +133,11 @@ func runStaySimulation(t *testing.T, seed uint64) {
 	decide := r.pf.decide
 	for round := 0; round < 40; round++ {
 		r.pf.Deliver(ctx)
+		if rng.IntN(4) == 0 {
+			// Forgotten while lost messages wait to be resolved: their 2601/5201/5204
+			// sign in again (S1).
+			r.sim.ExpireSessions()
+		}
 		r.drain(5, 3*time.Second)
 		done := true
 		for _, s := range stays {
