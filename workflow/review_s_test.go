@@ -203,3 +203,32 @@ func TestReview_S4_ReversalNotFound_LoggedNotBooked(t *testing.T) {
 		})
 	}
 }
+
+// S2, a withdrawal: a 2302 refused with a message that merely contains "不存在" is
+// not "nothing to cancel" — the lines stand, so the batch is not cancelled.
+func TestReview_S2_WithdrawalRefusedOtherwise_NotCancelled(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	a := r.admission(cardLocalEmployee)
+	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 3), "test"); err != nil {
+		t.Fatal(err)
+	}
+	r.pf.refuseMsg = "人员信息不存在: psn_no P0001"
+	r.pf.decide = func(infno string) fault {
+		if infno == platform.InfnoInpatientCancelFee {
+			return refused
+		}
+		return passThrough
+	}
+	_, _ = r.eng.CancelStayFees(ctx, a.IptNo, "D1")
+	r.drain(10, time.Minute)
+	r.pf.decide = nil
+	rec := r.mustStay(a.IptNo)
+	view, _ := r.sim.StayAt(fixmedins, a.IptNo)
+	if b := rec.Batches[0]; b.Cancelled || view.LiveFees != 3 {
+		t.Errorf("batch cancelled %v with %d lines standing at the platform; want not cancelled, 3 standing", b.Cancelled, view.LiveFees)
+	}
+}
