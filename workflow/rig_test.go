@@ -84,6 +84,8 @@ type faultPlatform struct {
 	inner   *platform.Client
 	decide  func(infno string) fault
 	crashed *atomic.Bool
+	// refuseMsg, when set, is the err_msg of a refused call (else a generic one).
+	refuseMsg string
 
 	mu    sync.Mutex
 	later []lateCall
@@ -110,7 +112,12 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 	case lostBefore:
 		return nil, errLost
 	case refused:
-		return nil, &platform.BusinessError{Infno: infno, Infcode: -2, ErrMsg: "fault: 业务校验不通过"}
+		msg := "fault: 业务校验不通过"
+		if f.refuseMsg != "" {
+			msg = f.refuseMsg
+		}
+		// Classified as the real client does (the default phrases).
+		return nil, &platform.BusinessError{Infno: infno, Infcode: -2, ErrMsg: msg, Kind: platform.DefaultPhrases.Kind(infno, msg)}
 	case late:
 		f.mu.Lock()
 		f.later = append(f.later, lateCall{infno, m, in})

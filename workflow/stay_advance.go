@@ -139,16 +139,19 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 }
 
 // nothingThere reports whether err is the platform saying that what a cancellation
-// names is not (or no longer) there: for the agent, that it is not booked now.
+// (2302, 2305, 2404, 2405) names is not (or no longer) there: platform.ErrNothingToCancel,
+// whose wordings are configuration (platform.Phrases), or one of phrases (2405's "not
+// discharged"). Any other refusal — one that merely contains "不存在", say of the
+// person or of the visit — is not: what the cancellation names may stand.
 func nothingThere(err error, phrases ...string) bool {
-	if errors.Is(err, platform.ErrNothingToCancel) || errors.Is(err, platform.ErrOriginalNotFound) {
+	if errors.Is(err, platform.ErrNothingToCancel) {
 		return true
 	}
 	var be *platform.BusinessError
-	if !errors.As(err, &be) {
+	if len(phrases) == 0 || !errors.As(err, &be) || errors.Is(err, platform.ErrSessionExpired) {
 		return false
 	}
-	for _, p := range append(phrases, "不存在", "已撤销") {
+	for _, p := range phrases {
 		if strings.Contains(be.ErrMsg, p) {
 			return true
 		}
@@ -161,14 +164,9 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 		return nil
 	}
 	if rec.PsnNo == "" {
-		msgid, err := e.nextMsgid()
-		if err != nil {
-			return err
-		}
 		var out platform.PersonInfoOutput
 		pt := rec.Admission.Patient
-		err = e.stayCall(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
-		if err != nil {
+		if err := e.stayRead(ctx, rec, platform.InfnoPersonInfo, PersonInput(pt, e.now()), &out); err != nil {
 			return fmt.Errorf("1101 for stay %s: %w", rec.Admission.IptNo, err)
 		}
 		p := out.Person()
@@ -182,79 +180,16 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 	}
 	var out platform.AdmissionOutput
 	if err := e.stayWrite(ctx, rec, platform.InfnoAdmission, "", AdmissionInput(rec), &out); err != nil {
-		msg := refusalMessage(err)
-		if isFinal(err) && (strings.Contains(msg, "已办理入院") || strings.Contains(msg, "已在院")) {
+		if errors.Is(err, platform.ErrAlreadyRegistered) {
 			// An admission of ours booked late (after its reversal was answered "does
-			// not exist"): find it by the ipt_no and adopt it.
-			id, ok, qerr := e.findAdmission(ctx, rec)
-			if qerr != nil {
-				return qerr // no definite answer to the query: try again later
-			}
-			if ok {
-				rec.MdtrtID, rec.Admitted = id, true
-				rec.logMsg(rec.History[len(rec.History)-1].Msgid, platform.InfnoAdmission, OutcomeAdopted, "admitted earlier as "+id, e.now())
-				return nil
-			}
+			// not exist"): find it by the ipt_no and adopt it (the bill flow's
+			// adoptVisit).
+			return e.adoptAdmission(ctx, rec, lastMsgid(rec, platform.InfnoAdmission), err)
 		}
 		return err
 	}
 	rec.MdtrtID, rec.Admitted = out.Result.MdtrtID, true
 	return nil
-}
-
-// findAdmission asks 5201 for the person's inpatient visits and returns the one with
-// the stay's ipt_no; the error is set when the query got no definite answer.
-func (e *Engine) findAdmission(ctx context.Context, rec *StayRecord) (string, bool, error) {
-	v, ok, err := e.findStayVisit(ctx, rec)
-	return v.MdtrtID, ok, err
-}
-
-// findStayVisit asks 5201 for the person's inpatient visits and returns the one with the
-// stay's ipt_no (its endtime is set once discharged).
-func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return platform.VisitRecord{}, false, err
-	}
-	var out platform.VisitQueryOutput
-	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
-	err = e.stayCall(ctx, rec, platform.InfnoVisitQuery, msgid, in, &out)
-	if err != nil {
-		if isFinal(err) {
-			return platform.VisitRecord{}, false, nil
-		}
-		return platform.VisitRecord{}, false, fmt.Errorf("5201 for stay %s: %w", rec.Admission.IptNo, err)
-	}
-	v, ok := out.ByIptOtpNo(rec.Admission.IptNo)
-	return v, ok && v.MdtrtID != "", nil
-}
-
-// adoptLateSettlement asks 5203 for the stay's settlements and adopts one that stands
-// and the agent does not know: a 2304 of ours booked late. The error is set when the
-// query got no definite answer.
-func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return false, err
-	}
-	var out platform.SettleQueryOutput
-	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	err = e.stayCall(ctx, rec, platform.InfnoSettleQuery, msgid, in, &out)
-	if err != nil {
-		if isFinal(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("5203 for stay %s: %w", rec.Admission.IptNo, err)
-	}
-	for _, s := range out.Standing() {
-		if s.SetlID == "" || rec.settlement(s.SetlID) != nil {
-			continue
-		}
-		e.adoptStaySettlement(rec, op, s, s.MedinsSetlID)
-		rec.logMsg(s.MedinsSetlID, platform.InfnoInpatientSettle, OutcomeAdopted, "settled earlier as "+s.SetlID, e.now())
-		return true, nil
-	}
-	return false, nil
 }
 
 func (e *Engine) stayFees(ctx context.Context, rec *StayRecord, op StayOp) error {
@@ -366,102 +301,10 @@ func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) err
 	return nil
 }
 
-// withdrawStrays cancels (2302) the fee lines the platform holds for the stay that
-// the agent does not: lines of an upload it gave up on (resolved as not booked) that
-// the platform booked late. It asks 5204 only when such an upload exists, or when
-// always is set.
-func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always bool) error {
-	known := map[string]bool{}
-	superseded := false
-	for i := range rec.Batches {
-		b := &rec.Batches[i]
-		superseded = superseded || b.Attempt > 0 || b.Cancelled
-		if b.Uploaded && !b.Cancelled {
-			for _, it := range b.Batch.Items {
-				known[StayFeedetlSn(b, it.Line)] = true
-			}
-		}
-	}
-	if !superseded && !always {
-		return nil
-	}
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
-	var out platform.FeeQueryOutput
-	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
-		return fmt.Errorf("5204 for stay %s: %w", rec.Admission.IptNo, err)
-	}
-	for _, f := range out.Feedetail {
-		if f.SetlID != "" || known[f.FeedetlSn] {
-			continue
-		}
-		err := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelFee, "", InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
-		if err != nil && !nothingThere(err) {
-			return err
-		}
-	}
-	return nil
-}
-
-// resolveLostUpload settles the outcome of a 2301 whose answer was lost: 5204 lists the
-// stay's standing lines. All of the upload's lines there: it was booked, the batch is
-// uploaded (true). None: it was not. Some: they are withdrawn (2302). Either way the
-// batch is then uploaded again as a new attempt, under new feedetl_sns.
-func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayBatch) (bool, error) {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return false, err
-	}
-	var out platform.FeeQueryOutput
-	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayCall(ctx, rec, platform.InfnoFeeQuery, msgid, in, &out); err != nil {
-		return false, fmt.Errorf("5204 for the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
-	}
-	standing := map[string]platform.FeeRecord{}
-	for _, f := range out.Feedetail {
-		standing[f.FeedetlSn] = f
-	}
-	var found []platform.FeeRecord
-	for _, it := range b.Batch.Items {
-		if f, ok := standing[StayFeedetlSn(b, it.Line)]; ok {
-			found = append(found, f)
-		}
-	}
-	if len(found) == len(b.Batch.Items) {
-		b.Uploaded, b.Refused = true, ""
-		b.Results = b.Results[:0]
-		for _, f := range found {
-			b.Results = append(b.Results, FeeLine{FeedetlSn: f.FeedetlSn, FulamtOwnpayAmt: f.FulamtOwnpayAmt.Money(),
-				OverlmtAmt: f.OverlmtAmt.Money(), PreselfpayAmt: f.PreselfpayAmt.Money(), InscpScpAmt: f.InscpScpAmt.Money()})
-		}
-		return true, nil
-	}
-	for _, f := range found {
-		m, err := e.nextMsgid()
-		if err != nil {
-			return false, err
-		}
-		err = e.stayCall(ctx, rec, platform.InfnoInpatientCancelFee, m, InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
-		if err != nil && !nothingThere(err) {
-			return false, fmt.Errorf("withdraw the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
-		}
-	}
-	b.Attempt++
-	return false, nil
-}
-
 // stayPresettle sends 2303 and keeps its answer in rec.Presettle.
 func (e *Engine) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
-	msgid, err := e.nextMsgid()
-	if err != nil {
-		return err
-	}
 	var out platform.InpatientSettleOutput
-	err = e.stayCall(ctx, rec, platform.InfnoInpatientPreSettle, msgid, pre, &out)
-	if err != nil {
+	if err := e.stayRead(ctx, rec, platform.InfnoInpatientPreSettle, pre, &out); err != nil {
 		return fmt.Errorf("2303 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	split := out.Setlinfo.Split()
@@ -556,8 +399,19 @@ func (e *Engine) stayCancel(ctx context.Context, rec *StayRecord) error {
 
 // stayWrite sends one write of the stay exactly once: its msgid is stored (fsynced)
 // with the stay before it leaves; a send without a definite answer leaves it pending,
-// to be resolved before anything else happens to the stay.
+// to be resolved before anything else happens to the stay. A refusal because the
+// platform forgot the session (nothing was processed) is followed by one sign-in and
+// the write again, with a new msgid.
 func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
+	stale := e.pf.SignNo()
+	err := e.stayWriteOnce(ctx, rec, infno, batch, in, out)
+	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
+		err = e.stayWriteOnce(ctx, rec, infno, batch, in, out)
+	}
+	return err
+}
+
+func (e *Engine) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
 	msgid, err := e.nextMsgid()
 	if err != nil {
 		return err
@@ -583,6 +437,25 @@ func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch st
 		return fmt.Errorf("%s for stay %s: %w", infno, rec.Admission.IptNo, err)
 	}
 	return nil
+}
+
+// stayRead sends a message of the stay that books nothing, or one whose repetition
+// is harmless and whose msgid need not be stored (the resolution's own 2601 and
+// 2302): a msgid of its own per try, and once more after a sign-in when the platform
+// forgot the session (as the bill flow's readStep).
+func (e *Engine) stayRead(ctx context.Context, rec *StayRecord, infno string, in, out any) error {
+	for try := 0; ; try++ {
+		msgid, err := e.nextMsgid()
+		if err != nil {
+			return err
+		}
+		stale := e.pf.SignNo()
+		err = e.stayCall(ctx, rec, infno, msgid, in, out)
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
+			continue
+		}
+		return err
+	}
 }
 
 // stayCall sends one message of the stay and records its outcome in the stay's
@@ -624,78 +497,4 @@ func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
 		m.InsuplcAdmdvs = e.o.Admdvs
 	}
 	return m
-}
-
-// resolveStay settles the outcome of one pending message of the stay with the
-// transaction's own tools (platform.md "Outcome unknown") and forgets it once known:
-//
-//   - 2401, 2304, 2305: 2601 naming the msgid (success or "original does not exist"
-//     both mean: not booked now), then the operation is sent again with a new msgid;
-//   - 2301: 5204 — all the upload's lines stand: it was booked, go on; else its lines
-//     that stand are withdrawn (2302) and the batch is uploaded again as a new attempt;
-//   - 2401 first 5201 by the ipt_no: adopted when found;
-//   - 2402: 5201 — discharged (endtime set): go on; else 2402 again;
-//   - 2302, 2403, 2405, 2404: sent again — each is harmless when already done.
-func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
-	switch p.Infno {
-	case platform.InfnoAdmission, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
-		if p.Infno == platform.InfnoAdmission && rec.PsnNo != "" && !rec.Admitted {
-			// A lost admission: 5201 by the ipt_no first — adopted when it is there.
-			v, ok, err := e.findStayVisit(ctx, rec)
-			if err != nil {
-				return err
-			}
-			if ok {
-				rec.MdtrtID, rec.Admitted = v.MdtrtID, true
-				rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "found by 5201 as "+v.MdtrtID, e.now())
-				break
-			}
-		}
-		msgid, err := e.nextMsgid()
-		if err != nil {
-			return err
-		}
-		err = e.stayCall(ctx, rec, platform.InfnoReversal, msgid, StayReversalInput(rec, p), nil)
-		if err != nil && !nothingThere(err, "原交易不存在") {
-			if isFinal(err) {
-				// The platform will not reverse it (it stands and others build on it):
-				// a person must look; the stay waits.
-				return fmt.Errorf("reverse %s %s of stay %s: %w (needs a person)", p.Infno, p.Msgid, rec.Admission.IptNo, err)
-			}
-			return fmt.Errorf("reverse %s %s of stay %s: %w", p.Infno, p.Msgid, rec.Admission.IptNo, err)
-		}
-		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
-	case platform.InfnoInpatientFeeUpload:
-		no, attempt, _ := strings.Cut(p.Batch, "#")
-		b := rec.batch(no)
-		outcome := OutcomeNotBooked
-		if b != nil && fmt.Sprint(b.Attempt) == attempt {
-			complete, err := e.resolveLostUpload(ctx, rec, b)
-			if err != nil {
-				return err
-			}
-			if complete {
-				outcome = OutcomeAdopted
-			}
-		}
-		rec.logMsg(p.Msgid, p.Infno, outcome, "", e.now())
-	case platform.InfnoDischarge:
-		// A lost discharge: 5201 shows whether the stay is discharged (endtime); go
-		// on when it is, send 2402 again when not (a late one then answers
-		// "discharged already", which counts as done).
-		v, ok, err := e.findStayVisit(ctx, rec)
-		if err != nil {
-			return err
-		}
-		rec.Discharged = ok && v.Endtime != ""
-		outcome := OutcomeNotBooked
-		if rec.Discharged {
-			outcome = OutcomeOK
-		}
-		rec.logMsg(p.Msgid, p.Infno, outcome, "5201: endtime "+v.Endtime, e.now())
-	default:
-		rec.logMsg(p.Msgid, p.Infno, OutcomeUnknown, "sent again", e.now())
-	}
-	rec.resolvePending(p.Msgid)
-	return nil
 }

@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -17,16 +18,22 @@ import (
 // crashes at random commits with a restart on the same store — with every request
 // repeated until it gets a definite answer, as the HIS and the windows do. At the end
 // every stay must be settled exactly once at the platform with all its fees, and no
-// msgid may have been sent twice. It runs the seeds of TestSimulation's flags:
+// msgid may have been sent twice. It runs a third of TestSimulation's seeds (a seed
+// drives several stays, each many calls; the bill simulation keeps the whole count),
+// or -stay-seeds of them:
 //
-//	go test ./workflow -run Simulation -seeds 300      (both simulations, CI)
-//	go test ./workflow -run Stay_Simulation -seed 17 -v (replay one seed)
+//	go test ./workflow -run Simulation -seeds 300          (both simulations, CI)
+//	go test ./workflow -run Stay_Simulation -stay-seeds 1000 (the stays alone, longer)
+//	go test ./workflow -run Stay_Simulation -seed 17 -v     (replay one seed)
 func TestStay_Simulation(t *testing.T) {
 	if *simSeed != 0 {
 		runStaySimulation(t, *simSeed)
 		return
 	}
-	n := *simSeeds
+	n := max(1, *simSeeds/3)
+	if *staySeeds > 0 {
+		n = *staySeeds
+	}
 	if testing.Short() {
 		n = min(n, 8)
 	}
@@ -37,6 +44,9 @@ func TestStay_Simulation(t *testing.T) {
 		}
 	}
 }
+
+// staySeeds overrides the number of stay simulation seeds (0: a third of -seeds).
+var staySeeds = flag.Int("stay-seeds", 0, "number of stay simulation seeds to run (0: a third of -seeds)")
 
 func runStaySimulation(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 11))
@@ -107,6 +117,10 @@ func runStaySimulation(t *testing.T, seed uint64) {
 		if rng.IntN(3) == 0 {
 			r.eng.Breaker().Trip() // an outage: the rest of this stay queues
 		}
+		if rng.IntN(4) == 0 {
+			// The platform forgets the session: the stay's writes and reads sign in again.
+			r.sim.ExpireSessions()
+		}
 		d := r.discharge()
 		again("discharge", func() error { _, err := r.eng.SubmitDischarge(ctx, s.a.IptNo, d, "sim"); return err })
 		again("settle", func() error {
@@ -119,6 +133,11 @@ func runStaySimulation(t *testing.T, seed uint64) {
 	decide := r.pf.decide
 	for round := 0; round < 40; round++ {
 		r.pf.Deliver(ctx)
+		if rng.IntN(4) == 0 {
+			// Forgotten while lost messages wait to be resolved: their 2601/5201/5204
+			// sign in again (S1).
+			r.sim.ExpireSessions()
+		}
 		r.drain(5, 3*time.Second)
 		done := true
 		for _, s := range stays {
