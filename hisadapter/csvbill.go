@@ -163,27 +163,7 @@ func parseCSVBills(r io.Reader, enc, defaultWindow string) ([]*csvBill, []LineEr
 	if len(problems) >= maxCSVProblems {
 		problems = append(problems, LineError{Reason: fmt.Sprintf("stopped after %d problems", maxCSVProblems)})
 	}
-	// Validate every bill, also those with a bad row, so one pass lists every
-	// problem; a problem already reported for that line and column is not repeated.
-	type spot struct {
-		line  int
-		field string
-	}
-	reported := make(map[spot]bool, len(problems))
-	for _, p := range problems {
-		reported[spot{p.Line, p.Field}] = true
-	}
-	for _, b := range bills {
-		var ve *settle.ValidationError
-		if err := b.bill.Validate(); errors.As(err, &ve) {
-			b.bad = true
-			for _, f := range ve.Fields {
-				if e := b.lineError(f.Field, f.Reason); !reported[spot{e.Line, e.Field}] {
-					problems = append(problems, e)
-				}
-			}
-		}
-	}
+	problems = addValidation(problems, len(bills), func(i int) csvGroup { return bills[i] })
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
 	return bills, problems, nil
 }
@@ -261,6 +241,43 @@ var csvItemPath = regexp.MustCompile(`^items\[(\d+)\]\.?(.*)$`)
 
 // lineError places a bill field problem on the line it came from: an item's on its
 // row, a bill-level one on the bill's first row.
+func (b *csvBill) validate() error { return b.bill.Validate() }
+func (b *csvBill) markBad()        { b.bad = true }
+
+// csvGroup is what one CSV file's bill or fee batch offers addValidation.
+type csvGroup interface {
+	validate() error
+	lineError(path, reason string) LineError
+	markBad()
+}
+
+// addValidation validates every group of a file, also those with a bad row, so one
+// pass lists every problem; a problem already reported for that line and column is
+// not repeated. It returns problems with the new ones appended.
+func addValidation(problems []LineError, n int, group func(int) csvGroup) []LineError {
+	type spot struct {
+		line  int
+		field string
+	}
+	reported := make(map[spot]bool, len(problems))
+	for _, p := range problems {
+		reported[spot{p.Line, p.Field}] = true
+	}
+	for i := 0; i < n; i++ {
+		g := group(i)
+		var ve *settle.ValidationError
+		if err := g.validate(); errors.As(err, &ve) {
+			g.markBad()
+			for _, f := range ve.Fields {
+				if e := g.lineError(f.Field, f.Reason); !reported[spot{e.Line, e.Field}] {
+					problems = append(problems, e)
+				}
+			}
+		}
+	}
+	return problems
+}
+
 func (b *csvBill) lineError(path, reason string) LineError {
 	e := LineError{Line: b.first, BillNo: b.bill.BillNo, Field: path, Reason: reason}
 	if m := csvItemPath.FindStringSubmatch(path); m != nil {

@@ -175,30 +175,15 @@ func parseStayCSVBatches(r io.Reader, enc string) ([]*csvBatch, []LineError, err
 	if len(problems) >= maxCSVProblems {
 		problems = append(problems, LineError{Reason: fmt.Sprintf("stopped after %d problems", maxCSVProblems)})
 	}
-	type spot struct {
-		line  int
-		field string
-	}
-	reported := make(map[spot]bool, len(problems))
-	for _, p := range problems {
-		reported[spot{p.Line, p.Field}] = true
-	}
-	for _, b := range batches {
-		var ve *settle.ValidationError
-		if err := b.batch.Validate(); errors.As(err, &ve) {
-			b.bad = true
-			for _, f := range ve.Fields {
-				if e := b.lineError(f.Field, f.Reason); !reported[spot{e.Line, e.Field}] {
-					problems = append(problems, e)
-				}
-			}
-		}
-	}
+	problems = addValidation(problems, len(batches), func(i int) csvGroup { return batches[i] })
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
 	return batches, problems, nil
 }
 
 // lineError places a batch field problem on the line it came from.
+func (b *csvBatch) validate() error { return b.batch.Validate() }
+func (b *csvBatch) markBad()        { b.bad = true }
+
 func (b *csvBatch) lineError(path, reason string) LineError {
 	e := LineError{Line: b.first, BillNo: b.key(), Field: path, Reason: reason}
 	if m := csvItemPath.FindStringSubmatch(path); m != nil {
