@@ -161,22 +161,9 @@ func (e *Engine) Bill(billNo string) (*Record, error) {
 func (e *Engine) Bills(state State, after string, limit int, since time.Time) ([]*Record, error) {
 	var out []*Record
 	err := e.st.View(func(tx ReadTx) error {
-		states := []State{state}
-		if state == "" {
-			states = BillStates
-		}
-		// Any state: merge the state lists in bill-number order.
-		var ids []string
-		for _, s := range states {
-			got, err := tx.IDs(KindBill, IndexState+string(s), after, limit)
-			if err != nil {
-				return err
-			}
-			ids = append(ids, got...)
-		}
-		slices.Sort(ids)
-		if len(ids) > limit {
-			ids = ids[:limit]
+		ids, err := idsInState(tx, KindBill, state, BillStates, after, limit)
+		if err != nil {
+			return err
 		}
 		for _, id := range ids {
 			rec, err := getBill(tx, id)
@@ -395,4 +382,26 @@ func (e *Engine) loadOutstanding() error {
 		e.mu.Unlock()
 		return nil
 	})
+}
+
+// idsInState returns up to limit ids of kind in state, after `after`, in id order;
+// an empty state is any of all (their state lists merged).
+func idsInState(tx ReadTx, kind string, state State, all []State, after string, limit int) ([]string, error) {
+	states := []State{state}
+	if state == "" {
+		states = all
+	}
+	var ids []string
+	for _, s := range states {
+		got, err := tx.IDs(kind, IndexState+string(s), after, limit)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	slices.Sort(ids)
+	if len(ids) > limit {
+		ids = ids[:limit]
+	}
+	return ids, nil
 }

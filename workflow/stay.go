@@ -453,21 +453,9 @@ func (e *Engine) StayWaitingOps() int {
 func (e *Engine) Stays(state State, after string, limit int) ([]*StayRecord, error) {
 	var out []*StayRecord
 	err := e.st.View(func(tx ReadTx) error {
-		states := []State{state}
-		if state == "" {
-			states = StayStates
-		}
-		var ids []string
-		for _, s := range states {
-			got, err := tx.IDs(KindStay, IndexState+string(s), after, limit)
-			if err != nil {
-				return err
-			}
-			ids = append(ids, got...)
-		}
-		slices.Sort(ids)
-		if len(ids) > limit {
-			ids = ids[:limit]
+		ids, err := idsInState(tx, KindStay, state, StayStates, after, limit)
+		if err != nil {
+			return err
 		}
 		for _, id := range ids {
 			rec, err := getStay(tx, id)
