@@ -202,6 +202,9 @@ func parseFixed(s string, places int) (int64, error) {
 	if !scaled.IsInteger() || scaled.Abs().GreaterThan(decimal.New(1, 17)) {
 		return 0, fmt.Errorf("%q is out of range: %w", s, ErrDecimal)
 	}
+	if s[0] == '-' && scaled.IsZero() {
+		return 0, fmt.Errorf("%q is a negative zero; write 0: %w", s, ErrDecimal)
+	}
 	return scaled.IntPart(), nil
 }
 

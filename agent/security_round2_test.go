@@ -91,3 +91,29 @@ func TestSecurity_WindowPathNotEchoedBeforeToken(t *testing.T) {
 		}
 	}
 }
+
+// Issue 29 finding 8, end to end: the agent passes the name it was given to 1101 and
+// the platform (the simulator, as the real one) checks it; a body with a case-variant
+// or repeated member, or invalid UTF-8, is refused before anything is stored.
+func TestSecurity_InputEdgeCases(t *testing.T) {
+	s := MustSystem(t, nil)
+	lookup := func(name string) int {
+		st, _ := s.Do("POST", "/v1/persons/lookup", tokW01, map[string]string{"mdtrt_cert_type": "03", "mdtrt_cert_no": cardLocalEmployee, "psn_name": name})
+		return st
+	}
+	if st := lookup("张伟"); st != http.StatusOK {
+		t.Errorf("lookup with the card's own name: %d; want 200", st)
+	}
+	if st := lookup("李四"); st == http.StatusOK {
+		t.Errorf("lookup with another name: %d; want refused", st)
+	}
+	for name, body := range map[string]string{
+		"case variant": `{"bill_no":"MZE1","Window":"W01"}`,
+		"repeated":     `{"bill_no":"MZE2","window":"W01","window":"W01"}`,
+		"invalid utf8": "{\"bill_no\":\"MZE3\",\"window\":\"W01\",\"patient\":{\"psn_name\":\"\xff\"}}",
+	} {
+		if st, got := rawDo(t, http.DefaultClient, "POST", s.URL+"/v1/bills", tokW01, body); st != http.StatusBadRequest || !strings.Contains(got, "bad_json") {
+			t.Errorf("%s: %d %s; want 400 bad_json", name, st, got)
+		}
+	}
+}

@@ -177,13 +177,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types
-// and float money are errors that name the problem.
+// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types,
+// float money, invalid UTF-8 and repeated or case-variant member names (bodyProblem)
+// are errors that name the problem.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		tooLarge(w, r, mbe.Limit)
+		return false
+	}
+	if p := bodyProblem(body, v); err == nil && p != "" {
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", p, nil))
 		return false
 	}
 	if err == nil {
