@@ -1,6 +1,7 @@
 package settle
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -18,16 +19,21 @@ func TestBill_Validate_ZeroTotalRefused(t *testing.T) {
 	}
 }
 
-// Issue 29 finding 8: "-0.00" was taken as a money amount. No system writes zero so.
-func TestParseMoney_NegativeZeroRefused(t *testing.T) {
+// Issue 29 finding 8: "-0.00" was taken as an amount from the hospital. No cashier
+// system writes zero so: refused in JSON (the API) and by ParseInputMoney (HL7, CSV).
+func TestInputMoney_NegativeZeroRefused(t *testing.T) {
 	for _, s := range []string{"-0", "-0.00", "-0.000", "-00.0"} {
-		if _, err := ParseMoney(s); !errors.Is(err, ErrDecimal) {
-			t.Errorf("ParseMoney(%q): got %v; want ErrDecimal", s, err)
+		if _, err := ParseInputMoney(s); !errors.Is(err, ErrDecimal) {
+			t.Errorf("ParseInputMoney(%q): got %v; want ErrDecimal", s, err)
+		}
+		var m Money
+		if err := json.Unmarshal([]byte(`"`+s+`"`), &m); !errors.Is(err, ErrDecimal) {
+			t.Errorf("Money from JSON %q: got %v; want ErrDecimal", s, err)
 		}
 	}
 	for _, s := range []string{"0", "0.00", "-0.01"} {
-		if _, err := ParseMoney(s); err != nil {
-			t.Errorf("ParseMoney(%q): got %v; want it taken", s, err)
+		if _, err := ParseInputMoney(s); err != nil {
+			t.Errorf("ParseInputMoney(%q): got %v; want it taken", s, err)
 		}
 	}
 }
