@@ -246,7 +246,7 @@ func (a *Agent) init(policy offline.Policy) error {
 		Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
 	a.api, err = httpapi.New(httpapi.Options{
 		Config: cfg, Engine: a.engine, Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
-		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue,
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue, Backup: a.store,
 		Demand: a.rd.demand, RemoteReaders: a.remoteHandler(), DecodeVoucher: a.decodeVoucher,
 		Version: a.opts.Version, Logger: a.log, Now: a.now,
 	})
