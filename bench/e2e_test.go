@@ -137,9 +137,11 @@ func TestRun_Small(t *testing.T) {
 	if !res.SimSeparate || res.StoreBytesPerBill != float64(res.StoreBytes)/float64(res.StartupRecords) {
 		t.Errorf("got platform apart %v, store %v B per bill; want true, %d / %d", res.SimSeparate, res.StoreBytesPerBill, res.StoreBytes, res.StartupRecords)
 	}
-	if runtime.GOOS == "linux" && (res.AgentCPUMsPerChain <= 0 || res.SimCPUMsPerChain <= 0 || res.ClientCPUMsPerChain <= 0 || res.DrainAgentCPUMsPerBill <= 0) {
-		t.Errorf("CPU: got agent %v, platform %v, clients %v ms per chain, agent %v ms per drained bill; want all > 0",
-			res.AgentCPUMsPerChain, res.SimCPUMsPerChain, res.ClientCPUMsPerChain, res.DrainAgentCPUMsPerBill)
+	// CPU is read in 10 ms ticks: a short phase may round to 0, the agent's whole work not.
+	if cpu := []float64{res.AgentCPUMsPerChain, res.SimCPUMsPerChain, res.ClientCPUMsPerChain, res.DrainAgentCPUMsPerBill, res.DrainSimCPUMsPerBill}; slices.Min(cpu) < 0 ||
+		runtime.GOOS == "linux" && res.AgentCPUMsPerChain+res.DrainAgentCPUMsPerBill <= 0 {
+		t.Errorf("CPU: got agent %v, platform %v, clients %v ms per chain, agent %v and platform %v ms per drained bill; want none < 0, the agent's > 0",
+			cpu[0], cpu[1], cpu[2], cpu[3], cpu[4])
 	}
 	for _, name := range []string{"load.pprof", "drain.pprof"} {
 		if !strings.Contains(out.String(), name) {
