@@ -75,6 +75,9 @@ var allowedImports = map[string][]string{
 	"internal/simagent": {".", "agent", "config", "platform", "platform/sim"},
 	"bench":             {".", "agent", "config", "platform", "platform/sim", "internal/simagent"},
 
+	// The admin API's client the commands share.
+	"internal/adminclient": {"catalogue", "queue"},
+
 	// The binary wires everything.
 	"cmd/settle-agent": {"*"},
 }
