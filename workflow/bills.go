@@ -73,7 +73,7 @@ func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source stri
 		v.Add("window", "window %q is not configured in this agent", b.Window)
 		return Result{}, v
 	}
-	unlock, err := e.locks.lock(ctx, "idem\x00"+key)
+	ctx, unlock, err := e.locker.Lock(ctx, "idem\x00"+key)
 	if err != nil {
 		return Result{}, err
 	}
@@ -89,7 +89,7 @@ func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source stri
 	if err := e.mapItems(&b); err != nil {
 		return Result{}, err
 	}
-	unlockBill, err := e.locks.lock(ctx, b.BillNo)
+	ctx, unlockBill, err := e.locker.Lock(ctx, b.BillNo)
 	if err != nil {
 		return Result{}, err
 	}
@@ -253,27 +253,29 @@ func (e *Engine) offlinePerson(rec *Record) {
 }
 
 // lockBill takes the bill's lock and loads it; the caller runs unlock when done.
-func (e *Engine) lockBill(ctx context.Context, billNo string) (*Record, func(), error) {
+// The returned context carries what the store writes made under the lock must honour
+// (Locker).
+func (e *Engine) lockBill(ctx context.Context, billNo string) (context.Context, *Record, func(), error) {
 	if e.isClosing() {
-		return nil, nil, ErrClosed
+		return ctx, nil, nil, ErrClosed
 	}
-	unlock, err := e.locks.lock(ctx, billNo)
+	ctx, unlock, err := e.locker.Lock(ctx, billNo)
 	if err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
 	rec, err := e.Bill(billNo)
 	if err != nil {
 		unlock()
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
-	return rec, unlock, nil
+	return ctx, rec, unlock, nil
 }
 
 // SettleBill settles a pre-settled bill (2207), or queues it durably when the
 // platform cannot answer within the cashier deadline. acctUsed and setlway may be
 // empty (defaults "1" and "01").
 func (e *Engine) SettleBill(ctx context.Context, billNo, acctUsed, setlway string) (Result, error) {
-	rec, unlock, err := e.lockBill(ctx, billNo)
+	ctx, rec, unlock, err := e.lockBill(ctx, billNo)
 	if err != nil {
 		return Result{}, err
 	}
@@ -346,53 +348,69 @@ func (e *Engine) saveAfterBooking(ctx context.Context, rec *Record) error {
 	return err
 }
 
-// enqueue moves the bill into the durable queue and decides what the window collects
-// now. The answer is given only after the queue record is committed and fsynced.
+// enqueue moves the bill into the durable queue and, the first time a bill asked to
+// settle is queued before it settled, decides what the window collects now. The
+// carried share is reserved against max_outstanding_amount inside the transaction
+// that queues the bill (the store's "outstanding" value is read and written there),
+// so concurrent windows cannot carry more than the bound between them. A bill queued
+// again (Recover, a cancellation) keeps what was decided: a bill settled online is
+// never made an offline one. The answer is given only after the queue record is
+// committed and fsynced.
 func (e *Engine) enqueue(ctx context.Context, rec *Record) error {
 	if rec.Person == nil {
 		e.offlinePerson(rec)
 	}
-	var carried settle.Money
-	if rec.Goal == GoalSettle && rec.Collected == nil {
-		prov := rec.Presettle
+	decide := rec.Goal == GoalSettle && rec.Collected == nil && rec.Settlement == nil
+	var prov *settle.Split
+	if decide {
+		prov = rec.Presettle
 		if prov == nil || rec.Estimate {
 			est := e.estimate(rec)
 			prov = &est
 		}
 		rec.Provisional = prov
-		var collect settle.Money
-		e.mu.Lock()
-		collect, carried = e.o.Policy.Collect(rec.Bill.Total, prov.PsnCashPay, e.outstanding)
-		e.mu.Unlock()
-		rec.Collected = &collect
-		rec.Carried = carried
+		rec.Offline = true
+		rec.QueuedAt = e.now()
+		if rec.QueueDay == "" {
+			rec.QueueDay = settle.Day(rec.QueuedAt)
+		}
+	}
+	if rec.QueuedAt.IsZero() {
+		rec.QueuedAt = e.now()
 	}
 	rec.State = StateQueued
-	rec.Offline = true
-	rec.QueuedAt = e.now()
-	if rec.QueueDay == "" {
-		rec.QueueDay = settle.Day(rec.QueuedAt)
-	}
 	payload, _ := json.Marshal(jobPayload{Kind: KindBill, ID: rec.Bill.BillNo, BillNo: rec.Bill.BillNo})
 	ctx = context.WithoutCancel(ctx) // the deadline may be spent; the bill must still be kept
 	oldID := rec.QueueID
 	err := e.save(ctx, rec, func(tx Tx) error {
+		if decide {
+			cur, err := outstandingIn(tx)
+			if err != nil {
+				return err
+			}
+			collect, carried := e.o.Policy.Collect(rec.Bill.Total, prov.PsnCashPay, cur)
+			rec.Collected, rec.Carried = &collect, carried
+			if err := addOutstanding(tx, carried); err != nil {
+				return err
+			}
+		}
 		id, err := e.requeue(tx, oldID, rec.Bill.BillNo, payload)
 		if err != nil {
 			return err
 		}
-		// The bill was encoded before the queue gave its id: write it again with it.
+		// The bill was encoded before the queue gave its id (and the money was
+		// decided): write it again with both.
 		rec.QueueID = id
-		if err := e.putBill(tx, rec); err != nil {
-			return err
-		}
-		return addOutstanding(tx, carried)
+		return e.putBill(tx, rec)
 	})
 	if err != nil {
 		rec.QueueID = oldID
+		if decide {
+			rec.Collected, rec.Carried = nil, 0
+		}
 		return fmt.Errorf("queue bill %s: %w", rec.Bill.BillNo, err)
 	}
-	if carried != 0 {
+	if rec.Carried != 0 {
 		_ = e.loadOutstanding()
 	}
 	e.obs.BillEvent("queued", "")

@@ -15,11 +15,12 @@ import (
 // the retry horizon, and the stay with it).
 func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 	sctx := context.WithoutCancel(ctx)
-	unlock, err := e.locks.lock(ctx, "stay\x00"+iptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
 		return
 	}
 	defer unlock()
+	sctx = context.WithoutCancel(ctx) // the lock's fence with it
 	rec, err := e.Stay(iptNo)
 	if errors.Is(err, settle.ErrNotFound) {
 		e.log.Error("queued stay not in the store; moved to failed", "ipt_no", iptNo, "id", j.ID)
@@ -61,19 +62,12 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 	default:
 		reason := err.Error()
 		dead := false
+		trusted := e.trustClockFor("ipt_no", iptNo)
 		serr := e.saveStay(sctx, rec, func(tx Tx) error {
-			dead = false
-			got, err := tx.Nack(j.ID, reason)
-			if err != nil {
-				if lostLease(err) {
-					return nil
-				}
+			var err error
+			if dead, err = returnJob(tx, j.ID, reason, trusted); err != nil || !dead {
 				return err
 			}
-			if got.State != JobDead {
-				return nil
-			}
-			dead = true
 			d := *rec
 			d.Dead, d.ErrCode, d.ErrMsg = true, "dead", "not sent within the retry horizon: "+reason
 			d.State = d.derive()
@@ -140,7 +134,7 @@ func isStayJob(j Job) bool {
 // no longer dead and its line is sent again; moved to dead, the stay is dead too.
 func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(Tx) error) error {
 	iptNo := jobBillNo(j)
-	unlock, err := e.locks.lock(ctx, "stay\x00"+iptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
 		return err
 	}
