@@ -252,7 +252,7 @@ func (a *Agent) init(policy offline.Policy) error {
 		MaxBodyBytes: cfg.API.MaxBodyBytes, RateLimit: cfg.API.RateLimit,
 		ReadTimeout: cfg.API.ReadTimeout.Duration, WriteTimeout: cfg.API.WriteTimeout.Duration, IdleTimeout: cfg.API.IdleTimeout.Duration,
 		Language: cfg.API.Language, Hospital: cfg.Hospital.FixmedinsName + " (" + cfg.Hospital.FixmedinsCode + ")",
-		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue,
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue, Backup: a.store,
 		Demand: a.rd.demand, RemoteReaders: a.remoteHandler(), DecodeVoucher: a.decodeVoucher,
 		Version: a.opts.Version, Logger: a.log, Now: a.now,
 	})
