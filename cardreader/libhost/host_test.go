@@ -10,6 +10,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
@@ -44,13 +45,13 @@ func newHost(t *testing.T, o libhost.Options) (*libhost.Host, *standin.Control) 
 // callUntil repeats r while the host waits out a restart backoff.
 func callUntil(t *testing.T, h *libhost.Host, r libhost.Request) (libhost.Response, error) {
 	t.Helper()
-	for {
-		resp, err := h.Call(context.Background(), r)
-		if !errors.Is(err, libhost.ErrRestarting) {
-			return resp, err
-		}
-		time.Sleep(5 * time.Millisecond) // polling the backoff, not timing anything
-	}
+	var resp libhost.Response
+	var err error
+	poll.Until(t, 20*time.Second, "the host back from its restart backoff", func() bool {
+		resp, err = h.Call(context.Background(), r)
+		return !errors.Is(err, libhost.ErrRestarting)
+	})
+	return resp, err
 }
 
 func TestHost_Call_ReadsCard(t *testing.T) {
