@@ -30,6 +30,7 @@ var allowedImports = map[string][]string{
 	"internal/csvsafe":        {},
 	"internal/golden":         {},
 	"internal/syncbuf":        {},
+	"internal/poll":           {},
 	"cardreader/vendorlib":    {},
 	"cardreader/libhost":      {"cardreader/vendorlib"},
 	"internal/standin":        {"cardreader/libhost"},
