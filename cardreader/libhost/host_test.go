@@ -151,10 +151,7 @@ func TestHost_VendorOutput_DecodedFromGBK(t *testing.T) {
 	if _, err := callUntil(t, h, libhost.Request{Op: libhost.OpReadCard}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), "vendor noise") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling the child's output
-	}
+	poll.Within(10*time.Second, poll.Every, func() bool { return strings.Contains(logs.String(), "vendor noise") })
 	if got := logs.String(); !strings.Contains(got, "standin: 读卡器 vendor noise") || !utf8.ValidString(got) {
 		t.Errorf("log of the vendor's GBK output: got %q; want \"standin: 读卡器 vendor noise\"", got)
 	}
