@@ -78,15 +78,8 @@ func Open(dir string, o *Options) (*Store, error) {
 	if qo.Logger == nil {
 		qo.Logger = log
 	}
-	// A bill keeps every message of its chain, so its queue job has nothing left to
-	// say once done: it goes at its ack.
-	qo.RemoveDone = true
 	q, err := queue.Open(filepath.Join(dir, File), &qo)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	if err := migrate(q, log); err != nil {
-		q.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	n, err := q.ReleaseLeases(context.Background())
@@ -95,20 +88,6 @@ func Open(dir string, o *Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return &Store{q: q, codec: codec, log: log, released: n}, nil
-}
-
-// migrate moves a store written by an earlier build forward: the done queue jobs
-// earlier builds kept for the retention time are removed (2026-12-07: a quarter of a
-// kilobyte per bill).
-func migrate(q *queue.Store, log *slog.Logger) error {
-	n, err := q.Sweep(context.Background())
-	if err != nil {
-		return fmt.Errorf("remove the done queue jobs of an earlier build: %w", err)
-	}
-	if n > 0 {
-		log.Info("store moved forward: removed the done queue jobs an earlier build kept", "jobs", n)
-	}
-	return nil
 }
 
 // generatedKey returns the key of a store that has no configured one: the key
