@@ -138,6 +138,11 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 		so.Setlinfo.SetlID = ""
 		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, so.ValidateFor(infno))
 	}
+	if so, ok := out.(*platform.InpatientSettleOutput); ok && d == unreadable && err == nil {
+		// The same for a stay's 2304.
+		so.Setlinfo.SetlID = ""
+		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, so.ValidateFor(infno))
+	}
 	if d == surprised && resp != nil {
 		resp.Surprises = append(resp.Surprises, platform.Surprise{Kind: platform.SurpriseIdentity, Field: "setlinfo.medfee_sumamt", Detail: "fault: amounts do not add up"})
 	}
