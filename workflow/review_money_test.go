@@ -76,3 +76,52 @@ func TestStay_LateReversalAfterAdoption_StayNeverSettledOnNothing(t *testing.T) 
 		t.Errorf("stay %s; want settled on a standing settlement, or put before a person", rec.State)
 	}
 }
+
+// Review of issue 28 / the chaos flake "orphan registration": a stray visit (a lost
+// 2201 that landed after 5201 had not found it and the bill registered again) is
+// cancelled by closeStrayVisits once, best effort. When that 2202 gets no answer,
+// StrayVisits is cleared anyway (resolve.go closeStrayVisits), the pending 2202 is
+// "repeated by the step itself" (resolve.go resolve) — but a settled bill has no step
+// that repeats it: the stray visit stays live at the platform for good, a registration
+// no bill owns. (A 5201 that fails there leaves StrayVisits set, but nothing calls
+// closeStrayVisits again once the bill is settled.)
+func TestBill_StrayVisitCancelLost_StrayStillCancelled(t *testing.T) {
+	t.Skip("finding: a stray visit whose 2202 is lost is never cancelled again (resolve.go closeStrayVisits clears StrayVisits on failure; the pending 2202 is resolved as 'repeated' with no step to repeat it): an orphan registration stays live at the platform")
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	plan := &counted{
+		plan: func(infno string, n int) fault {
+			switch {
+			case infno == platform.InfnoRegister && n == 1:
+				return late // the first 2201 lands after the bill registered again
+			case infno == platform.InfnoCancelRegister && n == 1:
+				return lostBefore // the 2202 of the stray visit: no answer, not booked
+			}
+			return passThrough
+		},
+		before: func(infno string, n int) {
+			if infno == platform.InfnoVisitQuery && n == 2 {
+				r.pf.Deliver(ctx) // closeStrayVisits' 5201: the lost 2201 has landed
+			}
+		},
+	}
+	r.pf.decide = plan.decide
+	b := r.bill(cardLocalEmployee)
+	r.mustSubmit(b)
+	r.mustSettle(b.BillNo)
+	r.pf.decide = nil
+	r.restart()
+	r.drain(5, time.Minute)
+	got := r.mustBill(b.BillNo)
+	live := map[string]bool{}
+	for _, e := range r.sim.Ledger() {
+		if e.Infno == platform.InfnoSettle && e.Live() {
+			live[e.MdtrtID] = true
+		}
+	}
+	for _, e := range r.sim.Ledger() {
+		if e.Infno == platform.InfnoRegister && e.Live() && !live[e.MdtrtID] {
+			t.Errorf("visit %s (2201 %s) is live at the platform with no settlement; bill %s settled on %s, surprises %q; want the stray visit cancelled (2202 repeated until it gets an answer)", e.MdtrtID, e.Msgid, got.State, got.MdtrtID, got.Surprises)
+		}
+	}
+}
