@@ -31,7 +31,7 @@ func TestInstall_RefusesBeforeCreatingAnything(t *testing.T) {
 	t.Run("Missing", func(t *testing.T) {
 		conf := filepath.Join(dir, "etc", "settle-agent.toml")
 		code, _, errOut := runCmd(t, nil, "install", "--config", conf, "--data-dir", data)
-		if code == 0 || !(strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "run as root")) {
+		if code == 0 || !(strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "run as root") || strings.Contains(errOut, "Run as administrator")) {
 			t.Errorf("install: got exit %d, stderr %q; want a refusal", code, errOut)
 		}
 		for _, p := range []string{filepath.Dir(conf), data} {
