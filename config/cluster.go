@@ -27,7 +27,7 @@ type Cluster struct {
 	// QuotaBytes is etcd's backend quota (2 GiB by default, 8 GiB at most).
 	QuotaBytes int64 `toml:"quota_bytes"`
 	// Lease is how long a node that stopped answering keeps its leadership and its
-	// reserved steps (whole seconds; default 3s).
+	// reserved steps (whole seconds; default 2s).
 	Lease Duration `toml:"lease"`
 	// History is how much of etcd's revision history is kept before the leader
 	// compacts it; DefragInterval how often the leader defragments every member.
@@ -91,7 +91,7 @@ func (c *Config) fillClusterDefaults() {
 		k.QuotaBytes = DefaultClusterQuota
 	}
 	if k.Lease.Duration == 0 {
-		k.Lease = Duration{3 * time.Second}
+		k.Lease = Duration{2 * time.Second}
 	}
 	if k.History.Duration == 0 {
 		k.History = Duration{time.Hour}
@@ -198,8 +198,8 @@ func (c *Config) validateCluster(v *ValidationError) {
 	if k.QuotaBytes < MinClusterQuota || k.QuotaBytes > MaxClusterQuota {
 		c.problem(v, "cluster.quota_bytes", strconv.FormatInt(k.QuotaBytes, 10), "must be from 67108864 (64 MiB) to 8589934592 (8 GiB, etcd's most); the default is 2147483648 (2 GiB)")
 	}
-	if d := k.Lease.Duration; d < time.Second || d > time.Minute || d%time.Second != 0 {
-		c.problem(v, "cluster.lease", d.String(), "must be whole seconds from \"1s\" to \"60s\"; \"3s\" lets a new leader take over within 5 s")
+	if d := k.Lease.Duration; d < 2*time.Second || d > time.Minute || d%time.Second != 0 {
+		c.problem(v, "cluster.lease", d.String(), "must be whole seconds from \"2s\" to \"60s\" (etcd refuses shorter); \"2s\" lets a new leader take over within 5 s")
 	}
 	if k.History.Duration < time.Minute {
 		c.problem(v, "cluster.history", k.History.Duration.String(), "must be at least \"1m\", e.g. \"1h\"")

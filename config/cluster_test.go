@@ -30,8 +30,8 @@ func TestCluster_EmbeddedOnLoopbackWithDefaults(t *testing.T) {
 	if k == nil {
 		t.Fatal("Cluster: got nil; want the section")
 	}
-	if k.Etcd != "embedded" || k.QuotaBytes != 2<<30 || k.Lease.Duration != 3*time.Second || k.NodeDigit != 1 {
-		t.Errorf("defaults: got etcd=%q quota=%d lease=%s digit=%d; want embedded 2147483648 3s 1", k.Etcd, k.QuotaBytes, k.Lease.Duration, k.NodeDigit)
+	if k.Etcd != "embedded" || k.QuotaBytes != 2<<30 || k.Lease.Duration != 2*time.Second || k.NodeDigit != 1 {
+		t.Errorf("defaults: got etcd=%q quota=%d lease=%s digit=%d; want embedded 2147483648 2s 1", k.Etcd, k.QuotaBytes, k.Lease.Duration, k.NodeDigit)
 	}
 	if got, want := k.PeerURL(), "http://127.0.0.1:2380"; got != want {
 		t.Errorf("PeerURL: got %q; want %q", got, want)

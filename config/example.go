@@ -173,7 +173,7 @@ dir = ""                             # empty: off
 # cert_file = ""                     #   address but loopback
 # key_file = ""
 # quota_bytes = 2147483648           # etcd's quota, at most 8589934592 (8 GiB)
-# lease = "3s"                       # a silent node's leadership ends this long after
+# lease = "2s"                       # a silent node's leadership ends this long after
 # history = "1h"                     # etcd history kept before the leader compacts it
 # defrag_interval = "24h"            # how often the leader defragments every member
 
