@@ -87,9 +87,11 @@ type Options struct {
 	Closing func() bool
 	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
 	Catalogue Catalogue
-	Version   string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Cluster is this node's group (cluster.go); nil on a single machine.
+	Cluster Cluster
+	Version string
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server is the HTTP API.
