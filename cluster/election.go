@@ -3,11 +3,14 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/settle-agent/settle-agent/config"
 )
 
 // heartbeat is what each live node keeps under heartbeatPrefix on its session's lease.
@@ -84,15 +87,6 @@ func (n *Node) leadTerm(sctx context.Context, el *concurrency.Election) {
 	n.leading.Store(true)
 	n.setLeader(n.k.Node)
 	n.log.Info("cluster: this node leads the group's background work", "node", n.k.Node, "rev", el.Rev())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if n.o.Maintenance != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n.maintain(lctx)
-		}()
-	}
 	select {
 	case n.lead <- Leadership{Ctx: lctx, Key: el.Key(), Rev: el.Rev()}:
 	case <-lctx.Done():
@@ -113,11 +107,11 @@ func (n *Node) leadTerm(sctx context.Context, el *concurrency.Election) {
 	cancel()
 }
 
-// maintain compacts etcd's history every [cluster] history and defragments every
-// defrag_interval, while this node leads.
-func (n *Node) maintain(ctx context.Context) {
-	compact := time.NewTicker(n.k.History.Duration)
-	defrag := time.NewTicker(n.k.DefragInterval.Duration)
+// Maintain compacts etcd's history every [cluster] history and defragments every
+// defrag_interval until ctx ends; the agent runs it while its node leads.
+func Maintain(ctx context.Context, k *config.Cluster, m Maintenance, log *slog.Logger) {
+	compact := time.NewTicker(k.History.Duration)
+	defrag := time.NewTicker(k.DefragInterval.Duration)
 	defer compact.Stop()
 	defer defrag.Stop()
 	for {
@@ -125,12 +119,12 @@ func (n *Node) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-compact.C:
-			if err := n.o.Maintenance.Compact(ctx); err != nil {
-				n.log.Warn("cluster: compacting etcd's history failed; retrying at the next interval", "err", err)
+			if err := m.Compact(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("cluster: compacting etcd's history failed; retrying at the next interval", "err", err)
 			}
 		case <-defrag.C:
-			if err := n.o.Maintenance.Defragment(ctx); err != nil {
-				n.log.Warn("cluster: defragmenting etcd failed; retrying at the next interval", "err", err)
+			if err := m.Defragment(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("cluster: defragmenting etcd failed; retrying at the next interval", "err", err)
 			}
 		}
 	}

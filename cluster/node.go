@@ -42,8 +42,6 @@ type Options struct {
 	Now     func() time.Time
 	// ProbeInterval is how often quorum is checked (default 500 ms).
 	ProbeInterval time.Duration
-	// Maintenance compacts and defragments on the leader (etcdstore.Store); nil: none.
-	Maintenance Maintenance
 }
 
 // Maintenance is what the leader runs on etcd on schedule (an *etcdstore.Store).

@@ -117,6 +117,9 @@ func (c *Config) validateCluster(v *ValidationError) {
 	if c.Hospital.MsgidNode >= 0 && c.Hospital.MsgidNode != k.NodeDigit {
 		c.problem(v, "hospital.msgid_node", strconv.Itoa(c.Hospital.MsgidNode), "differs from cluster.node_digit; in a group leave it out (cluster.node_digit is used)")
 	}
+	if c.Store.Key.Value() == "" {
+		c.problem(v, "store.key", "", "is required in a group: every node seals documents with the same key before they reach etcd (openssl rand -base64 32)")
+	}
 	var addrs []string // every address etcd traffic goes to or comes from
 	switch k.Etcd {
 	case "embedded":

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-const clusterTOML = validTOML + `
+var clusterTOML = strings.Replace(validTOML, `dir = "/tmp/settle-agent-test"`,
+	"dir = \"/tmp/settle-agent-test\"\nkey = \"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"", 1) + `
 [cluster]
 node = "fe1"
 node_digit = 1
@@ -56,7 +57,7 @@ lease = "1500ms"
 	_, err := Parse([]byte(bad), "settle-agent.toml", nil)
 	ps := problemsOf(t, err)
 	for _, f := range []string{"cluster.node", "cluster.node_digit", "cluster.peers[1]", "cluster.peers[2]", "cluster.client_url",
-		"cluster.endpoints", "cluster.cert_file", "cluster.ca_file", "cluster.quota_bytes", "cluster.lease"} {
+		"cluster.endpoints", "cluster.cert_file", "cluster.ca_file", "cluster.quota_bytes", "cluster.lease", "store.key"} {
 		if _, ok := findProblem(ps, f); !ok {
 			t.Errorf("no problem about %s; got problems about %s", f, fields(ps))
 		}
