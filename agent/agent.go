@@ -64,10 +64,10 @@ type Options struct {
 
 // Agent is the running program.
 type Agent struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
+	cfg  *config.Config
+	log  *slog.Logger
+	now  func() time.Time
+	opts Options
 	// st is where the engine keeps its documents: the bbolt file of one machine
 	// (bolt) or the group's etcd (storage.go, cluster.go); node is this machine's
 	// place in its group (nil on a single machine).
@@ -268,7 +268,7 @@ func (a *Agent) init(policy offline.Policy) error {
 		MaxBodyBytes: cfg.API.MaxBodyBytes, RateLimit: cfg.API.RateLimit,
 		ReadTimeout: cfg.API.ReadTimeout.Duration, WriteTimeout: cfg.API.WriteTimeout.Duration, IdleTimeout: cfg.API.IdleTimeout.Duration,
 		Language: cfg.API.Language, Hospital: cfg.Hospital.FixmedinsName + " (" + cfg.Hospital.FixmedinsCode + ")",
-		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue,
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue, Backup: a.st.backup,
 		Demand: a.rd.demand, RemoteReaders: a.remoteHandler(), DecodeVoucher: a.decodeVoucher,
 		Version: a.opts.Version, Logger: a.log, Now: a.now,
 	})

@@ -20,6 +20,9 @@ type storage struct {
 	msgids msgidMark
 	sealed bool
 	close  func() error
+	// backup copies the store while the agent runs (nil in a group: etcd's snapshot
+	// is the group's backup, docs/cluster.md).
+	backup httpapi.StoreCopier
 	// maintenance compacts and defragments the group's etcd (nil on one machine).
 	maintenance cluster.Maintenance
 }
@@ -46,7 +49,7 @@ func (a *Agent) openBolt() error {
 		a.log.Warn("resuming queued bills left in flight by a previous run", "count", n)
 	}
 	a.bolt = s
-	a.st = storage{docs: s, queue: s.Queue(), sealed: s.Sealed(), close: s.Close,
+	a.st = storage{docs: s, queue: s.Queue(), backup: s, sealed: s.Sealed(), close: s.Close,
 		msgids: msgidMark{Reserved: s.MsgidReservation, Reserve: s.ReserveMsgids}}
 	return nil
 }

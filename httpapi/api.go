@@ -80,6 +80,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
 	mux.Handle("POST /v1/queue/{id}/dead", adm(s.handleQueueDead))
 	mux.Handle("GET /v1/reconciliation", adm(s.handleReconciliation))
+	mux.Handle("GET /v1/admin/store-copy", adm(s.handleStoreCopy))
 	mux.Handle("GET /v1/catalogue", adm(s.handleCatalogue))
 	mux.Handle("POST /v1/catalogue/sync", adm(s.handleCatalogueSync))
 	mux.Handle("POST /v1/mapping/check", adm(s.handleMappingCheck))

@@ -89,6 +89,8 @@ type Options struct {
 	Catalogue Catalogue
 	// Cluster is this node's group (cluster.go); nil on a single machine.
 	Cluster Cluster
+	// Backup copies the store for `settle-agent backup` (backup.go); nil: not offered.
+	Backup  StoreCopier
 	Version string
 	Logger  *slog.Logger
 	Now     func() time.Time
