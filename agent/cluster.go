@@ -50,7 +50,7 @@ func (a *Agent) lead(ctx context.Context) {
 		wg.Add(3)
 		go func() { defer wg.Done(); a.engine.RunLeader(term) }()
 		go func() { defer wg.Done(); a.runDropFolder(term) }()
-		go func() { defer wg.Done(); cluster.Maintain(term, a.cfg.Cluster, a.st.maintenance, a.log) }()
+		go func() { defer wg.Done(); a.node.Maintain(term, a.st.maintenance) }()
 		wg.Wait()
 		stop()
 		end()

@@ -1,5 +1,3 @@
-//go:build etcdstore
-
 package agent
 
 import (
@@ -11,7 +9,6 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/settle-agent/settle-agent/cluster"
-	"github.com/settle-agent/settle-agent/store"
 	"github.com/settle-agent/settle-agent/store/etcdstore"
 	"github.com/settle-agent/settle-agent/workflow"
 )
@@ -27,19 +24,20 @@ const groupOpenTimeout = time.Minute
 
 // openGroupStore opens the group's store on etcd through node's client.
 func (a *Agent) openGroupStore(node *cluster.Node) (storage, error) {
-	key, err := store.DecodeKey(a.cfg.Store.Key.Value())
-	if err != nil {
-		return storage{}, fmt.Errorf("[store] key: %w (every node of a group has the same key)", err)
+	old := make([]string, len(a.cfg.Store.OldKeys))
+	for i, k := range a.cfg.Store.OldKeys {
+		old[i] = k.Value()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), groupOpenTimeout)
 	defer cancel()
-	st, err := etcdstore.Open(ctx, node.Client(), &etcdstore.Options{Prefix: groupStorePrefix, Key: key,
-		Logger: a.log, Now: a.now, Queue: QueueOptions(a.cfg, a.now)})
+	st, err := etcdstore.Open(ctx, node.Client(), &etcdstore.Options{Prefix: groupStorePrefix, Key: []byte(a.cfg.Store.Key.Value()),
+		OldKeys: old, Node: node.Name(), Logger: a.log, Now: a.now, Queue: QueueOptions(a.cfg, a.now)})
 	if err != nil {
 		return storage{}, fmt.Errorf("open the group's store on etcd (does the group have a majority of its members up?): %w", err)
 	}
-	return storage{docs: st, locker: &groupLocker{node: node}, queue: st, sealed: true,
-		msgids: groupMsgids(st, node.Name()), maintenance: st,
+	return storage{docs: st, locker: &groupLocker{node: node}, queue: st, sealed: st.Sealed(),
+		msgids:      msgidMark{Reserved: st.MsgidReservation, Reserve: st.ReserveMsgids},
+		maintenance: st,
 		close: func() error {
 			err := st.Close()
 			node.Close()

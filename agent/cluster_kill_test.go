@@ -1,5 +1,3 @@
-//go:build etcdstore
-
 package agent_test
 
 import (

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/settle-agent/settle-agent/cluster"
@@ -52,45 +50,4 @@ func (a *Agent) openBolt() error {
 	a.st = storage{docs: s, queue: s.Queue(), backup: s, sealed: s.Sealed(), close: s.Close,
 		msgids: msgidMark{Reserved: s.MsgidReservation, Reserve: s.ReserveMsgids}}
 	return nil
-}
-
-// MsgidMarkKey is the named value (Tx.SetMeta) holding a group node's msgid
-// high-water mark, in unix seconds; MsgidFloorKey the mark every node of the group
-// starts above (a single machine's, moved in by cluster import).
-func MsgidMarkKey(node string) string { return "msgid-mark/" + node }
-
-// MsgidFloorKey: see MsgidMarkKey.
-const MsgidFloorKey = "msgid-mark/floor"
-
-// groupMsgids keeps node's msgid high-water mark in the group's store: each node its
-// own (their sequences differ by node_digit), never below the floor.
-func groupMsgids(st workflow.Store, node string) msgidMark {
-	return msgidMark{
-		Reserved: func() (time.Time, error) {
-			var mark int64
-			err := st.View(func(tx workflow.ReadTx) error {
-				for _, k := range []string{MsgidMarkKey(node), MsgidFloorKey} {
-					var sec int64
-					if v := tx.Meta(k); v != "" {
-						if _, err := fmt.Sscan(v, &sec); err != nil {
-							return fmt.Errorf("msgid mark %s = %q: %w", k, v, err)
-						}
-					}
-					mark = max(mark, sec)
-				}
-				return nil
-			})
-			if err != nil || mark == 0 {
-				return time.Time{}, err
-			}
-			return time.Unix(mark, 0), nil
-		},
-		Reserve: func(until time.Time) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return st.Update(ctx, func(tx workflow.Tx) error {
-				return tx.SetMeta(MsgidMarkKey(node), fmt.Sprint(until.Unix()))
-			})
-		},
-	}
 }

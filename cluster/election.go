@@ -3,14 +3,11 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
-
-	"github.com/settle-agent/settle-agent/config"
 )
 
 // heartbeat is what each live node keeps under heartbeatPrefix on its session's lease.
@@ -108,10 +105,11 @@ func (n *Node) leadTerm(sctx context.Context, el *concurrency.Election) {
 }
 
 // Maintain compacts etcd's history every [cluster] history and defragments every
-// defrag_interval until ctx ends; the agent runs it while its node leads.
-func Maintain(ctx context.Context, k *config.Cluster, m Maintenance, log *slog.Logger) {
-	compact := time.NewTicker(k.History.Duration)
-	defrag := time.NewTicker(k.DefragInterval.Duration)
+// member, one at a time, every defrag_interval, until ctx ends; the agent runs it
+// while this node leads.
+func (n *Node) Maintain(ctx context.Context, m Maintenance) {
+	compact := time.NewTicker(n.k.History.Duration)
+	defrag := time.NewTicker(n.k.DefragInterval.Duration)
 	defer compact.Stop()
 	defer defrag.Stop()
 	for {
@@ -119,15 +117,37 @@ func Maintain(ctx context.Context, k *config.Cluster, m Maintenance, log *slog.L
 		case <-ctx.Done():
 			return
 		case <-compact.C:
-			if err := m.Compact(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("cluster: compacting etcd's history failed; retrying at the next interval", "err", err)
+			if rev, err := m.Compact(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("cluster: compacting etcd's history failed; retrying at the next interval", "err", err)
+			} else if err == nil {
+				n.log.Info("cluster: compacted etcd's history", "revision", rev)
 			}
 		case <-defrag.C:
-			if err := m.Defragment(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("cluster: defragmenting etcd failed; retrying at the next interval", "err", err)
+			for _, ep := range n.memberEndpoints(ctx) {
+				if err := m.Defragment(ctx, ep); err != nil && ctx.Err() == nil {
+					n.log.Warn("cluster: defragmenting an etcd member failed; retrying at the next interval", "member", ep, "err", err)
+				}
 			}
 		}
 	}
+}
+
+// memberEndpoints are the client URLs of etcd's members (the configured endpoints
+// of an external cluster when its member list cannot be read).
+func (n *Node) memberEndpoints(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := n.cli.MemberList(ctx)
+	if err != nil {
+		return n.cli.Endpoints()
+	}
+	var out []string
+	for _, m := range resp.Members {
+		if len(m.ClientURLs) > 0 {
+			out = append(out, m.ClientURLs[0])
+		}
+	}
+	return out
 }
 
 // heartbeatLoop keeps this node's heartbeat (its clock and API address) on the

@@ -46,8 +46,10 @@ type Options struct {
 
 // Maintenance is what the leader runs on etcd on schedule (an *etcdstore.Store).
 type Maintenance interface {
-	Compact(ctx context.Context) error
-	Defragment(ctx context.Context) error
+	// Compact drops etcd's history before the current revision.
+	Compact(ctx context.Context) (int64, error)
+	// Defragment gives the freed space back on one member.
+	Defragment(ctx context.Context, endpoint string) error
 }
 
 // Leadership is one term of this node as leader. Ctx ends when the term does (the

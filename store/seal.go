@@ -75,10 +75,6 @@ func newSealer(current string, old []string) (*sealer, error) {
 	return s, nil
 }
 
-// DecodeKey is a [store] key's 32 bytes, written as base64 or hex (the group's store
-// on etcd seals with the same key).
-func DecodeKey(v string) ([]byte, error) { return decodeKey(v) }
-
 // decodeKey accepts a 32-byte key as base64 or hex.
 func decodeKey(v string) ([]byte, error) {
 	v = strings.TrimSpace(v)
