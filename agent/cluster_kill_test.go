@@ -16,6 +16,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -120,13 +121,8 @@ func loopbackPorts(t *testing.T, n int) []int {
 // whether it held (the 5 s promises are contract checks with a deadline).
 func within(d time.Duration, cond func() bool) (time.Duration, bool) {
 	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			return time.Since(start), false
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
-	return time.Since(start), true
+	ok := poll.Within(d, 20*time.Millisecond, cond)
+	return time.Since(start), ok
 }
 
 func TestGroup_KillLeaderAndFollower(t *testing.T) {
@@ -282,17 +278,13 @@ func TestGroup_KillLeaderAndFollower(t *testing.T) {
 	p.SetFaults(sim.Faults{})
 
 	// Every bill settles, exactly once at the platform; the killed nodes are back.
-	deadline := time.Now().Add(90 * time.Second)
 	for _, no := range all {
-		for {
-			_, last := nodes[0].sys.tryDo("GET", "/v1/bills/"+no, tokAdmin, nil)
-			if str(last, "state") == "settled" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("bill %s not settled: %v", no, last)
-			}
-			time.Sleep(50 * time.Millisecond)
+		var last map[string]any
+		if !poll.Within(90*time.Second, 50*time.Millisecond, func() bool {
+			_, last = nodes[0].sys.tryDo("GET", "/v1/bills/"+no, tokAdmin, nil)
+			return str(last, "state") == "settled"
+		}) {
+			t.Fatalf("bill %s not settled: %v", no, last)
 		}
 	}
 	settled := settledByBill(p)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent/config"
+	polling "github.com/settle-agent/settle-agent/internal/poll"
 )
 
 // freePorts picks n free loopback ports.
@@ -58,13 +59,7 @@ func startNode(t *testing.T, k *config.Cluster, dir string) *Node {
 // poll waits for cond, failing the test after d.
 func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not a timed assertion
-	}
+	polling.Until(t, d, what, cond)
 }
 
 // leaders drains each node's leaderships and counts who leads now.
