@@ -91,9 +91,12 @@ type Agent struct {
 	mu         sync.Mutex
 	listenAddr string
 	hl7Addr    string
-	closing    bool
-	wg         sync.WaitGroup
-	closeOnce  sync.Once
+	// intake paces every HIS input together (startHIS makes it; the drop folder,
+	// started later, shares it).
+	intake    *hisadapter.Intake
+	closing   bool
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // New opens the store and builds every part from cfg; nothing is served until Run.

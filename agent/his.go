@@ -31,6 +31,11 @@ func (s hisSink) SubmitBill(ctx context.Context, b settle.Bill, source string) e
 // The listener is opened here so that a taken port fails the start loudly.
 func (a *Agent) startHIS(ctx context.Context) error {
 	sink := hisSink{a}
+	// One intake for every HIS input: the drop folder cannot go around message_rate.
+	intake := hisadapter.NewIntake(a.cfg.HL7.MessageRate, 0)
+	a.mu.Lock()
+	a.intake = intake
+	a.mu.Unlock()
 	if addr := a.cfg.HL7.Listen; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -64,6 +69,7 @@ func (a *Agent) startHIS(ctx context.Context) error {
 			TLSConfig:       tc,
 			Windows:         h.Windows,
 			MessageRate:     h.MessageRate,
+			Intake:          intake,
 			Now:             a.now,
 		}
 		a.mu.Lock()
@@ -95,6 +101,8 @@ func (a *Agent) runDropFolder(ctx context.Context) {
 		Now:           a.now,
 		DefaultWindow: a.cfg.DropFolder.DefaultWindow,
 		Windows:       a.cfg.DropFolder.Windows,
+		Intake:        a.intake,
+		MaxFileBills:  a.cfg.DropFolder.MaxFileBills,
 	}
 	if err := df.Run(ctx); err != nil && ctx.Err() == nil {
 		a.log.Error("drop folder stopped", "err", err)

@@ -159,6 +159,7 @@ dir = ""                             # empty: off
 # poll_interval = "1s"
 # default_window = ""
 # windows = []                       # windows the folder takes bills for; empty: every one
+# max_file_bills = 5000              # a file with more bills goes to error/ whole
 
 # [cluster]                          # a group of front-end machines on etcd (docs/cluster.md);
 #                                    #   without this section: one machine, one bbolt file
