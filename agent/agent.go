@@ -182,6 +182,9 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 			SessionExpired:    cfg.Platform.Phrases.SessionExpired,
 			NothingToCancel:   cfg.Platform.Phrases.NothingToCancel,
 			AlreadyRegistered: cfg.Platform.Phrases.AlreadyRegistered,
+			AlreadyDischarged: cfg.Platform.Phrases.AlreadyDischarged,
+			NotDischarged:     cfg.Platform.Phrases.NotDischarged,
+			LinesDiffer:       cfg.Platform.Phrases.LinesDiffer,
 		},
 	}
 }
