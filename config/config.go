@@ -41,6 +41,9 @@ type Config struct {
 	DropFolder DropFolder `toml:"dropfolder"`
 	Log        Log        `toml:"log"`
 	EVoucher   EVoucher   `toml:"evoucher"`
+	// Cluster is the group of front-end machines this agent belongs to (cluster.go);
+	// nil without a [cluster] section: one machine, one bbolt file.
+	Cluster *Cluster `toml:"cluster,omitempty"`
 
 	// src says where each key came from (file line or environment variable), for errors.
 	src sources
@@ -91,6 +94,9 @@ type PlatformPhrases struct {
 	SessionExpired    []string `toml:"session_expired,omitempty"`
 	NothingToCancel   []string `toml:"nothing_to_cancel,omitempty"`
 	AlreadyRegistered []string `toml:"already_registered,omitempty"`
+	AlreadyDischarged []string `toml:"already_discharged,omitempty"`
+	NotDischarged     []string `toml:"not_discharged,omitempty"`
+	LinesDiffer       []string `toml:"lines_differ,omitempty"`
 }
 
 // API is the agent's local HTTP API for cashier windows and the HIS.
@@ -263,6 +269,7 @@ type DropFolder struct {
 	PollInterval  Duration `toml:"poll_interval"`
 	DefaultWindow string   `toml:"default_window"`
 	Windows       []string `toml:"windows,omitempty"` // windows the folder takes bills for; empty: every one
+	MaxFileBills  int      `toml:"max_file_bills"`    // a file with more bills goes to error/ whole
 }
 
 // Log configures the agent's log.
@@ -321,7 +328,7 @@ func Default() *Config {
 		Catalogue: defaultCatalogue(),
 		HL7: HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20,
 			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 32, MessageRate: 20},
-		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
+		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}, MaxFileBills: 5000},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},
 	}
 }

@@ -54,9 +54,9 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("GET /v1/status", win(s.handleStatus))
 	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
-	if s.o.RemoteReaders != nil { // authenticated by the hub itself, with that window's token
-		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", s.o.RemoteReaders)
-		mux.Handle("POST /v1/windows/{window}/reader/reads", s.o.RemoteReaders)
+	if s.o.RemoteReaders != nil { // the window's token, its rate limit; the hub checks the token again
+		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", win(s.o.RemoteReaders.ServeHTTP))
+		mux.Handle("POST /v1/windows/{window}/reader/reads", win(s.o.RemoteReaders.ServeHTTP))
 	}
 	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
 	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
@@ -74,6 +74,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/stays/{ipt_no}/cancel-settlement", win(s.handleCancelStaySettlement))
 	mux.Handle("POST /v1/stays/{ipt_no}/cancel", win(s.handleCancelStay))
 
+	mux.Handle("GET /v1/cluster", adm(s.handleCluster))
 	mux.Handle("GET /v1/queue", adm(s.handleQueueList))
 	mux.Handle("GET /v1/queue/{id}", adm(s.handleQueueGet))
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
@@ -152,12 +153,16 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests with this token; slow down and retry", nil))
 			return
 		}
+		if !c.admin && s.noQuorum() {
+			s.writeNoQuorum(w, r) // never settle on this node's own memory
+			return
+		}
 		if adminOnly && !c.admin {
 			writeJSON(w, http.StatusForbidden, errorBody("forbidden", "this endpoint needs the admin token", nil))
 			return
 		}
 		if pw := r.PathValue("window"); pw != "" && !c.admin && pw != c.window {
-			writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not act for window %s", c.window, pw), nil))
+			writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not act for window %s", c.window, quoted(pw)), nil))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxWindow, c)))
@@ -178,13 +183,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types
-// and float money are errors that name the problem.
+// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types,
+// float money, invalid UTF-8 and repeated or case-variant member names (bodyProblem)
+// are errors that name the problem.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		tooLarge(w, r, mbe.Limit)
+		return false
+	}
+	if p := bodyProblem(body, v); err == nil && p != "" {
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", p, nil))
 		return false
 	}
 	if err == nil {

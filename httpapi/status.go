@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"html/template"
 	"net/http"
@@ -94,6 +95,15 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	online, _, _ := s.o.Link.Breaker().State()
 	readers := append([]cardreader.State{}, s.o.Readers()...)
 	body := map[string]any{"store": "ok", "online": online, "readers": readers}
+	if s.o.Cluster != nil {
+		body["quorum"] = s.o.Cluster.Quorum()
+	}
+	if s.noQuorum() {
+		body["store"] = "no_quorum"
+		body["error"] = noQuorumMessage[langEn]
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
 	if err != nil || s.o.Closing() {
 		body["store"] = "unavailable"
 		if err != nil {
@@ -122,8 +132,10 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return t.In(settle.Beijing).Format("01-02 15:04:05")
 	},
-	"secs":  func(s float64) string { return (time.Duration(s) * time.Second).String() },
-	"state": func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
+	// beijing says a moment the one way people read it (settle.BeijingTime).
+	"beijing": func(lang string, t time.Time) string { return settle.BeijingTime(t, lang) },
+	"secs":    func(s float64) string { return (time.Duration(s) * time.Second).String() },
+	"state":   func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
 	// billState is a bill's state as the page names it: a failed bill that
 	// needs no person was refused by the platform at the window.
 	"billState": func(t map[string]string, rec *workflow.Record) string {
@@ -165,6 +177,7 @@ type statusPage struct {
 	Status
 	T         map[string]string // the page's strings in its language
 	OtherLang string            // the other language's ?lang= value
+	Lang      string            // the page's language
 	Hospital  string
 	// SignedInNow: signed in and online; a sign_no kept while offline says nothing.
 	SignedInNow bool
@@ -178,6 +191,9 @@ type statusPage struct {
 	// shows only the newest pageLimit.
 	AttentionN, RefusedN, WaitingN int
 	Now                            time.Time
+	// ClusterWarning is the line about the group's etcd quota ("" below 80% or on a
+	// single machine).
+	ClusterWarning string
 }
 
 // attentionRow is one bill that needs IT or a person, and why (a pageText key).
@@ -284,13 +300,18 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := pickLang(r, s.o.Language)
-	p := statusPage{Status: st, T: pageText[lang], OtherLang: langEn, Now: s.now(),
+	p := statusPage{Status: st, T: pageText[lang], Lang: lang, OtherLang: langEn, Now: s.now(),
 		Hospital:    s.o.Hospital,
 		SignedInNow: st.Online && st.SignedIn}
 	if lang == langEn {
 		p.OtherLang = langZh
 	}
 	p.Settled = st.Bills[workflow.StateSettled]
+	if s.o.Cluster != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		p.ClusterWarning = clusterWarning(s.o.Cluster.Status(ctx), lang)
+		cancel()
+	}
 	waiting, _ := s.o.Bills.Bills(workflow.StatePresettled, "", 200, time.Time{})
 	failed, _ := s.o.Bills.Bills(workflow.StateFailed, "", 200, time.Time{})
 	dead, _ := s.o.Bills.Bills(workflow.StateDead, "", pageLimit, time.Time{})

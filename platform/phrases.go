@@ -21,6 +21,15 @@ type Phrases struct {
 	// AlreadyRegistered: a registration (2201, 2401) under a visit number that is
 	// already registered. Recognised for 2201 and 2401 only.
 	AlreadyRegistered []string `toml:"already_registered" json:"already_registered"`
+	// AlreadyDischarged: a discharge (2402) of a stay the platform holds discharged
+	// already. Recognised for 2402 only.
+	AlreadyDischarged []string `toml:"already_discharged" json:"already_discharged"`
+	// NotDischarged: a cancellation of a discharge (2405) of a stay the platform does
+	// not hold discharged: nothing to cancel. Recognised for 2405 only.
+	NotDischarged []string `toml:"not_discharged" json:"not_discharged"`
+	// LinesDiffer: an inpatient (pre-)settlement (2303, 2304) refused because the fee
+	// lines the platform holds differ from those it names. Recognised for 2303/2304.
+	LinesDiffer []string `toml:"lines_differ" json:"lines_differ"`
 }
 
 // DefaultPhrases are the wordings seen in public implementations and provinces'
@@ -31,6 +40,9 @@ var DefaultPhrases = Phrases{
 	SessionExpired:    []string{"签到编号", "sign_no", "未签到", "请先签到", "重新签到", "签到已失效", "签到失效", "签到信息不存在", "会话已失效", "会话失效", "session expired"},
 	NothingToCancel:   []string{"无可撤销", "没有可撤销", "无待撤销", "不存在或已撤销", "已全部撤销", "nothing to cancel"},
 	AlreadyRegistered: []string{"已挂号", "重复挂号", "门诊号重复", "已登记", "已办理入院", "不能重复入院", "already registered"},
+	AlreadyDischarged: []string{"已办理出院", "already discharged"},
+	NotDischarged:     []string{"未办理出院", "未出院", "not discharged"},
+	LinesDiffer:       []string{"不符", "lines differ"},
 }
 
 // Kind returns the sentinel errMsg stands for when infno refused it, or nil.
@@ -56,6 +68,12 @@ func (p Phrases) Kind(infno, errMsg string) error {
 		return ErrOriginalNotFound
 	case (infno == InfnoRegister || infno == InfnoAdmission) && has(p.AlreadyRegistered):
 		return ErrAlreadyRegistered
+	case infno == InfnoDischarge && has(p.AlreadyDischarged):
+		return ErrAlreadyDischarged
+	case infno == InfnoCancelDischarge && has(p.NotDischarged):
+		return ErrNothingToCancel
+	case (infno == InfnoInpatientPreSettle || infno == InfnoInpatientSettle) && has(p.LinesDiffer):
+		return ErrLinesDiffer
 	case has(p.AlreadySettled):
 		return ErrAlreadySettled
 	case has(p.NothingToCancel):
@@ -80,6 +98,15 @@ func (p Phrases) orDefault() Phrases {
 	}
 	if p.AlreadyRegistered == nil {
 		p.AlreadyRegistered = DefaultPhrases.AlreadyRegistered
+	}
+	if p.AlreadyDischarged == nil {
+		p.AlreadyDischarged = DefaultPhrases.AlreadyDischarged
+	}
+	if p.NotDischarged == nil {
+		p.NotDischarged = DefaultPhrases.NotDischarged
+	}
+	if p.LinesDiffer == nil {
+		p.LinesDiffer = DefaultPhrases.LinesDiffer
 	}
 	return p
 }
