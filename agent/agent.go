@@ -162,7 +162,9 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 			SessionExpired:    cfg.Platform.Phrases.SessionExpired,
 			NothingToCancel:   cfg.Platform.Phrases.NothingToCancel,
 			AlreadyRegistered: cfg.Platform.Phrases.AlreadyRegistered,
+			EnvelopeRefused:   cfg.Platform.Phrases.EnvelopeRefused,
 		},
+		Crypto: cfg.Platform.Crypto.Settings(),
 	}
 }
 

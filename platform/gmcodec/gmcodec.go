@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -74,12 +75,15 @@ type Settings struct {
 	AppID, AppSecret string
 	// Sign is "" (unsigned), SignSM3 or SignSM2.
 	Sign string
-	// PrivateKeyPEM is this side's SM2 private key (PKCS#8 or SEC 1 PEM), for SignSM2.
-	PrivateKeyPEM []byte
+	// PrivateKeyFile is this side's SM2 private key (PKCS#8 or SEC 1 PEM), for
+	// SignSM2; PrivateKeyPEM, when set, is its content and the file is not read.
+	PrivateKeyFile string
+	PrivateKeyPEM  []byte
 	// PeerPublicKeyPEM is the other side's SM2 public key (PKIX PEM, or a certificate):
 	// the platform's for a client (its answers are verified when it is set), the
-	// hospital's for the simulator.
-	PeerPublicKeyPEM []byte
+	// hospital's for the simulator. PeerPublicKeyPEM, when set, is its content.
+	PeerPublicKeyFile string
+	PeerPublicKeyPEM  []byte
 	// UserID is the SM2 user ID (DefaultUserID when empty).
 	UserID string
 	// Encoding is how ciphertext is written: EncodingHex (default) or EncodingBase64.
@@ -118,7 +122,6 @@ func New(s Settings) (*Codec, error) {
 	if s.UserID == "" {
 		s.UserID = DefaultUserID
 	}
-	c := &Codec{s: s, userID: []byte(s.UserID)}
 	var probs []string
 	for _, p := range Check(s) {
 		probs = append(probs, p.Key+": "+p.Reason)
@@ -126,6 +129,8 @@ func New(s Settings) (*Codec, error) {
 	if len(probs) > 0 {
 		return nil, fmt.Errorf("%s: %w", strings.Join(probs, "; "), ErrSettings)
 	}
+	s, _ = s.load() // Check read them
+	c := &Codec{s: s, userID: []byte(s.UserID)}
 	if s.Mode == ModeSM4 {
 		k, err := DeriveKey(s.AppID, s.AppSecret)
 		if err != nil {
@@ -155,10 +160,29 @@ var Plain = &Codec{}
 // Problem is one unusable setting: the [platform.crypto] key and why.
 type Problem struct{ Key, Reason string }
 
-// Check lists every problem of s, by [platform.crypto] key, without preparing keys.
-// config's Validate and New both use it.
-func Check(s Settings) []Problem {
+// load reads the key files whose content is not given.
+func (s Settings) load() (Settings, []Problem) {
 	var out []Problem
+	read := func(key, path string, dst *[]byte) {
+		if path == "" || len(*dst) > 0 {
+			return
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			out = append(out, Problem{key, "cannot be read: " + err.Error()})
+			return
+		}
+		*dst = b
+	}
+	read("private_key_file", s.PrivateKeyFile, &s.PrivateKeyPEM)
+	read("platform_public_key_file", s.PeerPublicKeyFile, &s.PeerPublicKeyPEM)
+	return s, out
+}
+
+// Check lists every problem of s, by [platform.crypto] key, reading the key files
+// but preparing nothing. config's Validate and New both use it.
+func Check(s Settings) []Problem {
+	s, out := s.load()
 	add := func(key, reason string) { out = append(out, Problem{key, reason}) }
 	mode, sign := strings.ToLower(s.Mode), strings.ToLower(s.Sign)
 	switch mode {
@@ -197,9 +221,9 @@ func Check(s Settings) []Problem {
 		add("cipher", fmt.Sprintf("%q is not an SM4 mode: write \"ecb\" (the default) or \"cbc\"", s.Cipher))
 	}
 	if sign == SignSM2 {
-		if len(s.PrivateKeyPEM) == 0 {
+		if len(s.PrivateKeyPEM) == 0 && s.PrivateKeyFile == "" {
 			add("private_key_file", "required with sign = \"sm2\": the hospital's SM2 private key (PEM)")
-		} else if _, err := ParsePrivateKey(s.PrivateKeyPEM); err != nil {
+		} else if _, err := ParsePrivateKey(s.PrivateKeyPEM); err != nil && len(s.PrivateKeyPEM) > 0 {
 			add("private_key_file", err.Error())
 		}
 	}
@@ -374,3 +398,8 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// RequiresSignedAnswers reports whether a successful answer must carry a signature
+// that verifies: sm2 with the platform's public key configured. An SM3 signature is
+// checked when an answer carries one.
+func (c *Codec) RequiresSignedAnswers() bool { return c != nil && c.signTag == "SM2" && c.peer != nil }
