@@ -330,6 +330,9 @@ func (c *Codec) Open(env []byte, field string, strict bool) (plain []byte, signe
 	if !c.Enabled() && enc == "" {
 		return env, false, nil
 	}
+	if c.key != nil && enc == "" && strict {
+		return nil, false, fmt.Errorf("the envelope is not encrypted (enctype SM4 expected): %w", ErrDecrypt)
+	}
 	if c.signTag != "" {
 		ca := textOf(m[fieldCainfo])
 		switch {
@@ -371,8 +374,6 @@ func (c *Codec) Open(env []byte, field string, strict bool) (plain []byte, signe
 		m[field] = pt
 	case enc != "":
 		return nil, signed, fmt.Errorf("enctype %q is not SM4: %w", clip(enc), ErrDecrypt)
-	case c.key != nil && strict:
-		return nil, signed, fmt.Errorf("the envelope is not encrypted (enctype SM4 expected): %w", ErrDecrypt)
 	}
 	out, err := marshal(m)
 	if err != nil {
@@ -403,3 +404,23 @@ func clip(s string) string {
 // that verifies: sm2 with the platform's public key configured. An SM3 signature is
 // checked when an answer carries one.
 func (c *Codec) RequiresSignedAnswers() bool { return c != nil && c.signTag == "SM2" && c.peer != nil }
+
+// ParseModes reads a mode as the simulator and the demo take it on their command
+// line: "plain" (or ""), "sm4", "sm3", "sm2", "sm4+sm3", "sm4+sm2".
+func ParseModes(s string) (mode, sign string, err error) {
+	for _, part := range strings.Split(strings.ToLower(strings.TrimSpace(s)), "+") {
+		switch part {
+		case "", "plain":
+		case ModeSM4:
+			mode = ModeSM4
+		case SignSM3, SignSM2:
+			if sign != "" {
+				return "", "", fmt.Errorf("%q names two signatures: %w", s, ErrSettings)
+			}
+			sign = part
+		default:
+			return "", "", fmt.Errorf("%q: want plain, sm4, sm3, sm2, sm4+sm3 or sm4+sm2: %w", s, ErrSettings)
+		}
+	}
+	return mode, sign, nil
+}

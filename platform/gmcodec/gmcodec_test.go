@@ -224,7 +224,7 @@ func TestOpenRefusesPlainWronglyEncryptedAndWronglySignedEnvelopes(t *testing.T)
 		env  []byte
 		want error
 	}{
-		{"plain to sm4+sm3", strict, goldenEnvelope(), ErrSignature},
+		{"plain to sm4+sm3", strict, goldenEnvelope(), ErrDecrypt},
 		{"plain to sm4", encOnly, goldenEnvelope(), ErrDecrypt},
 		{"sm3 with another secret", strict, byWrongSecret, ErrSignature},
 		{"sm4 with another key", encOnly, byWrongKey, ErrDecrypt},
