@@ -247,8 +247,14 @@ func (a *Agent) init(policy offline.Policy) error {
 	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, DetailRecon: client.DetailReconByFile, Meta: a.engine.Meta,
 		Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
 	a.api, err = httpapi.New(httpapi.Options{
-		Config: cfg, Engine: a.engine, Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
-		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue,
+		Bills: a.engine, Stays: a.engine, Persons: a.engine, Link: a.engine, Jobs: a.engine,
+		Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
+		Listen: cfg.API.Listen, HostNames: cfg.API.HostNames, AdminToken: cfg.API.AdminToken.Value(), Windows: apiWindows(cfg),
+		TLSCert: cfg.API.TLSCert, TLSKey: cfg.API.TLSKey, ClientCA: cfg.API.ClientCA,
+		MaxBodyBytes: cfg.API.MaxBodyBytes, RateLimit: cfg.API.RateLimit,
+		ReadTimeout: cfg.API.ReadTimeout.Duration, WriteTimeout: cfg.API.WriteTimeout.Duration, IdleTimeout: cfg.API.IdleTimeout.Duration,
+		Language: cfg.API.Language, Hospital: cfg.Hospital.FixmedinsName + " (" + cfg.Hospital.FixmedinsCode + ")",
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue, Backup: a.store,
 		Demand: a.rd.demand, RemoteReaders: a.remoteHandler(), DecodeVoucher: a.decodeVoucher,
 		Version: a.opts.Version, Logger: a.log, Now: a.now,
 	})
@@ -257,6 +263,15 @@ func (a *Agent) init(policy offline.Policy) error {
 	}
 	obs.m = a.api.Metrics()
 	return nil
+}
+
+// apiWindows are the configured windows with their tokens, as the API checks them.
+func apiWindows(cfg *config.Config) []httpapi.Window {
+	out := make([]httpapi.Window, 0, len(cfg.Windows))
+	for _, w := range cfg.Windows {
+		out = append(out, httpapi.Window{ID: w.ID, Token: w.Token.Value()})
+	}
+	return out
 }
 
 // observer forwards the engine's events to the API's metrics (built after it).

@@ -19,8 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
-
-	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
 // Errors of the benchmark.
@@ -54,6 +52,11 @@ type Options struct {
 	// AgentCommand returns the command that runs the agent on a configuration file
 	// (`settle-agent run --config FILE`). Required.
 	AgentCommand func(configPath string) *exec.Cmd
+	// SimCommand returns the command that serves the simulated platform (demo fixture,
+	// fault seed 1) on listen (`settle-agent sim platform --listen ADDR --seed 1`), so
+	// that the platform's CPU is measured apart from the windows'. Nil: the platform is
+	// served from this process and its CPU counts with the windows'.
+	SimCommand func(listen string) *exec.Cmd
 	// Fsync measures the raw fsync rate of a plain file at path for about d (the
 	// machine's baseline). Nil: not measured.
 	Fsync func(ctx context.Context, path string, d time.Duration) (float64, error)
@@ -96,6 +99,23 @@ type Result struct {
 	RSSSupported           bool    `json:"rss_supported"`
 	StoreBytes             int64   `json:"store_bytes"`
 	DurationS              float64 `json:"duration_s"`
+
+	// CPU (user + system) per full chain during the saturated load: the agent's alone
+	// (its own process), the platform's (0 unless it runs as a child), and this
+	// process's (the windows' clients, and the platform when it runs in process).
+	AgentCPUMsPerChain  float64 `json:"agent_cpu_ms_per_chain"`
+	SimCPUMsPerChain    float64 `json:"sim_cpu_ms_per_chain"`
+	ClientCPUMsPerChain float64 `json:"client_cpu_ms_per_chain"`
+	// The same per bill while the backlog drains.
+	DrainAgentCPUMsPerBill float64 `json:"drain_agent_cpu_ms_per_bill"`
+	DrainSimCPUMsPerBill   float64 `json:"drain_sim_cpu_ms_per_bill"`
+	SimSeparate            bool    `json:"sim_separate_process"`
+	// StoreBytesPerBill is the store file's size after the run over the bills it holds.
+	StoreBytesPerBill float64 `json:"store_bytes_per_bill"`
+	// The machine's 1-minute load average when the run began and when the load ended
+	// (other work on the machine lowers every figure).
+	LoadAvgStart float64 `json:"load_avg_start"`
+	LoadAvgLoad  float64 `json:"load_avg_load"`
 }
 
 func (o *Options) withDefaults() Options {
@@ -153,13 +173,12 @@ func Run(ctx context.Context, o *Options) (*Result, error) {
 
 // run is one benchmark run: its folder, simulator, agent process and figures.
 type run struct {
-	opt     Options
-	dir     string
-	res     *Result
-	sim     *sim.Platform
-	simStop func() error
-	proc    *agentProc
-	sys     *system
+	opt  Options
+	dir  string
+	res  *Result
+	plat *simPlatform
+	proc *agentProc
+	sys  *system
 }
 
 func (r *run) say(format string, a ...any) { fmt.Fprintf(r.opt.Out, format+"\n", a...) }
@@ -168,8 +187,8 @@ func (r *run) close() {
 	if r.proc != nil {
 		_ = r.proc.stop(10 * time.Second)
 	}
-	if r.simStop != nil {
-		_ = r.simStop()
+	if r.plat != nil {
+		_ = r.plat.close()
 	}
 }
 
@@ -185,13 +204,13 @@ func (r *run) all(ctx context.Context) error {
 		r.say("fsync baseline  %8.0f /s   (%.3f ms each; 4 KiB write + fsync on a plain file on this disk)", f, 1000/f)
 	}
 
-	r.sim = sim.New(sim.DemoFixture(), &sim.Options{Seed: 1})
-	simURL, stop, err := sim.Start(context.Background(), "", r.sim)
+	res.LoadAvgStart, _ = readLoadAvg()
+	plat, err := startPlatform(ctx, r.dir, r.opt)
 	if err != nil {
-		return fmt.Errorf("bench e2e: start the simulated platform: %w", err)
+		return err
 	}
-	r.simStop = stop
-	sys, err := newSystem(r.dir, simURL, r.opt)
+	r.plat, res.SimSeparate = plat, plat.proc != nil
+	sys, err := newSystem(r.dir, plat.url, r.opt)
 	if err != nil {
 		return err
 	}
@@ -224,7 +243,7 @@ func (r *run) all(ctx context.Context) error {
 	if err := r.restart(ctx); err != nil {
 		return err
 	}
-	return r.checkLedger()
+	return r.checkLedger(ctx)
 }
 
 func (r *run) start(ctx context.Context) (*agentProc, error) {
@@ -247,6 +266,11 @@ func (r *run) restart(ctx context.Context) error {
 	if fi, err := os.Stat(r.sys.storePath()); err == nil {
 		r.res.StoreBytes = fi.Size()
 	}
+	if bills := r.res.Chains + r.res.PacedChains + r.res.Backlog; bills > 0 {
+		r.res.StoreBytesPerBill = float64(r.res.StoreBytes) / float64(bills)
+		r.say("store           %8.0f B per bill (%d bytes for %d settled bills; target <= 1500: %s)",
+			r.res.StoreBytesPerBill, r.res.StoreBytes, bills, verdict(r.res.StoreBytesPerBill <= 1500))
+	}
 	t0 := time.Now()
 	p, err := r.start(ctx)
 	if err != nil {
@@ -261,15 +285,22 @@ func (r *run) restart(ctx context.Context) error {
 }
 
 // checkLedger compares the simulator's ledger with the run: every bill settled once.
-func (r *run) checkLedger() error {
-	settled := r.sim.Settled()
+func (r *run) checkLedger(ctx context.Context) error {
+	settled, err := r.plat.settled(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := r.plat.repeatedMsgids(ctx)
+	if err != nil {
+		return err
+	}
 	twice := 0
 	for _, n := range settled {
 		if n > 1 {
 			twice++
 		}
 	}
-	if rep := r.sim.RepeatedMsgids(); len(rep) > 0 {
+	if len(rep) > 0 {
 		return fmt.Errorf("%w: %d msgids were sent twice", ErrLedger, len(rep))
 	}
 	want := r.res.Chains + r.res.PacedChains + r.res.Backlog
@@ -290,3 +321,31 @@ func verdict(ok bool) string {
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// cpuSample is the CPU time the agent, the platform and this process had used at one
+// moment; ok is false where it cannot be read (outside Linux).
+type cpuSample struct {
+	agent, sim, self time.Duration
+	ok               bool
+}
+
+func (r *run) cpuNow() cpuSample {
+	a, ok1 := readCPU(r.proc.pid())
+	s, ok2 := readCPU(r.plat.pid())
+	m, ok3 := readCPU(os.Getpid())
+	return cpuSample{agent: a, sim: s, self: m, ok: ok1 && ok2 && ok3}
+}
+
+// perUnit is the CPU each part used between c0 and c1, in ms per unit of work n; the
+// platform's is 0 when it runs in this process (its CPU is then in self's).
+func (r *run) perUnit(c0, c1 cpuSample, n int) (agent, platform, self float64) {
+	if !c0.ok || !c1.ok || n <= 0 {
+		return 0, 0, 0
+	}
+	per := func(d time.Duration) float64 { return ms(d) / float64(n) }
+	agent, self = per(c1.agent-c0.agent), per(c1.self-c0.self)
+	if r.plat.proc != nil {
+		platform = per(c1.sim - c0.sim)
+	}
+	return agent, platform, self
+}

@@ -19,15 +19,23 @@ import (
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
 // envAgent makes the test binary run the agent on the configuration it names (the
 // child process of the benchmark); "fail" makes it exit at once with status 1.
 const envAgent = "SETTLE_BENCH_TEST_AGENT"
 
+// envSim makes the test binary serve the simulated platform on the address it names
+// until SIGTERM (the benchmark's platform in a process of its own).
+const envSim = "SETTLE_BENCH_TEST_SIM"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(envAgent); path != "" {
 		os.Exit(runChildAgent(path))
+	}
+	if listen := os.Getenv(envSim); listen != "" {
+		os.Exit(runChildSim(listen))
 	}
 	os.Exit(m.Run())
 }
@@ -61,6 +69,29 @@ func runChildAgent(path string) int {
 	return 0
 }
 
+func runChildSim(listen string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, stopSim, err := sim.Start(ctx, listen, sim.New(sim.DemoFixture(), &sim.Options{Seed: 1}))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	<-ctx.Done()
+	if err := stopSim(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// childSim runs this test binary as the simulated platform.
+func childSim(listen string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envSim+"="+listen)
+	return cmd
+}
+
 // childAgent runs this test binary as the agent.
 func childAgent(config string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -73,7 +104,7 @@ func TestRun_Small(t *testing.T) {
 	fsyncCalled := false
 	res, err := Run(context.Background(), &Options{
 		Dir: t.TempDir(), Windows: 4, Load: 300 * time.Millisecond, Backlog: 120, SyncConcurrency: 8,
-		AgentCommand: childAgent, Out: &out, ProfileDir: t.TempDir(),
+		AgentCommand: childAgent, SimCommand: childSim, Out: &out, ProfileDir: t.TempDir(),
 		Fsync: func(ctx context.Context, path string, d time.Duration) (float64, error) {
 			fsyncCalled = true
 			return 1000, nil
@@ -103,6 +134,15 @@ func TestRun_Small(t *testing.T) {
 	if runtime.GOOS == "linux" && (!res.RSSSupported || res.IdleRSSMB <= 0 || res.RSSMaxMB < res.IdleRSSMB) {
 		t.Errorf("memory: got supported %v, idle %v MB, max %v MB; want idle > 0 and max >= idle", res.RSSSupported, res.IdleRSSMB, res.RSSMaxMB)
 	}
+	if !res.SimSeparate || res.StoreBytesPerBill != float64(res.StoreBytes)/float64(res.StartupRecords) {
+		t.Errorf("got platform apart %v, store %v B per bill; want true, %d / %d", res.SimSeparate, res.StoreBytesPerBill, res.StoreBytes, res.StartupRecords)
+	}
+	// CPU is read in 10 ms ticks: a short phase may round to 0, the agent's whole work not.
+	if cpu := []float64{res.AgentCPUMsPerChain, res.SimCPUMsPerChain, res.ClientCPUMsPerChain, res.DrainAgentCPUMsPerBill, res.DrainSimCPUMsPerBill}; slices.Min(cpu) < 0 ||
+		runtime.GOOS == "linux" && res.AgentCPUMsPerChain+res.DrainAgentCPUMsPerBill <= 0 {
+		t.Errorf("CPU: got agent %v, platform %v, clients %v ms per chain, agent %v and platform %v ms per drained bill; want none < 0, the agent's > 0",
+			cpu[0], cpu[1], cpu[2], cpu[3], cpu[4])
+	}
 	for _, name := range []string{"load.pprof", "drain.pprof"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("output does not name profile %s:\n%s", name, out.String())
@@ -120,7 +160,7 @@ func TestResult_JSONNames(t *testing.T) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"windows", "settle_per_s", "settle_p99_ms", "overhead_p99_ms", "drain_per_s", "backlog", "rss_max_mb", "idle_rss_mb", "startup_ms", "fsync_per_s"} {
+	for _, k := range []string{"windows", "settle_per_s", "settle_p99_ms", "overhead_p99_ms", "drain_per_s", "backlog", "rss_max_mb", "idle_rss_mb", "startup_ms", "fsync_per_s", "agent_cpu_ms_per_chain", "store_bytes_per_bill"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON %s lacks %q", data, k)
 		}

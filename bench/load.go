@@ -80,12 +80,15 @@ type chainTimes struct {
 // line), then paced at Options.Pace chains per window per second for a third of the
 // load time (overhead_p99_ms: the agent's own time when it is not saturated).
 func (r *run) load(ctx context.Context) error {
-	m, err := newBillMaker(r.sim.Fixture())
+	m, err := newBillMaker(sim.DemoFixture())
 	if err != nil {
 		return err
 	}
 	prof := r.startProfile(ctx, "load.pprof", r.opt.Load-r.opt.Load/10)
+	cpu0 := r.cpuNow()
 	all, elapsed, err := r.windows(ctx, m, "L", r.opt.Load, 0)
+	cpu1 := r.cpuNow()
+	r.res.LoadAvgLoad, _ = readLoadAvg()
 	if err != nil {
 		return err
 	}
@@ -106,6 +109,9 @@ func (r *run) load(ctx context.Context) error {
 	r.say("settle p99      %8.2f ms   (pre-settle + settle as a window sees them, windows never waiting)", res.SettleP99Ms)
 	r.say("  saturated overhead p99 %.2f ms per request (latency minus Server-Timing platform time); platform p99 %.2f ms",
 		res.SaturatedOverheadP99Ms, res.PlatformP99Ms)
+	res.AgentCPUMsPerChain, res.SimCPUMsPerChain, res.ClientCPUMsPerChain = r.perUnit(cpu0, cpu1, res.Chains)
+	r.say("agent CPU       %8.2f ms per chain (user + system of the agent's process; target <= 0.9: %s); platform %.2f ms, %s %.2f ms; load average %.1f",
+		res.AgentCPUMsPerChain, verdict(res.AgentCPUMsPerChain <= 0.9), res.SimCPUMsPerChain, r.selfName(), res.ClientCPUMsPerChain, res.LoadAvgLoad)
 	warnUntimed(r, all)
 
 	period := time.Duration(float64(time.Second) / r.opt.Pace)
@@ -225,13 +231,15 @@ func quantile(d []time.Duration, q float64) time.Duration {
 // backlog cuts the platform, has the windows queue r.opt.Backlog bills (pre-settled
 // by estimate, settle answered 202), brings the platform back and times the drain.
 func (r *run) backlog(ctx context.Context) error {
-	m, err := newBillMaker(r.sim.Fixture())
+	m, err := newBillMaker(sim.DemoFixture())
 	if err != nil {
 		return err
 	}
 	// The agent notices the outage on the first bills' calls (its breaker opens); those
 	// bills wait out the platform timeout before their estimate, as at a real window.
-	r.sim.SetFaults(sim.Faults{Down: true})
+	if err := r.plat.setDown(ctx, true); err != nil {
+		return err
+	}
 	ctx2, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
@@ -287,7 +295,10 @@ func (r *run) backlog(ctx context.Context) error {
 
 	win := r.proc.rss.open()
 	t0 := time.Now()
-	r.sim.SetFaults(sim.Faults{})
+	cpu0 := r.cpuNow()
+	if err := r.plat.setDown(ctx, false); err != nil {
+		return err
+	}
 	prof := r.startProfile(ctx, "drain.pprof", 5*time.Second)
 	lastSay := t0
 	err = poll(ctx, 30*time.Minute, 100*time.Millisecond, "the queue to drain", func() (bool, error) {
@@ -308,6 +319,7 @@ func (r *run) backlog(ctx context.Context) error {
 		return z.Queue.Ready+z.Queue.Leased == 0, nil
 	})
 	drain := time.Since(t0)
+	cpu1 := r.cpuNow()
 	w := r.proc.rss.done(win)
 	if err != nil {
 		return err
@@ -320,6 +332,8 @@ func (r *run) backlog(ctx context.Context) error {
 	res.DrainRSSStartMB, res.DrainRSSEndMB, res.DrainRSSMaxMB = mb(w.first), mb(w.last), mb(w.peak)
 	r.say("drain           %8.0f /s   (%d bills in %.1f s, concurrency %d; target >= 1000: %s)",
 		res.DrainPerS, r.opt.Backlog, drain.Seconds(), r.opt.SyncConcurrency, verdict(res.DrainPerS >= 1000))
+	res.DrainAgentCPUMsPerBill, res.DrainSimCPUMsPerBill, _ = r.perUnit(cpu0, cpu1, r.opt.Backlog)
+	r.say("  CPU while draining: agent %.2f ms per bill, platform %.2f ms per bill", res.DrainAgentCPUMsPerBill, res.DrainSimCPUMsPerBill)
 	r.say("  RSS while draining: %.1f MB at start, %.1f MB at most, %.1f MB at the end", res.DrainRSSStartMB, res.DrainRSSMaxMB, res.DrainRSSEndMB)
 	st, err := r.sys.status(ctx)
 	if err != nil {
@@ -346,4 +360,12 @@ func (r *run) startProfile(ctx context.Context, name string, d time.Duration) fu
 		r.say("  CPU profile of the agent: %s", path)
 		return nil
 	}
+}
+
+// selfName says what this process's CPU covers.
+func (r *run) selfName() string {
+	if r.plat.proc != nil {
+		return "windows' clients"
+	}
+	return "windows' clients + platform (in process)"
 }

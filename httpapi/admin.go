@@ -27,7 +27,7 @@ func (s *Server) handleQueueList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
 	f := queue.Filter{State: queue.State(q.Get("state")), Key: q.Get("key"), After: after, Limit: queryInt(r, "limit", 100, 1000)}
-	recs, err := s.q.List(f)
+	recs, err := s.o.Queue.List(f)
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -43,7 +43,7 @@ func (s *Server) handleQueueGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rec, err := s.q.Get(id)
+	rec, err := s.o.Queue.Get(id)
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -53,12 +53,12 @@ func (s *Server) handleQueueGet(w http.ResponseWriter, r *http.Request) {
 
 // handleQueueRetry puts a failed or dead record back in line, and its bill back to queued.
 func (s *Server) handleQueueRetry(w http.ResponseWriter, r *http.Request) {
-	s.moveQueueRecord(w, r, s.eng.RetryJob)
+	s.moveQueueRecord(w, r, s.o.Jobs.RetryJob)
 }
 
 // handleQueueDead gives up on a record by hand (a person settles it another way).
 func (s *Server) handleQueueDead(w http.ResponseWriter, r *http.Request) {
-	s.moveQueueRecord(w, r, s.eng.KillJob)
+	s.moveQueueRecord(w, r, s.o.Jobs.KillJob)
 }
 
 // moveQueueRecord is an administrator's move of one queue record (the engine moves
@@ -72,7 +72,7 @@ func (s *Server) moveQueueRecord(w http.ResponseWriter, r *http.Request, move fu
 		s.writeErr(w, err)
 		return
 	}
-	got, err := s.q.Get(id)
+	got, err := s.o.Queue.Get(id)
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -97,11 +97,11 @@ func (s *Server) handleReconciliation(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody("bad_request", fmt.Sprintf("format %s is not json or csv", quoted(f)), nil))
 		return
 	}
-	if s.rec == nil {
+	if s.o.Reconciler == nil {
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", "reconciliation is not configured in this agent", nil))
 		return
 	}
-	rep, err := s.rec.Reconcile(r.Context(), day, r.URL.Query().Get("check") != "0")
+	rep, err := s.o.Reconciler.Reconcile(r.Context(), day, r.URL.Query().Get("check") != "0")
 	if err != nil {
 		s.writeErr(w, err)
 		return

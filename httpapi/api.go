@@ -79,6 +79,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
 	mux.Handle("POST /v1/queue/{id}/dead", adm(s.handleQueueDead))
 	mux.Handle("GET /v1/reconciliation", adm(s.handleReconciliation))
+	mux.Handle("GET /v1/admin/store-copy", adm(s.handleStoreCopy))
 	mux.Handle("GET /v1/catalogue", adm(s.handleCatalogue))
 	mux.Handle("POST /v1/catalogue/sync", adm(s.handleCatalogueSync))
 	mux.Handle("POST /v1/mapping/check", adm(s.handleMappingCheck))
@@ -91,11 +92,11 @@ func (s *Server) routes() http.Handler {
 
 // limits applies the body size limit and the per-client rate limit to every request.
 func (s *Server) limits(next http.Handler) http.Handler {
-	max := s.cfg.API.MaxBodyBytes
+	max := s.o.MaxBodyBytes
 	if max <= 0 {
 		max = 1 << 20
 	}
-	rl := newRateLimiter(s.cfg.API.RateLimit, s.now)
+	rl := newRateLimiter(s.o.RateLimit, s.now)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !rl.allow(clientIP(r)) || !s.hard.allowGlobal() {
 			w.Header().Set("Retry-After", "1")
@@ -137,9 +138,9 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 			return
 		}
 		var c caller
-		if s.cfg.API.AdminToken.Equal(tok) {
+		if tokenEqual(s.o.AdminToken, tok) {
 			c.admin = true
-		} else if win, found := s.cfg.WindowByToken(tok); found {
+		} else if win, found := s.windowByToken(tok); found {
 			c.window = win.ID
 		} else {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent", error="invalid_token"`)

@@ -11,16 +11,13 @@ import (
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
-	"github.com/settle-agent/settle-agent/config"
 )
 
 // bodyServer is the API's body handling on loopback: the limits middleware and
 // decodeBody of a bill, as POST /v1/bills has them.
 func bodyServer(t *testing.T, limit int64) *httptest.Server {
 	t.Helper()
-	cfg := config.Default()
-	cfg.API.MaxBodyBytes = limit
-	s := &Server{cfg: cfg, now: time.Now}
+	s := &Server{o: Options{MaxBodyBytes: limit}, now: time.Now}
 	srv := httptest.NewServer(s.limits(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b settle.Bill
 		if decodeBody(w, r, &b) {

@@ -81,7 +81,7 @@ func (h *CardHub) next(ctx context.Context, window string, wait time.Duration) *
 
 func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 	window := r.PathValue("window")
-	if _, ok := s.cfg.Window(window); !ok {
+	if !s.window(window) {
 		writeJSON(w, http.StatusNotFound, errorBody("unknown_window", "window "+window+" is not configured in this agent", nil))
 		return
 	}
@@ -103,11 +103,11 @@ func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if read.Err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody("card_error", cardreader.Message(read.Err, pickLang(r, s.cfg.API.Language)),
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody("card_error", cardreader.Message(read.Err, pickLang(r, s.o.Language)),
 			map[string]any{"window": window, "at": read.At, "carrier": cardreader.Carrier(read.Card), "reason": cardreader.ErrorCode(read.Err)}))
 		return
 	}
-	p, source, at, err := s.eng.FindPerson(r.Context(), read.Card.Patient())
+	p, source, at, err := s.o.Persons.FindPerson(r.Context(), read.Card.Patient())
 	if errors.Is(err, settle.ErrNotFound) {
 		// Offline and never seen: what the card itself says.
 		p = &settle.Person{PsnName: read.Card.Name, Certno: read.Card.SSN, PsnCertType: "01",

@@ -30,7 +30,7 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.eng.SubmitBill(r.Context(), b, key, "api")
+	res, err := s.o.Bills.SubmitBill(r.Context(), b, key, "api")
 	if errors.Is(err, settle.ErrConflict) {
 		s.noteConflict(b)
 	}
@@ -44,7 +44,7 @@ func (s *Server) billFor(w http.ResponseWriter, r *http.Request) (*workflow.Reco
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such bill: a bill number is 1 to 30 letters, digits, '.', '_' or '-'", nil))
 		return nil, false
 	}
-	rec, err := s.eng.Bill(r.PathValue("bill_no"))
+	rec, err := s.o.Bills.Bill(r.PathValue("bill_no"))
 	if errors.Is(err, settle.ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", fmt.Sprintf("bill %s: not found", r.PathValue("bill_no")), nil))
 		return nil, false
@@ -95,7 +95,7 @@ func (s *Server) handleSettle(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	res, err := s.eng.SettleBill(r.Context(), r.PathValue("bill_no"), req.AcctUsedFlag, req.PsnSetlway)
+	res, err := s.o.Bills.SettleBill(r.Context(), r.PathValue("bill_no"), req.AcctUsedFlag, req.PsnSetlway)
 	s.writeResult(w, res, err)
 }
 
@@ -103,7 +103,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.billFor(w, r); !ok {
 		return
 	}
-	res, err := s.eng.CancelBill(r.Context(), r.PathValue("bill_no"))
+	res, err := s.o.Bills.CancelBill(r.Context(), r.PathValue("bill_no"))
 	s.writeResult(w, res, err)
 }
 
@@ -132,7 +132,7 @@ func (s *Server) handleListBills(w http.ResponseWriter, r *http.Request) {
 	after := q.Get("after")
 	last := ""
 	for len(views) < limit {
-		recs, err := s.eng.Bills(state, after, limit, since)
+		recs, err := s.o.Bills.Bills(state, after, limit, since)
 		if err != nil {
 			s.writeErr(w, err)
 			return
@@ -197,14 +197,14 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			pt = c.Patient()
 		case errors.Is(err, ecvoucher.ErrExpired):
-			writeJSON(w, http.StatusUnprocessableEntity, errorBody("ec_expired", cardreader.Message(err, pickLang(r, s.cfg.API.Language)), nil))
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody("ec_expired", cardreader.Message(err, pickLang(r, s.o.Language)), nil))
 			return
 		case errors.Is(err, ecvoucher.ErrOffline), errors.Is(err, ecvoucher.ErrBadAnswer), errors.Is(err, ecvoucher.ErrBusy):
-			writeJSON(w, http.StatusServiceUnavailable, errorBody("ec_unavailable", cardreader.Message(err, pickLang(r, s.cfg.API.Language)), nil))
+			writeJSON(w, http.StatusServiceUnavailable, errorBody("ec_unavailable", cardreader.Message(err, pickLang(r, s.o.Language)), nil))
 			return
 		}
 	}
-	p, source, at, err := s.eng.FindPerson(r.Context(), pt)
+	p, source, at, err := s.o.Persons.FindPerson(r.Context(), pt)
 	s.recordLookup(r, "lookup", pt, source, err)
 	if err != nil {
 		s.writePersonErr(w, err)

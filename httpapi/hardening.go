@@ -17,7 +17,6 @@ import (
 	"golang.org/x/time/rate"
 
 	settle "github.com/settle-agent/settle-agent"
-	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
 )
 
@@ -48,10 +47,10 @@ type hardening struct {
 	keys   keyBudget
 }
 
-func newHardening(cfg *config.Config, now func() time.Time) *hardening {
-	h := &hardening{hosts: newHostGuard(cfg.API.Listen, cfg.API.HostNames...), tokens: newRateLimiter(cfg.API.RateLimit, now)}
+func newHardening(listen string, hostNames []string, rateLimit float64, now func() time.Time) *hardening {
+	h := &hardening{hosts: newHostGuard(listen, hostNames...), tokens: newRateLimiter(rateLimit, now)}
 	h.keys = keyBudget{now: now, max: MaxIdempotencyKeysPerDay, seen: map[string]map[string]struct{}{}}
-	if r := cfg.API.RateLimit; r > 0 {
+	if r := rateLimit; r > 0 {
 		h.global = rate.NewLimiter(rate.Limit(r*globalRateFactor), max(int(r*globalRateFactor*2), 10))
 	}
 	return h
@@ -257,7 +256,7 @@ func (h *hardening) allowsHost(host string) bool { return h == nil || h.hosts.al
 // keeps the window's daily budget; false means the answer is written.
 func (s *Server) billKey(w http.ResponseWriter, window, key string) (string, bool) {
 	k := windowKey(window, key)
-	if _, configured := s.cfg.Window(window); k == "" || s.hard == nil || !configured {
+	if configured := s.window(window); k == "" || s.hard == nil || !configured {
 		return k, true // no key, or a bill refused anyway (unknown window): nothing to count
 	}
 	if !s.hard.keys.take(window, k) {
@@ -294,7 +293,7 @@ func (s *Server) recordLookup(r *http.Request, how string, pt settle.Patient, so
 // it): bill numbers are one namespace for the hospital (SECURITY.md), so the line is
 // how a number taken by the wrong window is found.
 func (s *Server) noteConflict(b settle.Bill) {
-	rec, err := s.eng.Bill(b.BillNo)
+	rec, err := s.o.Bills.Bill(b.BillNo)
 	if err == nil && rec.Bill.Window != b.Window {
 		s.log.Warn("bill number already taken by another window's bill", "bill_no", b.BillNo, "window", b.Window,
 			"held_by", rec.Bill.Window, "held_source", rec.Source)

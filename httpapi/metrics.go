@@ -41,13 +41,13 @@ func newMetrics(s *Server) *Metrics {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}
 	gauge("settle_agent_online", "1 when the provincial platform answers, 0 while offline.", func() float64 {
-		if s.eng.Breaker().Online() {
+		if s.o.Link.Breaker().Online() {
 			return 1
 		}
 		return 0
 	})
 	gauge("settle_agent_offline_outstanding_yuan", "Fund share the hospital carries for bills collected by estimate and not yet settled.", func() float64 {
-		return float64(s.eng.Outstanding()) / 100
+		return float64(s.o.Bills.Outstanding()) / 100
 	})
 	m.reg.MustRegister(&queueCollector{a: s})
 	m.reg.MustRegister(&stayCollector{a: s})
@@ -98,7 +98,7 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	st, err := c.a.q.Stats()
+	st, err := c.a.o.Queue.Stats()
 	if err != nil {
 		return
 	}
@@ -107,7 +107,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(st.Failed), "failed")
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(st.Dead), "dead")
 	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, st.OldestReadyAge.Seconds())
-	for state, n := range c.a.eng.BillCounts() {
+	for state, n := range c.a.o.Bills.BillCounts() {
 		ch <- prometheus.MustNewConstMetric(descBills, prometheus.GaugeValue, float64(n), string(state))
 	}
 }

@@ -19,16 +19,13 @@ import (
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
-	"github.com/settle-agent/settle-agent/config"
-	"github.com/settle-agent/settle-agent/queue"
-	"github.com/settle-agent/settle-agent/recon"
-	"github.com/settle-agent/settle-agent/workflow"
 )
 
 // Errors of this package.
 var (
-	// ErrNoEngine: a Server without its engine or queue.
-	ErrNoEngine = errors.New("httpapi: Options.Engine and Options.Queue are required")
+	// ErrNoEngine: a Server without what it serves (Bills, Stays, Persons, Link,
+	// Queue, Jobs).
+	ErrNoEngine = errors.New("httpapi: Options.Bills, Stays, Persons, Link, Queue and Jobs are required")
 )
 
 // MappingStatus says which item code mapping is in force.
@@ -40,11 +37,38 @@ type MappingStatus struct {
 
 // Options build a Server.
 type Options struct {
-	Config *config.Config
-	Engine *workflow.Engine
-	Queue  *queue.Store
-	// Reconciler builds the day's reports.
-	Reconciler *recon.Reconciler
+	// What the API serves, through the interfaces of ports.go (the agent passes its
+	// engine for Bills, Stays, Persons, Link and Jobs, and its queue for Queue).
+	Bills   Bills
+	Stays   Stays
+	Persons Persons
+	Link    Link
+	Queue   Queue
+	Jobs    Jobs
+	// Reconciler builds the day's reports; nil: the reconciliation endpoint answers 503.
+	Reconciler Reconciler
+
+	// Listen is the address the API listens on; HostNames more names it answers
+	// under (the Host check against DNS rebinding).
+	Listen    string
+	HostNames []string
+	// AdminToken reaches every endpoint (empty: admin endpoints refuse every call);
+	// Windows are the cashier windows with their tokens.
+	AdminToken string
+	Windows    []Window
+	// TLSCert and TLSKey serve HTTPS; ClientCA then requires client certificates.
+	TLSCert, TLSKey, ClientCA string
+	// MaxBodyBytes limits a request body (0: 1 MiB); RateLimit is requests per
+	// second per client and per token (0: no limit).
+	MaxBodyBytes int64
+	RateLimit    float64
+	// Timeouts of the HTTP server (0: 15 s, 75 s, 120 s).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Language of the status page and messages unless a request asks otherwise
+	// ("zh" or "en"); Hospital is the name the status page shows.
+	Language string
+	Hospital string
+
 	// Cards hands the readers' card reads to the windows' long polls.
 	Cards *CardHub
 	// Readers reports the readers' states; Mapping the mapping's (both may be nil).
@@ -63,17 +87,15 @@ type Options struct {
 	Closing func() bool
 	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
 	Catalogue Catalogue
-	Version   string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Backup copies the store for `settle-agent backup` (backup.go); nil: not offered.
+	Backup  StoreCopier
+	Version string
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg     *config.Config
-	eng     *workflow.Engine
-	q       *queue.Store
-	rec     *recon.Reconciler
 	cards   *CardHub
 	o       Options
 	log     *slog.Logger
@@ -86,10 +108,10 @@ type Server struct {
 
 // New builds the API's handler.
 func New(o Options) (*Server, error) {
-	if o.Engine == nil || o.Queue == nil || o.Config == nil {
+	if o.Bills == nil || o.Stays == nil || o.Persons == nil || o.Link == nil || o.Queue == nil || o.Jobs == nil {
 		return nil, ErrNoEngine
 	}
-	s := &Server{cfg: o.Config, eng: o.Engine, q: o.Queue, rec: o.Reconciler, cards: o.Cards, o: o, log: o.Logger, now: o.Now}
+	s := &Server{cards: o.Cards, o: o, log: o.Logger, now: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -113,7 +135,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.started = s.now()
 	s.metrics = newMetrics(s)
-	s.hard = newHardening(s.cfg, s.now)
+	s.hard = newHardening(o.Listen, o.HostNames, o.RateLimit, s.now)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -126,7 +148,7 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // HTTPServer is an http.Server for the API with the configured timeouts.
 func (s *Server) HTTPServer() *http.Server {
-	c := s.cfg.API
+	c := s.o
 	return &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -141,7 +163,7 @@ func (s *Server) HTTPServer() *http.Server {
 
 // Serve serves srv on ln (TLS when configured) until srv is shut down.
 func (s *Server) Serve(srv *http.Server, ln net.Listener) error {
-	c := s.cfg.API
+	c := s.o
 	var err error
 	if c.TLSCert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -167,11 +189,9 @@ func (s *Server) Serve(srv *http.Server, ln net.Listener) error {
 	return err
 }
 
-func durOr(d config.Duration, def time.Duration) time.Duration {
-	if d.Duration > 0 {
-		return d.Duration
+func durOr(d time.Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
 	return def
 }
-
-var _ = context.Background

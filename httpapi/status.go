@@ -44,24 +44,24 @@ type QueueStatus struct {
 }
 
 func (s *Server) status() (Status, error) {
-	online, since, lastOK := s.eng.Breaker().State()
+	online, since, lastOK := s.o.Link.Breaker().State()
 	st := Status{
 		Online: online, OnlineSince: since, PlatformP99Ms: float64(s.metrics.callTimes.p99().Microseconds()) / 1000,
 		// A session kept while offline says nothing: the platform may have dropped it.
-		SignedIn: online && s.eng.SignedIn(), SignInError: s.eng.SignInRefusal(), Version: s.o.Version, StartedAt: s.started,
+		SignedIn: online && s.o.Link.SignedIn(), SignInError: s.o.Link.SignInRefusal(), Version: s.o.Version, StartedAt: s.started,
 		Readers: []cardreader.State{},
 	}
 	if !lastOK.IsZero() {
 		st.LastPlatformOK = &lastOK
 	}
-	qs, err := s.q.Stats()
+	qs, err := s.o.Queue.Stats()
 	if err != nil {
 		return st, err
 	}
 	st.Queue = QueueStatus{Queued: qs.Ready, Inflight: qs.Leased, Failed: qs.Failed, Dead: qs.Dead, OldestAgeS: qs.OldestReadyAge.Seconds()}
-	st.Bills = s.eng.BillCounts()
-	st.Stays = s.eng.StaySummary()
-	st.Outstanding = s.eng.Outstanding().String()
+	st.Bills = s.o.Bills.BillCounts()
+	st.Stays = s.o.Stays.StaySummary()
+	st.Outstanding = s.o.Bills.Outstanding().String()
 	st.Readers = append(st.Readers, s.o.Readers()...)
 	st.Mapping = s.o.Mapping()
 	if s.o.Catalogue != nil {
@@ -90,8 +90,8 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 // handleReadyz: ready when the store answers. The platform and the readers are shown,
 // but being offline does not make the agent unready: serving offline is its job.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	st, err := s.q.Stats()
-	online, _, _ := s.eng.Breaker().State()
+	st, err := s.o.Queue.Stats()
+	online, _, _ := s.o.Link.Breaker().State()
 	readers := append([]cardreader.State{}, s.o.Readers()...)
 	body := map[string]any{"store": "ok", "online": online, "readers": readers}
 	if err != nil || s.o.Closing() {
@@ -272,19 +272,19 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	lang := pickLang(r, s.cfg.API.Language)
+	lang := pickLang(r, s.o.Language)
 	p := statusPage{Status: st, T: pageText[lang], OtherLang: langEn, Now: s.now(),
-		Hospital:    s.cfg.Hospital.FixmedinsName + " (" + s.cfg.Hospital.FixmedinsCode + ")",
+		Hospital:    s.o.Hospital,
 		SignedInNow: st.Online && st.SignedIn}
 	if lang == langEn {
 		p.OtherLang = langZh
 	}
 	p.Settled = st.Bills[workflow.StateSettled]
-	waiting, _ := s.eng.Bills(workflow.StatePresettled, "", 200, time.Time{})
-	failed, _ := s.eng.Bills(workflow.StateFailed, "", 200, time.Time{})
-	dead, _ := s.eng.Bills(workflow.StateDead, "", pageLimit, time.Time{})
-	queued, _ := s.eng.Bills(workflow.StateQueued, "", 200, time.Time{})
-	settling, _ := s.eng.Bills(workflow.StateSettling, "", 200, time.Time{})
+	waiting, _ := s.o.Bills.Bills(workflow.StatePresettled, "", 200, time.Time{})
+	failed, _ := s.o.Bills.Bills(workflow.StateFailed, "", 200, time.Time{})
+	dead, _ := s.o.Bills.Bills(workflow.StateDead, "", pageLimit, time.Time{})
+	queued, _ := s.o.Bills.Bills(workflow.StateQueued, "", 200, time.Time{})
+	settling, _ := s.o.Bills.Bills(workflow.StateSettling, "", 200, time.Time{})
 	for _, group := range [][]*workflow.Record{dead, failed, settling, queued} {
 		for _, rec := range group {
 			switch why := needsPerson(rec); {
@@ -296,7 +296,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Answers that surprised the client: booked as the platform said, to be checked.
-	for _, rec := range s.eng.SurprisedBills(pageLimit) {
+	for _, rec := range s.o.Bills.SurprisedBills(pageLimit) {
 		if needsPerson(rec) == "" && rec.State != workflow.StateFailed {
 			p.Attention = append(p.Attention, attentionRow{rec, whySurprise})
 		}
@@ -309,8 +309,8 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	p.Attention = p.Attention[:min(len(p.Attention), pageLimit)]
 	// Recent activity: the latest days' settlements (the day index orders them
 	// by number, not time) and every bill still in play, newest first.
-	p.Recent = recentOf(s.eng.RecentBills(10*pageLimit), waiting, failed, dead, queued, settling)
-	today, _ := s.eng.BillsOfDay(settle.Day(p.Now))
+	p.Recent = recentOf(s.o.Bills.RecentBills(10*pageLimit), waiting, failed, dead, queued, settling)
+	today, _ := s.o.Bills.BillsOfDay(settle.Day(p.Now))
 	p.Offline = totalsOf(today)
 	// Render first: a template error must not leave half a page that reads as fine.
 	var page bytes.Buffer

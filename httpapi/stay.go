@@ -24,7 +24,7 @@ func (s *Server) handleCreateStay(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not admit for window %q", c.window, a.Window), nil))
 		return
 	}
-	res, err := s.eng.SubmitAdmission(r.Context(), a, "api")
+	res, err := s.o.Stays.SubmitAdmission(r.Context(), a, "api")
 	s.writeStayResult(w, res, err)
 }
 
@@ -36,7 +36,7 @@ func (s *Server) stayFor(w http.ResponseWriter, r *http.Request) (*workflow.Stay
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such stay: an inpatient number is 1 to 30 letters, digits, '.', '_' or '-'", nil))
 		return nil, false
 	}
-	rec, err := s.eng.Stay(r.PathValue("ipt_no"))
+	rec, err := s.o.Stays.Stay(r.PathValue("ipt_no"))
 	if errors.Is(err, settle.ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, errorBody("not_found", fmt.Sprintf("stay %s: not found", r.PathValue("ipt_no")), nil))
 		return nil, false
@@ -72,7 +72,7 @@ func (s *Server) handleStayFees(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, fieldErr("fee batch", "ipt_no", fmt.Sprintf("%q is not the stay of the path (%s); leave it out", b.IptNo, r.PathValue("ipt_no"))))
 		return
 	}
-	res, err := s.eng.SubmitStayFees(r.Context(), r.PathValue("ipt_no"), b, "api")
+	res, err := s.o.Stays.SubmitStayFees(r.Context(), r.PathValue("ipt_no"), b, "api")
 	s.writeStayResult(w, res, err)
 }
 
@@ -80,7 +80,7 @@ func (s *Server) handleCancelStayFees(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.stayFor(w, r); !ok {
 		return
 	}
-	res, err := s.eng.CancelStayFees(r.Context(), r.PathValue("ipt_no"), r.PathValue("batch_no"))
+	res, err := s.o.Stays.CancelStayFees(r.Context(), r.PathValue("ipt_no"), r.PathValue("batch_no"))
 	s.writeStayResult(w, res, err)
 }
 
@@ -96,7 +96,7 @@ func (s *Server) handleDischarge(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, fieldErr("discharge", "ipt_no", fmt.Sprintf("%q is not the stay of the path (%s); leave it out", d.IptNo, r.PathValue("ipt_no"))))
 		return
 	}
-	res, err := s.eng.SubmitDischarge(r.Context(), r.PathValue("ipt_no"), d, "api")
+	res, err := s.o.Stays.SubmitDischarge(r.Context(), r.PathValue("ipt_no"), d, "api")
 	s.writeStayResult(w, res, err)
 }
 
@@ -120,7 +120,7 @@ func (s *Server) handlePresettleStay(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.eng.PresettleStay(r.Context(), r.PathValue("ipt_no"), req)
+	res, err := s.o.Stays.PresettleStay(r.Context(), r.PathValue("ipt_no"), req)
 	s.writeStayResult(w, res, err)
 }
 
@@ -129,7 +129,7 @@ func (s *Server) handleSettleStay(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.eng.SettleStay(r.Context(), r.PathValue("ipt_no"), req)
+	res, err := s.o.Stays.SettleStay(r.Context(), r.PathValue("ipt_no"), req)
 	s.writeStayResult(w, res, err)
 }
 
@@ -145,7 +145,7 @@ func (s *Server) handleCancelStaySettlement(w http.ResponseWriter, r *http.Reque
 		s.writeErr(w, err)
 		return
 	}
-	res, err := s.eng.CancelStaySettlement(r.Context(), r.PathValue("ipt_no"), req.SetlID)
+	res, err := s.o.Stays.CancelStaySettlement(r.Context(), r.PathValue("ipt_no"), req.SetlID)
 	s.writeStayResult(w, res, err)
 }
 
@@ -153,7 +153,7 @@ func (s *Server) handleCancelStay(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.stayFor(w, r); !ok {
 		return
 	}
-	res, err := s.eng.CancelStay(r.Context(), r.PathValue("ipt_no"), "api")
+	res, err := s.o.Stays.CancelStay(r.Context(), r.PathValue("ipt_no"), "api")
 	s.writeStayResult(w, res, err)
 }
 

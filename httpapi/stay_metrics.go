@@ -21,7 +21,7 @@ func (c *stayCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *stayCollector) Collect(ch chan<- prometheus.Metric) {
-	sum := c.a.eng.StaySummary()
+	sum := c.a.o.Stays.StaySummary()
 	for state, n := range sum.States {
 		ch <- prometheus.MustNewConstMetric(descStays, prometheus.GaugeValue, float64(n), string(state))
 	}

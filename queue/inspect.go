@@ -171,3 +171,19 @@ func ReadRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 	}
 	return r.record(), nil
 }
+
+// CountsIn returns the number of records per state as the file's counters hold
+// them inside tx, a transaction of a View of this store's file: for a caller that
+// needs the counts consistent with the rest of what it reads in that transaction
+// (a backup's manifest). It reads one page.
+func CountsIn(tx *bolt.Tx) map[State]int {
+	out := map[State]int{}
+	m := tx.Bucket(bucketMeta)
+	if m == nil {
+		return out
+	}
+	for _, st := range []State{StateReady, StateLeased, StateFailed, StateDead, StateDone} {
+		out[st] = int(getUint(m, countKey(st)))
+	}
+	return out
+}

@@ -48,7 +48,7 @@ func (e *Engine) moveJob(ctx context.Context, id uint64, what string, change fun
 		return e.moveStayJob(ctx, j, what, move)
 	}
 	billNo := jobBillNo(j)
-	unlock, err := e.locks.lock(ctx, billNo)
+	ctx, unlock, err := e.locker.Lock(ctx, billNo)
 	if err != nil {
 		return err
 	}

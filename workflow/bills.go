@@ -73,7 +73,7 @@ func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source stri
 		v.Add("window", "window %q is not configured in this agent", b.Window)
 		return Result{}, v
 	}
-	unlock, err := e.locks.lock(ctx, "idem\x00"+key)
+	ctx, unlock, err := e.locker.Lock(ctx, "idem\x00"+key)
 	if err != nil {
 		return Result{}, err
 	}
@@ -89,7 +89,7 @@ func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source stri
 	if err := e.mapItems(&b); err != nil {
 		return Result{}, err
 	}
-	unlockBill, err := e.locks.lock(ctx, b.BillNo)
+	ctx, unlockBill, err := e.locker.Lock(ctx, b.BillNo)
 	if err != nil {
 		return Result{}, err
 	}
@@ -253,27 +253,29 @@ func (e *Engine) offlinePerson(rec *Record) {
 }
 
 // lockBill takes the bill's lock and loads it; the caller runs unlock when done.
-func (e *Engine) lockBill(ctx context.Context, billNo string) (*Record, func(), error) {
+// The returned context carries what the store writes made under the lock must honour
+// (Locker).
+func (e *Engine) lockBill(ctx context.Context, billNo string) (context.Context, *Record, func(), error) {
 	if e.isClosing() {
-		return nil, nil, ErrClosed
+		return ctx, nil, nil, ErrClosed
 	}
-	unlock, err := e.locks.lock(ctx, billNo)
+	ctx, unlock, err := e.locker.Lock(ctx, billNo)
 	if err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
 	rec, err := e.Bill(billNo)
 	if err != nil {
 		unlock()
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
-	return rec, unlock, nil
+	return ctx, rec, unlock, nil
 }
 
 // SettleBill settles a pre-settled bill (2207), or queues it durably when the
 // platform cannot answer within the cashier deadline. acctUsed and setlway may be
 // empty (defaults "1" and "01").
 func (e *Engine) SettleBill(ctx context.Context, billNo, acctUsed, setlway string) (Result, error) {
-	rec, unlock, err := e.lockBill(ctx, billNo)
+	ctx, rec, unlock, err := e.lockBill(ctx, billNo)
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,7 +8,7 @@ import (
 // CancelBill cancels a bill: 2208 when settled, removal when queued and never sent,
 // a queued cancellation (applied after the settlement it cancels) when offline.
 func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) {
-	rec, unlock, err := e.lockBill(ctx, billNo)
+	ctx, rec, unlock, err := e.lockBill(ctx, billNo)
 	if err != nil {
 		return Result{}, err
 	}

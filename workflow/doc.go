@@ -1,5 +1,5 @@
-// Package workflow is the settlement engine: it owns the life of a bill (and, next,
-// of an inpatient stay) from the cashier's first request to the day's report. It
+// Package workflow is the settlement engine: it owns the life of a bill and of an
+// inpatient stay from the cashier's first request to the day's report. It
 // knows the states and goals, builds every step's message (pure functions), stores
 // each write's msgid before it is sent, resolves unknown outcomes with each
 // transaction's own tools (platform.md "Outcome unknown"), drains the durable queue,

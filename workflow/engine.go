@@ -22,7 +22,10 @@ type Msgids interface {
 // Options build an Engine. Store, Platform and Msgids are required; a zero duration
 // or count means its default.
 type Options struct {
-	Store    Store
+	Store Store
+	// Locker serialises the work on one bill or stay; nil means this process's own
+	// locks (one machine). A group of machines passes etcdstore.NewLocker.
+	Locker   Locker
 	Platform Platform
 	Msgids   Msgids
 	// Mapper maps HIS item codes; nil sends them as national codes unchanged.
@@ -74,7 +77,7 @@ type Engine struct {
 	now     func() time.Time
 	obs     Observer
 	breaker *Breaker
-	locks   *keyLocks
+	locker  Locker
 	learned *offline.Learned
 
 	pclock platformClock
@@ -109,7 +112,10 @@ func New(o Options) (*Engine, error) {
 		o.Policy.Mode = offline.Full
 	}
 	e := &Engine{o: o, st: o.Store, pf: o.Platform, msgids: o.Msgids, log: o.Logger, now: o.Now, obs: o.Observer,
-		locks: newKeyLocks(), learned: offline.NewLearned()}
+		locker: o.Locker, learned: offline.NewLearned()}
+	if e.locker == nil {
+		e.locker = newKeyLocks()
+	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

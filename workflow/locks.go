@@ -5,8 +5,9 @@ import (
 	"sync"
 )
 
-// keyLocks serialises the work on one bill (a window's request, the sync worker)
-// while letting different bills proceed in parallel. Entries live only while used.
+// keyLocks is the Locker of one process: it serialises the work on one bill (a
+// window's request, the sync worker) while letting different bills proceed in
+// parallel. Entries live only while used.
 type keyLocks struct {
 	mu    sync.Mutex
 	locks map[string]*keyLock
@@ -19,8 +20,9 @@ type keyLock struct {
 
 func newKeyLocks() *keyLocks { return &keyLocks{locks: map[string]*keyLock{}} }
 
-// lock waits for the bill's lock or for ctx; the returned func releases it.
-func (l *keyLocks) lock(ctx context.Context, key string) (func(), error) {
+// Lock waits for the key's lock or for ctx; the returned func releases it. The
+// context comes back as it was: one process needs no fence.
+func (l *keyLocks) Lock(ctx context.Context, key string) (context.Context, func(), error) {
 	l.mu.Lock()
 	bl := l.locks[key]
 	if bl == nil {
@@ -31,10 +33,10 @@ func (l *keyLocks) lock(ctx context.Context, key string) (func(), error) {
 	l.mu.Unlock()
 	select {
 	case bl.ch <- struct{}{}:
-		return func() { <-bl.ch; l.release(key, bl) }, nil
+		return ctx, func() { <-bl.ch; l.release(key, bl) }, nil
 	case <-ctx.Done():
 		l.release(key, bl)
-		return nil, ctx.Err()
+		return ctx, nil, ctx.Err()
 	}
 }
 

@@ -118,6 +118,16 @@ type Tx interface {
 	Dead(id uint64, reason string) error
 }
 
+// Locker serialises the work on one bill (or stay) — a window's request, the sync
+// worker — across everything that shares the store: one process on its own (the
+// default, in memory), or the nodes of a group (etcdstore.NewLocker).
+type Locker interface {
+	// Lock holds key for this process/node until release is called; the returned ctx
+	// carries what store writes under the lock must honour (for etcd: the lock key's
+	// fence), so a node that lost its lease cannot write.
+	Lock(ctx context.Context, key string) (context.Context, func(), error)
+}
+
 // IndexEntry names one document by one of its index entries.
 type IndexEntry struct {
 	Index string

@@ -35,24 +35,25 @@ type StayResult struct {
 	Split      *settle.Split   // a pre-settlement's answer
 }
 
-// lockStay takes the stay's lock and loads it; the caller runs unlock when done.
-func (e *Engine) lockStay(ctx context.Context, iptNo string) (*StayRecord, func(), error) {
+// lockStay takes the stay's lock and loads it; the caller runs unlock when done; the
+// returned context carries what the store writes made under the lock must honour.
+func (e *Engine) lockStay(ctx context.Context, iptNo string) (context.Context, *StayRecord, func(), error) {
 	if e.isClosing() {
-		return nil, nil, ErrClosed
+		return ctx, nil, nil, ErrClosed
 	}
 	if err := settle.CheckIdentifier("ipt_no", iptNo); err != nil {
-		return nil, nil, fmt.Errorf("stay %q: %w", iptNo, settle.ErrNotFound)
+		return ctx, nil, nil, fmt.Errorf("stay %q: %w", iptNo, settle.ErrNotFound)
 	}
-	unlock, err := e.locks.lock(ctx, "stay\x00"+iptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
 	rec, err := e.Stay(iptNo)
 	if err != nil {
 		unlock()
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
-	return rec, unlock, nil
+	return ctx, rec, unlock, nil
 }
 
 // stayStateError is a request the stay's state does not allow (409): e is a
@@ -94,7 +95,7 @@ func (e *Engine) SubmitAdmission(ctx context.Context, a settle.Admission, source
 		v.Add("window", "window %q is not configured in this agent", a.Window)
 		return StayResult{}, v
 	}
-	unlock, err := e.locks.lock(ctx, "stay\x00"+a.IptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+a.IptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -225,7 +226,7 @@ func (e *Engine) SubmitStayFees(ctx context.Context, iptNo string, b settle.FeeB
 	if err := b.Validate(); err != nil {
 		return StayResult{}, err
 	}
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -303,7 +304,7 @@ func (e *Engine) mapBatch(b *settle.FeeBatch) error {
 // CancelStayFees withdraws one fee batch (2302 of its lines); a batch not sent yet is
 // simply dropped from the line.
 func (e *Engine) CancelStayFees(ctx context.Context, iptNo, batchNo string) (StayResult, error) {
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -358,7 +359,7 @@ func (e *Engine) SubmitDischarge(ctx context.Context, iptNo string, d settle.Dis
 	if err := d.Validate(); err != nil {
 		return StayResult{}, err
 	}
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -394,7 +395,7 @@ func (e *Engine) SubmitDischarge(ctx context.Context, iptNo string, d settle.Dis
 
 // CancelDischarge takes the discharge back (2405): the stay is in hospital again.
 func (e *Engine) CancelDischarge(ctx context.Context, iptNo, source string) (StayResult, error) {
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -423,7 +424,7 @@ func (e *Engine) PresettleStay(ctx context.Context, iptNo string, req settle.Sta
 	if err := req.Validate(); err != nil {
 		return StayResult{}, err
 	}
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -495,7 +496,7 @@ func (e *Engine) SettleStay(ctx context.Context, iptNo string, req settle.StaySe
 	if err := req.Validate(); err != nil {
 		return StayResult{}, err
 	}
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -533,7 +534,7 @@ func (e *Engine) SettleStay(ctx context.Context, iptNo string, req settle.StaySe
 // CancelStaySettlement cancels one settlement of the stay (2305): the stay is back to
 // discharged (or in hospital, for a mid-stay one). Only the newest that stands may be.
 func (e *Engine) CancelStaySettlement(ctx context.Context, iptNo, setlID string) (StayResult, error) {
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -565,7 +566,7 @@ func (e *Engine) CancelStaySettlement(ctx context.Context, iptNo, setlID string)
 // 2404); a stay nothing was ever booked for is simply cancelled. A stay with a
 // settlement standing is refused: cancel the settlement first.
 func (e *Engine) CancelStay(ctx context.Context, iptNo, source string) (StayResult, error) {
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -606,7 +607,7 @@ func (e *Engine) ChangeAdmission(ctx context.Context, iptNo string, c settle.Adm
 	if err := c.Validate(); err != nil {
 		return StayResult{}, err
 	}
-	rec, unlock, err := e.lockStay(ctx, iptNo)
+	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
 	}

@@ -15,11 +15,12 @@ import (
 // the retry horizon, and the stay with it).
 func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 	sctx := context.WithoutCancel(ctx)
-	unlock, err := e.locks.lock(ctx, "stay\x00"+iptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
 		return
 	}
 	defer unlock()
+	sctx = context.WithoutCancel(ctx) // the lock's fence with it
 	rec, err := e.Stay(iptNo)
 	if errors.Is(err, settle.ErrNotFound) {
 		e.log.Error("queued stay not in the store; moved to failed", "ipt_no", iptNo, "id", j.ID)
@@ -140,7 +141,7 @@ func isStayJob(j Job) bool {
 // no longer dead and its line is sent again; moved to dead, the stay is dead too.
 func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(Tx) error) error {
 	iptNo := jobBillNo(j)
-	unlock, err := e.locks.lock(ctx, "stay\x00"+iptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
 		return err
 	}

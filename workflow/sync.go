@@ -145,11 +145,12 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 	if billNo == "" {
 		billNo = p.ID
 	}
-	unlock, err := e.locks.lock(ctx, billNo)
+	ctx, unlock, err := e.locker.Lock(ctx, billNo)
 	if err != nil {
 		return
 	}
 	defer unlock()
+	sctx = context.WithoutCancel(ctx) // the lock's fence with it
 	rec, err := e.Bill(billNo)
 	if errors.Is(err, settle.ErrNotFound) {
 		e.log.Error("queued bill not in the store; moved to failed", "bill_no", billNo, "id", j.ID)

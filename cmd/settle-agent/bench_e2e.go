@@ -15,9 +15,10 @@ import (
 const benchE2ESynopsis = `bench e2e [--json] [--quick] [--dir DIR] [--windows N] [--load D] [--backlog N] [--pace R] [--sync-concurrency N] [--profile DIR] [--keep]
 
 Runs the agent (this binary, 'run --config' on a generated configuration) against the
-simulated platform on loopback, in a temporary folder on the data disk, and measures
+simulated platform (this binary, 'sim platform', a process of its own) on loopback, in a temporary folder on the data disk, and measures
 settlements/s and p99 with N windows, the agent's own time per request, the drain of a
-backlog queued offline, the agent's memory and its startup time on the full store.
+backlog queued offline, the CPU the agent, the platform and the windows spend per
+chain, the store's bytes per bill, the agent's memory and its startup time.
 --json prints one JSON object on the last line.`
 
 // benchE2E is `settle-agent bench e2e`; the work is in package bench.
@@ -56,8 +57,11 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 	res, err := bench.Run(ctx, &bench.Options{
 		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Pace: *pace, Keep: *keep, ProfileDir: *profile,
 		AgentCommand: func(config string) *exec.Cmd { return exec.Command(exe, "run", "--config", config) },
-		Fsync:        measureFsync,
-		Out:          env.stdout,
+		SimCommand: func(listen string) *exec.Cmd {
+			return exec.Command(exe, "sim", "platform", "--listen", listen, "--seed", "1")
+		},
+		Fsync: measureFsync,
+		Out:   env.stdout,
 	})
 	if err != nil {
 		return err

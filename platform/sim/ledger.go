@@ -49,12 +49,16 @@ type booking struct {
 	Entry
 	// undo reverses the effect; a business error refuses the reversal. nil: nothing to undo.
 	undo func(s *state, by string) *bizError
+	// seq is the booking's place in the ledger.
+	seq int
 }
 
-// book appends an entry and indexes it by msgid.
+// book appends an entry and indexes it by msgid (and a settlement by setl_id, visit and day).
 func (s *state) book(b *booking) *booking {
+	b.seq = len(s.ledger)
 	s.ledger = append(s.ledger, b)
 	s.byMsgid[b.Msgid] = append(s.byMsgid[b.Msgid], b)
+	s.indexBooking(b)
 	return b
 }
 

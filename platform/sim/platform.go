@@ -101,6 +101,13 @@ type state struct {
 	usedFund map[yearKey]settle.Money
 	stays    map[string]*stay         // inpatient stays by mdtrt_id (inpatient.go)
 	ipSetls  map[string]*ipSettlement // inpatient settlements by setl_id
+
+	// Indexes, so that a call's cost does not grow with the ledger (index.go).
+	byIptOtpNo   map[iptKey][]*visit   // every visit by hospital and ipt_otp_no
+	visitsByPsn  map[string][]*visit   // every visit by psn_no, in registration order
+	setlsBySetl  map[string][]*booking // settlement bookings (2207, 2304) by setl_id
+	setlsByVisit map[string][]*booking // settlement bookings by mdtrt_id, in ledger order
+	setlsByDay   map[string][]*booking // settlement bookings by Beijing date, in ledger order
 }
 
 type personState struct {
@@ -184,6 +191,12 @@ func (p *Platform) resetLocked() {
 		usedFund: map[yearKey]settle.Money{},
 		stays:    map[string]*stay{},
 		ipSetls:  map[string]*ipSettlement{},
+
+		byIptOtpNo:   map[iptKey][]*visit{},
+		visitsByPsn:  map[string][]*visit{},
+		setlsBySetl:  map[string][]*booking{},
+		setlsByVisit: map[string][]*booking{},
+		setlsByDay:   map[string][]*booking{},
 	}
 	for _, fp := range p.byPsnNo {
 		st.persons[fp.PsnNo] = &personState{fx: fp, balance: fp.Balance}

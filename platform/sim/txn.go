@@ -283,7 +283,7 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 		// ipt_otp_no is the hospital's own visit number, unique: a second registration
 		// under it is refused while the first is open (standing, not settled): find
 		// that one with 5201.
-		for _, o := range p.st.visits {
+		for _, o := range p.st.byIptOtpNo[iptKey{req.FixmedinsCode, d.IptOtpNo}] {
 			if !o.cancelled && o.setlID == "" && o.iptOtpNo == d.IptOtpNo && o.fixmedins == req.FixmedinsCode {
 				return nil, biz("%s: 门诊号 ipt_otp_no %s 已登记(mdtrt_id %s)", msgAlreadyRegistered, d.IptOtpNo, o.id).as(RuleVisitRepeated)
 			}
@@ -312,7 +312,7 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 		},
 	})
 	v.reg.Insutype = fp.Insutype
-	p.st.visits[v.id] = v
+	p.st.addVisit(v)
 	return platform.RegisterOutput{Data: platform.RegisterResult{MdtrtID: v.id, PsnNo: fp.PsnNo, IptOtpNo: ipt}}, nil
 }
 

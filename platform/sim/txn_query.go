@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"sort"
-
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 )
@@ -23,7 +21,7 @@ func (p *Platform) visitQuery(req *platform.Request) (any, *bizError) {
 		return nil, e
 	}
 	out := platform.VisitQueryOutput{Mdtrtinfo: p.stayVisits(d)}
-	for _, v := range p.sortedVisits() {
+	for _, v := range p.st.visitsOf(d.PsnNo, d.MdtrtID) {
 		if v.psnNo != d.PsnNo || v.cancelled || d.MdtrtID != "" && v.id != d.MdtrtID {
 			continue
 		}
@@ -50,16 +48,6 @@ func (v *visit) medTypeOr(def string) string {
 	return def
 }
 
-// sortedVisits lists the visits in registration order.
-func (p *Platform) sortedVisits() []*visit {
-	vs := make([]*visit, 0, len(p.st.visits))
-	for _, v := range p.st.visits {
-		vs = append(vs, v)
-	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i].id < vs[j].id })
-	return vs
-}
-
 // settleQuery is 5203: the settlements (2207 bookings not reversed) of setl_id or of
 // the visit mdtrt_id; a cancelled one carries refd_setl_flag "1". One settlement is
 // answered as an object, several as a list (both shapes occur at real platforms); none
@@ -74,7 +62,7 @@ func (p *Platform) settleQuery(req *platform.Request) (any, *bizError) {
 		return nil, biz("结算信息查询须填写结算ID setl_id 或就诊ID mdtrt_id")
 	}
 	var list []platform.Setlinfo
-	for _, b := range p.st.ledger {
+	for _, b := range p.st.settlementBookings(d.SetlID, d.MdtrtID) {
 		if !isSettlement(b) || b.Reversed {
 			continue
 		}

@@ -18,11 +18,19 @@ func (p *Platform) inPeriod(b *booking, beg, end string) bool {
 	return (beg == "" || day >= beg) && (end == "" || day <= end)
 }
 
+// dayOf cuts a bound to its date (yyyy-MM-dd).
+func dayOf(bound string) string {
+	if len(bound) > 10 {
+		return bound[:10]
+	}
+	return bound
+}
+
 // settlementsFor lists the 2207 bookings of the hospital in the period that were not
 // reversed (a reversed settlement never happened); cancelled ones are included.
 func (p *Platform) settlementsFor(fixmedins, beg, end string) []*booking {
 	var out []*booking
-	for _, b := range p.st.ledger {
+	for _, b := range p.st.settlementsIn(dayOf(beg), dayOf(end)) {
 		if !isSettlement(b) || b.Reversed || !p.inPeriod(b, beg, end) {
 			continue
 		}
