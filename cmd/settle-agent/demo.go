@@ -22,7 +22,7 @@ import (
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
-const demoSynopsis = `demo [--exit] [--listen ADDR] [--keep]
+const demoSynopsis = `demo [--exit] [--listen ADDR] [--keep] [--crypto sm4+sm3]
 
 Runs the whole system on this machine with nothing to install: a simulated provincial
 platform, simulated card readers at two windows, and the agent with a temporary data
@@ -32,7 +32,10 @@ the network cut, bills queued, the network back, the queue drained, differences 
 reconciliation clean. Then it keeps the status page open until Ctrl-C.
 
 With --exit it ends after the story: exit 0 only if every bill ended as it should,
-settled exactly once by the simulator's own ledger.`
+settled exactly once by the simulator's own ledger.
+
+With --crypto the province requires 国密 envelopes (sm4, sm3, sm2, sm4+sm3 or sm4+sm2):
+the simulator refuses anything else and the agent speaks it ([platform.crypto]).`
 
 // demoWindows are the demo's cashier windows and their tokens.
 var demoWindows = []struct{ id, token string }{{"W01", "demo-w01-token"}, {"W02", "demo-w02-token"}}
@@ -44,6 +47,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	exit := fs.Bool("exit", false, "end after the story; exit 0 only if every bill was settled exactly once")
 	listen := fs.String("listen", "127.0.0.1:8420", "address of the agent's API and status page (falls back to a free port)")
 	keep := fs.Bool("keep", false, "keep the temporary data folder afterwards (its path is printed)")
+	crypto := fs.String("crypto", "plain", "国密 envelope of the demo province: plain, sm4, sm3, sm2, sm4+sm3 or sm4+sm2")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,7 +61,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	if !*keep {
 		defer os.RemoveAll(dir)
 	}
-	d, err := startDemo(ctx, env.stdout, dir, *listen)
+	d, err := startDemo(ctx, env.stdout, dir, *listen, *crypto)
 	if err != nil {
 		return err
 	}
@@ -86,6 +90,9 @@ type demo struct {
 	dir     string
 	sim     *sim.Platform
 	simStop func() error
+	simURL  string
+	// crypto is the demo province's 国密 envelope ("" plain; demo_crypto.go).
+	crypto  string
 	agent   *agent.Agent
 	url     string
 	cancel  context.CancelFunc
@@ -111,25 +118,33 @@ type demo struct {
 	outageStay *stayDemo
 }
 
-func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, error) {
+func startDemo(ctx context.Context, out io.Writer, dir, listen, crypto string) (*demo, error) {
 	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, scanners: map[string]*cardreader.Scanner{},
 		expect: map[string]string{}, stays: map[string]string{}, stopping: make(chan struct{})}
 	var stopSims context.CancelFunc
 	d.simCtx, stopSims = context.WithCancel(context.Background())
 	go func() { <-d.stopping; stopSims() }()
 	fx := sim.DemoFixture()
-	d.sim = sim.New(fx, &sim.Options{Seed: 42})
+	codec, hospCrypto, err := demoCrypto(crypto, dir)
+	if err != nil {
+		return nil, err
+	}
+	if codec != nil {
+		d.crypto = codec.Describe()
+	}
+	d.sim = sim.New(fx, &sim.Options{Seed: 42, Codec: codec})
 	simURL, simStop, err := sim.Start(ctx, "", d.sim)
 	if err != nil {
 		return nil, fmt.Errorf("start the simulated platform: %w", err)
 	}
-	d.simStop = simStop
+	d.simStop, d.simURL = simStop, simURL
 
 	cfg := config.Default()
 	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "Demo People's Hospital", Admdvs: fx.TreatmentAdmdvs, MsgidNode: -1}
 	cfg.Platform.BaseURL = simURL
 	cfg.Platform.Timeout = config.Duration{Duration: 2 * time.Second}
 	cfg.Platform.ProbeInterval = config.Duration{Duration: 200 * time.Millisecond}
+	cfg.Platform.Crypto = hospCrypto
 	cfg.Store.Dir = filepath.Join(dir, "data")
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -211,6 +226,9 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 	}
 	d.say("settle-agent demo — everything runs on this machine.")
 	d.say("  simulated provincial platform: %s", simURL)
+	if d.crypto != "" {
+		d.say("  国密 envelope:                  %s (enctype/signtype/cainfo; docs/platform.md)", d.crypto)
+	}
 	d.say("  agent API and status page:     %s/", d.url)
 	d.say("  HL7 v2 (MLLP) listener:        %s", a.HL7Addr())
 	d.say("  e-voucher decode service:      %s", ecURL)
