@@ -1,13 +1,13 @@
 package settle
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"go/build"
+	"io/fs"
 	"os"
-	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -75,6 +75,9 @@ var allowedImports = map[string][]string{
 	"internal/simagent": {".", "agent", "config", "platform", "platform/sim"},
 	"bench":             {".", "agent", "config", "platform", "platform/sim", "internal/simagent"},
 
+	// The admin API's client the commands share.
+	"internal/adminclient": {"catalogue", "queue"},
+
 	// The binary wires everything.
 	"cmd/settle-agent": {"*"},
 }
@@ -109,52 +112,63 @@ func forbiddenImports(allowed map[string][]string, pkgs []pkgImports) []string {
 	return slices.Compact(bad)
 }
 
-// modulePackages lists the module's packages with their imports of the module, as
-// built for goos, through `go list -json`.
-func modulePackages(t *testing.T, goos string) []pkgImports {
+// modulePackages reads the packages of the module rooted at root with their
+// imports of the module (relative to it), as built for goos. It reads the files
+// itself (go/build), so that `go test` knows them and reruns this test when one
+// changes.
+func modulePackages(t *testing.T, root, goos string) []pkgImports {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,Module", "./...")
-	cmd.Env = append(os.Environ(), "GOOS="+goos)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
-		t.Fatalf("go list (GOOS=%s): %v\n%s", goos, err, stderr.String())
+		t.Fatal(err)
 	}
-	return moduleImports(t, out)
-}
-
-// moduleImports decodes `go list -json` output and keeps the module's own imports,
-// relative to the module's path.
-func moduleImports(t *testing.T, out []byte) []pkgImports {
-	t.Helper()
-	var pkgs []pkgImports
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var p struct {
-			pkgImports
-			Module struct{ Path string }
-		}
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+	var modPath string
+	for _, line := range strings.Split(string(mod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			modPath = strings.Trim(strings.TrimSpace(rest), `"`)
 			break
-		} else if err != nil {
-			t.Fatalf("go list output: %v", err)
 		}
-		rel := func(path string) (string, bool) {
-			if path == p.Module.Path {
-				return ".", true
+	}
+	ctxt := build.Default
+	ctxt.GOOS = goos
+	if goos != runtime.GOOS {
+		ctxt.CgoEnabled = false
+	}
+	var pkgs []pkgImports
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if name := d.Name(); path != root && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			return filepath.SkipDir
+		}
+		if path != root {
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // another module
 			}
-			r, ok := strings.CutPrefix(path, p.Module.Path+"/")
-			return r, ok
 		}
-		q := pkgImports{}
-		q.ImportPath, _ = rel(p.ImportPath)
-		for _, imp := range p.Imports {
-			if r, ok := rel(imp); ok {
-				q.Imports = append(q.Imports, r)
+		bp, err := ctxt.ImportDir(path, 0)
+		var noGo *build.NoGoError
+		if errors.As(err, &noGo) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		rel, _ := filepath.Rel(root, path)
+		p := pkgImports{ImportPath: filepath.ToSlash(rel)}
+		for _, imp := range bp.Imports {
+			if imp == modPath {
+				p.Imports = append(p.Imports, ".")
+			} else if r, ok := strings.CutPrefix(imp, modPath+"/"); ok {
+				p.Imports = append(p.Imports, r)
 			}
 		}
-		pkgs = append(pkgs, q)
+		pkgs = append(pkgs, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read the module's packages (GOOS=%s): %v", goos, err)
 	}
 	return pkgs
 }
@@ -162,13 +176,10 @@ func moduleImports(t *testing.T, out []byte) []pkgImports {
 // Every package imports only what docs/architecture.md allows it, on Linux and on
 // Windows (OS files import differently).
 func TestArchitecture_ImportsAsDrawn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list twice")
-	}
 	for _, goos := range []string{"linux", "windows"} {
-		pkgs := modulePackages(t, goos)
+		pkgs := modulePackages(t, ".", goos)
 		if len(pkgs) < 10 {
-			t.Fatalf("GOOS=%s: go list found %d packages; want the whole module", goos, len(pkgs))
+			t.Fatalf("GOOS=%s: found %d packages; want the whole module", goos, len(pkgs))
 		}
 		for _, line := range forbiddenImports(allowedImports, pkgs) {
 			t.Errorf("GOOS=%s: %s", goos, line)
@@ -208,15 +219,37 @@ func TestArchitecture_ForbiddenImportNamed(t *testing.T) {
 	}
 }
 
-// moduleImports keeps only the module's imports, relative to the module, from what
-// go list prints.
-func TestArchitecture_ModuleImportsFromGoList(t *testing.T) {
-	out := []byte(`{"ImportPath":"example.org/m","Module":{"Path":"example.org/m"}}
-{"ImportPath":"example.org/m/workflow","Imports":["context","example.org/m","example.org/m/queue","example.org/other"],"Module":{"Path":"example.org/m"}}`)
-	pkgs := moduleImports(t, out)
-	got := forbiddenImports(map[string][]string{".": {}, "workflow": {"."}}, pkgs)
-	want := []string{"workflow imports queue, which docs/architecture.md does not allow (it may import .)"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q; want %q", got, want)
+// On a module written to disk, a package importing what the table forbids is
+// named, in a file for one OS only too, and test files do not count.
+func TestArchitecture_ModuleOnDiskChecked(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		path := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.org/m\n\ngo 1.22\n")
+	write("m.go", "package m\n")
+	write("queue/queue.go", "package queue\n")
+	write("workflow/workflow.go", "package workflow\n\nimport (\n\t\"context\"\n\n\t\"example.org/m\"\n)\n\nvar _ m.T\nvar _ context.Context\n")
+	write("workflow/os_windows.go", "package workflow\n\nimport _ \"example.org/m/queue\"\n")
+	write("workflow/workflow_test.go", "package workflow\n\nimport _ \"example.org/m/queue\"\n")
+	write("testdata/x/x.go", "package x\n\nimport _ \"example.org/m/workflow\"\n")
+	rules := map[string][]string{".": {}, "queue": {}, "workflow": {"."}}
+	for _, tc := range []struct {
+		goos string
+		want []string
+	}{
+		{"linux", nil},
+		{"windows", []string{"workflow imports queue, which docs/architecture.md does not allow (it may import .)"}},
+	} {
+		if got := forbiddenImports(rules, modulePackages(t, root, tc.goos)); !slices.Equal(got, tc.want) {
+			t.Errorf("GOOS=%s: got %q; want %q", tc.goos, got, tc.want)
+		}
 	}
 }

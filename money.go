@@ -236,3 +236,13 @@ func (m *Money) UnmarshalText(b []byte) error {
 	*m = v
 	return err
 }
+
+// Owed splits what was collected against what the patient really owes (own) into the
+// refund the patient gets back or the amount still due: refund − due = collected − own,
+// one of them 0.
+func Owed(collected, own Money) (refund, due Money) {
+	if d := collected - own; d > 0 {
+		return d, 0
+	}
+	return 0, own - collected
+}

@@ -9,6 +9,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,10 @@ import (
 var (
 	// ErrClosed means the agent is shutting down (workflow.ErrClosed).
 	ErrClosed = workflow.ErrClosed
+
+	// ErrNotSignedIn: a catalogue call waits for a session (9001) the platform did
+	// not give; the catalogue sync tries again later.
+	ErrNotSignedIn = errors.New("not signed in to the platform (9001): catalogue calls need a session; the sync tries again later")
 )
 
 // StoreFile is the name of the store in the data folder.

@@ -23,7 +23,13 @@ func (a *Agent) openCatalogue(client *platform.Client, msgids *platform.MsgidGen
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	a.catStore = s
+	// Every catalogue call carries the session: the platform requires the current
+	// sign_no on every business call, and the start-up sync may come before the
+	// engine's sign-in succeeded (the platform was down, or refused it).
 	meta := func() (platform.Meta, error) {
+		if client.SignNo() == "" && (a.engine == nil || !a.engine.SignIn(context.Background(), true)) {
+			return platform.Meta{}, ErrNotSignedIn
+		}
 		id, err := msgids.Next()
 		return platform.Meta{Msgid: id, Opter: catalogueOpter, OpterName: "目录同步"}, err
 	}

@@ -1,13 +1,17 @@
 package agent_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
 // TestAgent_Catalogue: a fresh agent syncs its catalogue at start (it was never
@@ -84,5 +88,36 @@ func TestAgent_Catalogue(t *testing.T) {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("English status page lacks %q", want)
 		}
+	}
+}
+
+// TestAgent_Catalogue_SignsInFirst: the platform was down when the agent started, so
+// its sign-in failed; when the platform is back and requires a session on every
+// business call, the catalogue sync signs in (9001) first and carries the sign_no.
+func TestAgent_Catalogue_SignsInFirst(t *testing.T) {
+	p := sim.New(sim.DemoFixture(), &sim.Options{Seed: 1, RequireSignIn: true})
+	url, stop, err := sim.Start(context.Background(), "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	cfg := MustConfig(t, url, t.TempDir())
+	cfg.Platform.ProbeInterval = config.Duration{Duration: time.Hour} // the engine's probe does not sign in meanwhile
+	p.SetFaults(sim.Faults{Down: true})
+	s := &testSystem{tb: t, Sim: p, SimURL: url, Cfg: cfg}
+	s.Start()
+	t.Cleanup(s.Stop)
+	p.SetFaults(sim.Faults{})
+	signIns := p.Stats()[platform.InfnoSignIn]
+	if st, body := s.Do("POST", "/v1/catalogue/sync", tokAdmin, nil); st != http.StatusAccepted && st != http.StatusConflict {
+		t.Fatalf("POST /v1/catalogue/sync: %d %v; want 202", st, body)
+	}
+	s.waitFor("the catalogue synced after signing in", func() bool {
+		st, body := s.Do("GET", "/v1/catalogue", tokAdmin, nil)
+		pr, _ := body["progress"].(map[string]any)
+		return st == 200 && body["stale"] == false && pr["running"] == false
+	})
+	if got := p.Stats()[platform.InfnoSignIn]; got <= signIns {
+		t.Errorf("9001 calls: got %d; want more than the %d before the sync", got, signIns)
 	}
 }

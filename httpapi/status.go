@@ -221,8 +221,8 @@ func needsPerson(rec *workflow.Record) string {
 func totalsOf(recs []*workflow.Record) offlineTotals {
 	var t offlineTotals
 	for _, rec := range recs {
-		if rec.Collected == nil || rec.State == workflow.StateCancelled {
-			continue
+		if rec.Collected == nil {
+			continue // not collected offline (a bill cancelled after collecting counts: its money goes back)
 		}
 		t.Bills++
 		t.Collected += *rec.Collected

@@ -71,11 +71,11 @@ func TestTotalsOf(t *testing.T) {
 		{State: workflow.StateSettled, Offline: true, Collected: money("33.40"), Settlement: split("0.00")},  // refund 33.40
 		{State: workflow.StateSettled, Offline: true, Collected: money("10.00"), Settlement: split("12.50")}, // due 2.50
 		{State: workflow.StateQueued, Offline: true, Collected: money("45.00")},                              // not settled yet
-		{State: workflow.StateCancelled, Offline: true, Collected: money("99.00")},                           // not counted
+		{State: workflow.StateCancelled, Offline: true, Collected: money("99.00")},                           // cancelled while queued: refund 99.00
 		{State: workflow.StateSettled, Settlement: split("5.00")},                                            // online: not counted
 	}
 	got := totalsOf(recs)
-	want := offlineTotals{Bills: 3, Collected: settle.MustMoney("88.40"), Refunds: settle.MustMoney("33.40"), Due: settle.MustMoney("2.50"), Unsettled: settle.MustMoney("45.00")}
+	want := offlineTotals{Bills: 4, Collected: settle.MustMoney("187.40"), Refunds: settle.MustMoney("132.40"), Due: settle.MustMoney("2.50"), Unsettled: settle.MustMoney("45.00")}
 	if got != want {
 		t.Errorf("got %+v; want %+v", got, want)
 	}

@@ -143,15 +143,11 @@ type CatalogueQuery struct {
 	ListType    string `json:"list_type,omitempty"`
 }
 
-// Page is one page of a paged query's answer.
+// Page is one page of a paged query's answer: only what the sync uses. The answer's
+// other members (firstPage, lastPage, size, startRow, endRow, pageSize, pageNum, which
+// paging libraries write as numbers or as true/false) are not read, so no way of
+// writing them can fail a download.
 type Page[T any] struct {
-	FirstPage    Count `json:"firstPage"`
-	LastPage     Count `json:"lastPage"`
-	Size         Count `json:"size"`
-	StartRow     Count `json:"startRow"`
-	EndRow       Count `json:"endRow"`
-	PageSize     Count `json:"pageSize"`
-	PageNum      Count `json:"pageNum"`
 	RecordCounts Count `json:"recordCounts"`
 	Pages        Count `json:"pages"`
 	Data         []T   `json:"data"`

@@ -80,3 +80,19 @@ func FuzzCount(f *testing.F) {
 		}
 	})
 }
+
+// A page whose firstPage/lastPage are true/false (as paging libraries write them),
+// or numbers, or strings, decodes: members the sync does not use never fail it.
+func TestPage_UnusedMembersNeverFail(t *testing.T) {
+	for _, flags := range []string{`true, "lastPage": false`, `1, "lastPage": 3`, `"1", "lastPage": null`, `{}, "lastPage": []`} {
+		body := `{"firstPage": ` + flags + `, "size": "x", "pageNum": 1.5, "recordCounts": "250", "pages": 3, "data": [{"hilist_code": "A01"}]}`
+		var p Page[HilistRow]
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Errorf("page with firstPage %s: got %v; want it decoded", flags, err)
+			continue
+		}
+		if p.RecordCounts != 250 || p.Pages != 3 || len(p.Data) != 1 || p.Data[0].HilistCode != "A01" {
+			t.Errorf("page with firstPage %s: got %+v; want 250 rows in 3 pages, A01", flags, p)
+		}
+	}
+}

@@ -28,6 +28,9 @@ var (
 	ErrNoSource = errors.New("reconciliation needs the day's bills and the platform")
 )
 
+// stateCancelled is the workflow's name of a cancelled bill (Bill.State).
+const stateCancelled = "cancelled"
+
 // Bill is one bill as reconciliation sees it.
 type Bill struct {
 	BillNo    string
@@ -160,13 +163,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 		if b.Offline && b.Collected != nil {
 			row := DifferenceRow{BillNo: b.BillNo, Window: b.Window, State: b.State, Total: b.Total, Collected: *b.Collected}
 			if b.Settlement != nil {
-				real := b.Settlement.PsnCashPay
-				row.SetlID, row.RealCash = b.Settlement.SetlID, &real
-				if d := *b.Collected - real; d > 0 {
-					row.Refund = d
-				} else {
-					row.AmountDue = -d
-				}
+				row.SetlID = b.Settlement.SetlID
+			}
+			// Against the settlement that stands: none after a cancellation (all of
+			// it goes back), unknown while the bill waits for the platform.
+			var real settle.Money
+			known := true
+			switch {
+			case b.Settlement != nil && !b.Cancelled:
+				real = b.Settlement.PsnCashPay
+			case b.Cancelled || b.State == stateCancelled:
+			default:
+				known = false
+			}
+			if known {
+				row.RealCash = &real
+				row.Refund, row.AmountDue = settle.Owed(*b.Collected, real)
 			}
 			rep.Differences = append(rep.Differences, row)
 		}

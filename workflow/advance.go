@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
@@ -20,6 +21,19 @@ import (
 // (isFinal) when a person must look, and any other error when it should be tried
 // again later.
 func (e *Engine) advance(ctx context.Context, rec *Record) error {
+	for try := 0; ; try++ {
+		err := e.advanceOnce(ctx, rec)
+		if !errors.Is(err, errRebook) || try == 2 {
+			return err
+		}
+	}
+}
+
+// errRebook: a settlement found standing cannot be kept (a reversal of the message
+// that booked it is in flight); it is pending again and advance starts over.
+var errRebook = fmt.Errorf("the settlement is undone and made again: %w", platform.ErrOutcomeUnknown)
+
+func (e *Engine) advanceOnce(ctx context.Context, rec *Record) error {
 	defer rec.dropPlans()
 	// In resolveRank order: a settlement is undone before the fee details and the
 	// visit it stands on.
@@ -92,9 +106,10 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 		var out platform.SettleOutput
 		msgid, err := e.writeStep(ctx, rec, platform.InfnoSettle, ConfirmInput(rec), &out)
 		switch {
-		case errors.Is(err, platform.ErrAlreadySettled):
-			// Booked late, after the agent gave up on an earlier 2207 of this bill:
-			// that settlement is the one being made.
+		case errors.Is(err, platform.ErrAlreadySettled), errors.Is(err, ErrBookedUnread):
+			// Booked late, after the agent gave up on an earlier 2207 of this bill, or
+			// booked now in an answer the agent cannot read in full: that settlement
+			// is the one being made.
 			if err := e.adoptBooked(ctx, rec); err != nil {
 				return err
 			}
@@ -156,14 +171,20 @@ func (e *Engine) adoptSettlement(rec *Record, s platform.Setlinfo, msgid string)
 	split := s.Split()
 	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
 	rec.Settlement = &split
-	if t, ok := s.SettledAt(); ok {
-		rec.SettledAt = t
-	} else {
-		rec.SettledAt = e.now()
-	}
+	rec.SettledAt = e.bookedAt(s)
 	rec.SettleDay = settle.Day(rec.SettledAt)
 	rec.SettleMsgid = msgid
 	e.learnSettlement(rec)
+}
+
+// bookedAt is when the platform booked s: its setl_time, which decides the day a
+// settlement or a cancellation counts on (bills and stays alike); the agent's clock
+// only when the answer has none (the client notes that as a surprise).
+func (e *Engine) bookedAt(s platform.Setlinfo) time.Time {
+	if t, ok := s.SettledAt(); ok {
+		return t
+	}
+	return e.now()
 }
 
 // advanceCancel undoes what the platform holds of the bill: the settlement (2208), or
@@ -173,11 +194,15 @@ func (e *Engine) adoptSettlement(rec *Record, s platform.Setlinfo, msgid string)
 func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 	switch {
 	case rec.Settlement != nil && !rec.Cancelled:
-		if _, err := e.writeStep(ctx, rec, platform.InfnoCancelSettle, CancelSettleInput(rec), nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
+		var out platform.CancelSettleOutput
+		_, err := e.writeStep(ctx, rec, platform.InfnoCancelSettle, CancelSettleInput(rec), &out)
+		if err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 			return err
 		}
 		rec.Cancelled = true
-		rec.CancelDay = settle.Day(e.now())
+		// The platform's time of the cancelling entry decides its day (the agent's
+		// clock when the answer has none: "nothing to cancel").
+		rec.CancelDay = settle.Day(e.bookedAt(out.Setlinfo))
 	case rec.Settlement == nil && rec.MdtrtID != "" && !rec.RegCancelled:
 		if rec.FeesDone || rec.FeeBatch > 0 {
 			_, err := e.writeStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec, platform.FeedetlSnAll), nil)
@@ -244,7 +269,18 @@ func (e *Engine) writeOnce(ctx context.Context, rec *Record, infno string, in, o
 	rec.Pending[i].planned = false
 	msgid := rec.Pending[i].Msgid
 	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
-	_, err := e.callFor(ctx, rec, infno, msgid, in, out)
+	resp, err := e.callFor(ctx, rec, infno, msgid, in, out)
+	if (infno == platform.InfnoSettle || infno == platform.InfnoCancelSettle) && bookedUnread(resp, err) {
+		// A success the agent cannot fully read is a success (platform.md): never
+		// reversed. A settlement is then found with 5203 (advance adopts it).
+		rec.resolvePending(msgid)
+		rec.logMsg(msgid, infno, OutcomeOK, "booked; answer unreadable: "+err.Error(), e.now())
+		rec.addNote(&rec.Surprises, infno+" "+msgid+": infcode 0 in an answer the agent could not read in full ("+err.Error()+"); kept as booked")
+		if infno == platform.InfnoCancelSettle {
+			return msgid, nil
+		}
+		return msgid, fmt.Errorf("%s for bill %s: %w: %w", infno, rec.Bill.BillNo, ErrBookedUnread, err)
+	}
 	switch platform.Classify(err) {
 	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
 		rec.resolvePending(msgid)
@@ -259,6 +295,12 @@ func (e *Engine) writeOnce(ctx context.Context, rec *Record, infno string, in, o
 		return msgid, fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
 	}
 	return msgid, nil
+}
+
+// bookedUnread reports whether a call was answered infcode 0 in an answer that lacks
+// what the agent needs (platform.ErrBadResponse on a decoded success envelope).
+func bookedUnread(resp *platform.Response, err error) bool {
+	return resp != nil && resp.Infcode == 0 && errors.Is(err, platform.ErrBadResponse)
 }
 
 // chainFrom lists the write messages advance sends from infno on in this run: the

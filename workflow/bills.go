@@ -348,53 +348,69 @@ func (e *Engine) saveAfterBooking(ctx context.Context, rec *Record) error {
 	return err
 }
 
-// enqueue moves the bill into the durable queue and decides what the window collects
-// now. The answer is given only after the queue record is committed and fsynced.
+// enqueue moves the bill into the durable queue and, the first time a bill asked to
+// settle is queued before it settled, decides what the window collects now. The
+// carried share is reserved against max_outstanding_amount inside the transaction
+// that queues the bill (the store's "outstanding" value is read and written there),
+// so concurrent windows cannot carry more than the bound between them. A bill queued
+// again (Recover, a cancellation) keeps what was decided: a bill settled online is
+// never made an offline one. The answer is given only after the queue record is
+// committed and fsynced.
 func (e *Engine) enqueue(ctx context.Context, rec *Record) error {
 	if rec.Person == nil {
 		e.offlinePerson(rec)
 	}
-	var carried settle.Money
-	if rec.Goal == GoalSettle && rec.Collected == nil {
-		prov := rec.Presettle
+	decide := rec.Goal == GoalSettle && rec.Collected == nil && rec.Settlement == nil
+	var prov *settle.Split
+	if decide {
+		prov = rec.Presettle
 		if prov == nil || rec.Estimate {
 			est := e.estimate(rec)
 			prov = &est
 		}
 		rec.Provisional = prov
-		var collect settle.Money
-		e.mu.Lock()
-		collect, carried = e.o.Policy.Collect(rec.Bill.Total, prov.PsnCashPay, e.outstanding)
-		e.mu.Unlock()
-		rec.Collected = &collect
-		rec.Carried = carried
+		rec.Offline = true
+		rec.QueuedAt = e.now()
+		if rec.QueueDay == "" {
+			rec.QueueDay = settle.Day(rec.QueuedAt)
+		}
+	}
+	if rec.QueuedAt.IsZero() {
+		rec.QueuedAt = e.now()
 	}
 	rec.State = StateQueued
-	rec.Offline = true
-	rec.QueuedAt = e.now()
-	if rec.QueueDay == "" {
-		rec.QueueDay = settle.Day(rec.QueuedAt)
-	}
 	payload, _ := json.Marshal(jobPayload{Kind: KindBill, ID: rec.Bill.BillNo, BillNo: rec.Bill.BillNo})
 	ctx = context.WithoutCancel(ctx) // the deadline may be spent; the bill must still be kept
 	oldID := rec.QueueID
 	err := e.save(ctx, rec, func(tx Tx) error {
+		if decide {
+			cur, err := outstandingIn(tx)
+			if err != nil {
+				return err
+			}
+			collect, carried := e.o.Policy.Collect(rec.Bill.Total, prov.PsnCashPay, cur)
+			rec.Collected, rec.Carried = &collect, carried
+			if err := addOutstanding(tx, carried); err != nil {
+				return err
+			}
+		}
 		id, err := e.requeue(tx, oldID, rec.Bill.BillNo, payload)
 		if err != nil {
 			return err
 		}
-		// The bill was encoded before the queue gave its id: write it again with it.
+		// The bill was encoded before the queue gave its id (and the money was
+		// decided): write it again with both.
 		rec.QueueID = id
-		if err := e.putBill(tx, rec); err != nil {
-			return err
-		}
-		return addOutstanding(tx, carried)
+		return e.putBill(tx, rec)
 	})
 	if err != nil {
 		rec.QueueID = oldID
+		if decide {
+			rec.Collected, rec.Carried = nil, 0
+		}
 		return fmt.Errorf("queue bill %s: %w", rec.Bill.BillNo, err)
 	}
-	if carried != 0 {
+	if rec.Carried != 0 {
 		_ = e.loadOutstanding()
 	}
 	e.obs.BillEvent("queued", "")

@@ -41,6 +41,10 @@ var (
 	ErrJobMoved = errors.New("the queue job moved on")
 	// ErrStore means the store could not keep a change; the request did not complete.
 	ErrStore = errors.New("the store could not keep the change")
+	// ErrBookedUnread marks a write the platform answered with success (infcode 0)
+	// in an answer the agent could not read in full (a 2207 without setl_id): it is
+	// booked, and what it booked is looked up (5203), never reversed.
+	ErrBookedUnread = errors.New("booked, but the answer could not be read in full")
 )
 
 // Refusal is a final refusal with the code and sentence the window is shown.

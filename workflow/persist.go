@@ -50,7 +50,9 @@ func billIndex(rec *Record) []string {
 	switch {
 	case rec.Settlement != nil && rec.SettleDay != "":
 		idx = append(idx, IndexDay+rec.SettleDay)
-	case rec.Offline && rec.QueueDay != "" && rec.State != StateCancelled:
+	case rec.Offline && rec.QueueDay != "" && (rec.State != StateCancelled || rec.Collected != nil && *rec.Collected != 0):
+		// Queued with money collected: the day's report lists it, also when it was
+		// cancelled before it settled (the money goes back).
 		idx = append(idx, IndexDay+rec.QueueDay)
 	}
 	if (rec.State == StateSettled || rec.State == StateCancelled) && rec.DoneDay != "" {
@@ -86,9 +88,7 @@ func (e *Engine) putBill(tx Tx, rec *Record) error {
 // save writes rec durably (fsynced) together with whatever more is done in also.
 func (e *Engine) save(ctx context.Context, rec *Record, also func(tx Tx) error) error {
 	rec.UpdatedAt = e.now()
-	if rec.State.Terminal() && rec.DoneDay == "" && (rec.State == StateSettled || rec.State == StateCancelled) {
-		rec.DoneDay = settle.Day(rec.UpdatedAt)
-	}
+	rec.DoneDay = doneDay(rec.State, rec.stored, rec.DoneDay, rec.UpdatedAt)
 	enc, err := e.encodeBill(rec)
 	if err != nil {
 		return err
@@ -357,25 +357,31 @@ func addOutstanding(tx Tx, m settle.Money) error {
 	if m == 0 {
 		return nil
 	}
-	var cur settle.Money
-	if v := tx.Meta(metaOutstanding); v != "" {
-		var err error
-		if cur, err = settle.ParseMoney(v); err != nil {
-			return fmt.Errorf("outstanding amount %q: %w", v, err)
-		}
+	cur, err := outstandingIn(tx)
+	if err != nil {
+		return err
 	}
 	return tx.SetMeta(metaOutstanding, max(cur+m, 0).String())
 }
 
+// outstandingIn is the amount carried offline as the store holds it in tx.
+func outstandingIn(tx ReadTx) (settle.Money, error) {
+	v := tx.Meta(metaOutstanding)
+	if v == "" {
+		return 0, nil
+	}
+	m, err := settle.ParseMoney(v)
+	if err != nil {
+		return 0, fmt.Errorf("outstanding amount %q: %w", v, err)
+	}
+	return m, nil
+}
+
 func (e *Engine) loadOutstanding() error {
 	return e.st.View(func(tx ReadTx) error {
-		v := tx.Meta(metaOutstanding)
-		m := settle.Money(0)
-		if v != "" {
-			var err error
-			if m, err = settle.ParseMoney(v); err != nil {
-				return fmt.Errorf("outstanding amount %q: %w", v, err)
-			}
+		m, err := outstandingIn(tx)
+		if err != nil {
+			return err
 		}
 		e.mu.Lock()
 		e.outstanding = m

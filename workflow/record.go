@@ -97,21 +97,26 @@ type Record struct {
 	Collected   *settle.Money `json:"collect_now,omitempty"`
 	// Carried is the fund share the hospital carries for this bill (estimate policy)
 	// until it is released, once.
-	Carried     settle.Money `json:"carried,omitempty"`
-	Offline     bool         `json:"offline,omitempty"` // settlement went through the queue
-	QueuedAt    time.Time    `json:"queued_at,omitempty"`
-	QueueDay    string       `json:"queue_day,omitempty"`
-	QueueID     uint64       `json:"queue_id,omitempty"`
-	Pending     []Pending    `json:"pending,omitempty"`
-	History     []Message    `json:"history"`
-	Warnings    []string     `json:"warnings,omitempty"`
-	Surprises   []string     `json:"surprises,omitempty"`
-	ErrCode     string       `json:"err_code,omitempty"`
-	ErrMsg      string       `json:"err_msg,omitempty"`
-	DoneDay     string       `json:"done_day,omitempty"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-	CreatedAuto bool         `json:"created_at_auto,omitempty"`
+	Carried  settle.Money `json:"carried,omitempty"`
+	Offline  bool         `json:"offline,omitempty"` // settlement went through the queue
+	QueuedAt time.Time    `json:"queued_at,omitempty"`
+	QueueDay string       `json:"queue_day,omitempty"`
+	QueueID  uint64       `json:"queue_id,omitempty"`
+	Pending  []Pending    `json:"pending,omitempty"`
+	// Reversing names the 2207s whose 2601 went out without a definite answer: such a
+	// 2601 may still land and undo what its original booked, so a settlement booked by
+	// one of them is never adopted as it stands (adoptBooked reverses it for certain
+	// and the bill settles anew). A 2207 leaves the list once a 2601 of it succeeded.
+	Reversing   []string  `json:"reversing,omitempty"`
+	History     []Message `json:"history"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	Surprises   []string  `json:"surprises,omitempty"`
+	ErrCode     string    `json:"err_code,omitempty"`
+	ErrMsg      string    `json:"err_msg,omitempty"`
+	DoneDay     string    `json:"done_day,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	CreatedAuto bool      `json:"created_at_auto,omitempty"`
 
 	stored State // state as last written (not persisted)
 	// riders are cache writes waiting for the bill's next save (not persisted).
@@ -249,7 +254,8 @@ const (
 )
 
 // Difference is what the cashier office settles with the patient after an offline
-// bill was settled for real: collected minus the real cash share.
+// bill: collected minus the patient's own cash share of the settlement that stands
+// at the platform (0 when none stands: cancelled, or never settled and cancelled).
 type Difference struct {
 	Collected  settle.Money `json:"collected"`
 	RealCash   settle.Money `json:"psn_cash_pay"`
@@ -259,16 +265,39 @@ type Difference struct {
 }
 
 // DifferenceOf is the bill's refund or amount due; ok is false when there is none
-// (not collected offline, or not settled).
+// yet (nothing collected offline, or the bill not settled nor cancelled). The money
+// invariant (docs/architecture.md): Refund − AmountDue = Collected − the own share of
+// the live settlement, 0 when none stands.
 func DifferenceOf(rec *Record) (Difference, bool) {
-	if rec.Collected == nil || rec.Settlement == nil {
+	if rec.Collected == nil {
 		return Difference{}, false
 	}
-	d := Difference{Collected: *rec.Collected, RealCash: rec.Settlement.PsnCashPay, Settlement: rec.Settlement.SetlID}
-	if diff := d.Collected - d.RealCash; diff > 0 {
-		d.Refund = diff
-	} else {
-		d.AmountDue = -diff
+	d := Difference{Collected: *rec.Collected}
+	if rec.Settlement != nil {
+		d.Settlement = rec.Settlement.SetlID
 	}
+	switch {
+	case rec.Settlement != nil && !rec.Cancelled:
+		d.RealCash = rec.Settlement.PsnCashPay
+	case rec.State == StateCancelled || rec.Cancelled:
+		d.RealCash = 0 // nothing stands at the platform: all of it goes back
+	default:
+		return Difference{}, false
+	}
+	d.Refund, d.AmountDue = settle.Owed(d.Collected, d.RealCash)
 	return d, true
+}
+
+// doneDay is the day retention counts from, for bills and stays alike: the day the
+// document reached the done state (settled or cancelled) it is in now. A change from
+// one done state to the other (a settlement cancelled) moves it; a document not done
+// has none.
+func doneDay(state, stored State, day string, now time.Time) string {
+	if state != StateSettled && state != StateCancelled {
+		return ""
+	}
+	if day == "" || state != stored {
+		return settle.Day(now)
+	}
+	return day
 }

@@ -91,9 +91,15 @@ func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
 	switch {
 	case err == nil:
 		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
+		// Undone for certain: a late 2601 of it has nothing left to undo.
+		rec.Reversing = slices.DeleteFunc(rec.Reversing, func(m string) bool { return m == p.Msgid })
 	case errors.Is(err, platform.ErrOriginalNotFound):
 		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
 	default:
+		if platform.Classify(err) == platform.OutcomeUnknown && !slices.Contains(rec.Reversing, p.Msgid) {
+			// This 2601 may land later, and undo p if p lands too.
+			rec.Reversing = append(rec.Reversing, p.Msgid)
+		}
 		return fmt.Errorf("reverse %s %s of bill %s: %w", p.Infno, p.Msgid, rec.Bill.BillNo, err)
 	}
 	rec.resolvePending(p.Msgid)
@@ -229,6 +235,14 @@ func (e *Engine) adoptBooked(ctx context.Context, rec *Record) error {
 		return fmt.Errorf("visit %s said settled, but 5203 lists no standing settlement: %w", rec.MdtrtID, platform.ErrOutcomeUnknown)
 	}
 	s := standing[0]
+	if slices.Contains(rec.Reversing, s.MedinsSetlID) {
+		// A 2601 of the message that booked it went out unanswered and may still
+		// land and undo it: adopted, the bill would say settled while the platform
+		// holds nothing. It is reversed now for certain, and the bill settles anew.
+		rec.logMsg(s.MedinsSetlID, platform.InfnoSettle, OutcomeUnknown, "settlement "+s.SetlID+" stands, but a 2601 of it may still land: reversed again", e.now())
+		rec.Pending = append(rec.Pending, Pending{Infno: platform.InfnoSettle, Msgid: s.MedinsSetlID, Unknown: true})
+		return fmt.Errorf("settlement %s of visit %s was booked by %s, whose reversal is in flight: %w", s.SetlID, rec.MdtrtID, s.MedinsSetlID, errRebook)
+	}
 	ours := false
 	for _, m := range rec.History {
 		if m.Infno == platform.InfnoSettle && m.Msgid == s.MedinsSetlID {

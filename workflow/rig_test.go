@@ -74,6 +74,7 @@ const (
 	late              // outcome unknown now, processed later (Deliver)
 	refused           // a business refusal, nothing booked
 	surprised         // booked and answered, with a surprise the client noted
+	unreadable        // booked and answered infcode 0, the answer lacking setl_id
 )
 
 // faultPlatform is the engine's Platform: the real client over loopback HTTP to the
@@ -131,6 +132,12 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 	if d == lostAfter {
 		return nil, errLost
 	}
+	if so, ok := out.(*platform.SettleOutput); ok && d == unreadable && err == nil {
+		// The client's own check of the answer, as it runs on an answer without
+		// setl_id (an unreadable success: ErrBadResponse).
+		so.Setlinfo.SetlID = ""
+		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, so.ValidateFor(infno))
+	}
 	if d == surprised && resp != nil {
 		resp.Surprises = append(resp.Surprises, platform.Surprise{Kind: platform.SurpriseIdentity, Field: "setlinfo.medfee_sumamt", Detail: "fault: amounts do not add up"})
 	}
@@ -139,11 +146,51 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 
 // Deliver sends the late calls now (they are booked if the platform takes them).
 func (f *faultPlatform) Deliver(ctx context.Context) {
+	f.DeliverWhere(ctx, func(string) bool { return true })
+}
+
+// DeliverWhere sends now the late calls of the infnos for which land says so; the
+// others stay late.
+func (f *faultPlatform) DeliverWhere(ctx context.Context, land func(infno string) bool) {
 	f.mu.Lock()
-	later := f.later
-	f.later = nil
+	var now, kept []lateCall
+	for _, c := range f.later {
+		if land(c.infno) {
+			now = append(now, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	f.later = kept
 	f.mu.Unlock()
-	for _, c := range later {
+	for _, c := range now {
+		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
+	}
+}
+
+// DeliverSome sends now some of the late calls, in an order of their own: pick
+// gets how many there are and says which to send, in the order to send them (lost
+// messages land neither together nor in order).
+func (f *faultPlatform) DeliverSome(ctx context.Context, pick func(n int) []int) {
+	f.mu.Lock()
+	idx := pick(len(f.later))
+	send := make([]lateCall, 0, len(idx))
+	taken := map[int]bool{}
+	for _, i := range idx {
+		if i >= 0 && i < len(f.later) && !taken[i] {
+			taken[i] = true
+			send = append(send, f.later[i])
+		}
+	}
+	var kept []lateCall
+	for i, c := range f.later {
+		if !taken[i] {
+			kept = append(kept, c)
+		}
+	}
+	f.later = kept
+	f.mu.Unlock()
+	for _, c := range send {
 		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
 	}
 }

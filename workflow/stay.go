@@ -358,13 +358,10 @@ func (e *Engine) encodeStay(rec *StayRecord) ([]byte, error) {
 
 // saveStay writes rec durably (fsynced) with whatever more is done in also.
 func (e *Engine) saveStay(ctx context.Context, rec *StayRecord, also func(tx Tx) error) error {
+	prev := rec.State
 	rec.State = rec.derive()
 	rec.UpdatedAt = e.now()
-	if (rec.State == StateSettled || rec.State == StateCancelled) && rec.DoneDay == "" {
-		rec.DoneDay = settle.Day(rec.UpdatedAt)
-	} else if rec.State != StateSettled && rec.State != StateCancelled {
-		rec.DoneDay = ""
-	}
+	rec.DoneDay = doneDay(rec.State, prev, rec.DoneDay, rec.UpdatedAt)
 	enc, err := e.encodeStay(rec)
 	if err != nil {
 		return err

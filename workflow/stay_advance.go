@@ -328,7 +328,7 @@ func (e *Engine) adoptStaySettlement(rec *StayRecord, op StayOp, s platform.Setl
 	split := s.Split()
 	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
 	batches, _ := rec.unsettled()
-	st := StaySettlement{Split: split, Mid: op.Mid, Msgid: msgid, SettledAt: e.now(), Offline: op.Offline}
+	st := StaySettlement{Split: split, Mid: op.Mid, Msgid: msgid, SettledAt: e.bookedAt(s), Offline: op.Offline}
 	st.SettleDay = settle.Day(st.SettledAt)
 	for _, b := range batches {
 		b.SettledBy = split.SetlID
@@ -350,7 +350,7 @@ func (e *Engine) stayCancelSettlement(ctx context.Context, rec *StayRecord, op S
 		return err
 	}
 	st = rec.settlement(op.SetlID)
-	st.Cancelled, st.CancelDay = true, settle.Day(e.now())
+	st.Cancelled, st.CancelDay = true, settle.Day(e.bookedAt(out.Setlinfo))
 	for i := range rec.Batches {
 		if rec.Batches[i].SettledBy == op.SetlID {
 			rec.Batches[i].SettledBy = ""

@@ -62,19 +62,12 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 	default:
 		reason := err.Error()
 		dead := false
+		trusted := e.trustClockFor("ipt_no", iptNo)
 		serr := e.saveStay(sctx, rec, func(tx Tx) error {
-			dead = false
-			got, err := tx.Nack(j.ID, reason)
-			if err != nil {
-				if lostLease(err) {
-					return nil
-				}
+			var err error
+			if dead, err = returnJob(tx, j.ID, reason, trusted); err != nil || !dead {
 				return err
 			}
-			if got.State != JobDead {
-				return nil
-			}
-			dead = true
 			d := *rec
 			d.Dead, d.ErrCode, d.ErrMsg = true, "dead", "not sent within the retry horizon: "+reason
 			d.State = d.derive()

@@ -502,3 +502,42 @@ func TestStay_ChangeAdmission(t *testing.T) {
 		t.Errorf("an empty change: %v; want a validation error", err)
 	}
 }
+
+// Issue 22: past the retry horizon a queued stay called Nack whatever the clock
+// said, so a jump of the machine's clock killed it, where a bill checks the clock
+// and postpones. One drain rule for both: the stay stays queued, and settles once
+// the clock is right.
+func TestStay_ClockJump_QueuedStayNotKilled(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
+	r.down(true)
+	res, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	if err != nil || res.Kind != workflow.ResultQueued {
+		t.Fatalf("settle while offline: %v, %v; want queued", res.Kind, err)
+	}
+	r.skew = 40 * 24 * time.Hour // the machine's clock jumps 40 days ahead
+	r.pf.decide = func(infno string) fault {
+		if infno == platform.InfnoSignIn {
+			return passThrough
+		}
+		return lostBefore
+	}
+	if !r.eng.Probe(ctx) {
+		t.Fatal("probe: the platform does not answer")
+	}
+	if r.eng.ClockTrusted() {
+		t.Fatal("clock trusted after a jump of 40 days")
+	}
+	if _, err := r.eng.SyncOnce(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.mustStay(ipt); got.State == workflow.StateDead || got.Dead {
+		t.Fatalf("queued stay after a clock jump: %s; want it kept queued", got.State)
+	}
+	r.skew = 0
+	r.pf.decide = nil
+	r.eng.Probe(ctx)
+	r.drain(10, time.Minute)
+	r.checkStayOnce(ipt)
+}

@@ -214,29 +214,12 @@ func (e *Engine) retryLater(ctx context.Context, rec *Record, j Job, cause error
 	}
 	reason := cause.Error()
 	dead := false
-	trusted := e.ClockTrusted()
-	if !trusted {
-		e.log.Warn("the agent's clock disagrees with the platform's: the retry horizon is not applied", "bill_no", rec.Bill.BillNo)
-	}
+	trusted := e.trustClockFor("bill_no", rec.Bill.BillNo)
 	serr := e.save(ctx, rec, func(tx Tx) error {
-		dead = false
-		if !trusted {
-			if err := tx.Postpone(j.ID, reason); err != nil && !lostLease(err) {
-				return err
-			}
-			return nil
-		}
-		got, err := tx.Nack(j.ID, reason)
-		if err != nil {
-			if lostLease(err) {
-				return nil
-			}
+		var err error
+		if dead, err = returnJob(tx, j.ID, reason, trusted); err != nil || !dead {
 			return err
 		}
-		if got.State != JobDead {
-			return nil
-		}
-		dead = true
 		d := *rec
 		d.State = StateDead
 		d.ErrCode, d.ErrMsg = "dead", "not settled within the retry horizon: "+reason
@@ -260,4 +243,36 @@ func ackLenient(tx Tx, id uint64) error {
 		return err
 	}
 	return nil
+}
+
+// trustClockFor reports whether the agent's clock may decide the retry horizon now,
+// and logs for the document named by key, value when it may not.
+func (e *Engine) trustClockFor(key, value string) bool {
+	trusted := e.ClockTrusted()
+	if !trusted {
+		e.log.Warn("the agent's clock disagrees with the platform's: the retry horizon is not applied", key, value)
+	}
+	return trusted
+}
+
+// returnJob gives a leased job back for a later try, in tx, for every workflow (bills
+// and stays): with backoff, and dead past the retry horizon — unless the clock is not
+// trusted, when it is postponed whatever its age (a clock jump kills nothing). dead
+// says the job came back dead: the caller stores its document dead in the same tx. A
+// job whose lease ran out and moved on is left as it is.
+func returnJob(tx Tx, id uint64, reason string, trusted bool) (dead bool, err error) {
+	if !trusted {
+		if err := tx.Postpone(id, reason); err != nil && !lostLease(err) {
+			return false, err
+		}
+		return false, nil
+	}
+	got, err := tx.Nack(id, reason)
+	if err != nil {
+		if lostLease(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return got.State == JobDead, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
@@ -368,12 +369,18 @@ func (h *Host) fault(c *child, msg string, count func(*State)) {
 	h.backoff = min(2*h.backoff, h.o.MaxBackoff)
 }
 
-// Text turns what a vendor library wrote (GBK, usually) into a string for a message.
+// Text turns what a vendor library wrote into a string for a message or a log line:
+// the Windows libraries write GBK, some Linux builds UTF-8. Bytes that are valid UTF-8
+// are taken as they are (decoding them as GBK gives mojibake such as 鍒濆); anything
+// else is decoded as GBK.
 func Text(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
 	if s, err := simplifiedchinese.GBK.NewDecoder().Bytes(b); err == nil {
 		return string(s)
 	}
-	return string(b)
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
 // tailWriter logs the child's stderr line by line and keeps its last line.
@@ -400,7 +407,7 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		line := string(w.buf[:i])
+		line := strings.TrimRight(Text(w.buf[:i]), "\r")
 		w.buf = w.buf[i+1:]
 		if line != "" {
 			w.prev = truncate(line, 200)
@@ -425,14 +432,18 @@ func (w *tailWriter) last() string {
 		return w.note
 	}
 	if len(w.buf) > 0 {
-		return truncate(string(w.buf), 200)
+		return truncate(Text(w.buf), 200)
 	}
 	return w.prev
 }
 
+// truncate cuts s to at most n bytes, at a character boundary.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

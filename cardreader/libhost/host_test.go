@@ -3,14 +3,17 @@ package libhost_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
 	"github.com/settle-agent/settle-agent/internal/standin"
+	"github.com/settle-agent/settle-agent/internal/syncbuf"
 )
 
 // TestMain doubles as the child: re-executed with LIBHOST_CHILD=1 it is a reader-host.
@@ -115,10 +118,10 @@ func TestHost_Call_HangKilled(t *testing.T) {
 func TestHost_Call_InitFails(t *testing.T) {
 	h, _ := newHost(t, libhost.Options{Init: []byte(`{"PORT":1}`)})
 	_, err := h.Call(context.Background(), libhost.Request{Op: libhost.OpReadCard})
-	if !errors.Is(err, libhost.ErrLibrary) || !strings.Contains(err.Error(), "IP missing") {
-		t.Fatalf("Call with a bad Init: %v; want ErrLibrary with Init's message", err)
+	if !errors.Is(err, libhost.ErrLibrary) || !strings.Contains(err.Error(), "初始化失败：IP missing") {
+		t.Fatalf("Call with a bad Init: %v; want ErrLibrary with Init's message decoded from GBK", err)
 	}
-	if st := h.State(); st.Running || !strings.Contains(st.LastFault, "IP missing") {
+	if st := h.State(); st.Running || !strings.Contains(st.LastFault, "初始化失败：IP missing") {
 		t.Errorf("State = %+v; want not running, Init's message", st)
 	}
 	if _, err := h.Call(context.Background(), libhost.Request{Op: libhost.OpReadCard}); !errors.Is(err, libhost.ErrRestarting) && !errors.Is(err, libhost.ErrLibrary) {
@@ -136,5 +139,34 @@ func TestHost_Call_OpenFails(t *testing.T) {
 	_ = h.Close()
 	if _, err := h.Call(context.Background(), libhost.Request{Op: libhost.OpPing}); !errors.Is(err, libhost.ErrClosed) {
 		t.Errorf("Call after Close: %v; want ErrClosed", err)
+	}
+}
+
+// What a vendor library writes reaches the log decoded: its GBK stdout noise, read
+// from the child's output, is logged as Chinese, not mojibake.
+func TestHost_VendorOutput_DecodedFromGBK(t *testing.T) {
+	var logs syncbuf.Buffer
+	h, _ := newHost(t, libhost.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if _, err := callUntil(t, h, libhost.Request{Op: libhost.OpReadCard}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "vendor noise") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling the child's output
+	}
+	if got := logs.String(); !strings.Contains(got, "standin: 读卡器 vendor noise") || !utf8.ValidString(got) {
+		t.Errorf("log of the vendor's GBK output: got %q; want \"standin: 读卡器 vendor noise\"", got)
+	}
+}
+
+func TestText_GBKOrUTF8(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"\xb3\xf5\xca\xbc\xbb\xaf\xca\xa7\xb0\xdc", "初始化失败"}, // GBK
+		{"初始化失败", "初始化失败"},                                    // UTF-8 as it is, not 鍒濆…
+		{"no card", "no card"},
+	} {
+		if got := libhost.Text([]byte(c.in)); got != c.want {
+			t.Errorf("Text(%q): got %q; want %q", c.in, got, c.want)
+		}
 	}
 }

@@ -43,12 +43,12 @@ func TestLib_OutputSurvivesStackGrowth(t *testing.T) {
 	}
 	bad := 0
 	for _, g := range got {
-		if g != "IP missing" {
+		if g != initMissingIP {
 			bad++
 		}
 	}
 	if bad > 0 {
-		t.Errorf("Init from a fresh goroutine: %d of %d answers lost (e.g. %q); want every one \"IP missing\"", bad, calls, firstBad(got))
+		t.Errorf("Init from a fresh goroutine: %d of %d answers lost (e.g. %q); want every one %q", bad, calls, firstBad(got), initMissingIP)
 	}
 }
 
@@ -66,7 +66,7 @@ func atDepth(depth int, f func() string) string {
 
 func firstBad(got []string) string {
 	for _, g := range got {
-		if g != "IP missing" {
+		if g != initMissingIP {
 			return g
 		}
 	}

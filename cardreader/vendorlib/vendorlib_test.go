@@ -36,8 +36,8 @@ func TestLib_HeaSec(t *testing.T) {
 		t.Fatalf("ReadCardBas before Init = %d %q, %v; want -12 \"not initialised\"", r.RC, r.Out, err)
 	}
 	r, err = l.Init([]byte(`{"PORT":1}`))
-	if err != nil || r.RC != -11 || string(r.Out) != "IP missing" {
-		t.Fatalf("Init without IP = %d %q, %v; want -11 \"IP missing\"", r.RC, r.Out, err)
+	if err != nil || r.RC != -11 || string(r.Out) != initMissingIP {
+		t.Fatalf("Init without IP = %d %q, %v; want -11 %q", r.RC, r.Out, err, initMissingIP)
 	}
 	if r, err = l.Init([]byte(`{"IP":"127.0.0.1","PORT":7020}`)); err != nil || r.RC != 0 {
 		t.Fatalf("Init = %d %q, %v; want 0", r.RC, r.Out, err)
@@ -138,3 +138,7 @@ func TestArch_PE(t *testing.T) {
 		t.Errorf("Open(32-bit DLL) = %v; want ErrOpen naming its bitness", err)
 	}
 }
+
+// initMissingIP is the stand-in's Init message without "IP": GBK, as the vendors write
+// ("初始化失败：IP missing").
+const initMissingIP = "\xb3\xf5\xca\xbc\xbb\xaf\xca\xa7\xb0\xdc\xa3\xbaIP missing"

@@ -105,7 +105,7 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 			if aerr != nil {
 				return aerr
 			}
-			m.Counts, m.Created, err = api.storeCopy(ctx, w)
+			m.Counts, m.Created, err = api.StoreCopy(ctx, w)
 		}
 		return err
 	})

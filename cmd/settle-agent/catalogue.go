@@ -8,18 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/text/width"
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/queue"
 	"github.com/settle-agent/settle-agent/store"
 )
 
@@ -64,13 +62,13 @@ func runCatalogue(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		if sub == "status" {
-			st, err := api.catalogueStatus(ctx)
+			st, err := api.CatalogueStatus(ctx)
 			if err != nil {
 				return err
 			}
 			return printCatalogueStatus(env.stdout, st, *asJSON, time.Now())
 		}
-		return api.catalogueSync(ctx, newProgressBar(env.stderr))
+		return catalogueSync(ctx, api, newProgressBar(env.stderr))
 	}
 	if sub == "status" {
 		st, err := localCatalogueStatus(cfg)
@@ -92,23 +90,17 @@ func runCatalogue(ctx context.Context, env *cmdEnv, args []string) error {
 	return nil
 }
 
-// agentRunning reports whether the agent holds its store or the catalogue file.
+// agentRunning reports whether the agent holds its store or the catalogue file
+// (each is only read to find out: nothing in them changes).
 func agentRunning(cfg *config.Config) bool {
-	for _, name := range []string{storeFile, catalogue.FileName} {
-		path := cfg.DataPath(name)
-		if _, err := os.Stat(path); err != nil {
-			continue
-		}
-		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond})
-		if err != nil {
-			if errors.Is(err, berrors.ErrTimeout) {
-				return true
-			}
-			continue
-		}
-		db.Close()
+	if queue.Held(cfg.DataPath(storeFile), 300*time.Millisecond) {
+		return true
 	}
-	return false
+	s, err := catalogue.Open(cfg.DataPath(catalogue.FileName), &catalogue.StoreOptions{ReadOnly: true, LockTimeout: 300 * time.Millisecond})
+	if err == nil {
+		s.Close()
+	}
+	return errors.Is(err, catalogue.ErrLocked)
 }
 
 func localCatalogueStatus(cfg *config.Config) (catalogue.Status, error) {

@@ -38,7 +38,7 @@ func runMappingCheckCatalogue(ctx context.Context, env *cmdEnv, configPath, mapp
 		if err != nil {
 			return err
 		}
-		if rep, err = api.mappingCheck(ctx, raw); err != nil {
+		if rep, err = api.CheckMapping(ctx, raw); err != nil {
 			return err
 		}
 	} else {
@@ -88,7 +88,7 @@ func runMappingUpload(ctx context.Context, env *cmdEnv, configPath string, dryRu
 		if err != nil {
 			return err
 		}
-		if rep, err = api.mappingUpload(ctx, dryRun); err != nil {
+		if rep, err = api.UploadMapping(ctx, dryRun); err != nil {
 			return err
 		}
 	} else {

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/adminclient"
 	"github.com/settle-agent/settle-agent/queue"
 )
 
@@ -327,119 +326,43 @@ func (f queueFile) export(_ context.Context, w io.Writer, redact func([]byte) []
 }
 func (f queueFile) close() { f.s.Close() }
 
-// queueAPI talks to the running agent's admin API.
-type queueAPI struct {
-	base, token string
-	client      *http.Client
+// queueAPI is the queue as the running agent's admin API serves it.
+type queueAPI struct{ c *adminclient.Client }
+
+// newQueueAPI is the admin API at base. loopbackTLS: the agent's own HTTPS on this
+// machine, whose certificate names the windows' view of it, not the loopback
+// address, so it is not verified.
+func newQueueAPI(base, token string, loopbackTLS bool) queueAPI {
+	return queueAPI{adminclient.New(base, token, adminclient.Options{LoopbackTLS: loopbackTLS})}
 }
 
-// newQueueAPI is a client of the admin API at base. loopbackTLS: the agent's
-// own HTTPS on this machine, whose certificate names the windows' view of it,
-// not the loopback address, so it is not verified.
-func newQueueAPI(base, token string, loopbackTLS bool) *queueAPI {
-	tr := &http.Transport{Proxy: nil}
-	if loopbackTLS {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback, the agent's own API
+func (a queueAPI) close() {}
+
+// told adds what to do to a refused token.
+func told(err error) error {
+	if errors.Is(err, adminclient.ErrUnauthorized) {
+		return fmt.Errorf("%w; give the [api] admin_token: --config FILE, or --token file:PATH or env:NAME", err)
 	}
-	return &queueAPI{base: base, token: token, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return err
 }
 
-func (a *queueAPI) close() {}
-
-func (a *queueAPI) do(ctx context.Context, method, path string, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("agent API at %s: %w (is the agent running? check --api)", a.base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return fmt.Errorf("agent API %s %s: %w", method, path, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("agent API refused the token (%s); give the [api] admin_token: --config FILE, or --token file:PATH or env:NAME", resp.Status)
-	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("agent API %s %s: %w (%s)", method, path, queue.ErrNotFound, apiMessage(body))
-	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("agent API %s %s: %s: %s", method, path, resp.Status, apiMessage(body))
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("agent API %s %s: unreadable answer: %w", method, path, err)
-	}
-	return nil
+func (a queueAPI) list(ctx context.Context, f queue.Filter) ([]*queue.Record, error) {
+	recs, err := a.c.Queue(ctx, f)
+	return recs, told(err)
 }
 
-// apiMessage picks the "error" or "message" member of an error body, or the body.
-func apiMessage(body []byte) string {
-	var e struct{ Error, Message string }
-	if json.Unmarshal(body, &e) == nil {
-		if e.Error != "" {
-			return e.Error
-		}
-		if e.Message != "" {
-			return e.Message
-		}
-	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
+func (a queueAPI) get(ctx context.Context, id uint64) (*queue.Record, error) {
+	r, err := a.c.QueueRecord(ctx, id)
+	return r, told(err)
 }
 
-func (a *queueAPI) list(ctx context.Context, f queue.Filter) ([]*queue.Record, error) {
-	v := url.Values{}
-	if f.State != "" {
-		v.Set("state", string(f.State))
-	}
-	if f.Key != "" {
-		v.Set("key", f.Key)
-	}
-	if f.After > 0 {
-		v.Set("after", strconv.FormatUint(f.After, 10))
-	}
-	if f.Limit > 0 {
-		v.Set("limit", strconv.Itoa(f.Limit))
-	}
-	path := "/v1/queue"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
-	var out struct {
-		Records []*queue.Record `json:"records"`
-	}
-	if err := a.do(ctx, http.MethodGet, path, &out); err != nil {
-		return nil, err
-	}
-	return out.Records, nil
-}
-
-func (a *queueAPI) get(ctx context.Context, id uint64) (*queue.Record, error) {
-	var r queue.Record
-	if err := a.do(ctx, http.MethodGet, "/v1/queue/"+strconv.FormatUint(id, 10), &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-func (a *queueAPI) retry(ctx context.Context, id uint64) error {
-	return a.do(ctx, http.MethodPost, "/v1/queue/"+strconv.FormatUint(id, 10)+"/retry", nil)
+func (a queueAPI) retry(ctx context.Context, id uint64) error {
+	_, err := a.c.RetryQueueRecord(ctx, id)
+	return told(err)
 }
 
 // export pages through GET /v1/queue and redacts here, like the file export.
-func (a *queueAPI) export(ctx context.Context, w io.Writer, redact func([]byte) []byte) error {
+func (a queueAPI) export(ctx context.Context, w io.Writer, redact func([]byte) []byte) error {
 	const page = 500
 	enc := json.NewEncoder(w)
 	var after uint64

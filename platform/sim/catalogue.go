@@ -284,7 +284,8 @@ func (p *Platform) catalogueQuery(req *platform.Request) (any, *bizError) {
 	to := min(from+q.PageSize, total)
 	page := rows[from:to]
 	return map[string]any{
-		"firstPage": 1, "lastPage": max(pages, 1), "size": len(page), "startRow": from + 1, "endRow": to,
+		// As the platform's paging library writes them: firstPage/lastPage true/false.
+		"firstPage": q.PageNum <= 1, "lastPage": q.PageNum >= pages, "size": len(page), "startRow": from + 1, "endRow": to,
 		"pageSize": q.PageSize, "pageNum": q.PageNum, "recordCounts": total, "pages": pages, "data": page,
 	}, nil
 }

@@ -8,7 +8,8 @@
  *   crash                 the next call dereferences NULL (SIGSEGV)
  *   hang                  the next call never returns
  *   (anything else)       no card: return -1 with a message
- * Init fails without "IP" in its JSON, writes noise to stdout as some vendors do, and
+ * Init fails without "IP" in its JSON (its message in GBK, as the vendors' are), writes
+ * noise to stdout as some vendors do (GBK too), and
  * appends its JSON to $STANDIN_CTL.inits (one line per call). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,9 @@ static int answer(const char *verb, char *out) {
 }
 
 int Init(const char *in, char *err) {
-	printf("standin: vendor noise on stdout\n");
+	printf("standin: %s vendor noise on stdout\n", "\xb6\xc1\xbf\xa8\xc6\xf7"); /* GBK: 读卡器 */
 	fflush(stdout);
-	if (!strstr(in, "\"IP\"")) { strcpy(err, "IP missing"); return -11; }
+	if (!strstr(in, "\"IP\"")) { strcpy(err, "\xb3\xf5\xca\xbc\xbb\xaf\xca\xa7\xb0\xdc\xa3\xba" "IP missing"); /* GBK: 初始化失败： */ return -11; }
 	inits++;
 	const char *p = getenv("STANDIN_CTL");
 	if (p) { /* one line per Init in $STANDIN_CTL.inits, for the tests to count */
