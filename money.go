@@ -172,7 +172,12 @@ var ErrDecimal = errors.New("not a decimal")
 
 func unmarshalFixed(b []byte, places int, what string) (int64, error) {
 	if len(b) == 0 || b[0] != '"' {
-		return 0, fmt.Errorf("%s must be a decimal string such as \"25.00\", got %s: %w", what, truncate(string(b), 32), ErrDecimal)
+		raw := truncate(string(b), 32)
+		if _, err := decimal.NewFromString(raw); err == nil {
+			// A JSON number: say what to send instead, in quotes.
+			return 0, fmt.Errorf("%s is the JSON number %s; send it as a string: \"%s\": %w", what, raw, raw, ErrDecimal)
+		}
+		return 0, fmt.Errorf("%s is %s; send a decimal string such as \"25.00\": %w", what, raw, ErrDecimal)
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {

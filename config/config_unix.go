@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -24,7 +26,14 @@ func DefaultReaderPort() string { return "/dev/ttyUSB0" }
 // ("file:PATH") that group or others may read or write, each with the command that
 // fixes it. It never fails: a file it cannot read or parse yields no warning here
 // (Load reports that).
+//
+// A file in this program's source tree (examples/dryrun/settle-agent.toml) gets no
+// warning: git keeps no file modes but 0644 and 0755, so every fresh clone would warn,
+// and such a file holds the kit's well-known tokens, never a hospital's secrets.
 func PermissionWarnings(path string) []string {
+	if inSourceTree(path) {
+		return nil
+	}
 	var out []string
 	check := func(p, what string) {
 		fi, err := os.Stat(p)
@@ -76,4 +85,25 @@ func modeWarning(m fs.FileMode) string {
 		return "readable by group/others"
 	}
 	return ""
+}
+
+// sourceModule is the first line of this program's go.mod.
+const sourceModule = "module github.com/settle-agent/settle-agent"
+
+// inSourceTree reports whether path lies in a checkout of this program's source: a
+// folder above it holds its go.mod.
+func inSourceTree(path string) bool {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			first, _, _ := strings.Cut(string(b), "\n")
+			return strings.TrimSpace(first) == sourceModule
+		}
+		if filepath.Dir(dir) == dir {
+			return false
+		}
+	}
 }

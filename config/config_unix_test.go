@@ -108,3 +108,23 @@ func TestPermissionWarnings_RootGroup(t *testing.T) {
 		t.Errorf("root:root 0640: got %q; want no warnings", got)
 	}
 }
+
+// The dry-run kit as git checks it out (0644, holding its well-known tokens) starts
+// without a warning; the same file outside the source tree is warned about.
+func TestPermissionWarnings_DryRunKitInSourceTree(t *testing.T) {
+	kit := filepath.Join("..", "examples", "dryrun", "settle-agent.toml")
+	if got := PermissionWarnings(kit); len(got) != 0 {
+		t.Errorf("PermissionWarnings(%s): got %q; want none", kit, got)
+	}
+	b, err := os.ReadFile(kit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "settle-agent.toml")
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := PermissionWarnings(out); len(got) == 0 {
+		t.Errorf("PermissionWarnings of a 0644 copy outside the source tree: got none; want a warning")
+	}
+}

@@ -213,6 +213,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		// Every bad decimal is named at once, as the other rules are.
 		msg := err.Error()
 		fields := decimalFields(body, v)
+		fields = append(fields, otherProblems(body, v)...)
 		if len(fields) > 0 {
 			parts := make([]string, len(fields))
 			for i, f := range fields {

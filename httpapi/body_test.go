@@ -58,10 +58,11 @@ func TestLimits_TooLarge_ClientReads413(t *testing.T) {
 	}
 }
 
-// A JSON number for money is refused naming the member, not only the value.
+// A JSON number for money is refused naming the member and what to send instead, in
+// the same answer as every other broken rule (here the missing window).
 func TestDecodeBody_FloatMoney_NamesTheField(t *testing.T) {
 	srv := bodyServer(t, 1<<20)
-	body := `{"bill_no":"MZ1","window":"W01","items":[{"line":1,"his_code":"ZL0001","name":"x","qty":"1","unit_price":"25.00","amount":"25.00"},{"line":2,"his_code":"YP0001","name":"y","qty":"1","unit_price":"0.35","amount":0.35}],"total":"25.35"}`
+	body := `{"bill_no":"MZ1","items":[{"line":1,"his_code":"ZL0001","name":"x","qty":"1","unit_price":"25.00","amount":"25.00"},{"line":2,"his_code":"YP0001","name":"y","qty":"1","unit_price":"0.35","amount":0.35}],"total":"25.35"}`
 	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,15 @@ func TestDecodeBody_FloatMoney_NamesTheField(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != 422 || !strings.HasPrefix(e.Error.Message, "items[1].amount: ") || len(e.Error.Details) != 1 || e.Error.Details[0].Field != "items[1].amount" {
-		t.Errorf("got %d %+v; want 422 naming items[1].amount", resp.StatusCode, e.Error)
+	if resp.StatusCode != 422 || !strings.HasPrefix(e.Error.Message, "items[1].amount: ") || len(e.Error.Details) == 0 ||
+		e.Error.Details[0].Field != "items[1].amount" || !strings.Contains(e.Error.Details[0].Reason, `send it as a string: "0.35"`) {
+		t.Errorf("got %d %+v; want 422 naming items[1].amount and saying to send \"0.35\"", resp.StatusCode, e.Error)
+	}
+	named := map[string]bool{}
+	for _, f := range e.Error.Details {
+		named[f.Field] = true
+	}
+	if !named["window"] || named["total"] {
+		t.Errorf("details %+v: want the missing window named too, and no sum judged on an unreadable amount", e.Error.Details)
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -155,4 +156,87 @@ func findNumbers(dec *json.Decoder, keys map[string]reflect.Type, concrete, gene
 		}
 	}
 	return err
+}
+
+// otherProblems decodes body once more with every bad decimal replaced by "0" and
+// returns what v's Validate then finds besides the decimals, so that one answer names
+// every broken rule (a money field sent as a JSON number and the missing window
+// alike). Problems on decimal members are left out: with one of them unreadable, sums
+// and products cannot be judged. nil when v has no Validate or body is not JSON.
+func otherProblems(body []byte, v any) []settle.FieldError {
+	t := reflect.TypeOf(v)
+	keys := decimalKeysOf(t)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if dec.Decode(&doc) != nil {
+		return nil
+	}
+	var fix func(x any, generic string) any
+	fix = func(x any, generic string) any {
+		if typ := keys[generic]; typ != nil {
+			raw, _ := json.Marshal(x)
+			if json.Unmarshal(raw, reflect.New(typ).Interface()) != nil {
+				return "0"
+			}
+			return x
+		}
+		switch x := x.(type) {
+		case map[string]any:
+			for k, e := range x {
+				g := k
+				if generic != "" {
+					g = generic + "." + k
+				}
+				x[k] = fix(e, g)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = fix(e, generic+"[]")
+			}
+		}
+		return x
+	}
+	raw, err := json.Marshal(fix(doc, ""))
+	if err != nil {
+		return nil
+	}
+	fresh := reflect.New(t.Elem()).Interface()
+	if json.Unmarshal(raw, fresh) != nil {
+		return nil
+	}
+	val, ok := fresh.(interface{ Validate() error })
+	if !ok {
+		return nil
+	}
+	var verr *settle.ValidationError
+	if !errors.As(val.Validate(), &verr) {
+		return nil
+	}
+	var out []settle.FieldError
+	for _, f := range verr.Fields {
+		if keys[genericPath(f.Field)] == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// genericPath unindexes a concrete path: "items[0].amount" -> "items[].amount".
+func genericPath(concrete string) string {
+	var b strings.Builder
+	skip := false
+	for _, r := range concrete {
+		switch {
+		case r == '[':
+			skip = true
+			b.WriteRune(r)
+		case r == ']':
+			skip = false
+			b.WriteRune(r)
+		case !skip:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

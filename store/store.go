@@ -41,9 +41,9 @@ type Options struct {
 
 // Store is the durable store of one data folder.
 type Store struct {
-	q    *queue.Store
-	seal *sealer
-	log  *slog.Logger
+	q     *queue.Store
+	codec *Codec
+	log   *slog.Logger
 	// released is how many leases of a previous run Open released.
 	released int
 }
@@ -70,7 +70,7 @@ func Open(dir string, o *Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	seal, err := newSealer(key, o.OldKeys)
+	codec, err := NewCodec(key, o.OldKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func Open(dir string, o *Options) (*Store, error) {
 		q.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Store{q: q, seal: seal, log: log, released: n}, nil
+	return &Store{q: q, codec: codec, log: log, released: n}, nil
 }
 
 // generatedKey returns the key of a store that has no configured one: the key
@@ -129,7 +129,7 @@ func (s *Store) Queue() *queue.Store { return s.q }
 func (s *Store) ReleasedLeases() int { return s.released }
 
 // Sealed reports whether documents are sealed with a key.
-func (s *Store) Sealed() bool { return s.seal.current != nil }
+func (s *Store) Sealed() bool { return s.codec.Sealed() }
 
 // Close closes the file.
 func (s *Store) Close() error { return s.q.Close() }
@@ -144,32 +144,16 @@ func (s *Store) Ready() <-chan struct{} { return s.q.Ready() }
 func (s *Store) Hasten(ctx context.Context) (int, error) { return s.q.Hasten(ctx) }
 
 // Name is a keyed hash of b (HMAC-SHA256 under a key derived from the store key).
-func (s *Store) Name(b []byte) []byte { return s.seal.Name(b) }
+func (s *Store) Name(b []byte) []byte { return s.codec.Name(b) }
 
 // Encode compresses and seals a document for Put.
 func (s *Store) Encode(kind, id string, data []byte) ([]byte, error) {
-	return s.seal.Seal(compressRecord(data), aad(kind, id))
+	return s.codec.Encode(kind, id, data)
 }
 
 // decode reverses Encode.
 func (s *Store) decode(kind, id string, v []byte) ([]byte, error) {
-	data, err := s.seal.Open(v, aad(kind, id))
-	if err == nil {
-		data, err = decompressRecord(data)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", kind, id, err)
-	}
-	return data, nil
-}
-
-// aad binds a sealed document to where it is stored. Bills keep the binding of
-// earlier builds (the bill number alone).
-func aad(kind, id string) []byte {
-	if kind == "bill" {
-		return []byte(id)
-	}
-	return []byte(kind + "\x00" + id)
+	return s.codec.Decode(kind, id, v)
 }
 
 // View runs fn on a read-only snapshot.

@@ -14,13 +14,16 @@ import (
 // runConfig is "config example" (print a commented example configuration) and
 // "config check [FILE]" (validate one, the default file when FILE is left out).
 func runConfig(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlags(env, "config", "config example | config check [FILE]\n\n"+
+	fs := newFlags(env, "config", "config example | config check [--env-file FILE] [FILE]\n\n"+
 		"  example      print a commented example configuration (no secret values)\n"+
-		"  check FILE   validate FILE (default "+config.DefaultPath()+"): every problem with its line")
-	if err := fs.Parse(args); err != nil {
+		"  check FILE   validate FILE (default "+config.DefaultPath()+"): every problem with its line;\n"+
+		"               env:NAME secrets are looked up in the environment file the service reads\n"+
+		"               (\""+config.EnvFileName+"\" beside FILE, when it exists), then in this shell's environment")
+	envFile := fs.String("env-file", "", "the environment file with the env:NAME secrets (default: \""+config.EnvFileName+"\" beside FILE when it exists)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	rest := fs.Args()
 	if len(rest) == 0 {
 		return fmt.Errorf("%w: say 'config example' or 'config check FILE'", errUsage)
 	}
@@ -40,13 +43,34 @@ func runConfig(ctx context.Context, env *cmdEnv, args []string) error {
 		default:
 			return fmt.Errorf("%w: 'config check' takes one FILE", errUsage)
 		}
-		return checkConfig(env, path)
+		return checkConfig(env, path, *envFile)
 	}
 	return fmt.Errorf("%w: unknown sub-command %q; say 'config example' or 'config check FILE'", errUsage, rest[0])
 }
 
-func checkConfig(env *cmdEnv, path string) error {
-	c, err := config.Load(path, env.getenv)
+// checkConfig validates the configuration at path as the service would load it: the
+// env:NAME secrets from the environment file the unit reads (envFile, or the one
+// beside path), else from this shell's environment.
+func checkConfig(env *cmdEnv, path, envFile string) error {
+	getenv := env.getenv
+	explicit := envFile != ""
+	if !explicit {
+		envFile = config.EnvFile(path)
+	}
+	vars, err := config.ReadEnvFile(envFile)
+	switch {
+	case err == nil:
+		fmt.Fprintf(env.stderr, "reading the environment file %s (%d variable%s)\n", envFile, len(vars), plural(len(vars)))
+		getenv = func(k string) string {
+			if v, ok := vars[k]; ok {
+				return v
+			}
+			return env.getenv(k)
+		}
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("environment file: %w", err)
+	}
+	c, err := config.Load(path, getenv)
 	for _, w := range config.PermissionWarnings(path) {
 		fmt.Fprintf(env.stderr, "warning: %s\n", w)
 	}

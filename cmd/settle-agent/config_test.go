@@ -93,3 +93,33 @@ func lineOf(text, prefix string) int {
 	}
 	return -1
 }
+
+// `config example` then `config check`, as install.md says, with the env:NAME secrets
+// in the environment file beside the configuration (which the unit reads), not in
+// the shell: the check reads the same file.
+func TestConfigCheck_ReadsTheEnvironmentFile(t *testing.T) {
+	dir := t.TempDir()
+	_, example, _ := runCmd(t, nil, "config", "example")
+	conf := filepath.Join(dir, "settle-agent.toml")
+	if err := os.WriteFile(conf, []byte(example), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCmd(t, nil, "config", "check", conf); code == 0 || !strings.Contains(errOut, "SETTLE_AGENT_PLATFORM_TOKEN") {
+		t.Fatalf("check without the secrets: exit %d %s; want a problem naming SETTLE_AGENT_PLATFORM_TOKEN", code, errOut)
+	}
+	envText := "# secrets of the env:NAME references\nSETTLE_AGENT_PLATFORM_TOKEN=p\nSETTLE_AGENT_ADMIN_TOKEN=\"a\"\nSETTLE_AGENT_W01_TOKEN=w\n"
+	if err := os.WriteFile(filepath.Join(dir, "environment"), []byte(envText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, nil, "config", "check", conf)
+	if code != 0 || !strings.HasPrefix(out, "ok: ") || !strings.Contains(errOut, "environment file") {
+		t.Errorf("check with the environment file beside it: exit %d\n%s%s; want ok, saying which file it read", code, out, errOut)
+	}
+	moved := filepath.Join(t.TempDir(), "secrets.env")
+	if err := os.Rename(filepath.Join(dir, "environment"), moved); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCmd(t, nil, "config", "check", "--env-file", moved, conf); code != 0 {
+		t.Errorf("check --env-file: exit %d\n%s%s; want ok", code, out, errOut)
+	}
+}
