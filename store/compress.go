@@ -53,6 +53,8 @@ func decompressRecord(b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 		}
 		return out, nil
+	case recordZstdV1:
+		return decompressDense(b[1:])
 	case recordDeflate:
 		r := flate.NewReader(bytes.NewReader(b[1:]))
 		defer r.Close()

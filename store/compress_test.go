@@ -57,6 +57,8 @@ func FuzzDecompressRecord(f *testing.F) {
 	f.Add(compressRecord([]byte(`{"state":"queued"}`)))
 	f.Add([]byte{recordDeflate})
 	f.Add([]byte{recordS2, 0x10})
+	dense, _ := compressDense([]byte(`{"state":"queued"}`))
+	f.Add(dense)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, err := decompressRecord(b)
 		if err == nil && len(out) > maxRecord {

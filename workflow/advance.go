@@ -199,6 +199,12 @@ func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 		if err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 			return err
 		}
+		if err != nil && rec.rebook(platform.InfnoCancelSettle) {
+			// Nothing to cancel: a 2208 of ours booked late did it, but a 2601 of that
+			// 2208 may still land and bring the settlement back. It is reversed for
+			// certain, and the settlement cancelled anew.
+			return fmt.Errorf("settlement %s found cancelled by a 2208 whose reversal is in flight: %w", rec.Settlement.SetlID, errRebook)
+		}
 		rec.Cancelled = true
 		// The platform's time of the cancelling entry decides its day (the agent's
 		// clock when the answer has none: "nothing to cancel").

@@ -103,11 +103,12 @@ type Record struct {
 	QueueDay string       `json:"queue_day,omitempty"`
 	QueueID  uint64       `json:"queue_id,omitempty"`
 	Pending  []Pending    `json:"pending,omitempty"`
-	// Reversing names the 2207s whose 2601 went out without a definite answer: such a
-	// 2601 may still land and undo what its original booked, so a settlement booked by
-	// one of them is never adopted as it stands (adoptBooked reverses it for certain
-	// and the bill settles anew). A 2207 leaves the list once a 2601 of it succeeded.
-	Reversing   []string  `json:"reversing,omitempty"`
+	// Reversing names the reversible messages (2207, 2208) whose 2601 went out
+	// without a definite answer: such a 2601 may still land and undo what its
+	// original booked, so what one of them booked is never taken as it stands (a
+	// settlement adopted, a cancellation found done): it is reversed for certain and
+	// the step made anew. A message leaves the list once a 2601 of it succeeded.
+	Reversing   []Pending `json:"reversing,omitempty"`
 	History     []Message `json:"history"`
 	Warnings    []string  `json:"warnings,omitempty"`
 	Surprises   []string  `json:"surprises,omitempty"`
@@ -181,6 +182,24 @@ func (r *Record) resolvePending(msgid string) {
 	if len(r.Pending) == 0 {
 		r.Pending = nil
 	}
+}
+
+// reversing reports whether a 2601 of msgid is in flight.
+func (r *Record) reversing(msgid string) bool {
+	return slices.ContainsFunc(r.Reversing, func(p Pending) bool { return p.Msgid == msgid })
+}
+
+// rebook puts the messages of infno whose 2601 is in flight back as pending: they
+// are reversed for certain before the step is made again. It reports whether any was.
+func (r *Record) rebook(infno string) bool {
+	put := false
+	for _, p := range r.Reversing {
+		if p.Infno == infno && !slices.ContainsFunc(r.Pending, func(q Pending) bool { return q.Msgid == p.Msgid }) {
+			r.Pending = append(r.Pending, Pending{Infno: p.Infno, Msgid: p.Msgid, Unknown: true})
+			put = true
+		}
+	}
+	return put
 }
 
 // maxNotes bounds a bill's warnings and surprises.

@@ -92,13 +92,13 @@ func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
 	case err == nil:
 		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
 		// Undone for certain: a late 2601 of it has nothing left to undo.
-		rec.Reversing = slices.DeleteFunc(rec.Reversing, func(m string) bool { return m == p.Msgid })
+		rec.Reversing = slices.DeleteFunc(rec.Reversing, func(q Pending) bool { return q.Msgid == p.Msgid })
 	case errors.Is(err, platform.ErrOriginalNotFound):
 		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
 	default:
-		if platform.Classify(err) == platform.OutcomeUnknown && !slices.Contains(rec.Reversing, p.Msgid) {
+		if platform.Classify(err) == platform.OutcomeUnknown && !rec.reversing(p.Msgid) {
 			// This 2601 may land later, and undo p if p lands too.
-			rec.Reversing = append(rec.Reversing, p.Msgid)
+			rec.Reversing = append(rec.Reversing, Pending{Infno: p.Infno, Msgid: p.Msgid})
 		}
 		return fmt.Errorf("reverse %s %s of bill %s: %w", p.Infno, p.Msgid, rec.Bill.BillNo, err)
 	}
@@ -235,7 +235,7 @@ func (e *Engine) adoptBooked(ctx context.Context, rec *Record) error {
 		return fmt.Errorf("visit %s said settled, but 5203 lists no standing settlement: %w", rec.MdtrtID, platform.ErrOutcomeUnknown)
 	}
 	s := standing[0]
-	if slices.Contains(rec.Reversing, s.MedinsSetlID) {
+	if rec.reversing(s.MedinsSetlID) {
 		// A 2601 of the message that booked it went out unanswered and may still
 		// land and undo it: adopted, the bill would say settled while the platform
 		// holds nothing. It is reversed now for certain, and the bill settles anew.

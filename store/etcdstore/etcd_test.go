@@ -66,7 +66,7 @@ func startEtcd(dir string) (*member, error) {
 		e.Close()
 		return nil, fmt.Errorf("etcd not ready within 60 s")
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{cu.String()}, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{cu.String()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		e.Close()
 		return nil, err

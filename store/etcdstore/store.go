@@ -80,6 +80,7 @@ func Open(ctx context.Context, cli *clientv3.Client, o *Options) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
+	codec = codec.Dense() // every byte is replicated and held in memory
 	s := &Store{cli: cli, prefix: o.Prefix, codec: codec, log: o.Logger, now: o.Now, q: o.Queue,
 		node: o.Node, callTimeout: o.CallTimeout, maxRequest: o.MaxRequestBytes,
 		ready: make(chan struct{}, 1), done: make(chan struct{})}
