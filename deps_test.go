@@ -30,6 +30,7 @@ var allowedImports = map[string][]string{
 	"internal/csvsafe":        {},
 	"internal/golden":         {},
 	"internal/syncbuf":        {},
+	"internal/poll":           {},
 	"cardreader/vendorlib":    {},
 	"cardreader/libhost":      {"cardreader/vendorlib"},
 	"internal/standin":        {"cardreader/libhost"},
@@ -86,6 +87,8 @@ var allowedImports = map[string][]string{
 type pkgImports struct {
 	ImportPath string
 	Imports    []string
+	// External are its imports from outside the module.
+	External []string
 }
 
 // forbiddenImports checks pkgs (paths relative to the module) against allowed and
@@ -162,6 +165,8 @@ func modulePackages(t *testing.T, root, goos string) []pkgImports {
 				p.Imports = append(p.Imports, ".")
 			} else if r, ok := strings.CutPrefix(imp, modPath+"/"); ok {
 				p.Imports = append(p.Imports, r)
+			} else {
+				p.External = append(p.External, imp)
 			}
 		}
 		pkgs = append(pkgs, p)
@@ -187,6 +192,23 @@ func TestArchitecture_ImportsAsDrawn(t *testing.T) {
 	}
 }
 
+// Only the packages that own a bbolt file open one: the queue (and the agent's
+// buckets in its file), the store, and the catalogue's own file.
+var bboltOwners = []string{"queue", "store", "catalogue"}
+
+// No package but bboltOwners imports bbolt.
+func TestArchitecture_OnlyStorageTouchesBbolt(t *testing.T) {
+	for _, goos := range []string{"linux", "windows"} {
+		for _, p := range modulePackages(t, ".", goos) {
+			for _, imp := range p.External {
+				if strings.HasPrefix(imp, "go.etcd.io/bbolt") && !slices.Contains(bboltOwners, p.ImportPath) {
+					t.Errorf("GOOS=%s: %s imports %s; only %s open bbolt files (go through their APIs)", goos, p.ImportPath, imp, strings.Join(bboltOwners, ", "))
+				}
+			}
+		}
+	}
+}
+
 // The checker names an import the table forbids and a package it does not know,
 // and lets through what the table allows.
 func TestArchitecture_ForbiddenImportNamed(t *testing.T) {
@@ -202,12 +224,12 @@ func TestArchitecture_ForbiddenImportNamed(t *testing.T) {
 		pkgs []pkgImports
 		want []string
 	}{
-		{"Allowed", []pkgImports{{"workflow", []string{".", "platform"}}, {"cmd/settle-agent", []string{"workflow", "queue", "httpapi"}}}, nil},
-		{"EngineImportsQueue", []pkgImports{{"workflow", []string{".", "queue"}}},
+		{"Allowed", []pkgImports{{ImportPath: "workflow", Imports: []string{".", "platform"}}, {ImportPath: "cmd/settle-agent", Imports: []string{"workflow", "queue", "httpapi"}}}, nil},
+		{"EngineImportsQueue", []pkgImports{{ImportPath: "workflow", Imports: []string{".", "queue"}}},
 			[]string{"workflow imports queue, which docs/architecture.md does not allow (it may import ., platform)"}},
-		{"DomainImportsAnything", []pkgImports{{".", []string{"platform"}}},
+		{"DomainImportsAnything", []pkgImports{{ImportPath: ".", Imports: []string{"platform"}}},
 			[]string{". imports platform, which docs/architecture.md does not allow (it may import )"}},
-		{"UnknownPackage", []pkgImports{{"newthing", []string{"."}}},
+		{"UnknownPackage", []pkgImports{{ImportPath: "newthing", Imports: []string{"."}}},
 			[]string{"package newthing is not in the table: add it to allowedImports in deps_test.go and to docs/architecture.md"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

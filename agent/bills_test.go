@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -86,8 +87,8 @@ func TestAgent_CreateBill_Idempotent(t *testing.T) {
 		}
 		b4 := newBill(cardLocalResident)
 		st, body := s.Do("POST", "/v1/bills", tokW01, b4, "Idempotency-Key", "k-1")
-		if st != 409 {
-			t.Errorf("key reused for another bill: got %d %v; want 409", st, body)
+		if msg := str(body, "error", "message"); st != 409 || !strings.Contains(msg, `Idempotency-Key "k-1"`) {
+			t.Errorf("key reused for another bill: got %d %v; want 409 naming the key the client sent (k-1)", st, body)
 		}
 	})
 	t.Run("SurvivesRestart", func(t *testing.T) {

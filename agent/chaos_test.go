@@ -16,6 +16,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -157,19 +158,22 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 			return n
 		}
 		before := booked()
-		for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); {
+		stopped := false
+		if poll.Within(10*time.Second, 200*time.Microsecond, func() bool {
 			select {
 			case <-stopKiller:
-				return
+				stopped = true
+				return true
 			default:
 			}
-			if booked() > before {
-				child.kill()
-				child.start()
-				inFlightKill = true
-				break
+			return booked() > before
+		}) {
+			if stopped {
+				return
 			}
-			time.Sleep(200 * time.Microsecond)
+			child.kill()
+			child.start()
+			inFlightKill = true
 		}
 		for {
 			select {
@@ -237,15 +241,11 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 	deadline := faultsEnded.Add(60 * time.Second)
 	for _, no := range all {
 		var last map[string]any
-		for {
+		if !poll.Within(time.Until(deadline), 20*time.Millisecond, func() bool {
 			_, last = s.tryDo("GET", "/v1/bills/"+no, tokAdmin, nil)
-			if str(last, "state") == "settled" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("bill %s not settled: %v", no, last)
-			}
-			time.Sleep(20 * time.Millisecond)
+			return str(last, "state") == "settled"
+		}) {
+			t.Fatalf("bill %s not settled: %v", no, last)
 		}
 	}
 	t.Logf("the backlog converged %v after the faults ended", time.Since(faultsEnded).Round(time.Millisecond))
@@ -274,18 +274,14 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 		}
 	}
 	// Every queue record ends done: none left queued, in flight, failed or dead.
-	deadline = time.Now().Add(20 * time.Second)
-	for {
+	var q map[string]any
+	if !poll.Within(20*time.Second, 20*time.Millisecond, func() bool {
 		_, st := s.tryDo("GET", "/v1/status", tokAdmin, nil)
-		q, _ := st["queue"].(map[string]any)
-		if q != nil && q["queued"] == 0.0 && q["inflight"] == 0.0 && q["dead"] == 0.0 && q["failed"] == 0.0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			_, recs := s.tryDo("GET", "/v1/queue", tokAdmin, nil)
-			t.Fatalf("queue not empty at the end: %v\nrecords: %v", q, recs)
-		}
-		time.Sleep(20 * time.Millisecond)
+		q, _ = st["queue"].(map[string]any)
+		return q != nil && q["queued"] == 0.0 && q["inflight"] == 0.0 && q["dead"] == 0.0 && q["failed"] == 0.0
+	}) {
+		_, recs := s.tryDo("GET", "/v1/queue", tokAdmin, nil)
+		t.Fatalf("queue not empty at the end: %v\nrecords: %v", q, recs)
 	}
 	t.Logf("chaos: %d bills, %d SIGKILLs, %d ledger entries", len(all), child.kills, len(p.Ledger()))
 }

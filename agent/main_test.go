@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +15,8 @@ import (
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/poll"
+	"github.com/settle-agent/settle-agent/internal/simagent"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -29,23 +28,22 @@ const (
 )
 
 // testSystem is a real simulator over real HTTP and a real agent on 127.0.0.1:0 with
-// its store in a temp dir.
+// its store in a temp dir, built by internal/simagent as the demo and the
+// benchmarks build theirs.
 type testSystem struct {
-	tb     testing.TB
-	Sim    *sim.Platform
-	SimURL string
-	Cfg    *config.Config
-	Agent  *agent.Agent
-	URL    string
-	cancel context.CancelFunc
-	done   chan error
+	tb      testing.TB
+	Sim     *sim.Platform
+	SimURL  string
+	Cfg     *config.Config
+	Agent   *agent.Agent
+	URL     string
+	running *simagent.Running
 }
 
 // MustSim starts the simulated platform with the demo fixture.
 func MustSim(tb testing.TB) (*sim.Platform, string) {
 	tb.Helper()
-	p := sim.New(sim.DemoFixture(), &sim.Options{Seed: 1})
-	url, stop, err := sim.Start(context.Background(), "", p)
+	p, url, stop, err := simagent.StartSim(context.Background(), 1)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -62,23 +60,9 @@ func MustSim(tb testing.TB) (*sim.Platform, string) {
 // MustConfig is a valid two-window configuration against simURL.
 func MustConfig(tb testing.TB, simURL, dir string) *config.Config {
 	tb.Helper()
-	cfg := config.Default()
-	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "Test Hospital", Admdvs: "330100", MsgidNode: -1}
-	cfg.Platform.BaseURL = simURL
-	cfg.Platform.Timeout = config.Duration{Duration: 2 * time.Second}
-	cfg.Platform.ProbeInterval = config.Duration{Duration: 50 * time.Millisecond}
-	cfg.API.Listen = "127.0.0.1:0"
-	cfg.API.AdminToken = config.NewSecret(tokAdmin)
-	cfg.API.RateLimit = 100000
-	cfg.Store.Dir = filepath.Join(dir, "data")
-	cfg.Windows = []config.Window{{ID: "W01", Token: config.NewSecret(tokW01)}, {ID: "W02", Token: config.NewSecret(tokW02)}}
-	cfg.Offline.Deadline = config.Duration{Duration: 3 * time.Second}
-	mapping := filepath.Join(dir, "mapping.csv")
-	if err := os.WriteFile(mapping, sim.DemoFixture().MappingCSV(), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	cfg.Mapping.File = mapping
-	if err := cfg.Validate(); err != nil {
+	_, cfg, err := simagent.WriteConfig(dir, simURL, simagent.Options{
+		Windows: []simagent.Window{{ID: "W01", Token: tokW01}, {ID: "W02", Token: tokW02}}, AdminToken: tokAdmin})
+	if err != nil {
 		tb.Fatal(err)
 	}
 	return cfg
@@ -102,7 +86,7 @@ func MustSystem(tb testing.TB, mut func(*config.Config)) *testSystem {
 // checkNoOrphanBookings fails the test when the platform holds a live settlement the
 // agent does not hold as settled (a booking it lost track of).
 func (s *testSystem) checkNoOrphanBookings() {
-	if s.cancel == nil || s.tb.Failed() {
+	if s.running == nil || s.tb.Failed() {
 		return
 	}
 	for _, e := range s.Sim.Ledger() {
@@ -124,34 +108,22 @@ func (s *testSystem) checkNoOrphanBookings() {
 // Start runs a new agent on the system's configuration and store.
 func (s *testSystem) Start() {
 	s.tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := simagent.Start(context.Background(), s.Cfg, nil)
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	a, err := agent.New(s.Cfg, &agent.Options{Listener: ln})
-	if err != nil {
-		s.tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.Agent, s.cancel, s.done = a, cancel, make(chan error, 1)
-	s.URL = "http://" + ln.Addr().String()
-	go func() { s.done <- a.Run(ctx) }()
-	s.waitFor("agent answers /healthz", func() bool {
-		st, _ := s.Do("GET", "/healthz", "", nil)
-		return st == 200
-	})
+	s.Agent, s.URL, s.running = r.Agent, r.URL, r
 }
 
 // Stop stops the agent (if running) and waits for it.
 func (s *testSystem) Stop() {
-	if s.cancel == nil {
+	if s.running == nil {
 		return
 	}
-	s.cancel()
-	if err := <-s.done; err != nil {
+	if err := s.running.Stop(); err != nil {
 		s.tb.Errorf("agent Run: %v", err)
 	}
-	s.cancel = nil
+	s.running = nil
 }
 
 var client = &http.Client{Timeout: 30 * time.Second}
@@ -201,13 +173,7 @@ func (s *testSystem) Do(method, path, token string, body any, hdr ...string) (in
 // waitFor polls cond until it holds (or fails the test after 20 s).
 func (s *testSystem) waitFor(what string, cond func() bool) {
 	s.tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			s.tb.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(s.tb, 20*time.Second, what, cond)
 }
 
 var billSeq atomic.Int64

@@ -29,6 +29,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/platform/sim"
 	"github.com/settle-agent/settle-agent/queue"
 )
@@ -296,21 +297,26 @@ func TestSecurity_Slowloris(t *testing.T) {
 			closed <- i
 		}()
 	}
-	served := 0
-	deadline := time.After(60 * time.Second)
-	for n := 0; n < len(conns); {
-		select {
-		case <-closed:
-			n++
-		case <-deadline:
-			t.Fatalf("slow connections still open after 60 s (%d of %d closed); want closed after ReadHeaderTimeout", n, len(conns))
-		default:
-			if st, _ := s.Do("GET", "/healthz", "", nil); st != 200 {
-				t.Fatalf("healthz while slow clients hang on: got %d; want 200", st)
+	served, n := 0, 0
+	if !poll.Within(60*time.Second, 20*time.Millisecond, func() bool {
+		for ; n < len(conns); n++ {
+			select {
+			case <-closed:
+				continue
+			default:
 			}
-			served++
-			time.Sleep(20 * time.Millisecond)
+			break
 		}
+		if n == len(conns) {
+			return true
+		}
+		if st, _ := s.Do("GET", "/healthz", "", nil); st != 200 {
+			t.Fatalf("healthz while slow clients hang on: got %d; want 200", st)
+		}
+		served++
+		return false
+	}) {
+		t.Fatalf("slow connections still open after 60 s (%d of %d closed); want closed after ReadHeaderTimeout", n, len(conns))
 	}
 	if served == 0 {
 		t.Error("no request was served while the slow connections were open")
@@ -456,20 +462,18 @@ func startAgent(tb testing.TB, cfg *config.Config, o *agent.Options, scheme stri
 		}
 	})
 	url := scheme + "://" + ln.Addr().String()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var lastErr error
+	if !poll.Within(20*time.Second, poll.Every, func() bool {
 		resp, err := c.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
+		if lastErr = err; err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("agent at %s never answered /healthz: %v", url, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}) {
+		tb.Fatalf("agent at %s never answered /healthz: %v", url, lastErr)
 	}
+	return url
 }
 
 func TestSecurity_TLS(t *testing.T) {

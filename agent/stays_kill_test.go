@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -85,16 +86,12 @@ func TestAgent_Stay_SIGKILLAcrossOutage(t *testing.T) {
 	p.SetFaults(sim.Faults{}) // what the lost answers left is resolved after the restart
 	child.start()
 	up()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, m := s.tryDo("GET", "/v1/stays/"+ipt, tokW01, nil)
-		if str(m, "state") == "settled" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stay did not settle: %v", m)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var m map[string]any
+	if !poll.Within(60*time.Second, 50*time.Millisecond, func() bool {
+		_, m = s.tryDo("GET", "/v1/stays/"+ipt, tokW01, nil)
+		return str(m, "state") == "settled"
+	}) {
+		t.Fatalf("the stay did not settle: %v", m)
 	}
 	s.staySettledOnce(t, ipt)
 	view, _ := p.StayAt("", ipt)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/simagent"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -28,9 +29,9 @@ type simPlatform struct {
 func startPlatform(ctx context.Context, dir string, o Options) (*simPlatform, error) {
 	s := &simPlatform{client: &http.Client{Timeout: 30 * time.Second}}
 	if o.SimCommand == nil {
-		url, stop, err := sim.Start(context.Background(), "", sim.New(sim.DemoFixture(), &sim.Options{Seed: 1}))
+		_, url, stop, err := simagent.StartSim(context.Background(), 1)
 		if err != nil {
-			return nil, fmt.Errorf("bench e2e: start the simulated platform: %w", err)
+			return nil, fmt.Errorf("bench e2e: %w", err)
 		}
 		s.url, s.stop = url, stop
 		return s, nil

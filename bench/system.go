@@ -3,8 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,11 +10,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/settle-agent/settle-agent/agent"
-	"github.com/settle-agent/settle-agent/platform/sim"
+	"github.com/settle-agent/settle-agent/internal/simagent"
 )
 
 const adminToken = "bench-admin-token-0123456789"
@@ -41,30 +38,18 @@ func newSystem(dir, simURL string, o Options) (*system, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench e2e: find a free port: %w", err)
 	}
-	mapping := filepath.Join(dir, "mapping.csv")
-	if err := os.WriteFile(mapping, sim.DemoFixture().MappingCSV(), 0o600); err != nil {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	var b strings.Builder
-	q := func(s string) string { j, _ := json.Marshal(s); return string(j) } // a TOML basic string
-	fmt.Fprintf(&b, "[hospital]\nfixmedins_code = \"H33010200001\"\nfixmedins_name = \"Bench Hospital\"\nadmdvs = \"330100\"\n\n")
-	fmt.Fprintf(&b, "[platform]\nbase_url = %s\ntimeout = \"3s\"\nprobe_interval = \"100ms\"\n\n", q(simURL))
-	fmt.Fprintf(&b, "[api]\nlisten = \"127.0.0.1:%d\"\nadmin_token = %s\nrate_limit = 1000000\n\n", port, q(adminToken))
-	fmt.Fprintf(&b, "[store]\ndir = %s\nkey = %s\n\n", q(filepath.Join(dir, "data")), q(base64.StdEncoding.EncodeToString(key)))
-	fmt.Fprintf(&b, "[offline]\npolicy = \"full\"\ndeadline = \"3s\"\n\n")
-	fmt.Fprintf(&b, "[sync]\nconcurrency = %d\nrate_per_second = 1000000\n\n", o.SyncConcurrency)
-	fmt.Fprintf(&b, "[mapping]\nfile = %s\n\n", q(mapping))
-	fmt.Fprintf(&b, "[log]\nlevel = \"info\"\nfile = %s\n\n", q(filepath.Join(dir, "agent.log")))
+	windows := make([]simagent.Window, 0, o.Windows)
 	for i := 1; i <= o.Windows; i++ {
-		fmt.Fprintf(&b, "[[window]]\nid = %q\ntoken = %s\n\n", windowID(i), q(windowToken(i)))
+		windows = append(windows, simagent.Window{ID: windowID(i), Token: windowToken(i)})
 	}
-	path := filepath.Join(dir, "settle-agent.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		return nil, err
+	// The agent runs as a child process on this file; sync as fast as the platform
+	// takes it, no rate limit in the way of the load.
+	path, _, err := simagent.WriteConfig(dir, simURL, simagent.Options{HospitalName: "Bench Hospital",
+		Windows: windows, AdminToken: adminToken, Listen: fmt.Sprintf("127.0.0.1:%d", port), RateLimit: 1000000,
+		Seal: true, PlatformTimeout: 3 * time.Second, ProbeInterval: 100 * time.Millisecond,
+		Policy: "full", OfflineDeadline: 3 * time.Second, SyncConcurrency: o.SyncConcurrency, SyncRate: 1000000, LogFile: true})
+	if err != nil {
+		return nil, fmt.Errorf("bench e2e: %w", err)
 	}
 	tr := &http.Transport{
 		Proxy:               nil,

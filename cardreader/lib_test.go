@@ -11,6 +11,7 @@ import (
 
 	"github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
@@ -156,10 +157,10 @@ func TestLibReader_Poll_CrashThenNextCard(t *testing.T) {
 	}
 	card := cardreader.DemoCards()[1]
 	ctl.Set(t, "card "+gbk(t, cardreader.BasicString(card)))
-	for len(rs.all()) < 2 {
+	poll.Until(t, 20*time.Second, "the next card after the crash", func() bool {
 		r.Poll(ctx) // returns at once while the child waits out its backoff
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(rs.all()) >= 2
+	})
 	if got := rs.all()[1]; got.Err != nil || got.Card != card {
 		t.Fatalf("next card after the crash = %+v, %v; want %+v", got.Card, got.Err, card)
 	}

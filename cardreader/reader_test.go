@@ -14,6 +14,7 @@ import (
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
 
 	"github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/internal/poll"
 )
 
 var testNow = time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
@@ -22,13 +23,7 @@ var testNow = time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 // within a generous bound (a hang, not a slow machine).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, what, cond)
 }
 
 // nextRead waits for the next read delivered to OnRead.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/internal/standin"
 )
 
@@ -70,13 +71,7 @@ func runLink(t *testing.T, a *agentSide, token string, status func() cardreader.
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition
-	}
+	poll.Until(t, 20*time.Second, what, ok)
 }
 
 func TestRemote_LibraryReaderOverTLS(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/settle-agent/settle-agent/internal/poll"
 )
 
 func mustService(t *testing.T, e *simEnv, s *Store, mapping []byte) *Service {
@@ -54,18 +56,16 @@ func TestService(t *testing.T) {
 			t.Errorf("Run = %v", err)
 		}
 	}()
-	for {
-		st, err := svc.Status()
-		if err != nil {
+	var status Status
+	poll.Until(t, 20*time.Second, "the sync to end", func() bool {
+		var err error
+		if status, err = svc.Status(); err != nil {
 			t.Fatal(err)
 		}
-		if !st.Progress.Running {
-			if st.Stale {
-				t.Fatalf("status after the sync: %+v; want fresh", st)
-			}
-			break
-		}
-		time.Sleep(time.Millisecond) // poll
+		return !status.Progress.Running
+	})
+	if status.Stale {
+		t.Fatalf("status after the sync: %+v; want fresh", status)
 	}
 	rep, err := svc.CheckMapping(e.p.Fixture().MappingCSV())
 	if err != nil || !rep.OK() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/platform"
 )
 
@@ -71,13 +72,7 @@ func TestDoctor_AgentRunning(t *testing.T) {
 // waitFor polls cond until it holds, failing the test after a generous bound.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, what, cond)
 }
 
 func getJSON(url string, v any) bool {

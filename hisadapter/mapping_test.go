@@ -14,6 +14,7 @@ import (
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/internal/poll"
 )
 
 func mustMapping(tb testing.TB, name string) *Mapping {
@@ -138,13 +139,7 @@ func TestMapping_Map(t *testing.T) {
 // waitFor polls cond until it holds; the test's own deadline bounds it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, what, cond)
 }
 
 func TestMappingFile_HotReload(t *testing.T) {

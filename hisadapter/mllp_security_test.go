@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/settle-agent/settle-agent/internal/poll"
 )
 
 // trickle opens a connection that starts a frame and then sends one byte every few
@@ -82,9 +84,7 @@ func TestMLLPServer_TrickleLockout(t *testing.T) {
 	for range 4 {
 		tricklers = append(tricklers, trickle(t, addr))
 	}
-	for srv.Conns() < 4 { // poll until the listener is full of tricklers
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "the listener full of tricklers", func() bool { return srv.Conns() >= 4 })
 	his := dialMLLP(t, addr)
 	if a := ackOf(t, his.send(dft("H1", "H1", "YP0001"))); a.Get("MSA-1") != AckAccept {
 		t.Fatalf("HIS message with the listener full of tricklers: got %s; want AA", a.Get("MSA-1"))
@@ -171,9 +171,7 @@ func TestMLLPServer_FullOfBusyRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until the message is inside the Sink (the gate holds it there).
-	for !sinkEntered(sink) {
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "the message inside the Sink", func() bool { return sinkEntered(sink) })
 	if !dialMLLP(t, addr).closedByServer() {
 		t.Error("a connection over MaxConns was kept while the only one is busy")
 	}
@@ -230,13 +228,9 @@ func TestMLLPServer_Flood(t *testing.T) {
 	}
 	// A refused message is taken when resent later.
 	c := dialMLLP(t, addr)
-	for {
-		m := ackOf(t, c.send(dft("RESEND", "RESEND", "YP0001")))
-		if m.Get("MSA-1") == AckAccept {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "the resent message taken", func() bool {
+		return ackOf(t, c.send(dft("RESEND", "RESEND", "YP0001"))).Get("MSA-1") == AckAccept
+	})
 }
 
 func TestMLLPServer_AllowFrom(t *testing.T) {
@@ -350,9 +344,7 @@ func TestMLLPServer_AnsweredConnectionKept(t *testing.T) {
 	for range 6 { // twice the room that is left
 		trickle(t, addr)
 	}
-	for srv.Conns() < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "three connections", func() bool { return srv.Conns() >= 3 })
 	if m := ackOf(t, his.send(dft("K2", "K2", "YP0001"))); m.Get("MSA-1") != AckAccept {
 		t.Errorf("the HIS connection after tricklers arrived: got %s; want AA", m.Get("MSA-1"))
 	}

@@ -33,6 +33,12 @@ func (s *Server) handleCreateBill(w http.ResponseWriter, r *http.Request) {
 	res, err := s.o.Bills.SubmitBill(r.Context(), b, key, "api")
 	if errors.Is(err, settle.ErrConflict) {
 		s.noteConflict(b)
+		if key != "" && strings.Contains(err.Error(), key) {
+			// The engine knows the key only as stored (hashed): name the one the client sent.
+			writeJSON(w, http.StatusConflict, errorBody("conflict", fmt.Sprintf(
+				"Idempotency-Key %s was used for another bill body: resend that bill unchanged, or send this one with a new key", quoted(r.Header.Get("Idempotency-Key"))), nil))
+			return
+		}
 	}
 	s.writeResult(w, res, err)
 }

@@ -130,6 +130,9 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		if rec.State == workflow.StateFailed && needsPerson(rec) == "" {
 			return t["state_refused"]
 		}
+		if resolving(rec) {
+			return textOr(t, "state_"+string(rec.State), string(rec.State)) + " · " + t[whyUnknown]
+		}
 		return textOr(t, "state_"+string(rec.State), string(rec.State))
 	},
 	"billClass": func(rec *workflow.Record) string {
@@ -200,8 +203,10 @@ const (
 
 // needsPerson says why a bill needs IT or a person, or "" when it does not: a
 // platform's refusal at the window (未备案, ...) is the cashier's ordinary
-// business; a refusal after cash was collected offline, a bill given up after
-// the retry horizon, and an outcome at the platform still unknown are not.
+// business; a refusal after cash was collected offline and a bill given up after
+// the retry horizon are not. An outcome at the platform still unknown (a lost
+// answer) needs nobody: the agent resolves it itself (resolving), and a bill it
+// cannot resolve ends failed or dead, which raise the alarm then.
 func needsPerson(rec *workflow.Record) string {
 	switch {
 	case rec.State == workflow.StateDead:
@@ -209,12 +214,18 @@ func needsPerson(rec *workflow.Record) string {
 	case rec.State == workflow.StateFailed && (rec.Offline || rec.Collected != nil || rec.QueueID != 0):
 		return whyFailedSync
 	}
+	return ""
+}
+
+// resolving reports whether a bill waits for the agent to learn the outcome of a
+// message whose answer was lost.
+func resolving(rec *workflow.Record) bool {
 	for _, p := range rec.Pending {
 		if p.Unknown {
-			return whyUnknown
+			return true
 		}
 	}
-	return ""
+	return false
 }
 
 // totalsOf adds up the offline bills among recs.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/settle-agent/settle-agent/internal/poll"
 )
 
 func TestNewLogger_Stderr(t *testing.T) {
@@ -101,7 +103,7 @@ func TestNewLogger_FileRotation(t *testing.T) {
 	}
 	// lumberjack removes surplus backups in a goroutine after rotating: poll.
 	var names []string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	poll.Within(10*time.Second, time.Millisecond, func() bool {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -110,10 +112,8 @@ func TestNewLogger_FileRotation(t *testing.T) {
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		if len(names) == 3 {
-			break
-		}
-	}
+		return len(names) == 3
+	})
 	if len(names) != 3 {
 		t.Fatalf("log folder holds %v; want the file and 2 backups", names)
 	}

@@ -263,8 +263,9 @@ func (c *Client) Envelope(infno string, m Meta, input json.RawMessage) Request {
 // Call sends one transaction and classifies its result. input is marshalled into the
 // envelope's input (nil: an empty object); when the answer is infcode 0 and output is
 // non-nil, the answer's output is decoded into it (reset to its zero value first) and
-// checked by its ValidateFor(infno) or Validate method. A 2207 answer whose
-// medins_setl_id is set but is not m.Msgid is ErrBadResponse.
+// checked by its ValidateFor(infno) or Validate method. A 2207 or 2304 answer whose
+// medins_setl_id is set but is not m.Msgid carries a SurpriseMismatch (the
+// settlement is booked all the same).
 //
 // The error, when not nil, wraps exactly one outcome class: ErrBusiness (a
 // *BusinessError), ErrOutcomeUnknown (ErrBadResponse is one kind), ErrNotSent or
@@ -324,14 +325,25 @@ func (c *Client) answer(infno string, m Meta, body []byte, output any) (*Respons
 		if err != nil {
 			return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
 		}
-		if so, ok := output.(*SettleOutput); ok && books(infno) && so.Setlinfo.MedinsSetlID != "" && so.Setlinfo.MedinsSetlID != m.Msgid {
+		if id := medinsSetlID(output); books(infno) && id != "" && id != m.Msgid {
 			// medins_setl_id should echo the msgid; a province that fills it otherwise
 			// still booked this request's settlement.
 			resp.Surprises = append(resp.Surprises, Surprise{Kind: SurpriseMismatch, Field: "setlinfo.medins_setl_id",
-				Detail: fmt.Sprintf("%s answer has medins_setl_id %s, not this request's msgid %s", infno, so.Setlinfo.MedinsSetlID, m.Msgid)})
+				Detail: fmt.Sprintf("%s answer has medins_setl_id %s, not this request's msgid %s", infno, id, m.Msgid)})
 		}
 	}
 	return resp, nil
+}
+
+// medinsSetlID is the medins_setl_id of a settlement's answer (2207, 2304), or "".
+func medinsSetlID(output any) string {
+	switch o := output.(type) {
+	case *SettleOutput:
+		return o.Setlinfo.MedinsSetlID
+	case *InpatientSettleOutput:
+		return o.Setlinfo.MedinsSetlID
+	}
+	return ""
 }
 
 // exchange sends one envelope and returns the HTTP answer when its status is 200; every

@@ -333,6 +333,13 @@ func TestClient_Call_PreSettleWithoutSetlID(t *testing.T) {
 	if !resp.HasSurprise(SurpriseMismatch, "setlinfo.medins_setl_id") {
 		t.Errorf("2207 echoing another msgid: surprises %v; want a mismatch on setlinfo.medins_setl_id", resp.Surprises)
 	}
+	// A stay's 2304 is held to the same rule.
+	withClr := `{"setlinfo":{"setl_id":"S1","mdtrt_id":"M1","clr_type":"21","medins_setl_id":"` + testCode + `202611230912010003","medfee_sumamt":"1.00","psn_part_amt":"1.00","psn_cash_pay":"1.00"}}`
+	srv.set(srv.answer(200, envelope(0, "", withClr)))
+	resp, err = c.Call(context.Background(), InfnoInpatientSettle, Meta{Msgid: testCode + "202611230912010005"}, InpatientSettleInput{}, &InpatientSettleOutput{})
+	if err != nil || !resp.HasSurprise(SurpriseMismatch, "setlinfo.medins_setl_id") {
+		t.Errorf("2304 echoing another msgid: got %v, surprises %v; want a mismatch on setlinfo.medins_setl_id", err, resp.Surprises)
+	}
 }
 
 // TestClient_Call_LogHasNoErrMsg: a business err_msg may name the patient; it goes to

@@ -40,7 +40,7 @@ func meta() (platform.Meta, error) {
 // Defect 3: reconciliation checked only the insurance types and days the agent had
 // bills for; a day with no local bill sent no 3201 and reported clean while the
 // platform held settlements.
-func TestDefect03_DayWithoutLocalBills_AsksThePlatform(t *testing.T) {
+func TestReconcile_DayWithoutLocalBills_AsksThePlatform(t *testing.T) {
 	fp := &fakePlatform{holds: map[string]int{"390": 1}}
 	r := &Reconciler{Bills: func(string) ([]Bill, error) { return nil, nil }, Call: fp.call, DetailRecon: fp.detail, Meta: meta,
 		Online: func() bool { return true }, SetlOptins: "330100"}

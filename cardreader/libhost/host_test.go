@@ -12,6 +12,7 @@ import (
 
 	"github.com/settle-agent/settle-agent/cardreader/libhost"
 	"github.com/settle-agent/settle-agent/cardreader/vendorlib"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/internal/standin"
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
 )
@@ -47,13 +48,13 @@ func newHost(t *testing.T, o libhost.Options) (*libhost.Host, *standin.Control) 
 // callUntil repeats r while the host waits out a restart backoff.
 func callUntil(t *testing.T, h *libhost.Host, r libhost.Request) (libhost.Response, error) {
 	t.Helper()
-	for {
-		resp, err := h.Call(context.Background(), r)
-		if !errors.Is(err, libhost.ErrRestarting) {
-			return resp, err
-		}
-		time.Sleep(5 * time.Millisecond) // polling the backoff, not timing anything
-	}
+	var resp libhost.Response
+	var err error
+	poll.Until(t, 20*time.Second, "the host back from its restart backoff", func() bool {
+		resp, err = h.Call(context.Background(), r)
+		return !errors.Is(err, libhost.ErrRestarting)
+	})
+	return resp, err
 }
 
 func TestHost_Call_ReadsCard(t *testing.T) {
@@ -150,10 +151,7 @@ func TestHost_VendorOutput_DecodedFromGBK(t *testing.T) {
 	if _, err := callUntil(t, h, libhost.Request{Op: libhost.OpReadCard}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), "vendor noise") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling the child's output
-	}
+	poll.Within(10*time.Second, poll.Every, func() bool { return strings.Contains(logs.String(), "vendor noise") })
 	if got := logs.String(); !strings.Contains(got, "standin: 读卡器 vendor noise") || !utf8.ValidString(got) {
 		t.Errorf("log of the vendor's GBK output: got %q; want \"standin: 读卡器 vendor noise\"", got)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/ecvoucher"
 	"github.com/settle-agent/settle-agent/installer"
+	"github.com/settle-agent/settle-agent/internal/simagent"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
@@ -94,9 +93,8 @@ type demo struct {
 	// crypto is the demo province's 国密 envelope ("" plain; demo_crypto.go).
 	crypto  string
 	agent   *agent.Agent
+	running *simagent.Running
 	url     string
-	cancel  context.CancelFunc
-	done    chan error
 	logFile io.Closer
 	mu      sync.Mutex
 	readers map[string]*cardreader.Simulator
@@ -124,66 +122,6 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen, crypto string) (
 	var stopSims context.CancelFunc
 	d.simCtx, stopSims = context.WithCancel(context.Background())
 	go func() { <-d.stopping; stopSims() }()
-	fx := sim.DemoFixture()
-	codec, hospCrypto, err := demoCrypto(crypto, dir)
-	if err != nil {
-		return nil, err
-	}
-	if codec != nil {
-		d.crypto = codec.Describe()
-	}
-	d.sim = sim.New(fx, &sim.Options{Seed: 42, Codec: codec})
-	simURL, simStop, err := sim.Start(ctx, "", d.sim)
-	if err != nil {
-		return nil, fmt.Errorf("start the simulated platform: %w", err)
-	}
-	d.simStop, d.simURL = simStop, simURL
-
-	cfg := config.Default()
-	cfg.Hospital = config.Hospital{FixmedinsCode: "H33010200001", FixmedinsName: "Demo People's Hospital", Admdvs: fx.TreatmentAdmdvs, MsgidNode: -1}
-	cfg.Platform.BaseURL = simURL
-	cfg.Platform.Timeout = config.Duration{Duration: 2 * time.Second}
-	cfg.Platform.ProbeInterval = config.Duration{Duration: 200 * time.Millisecond}
-	cfg.Platform.Crypto = hospCrypto
-	cfg.Store.Dir = filepath.Join(dir, "data")
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	cfg.Store.Key = config.NewSecret(base64.StdEncoding.EncodeToString(key))
-	cfg.API.AdminToken = config.NewSecret(demoAdminToken)
-	cfg.Windows = nil
-	for _, w := range demoWindows {
-		cfg.Windows = append(cfg.Windows, config.Window{ID: w.id, Token: config.NewSecret(w.token),
-			Reader: &config.Port{Port: "sim:" + w.id, Protocol: "frame", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}})
-	}
-	// W01 also has an e-voucher QR scanner; its codes go through the stand-in decode service.
-	cfg.Windows[0].Scanner = &config.Port{Port: "sim-scanner:W01", Protocol: "line", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}
-	ecURL, err := d.startEC(fx)
-	if err != nil {
-		return nil, err
-	}
-	cfg.EVoucher = config.EVoucher{Mode: "http", URL: ecURL, Timeout: config.Duration{Duration: 2 * time.Second}, OperatorID: "demo"}
-	cfg.Mapping.File = filepath.Join(dir, "mapping.csv")
-	if err := os.WriteFile(cfg.Mapping.File, fx.MappingCSV(), 0o600); err != nil {
-		return nil, err
-	}
-	cfg.HL7.Listen = "127.0.0.1:0"
-	cfg.DropFolder.Dir = filepath.Join(dir, "drop")
-	cfg.DropFolder.QuietTime = config.Duration{Duration: 200 * time.Millisecond}
-	cfg.DropFolder.PollInterval = config.Duration{Duration: 100 * time.Millisecond}
-	if err := os.MkdirAll(cfg.DropFolder.Dir, 0o750); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("demo configuration: %w", err)
-	}
-
-	log, closer, err := installer.NewLogger(installer.LogOptions{File: filepath.Join(dir, "agent.log"), Level: "info"})
-	if err != nil {
-		return nil, err
-	}
-	d.logFile = closer
 	ln, err := net.Listen("tcp", listen)
 	portNote := ""
 	if err != nil {
@@ -194,19 +132,68 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen, crypto string) (
 		}
 		portNote = fmt.Sprintf("  note: %s is taken (%v); the demo uses %s instead (choose one with --listen ADDR)", listen, taken, ln.Addr())
 	}
-	a, err := agent.New(cfg, &agent.Options{Logger: log, Listener: ln, Version: installer.Version, OpenPort: d.openSimPort})
+	// The simulator of simagent.StartSim, in the demo province's 国密 mode.
+	codec, hospCrypto, err := demoCrypto(crypto, dir)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	d.agent, d.url = a, "http://"+ln.Addr().String()
-	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel, d.done = cancel, make(chan error, 1)
-	go func() { d.done <- a.Run(runCtx) }()
-	if err := d.waitFor(ctx, "the agent to answer", func() bool {
-		st, _, err := d.call("GET", "/healthz", "", nil)
-		return err == nil && st == 200 && a.HL7Addr() != ""
-	}); err != nil {
+	if codec != nil {
+		d.crypto = codec.Describe()
+	}
+	d.sim = sim.New(sim.DemoFixture(), &sim.Options{Seed: 42, Codec: codec})
+	simURL, simStop, err := sim.Start(ctx, "", d.sim)
+	if err != nil {
+		return nil, fmt.Errorf("start the simulated platform: %w", err)
+	}
+	d.simStop, d.simURL = simStop, simURL
+	fx := d.sim.Fixture()
+
+	// The system's configuration as simagent writes it (settle-agent.toml in the
+	// data folder), then the demo's own inputs: simulated readers, a scanner, the
+	// e-voucher service, HL7 and a drop folder.
+	var windows []simagent.Window
+	for _, w := range demoWindows {
+		windows = append(windows, simagent.Window{ID: w.id, Token: w.token})
+	}
+	_, cfg, err := simagent.WriteConfig(dir, simURL, simagent.Options{HospitalName: "Demo People's Hospital",
+		Windows: windows, AdminToken: demoAdminToken, Seal: true, ProbeInterval: 200 * time.Millisecond, Listen: ln.Addr().String()})
+	if err != nil {
+		return nil, err
+	}
+	for i, w := range demoWindows {
+		cfg.Windows[i].Reader = &config.Port{Port: "sim:" + w.id, Protocol: "frame", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}
+	}
+	// W01 also has an e-voucher QR scanner; its codes go through the stand-in decode service.
+	cfg.Windows[0].Scanner = &config.Port{Port: "sim-scanner:W01", Protocol: "line", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, ReadTimeout: config.Duration{Duration: 200 * time.Millisecond}}
+	ecURL, err := d.startEC(fx)
+	if err != nil {
+		return nil, err
+	}
+	cfg.EVoucher = config.EVoucher{Mode: "http", URL: ecURL, Timeout: config.Duration{Duration: 2 * time.Second}, OperatorID: "demo"}
+	cfg.HL7.Listen = "127.0.0.1:0"
+	cfg.DropFolder.Dir = filepath.Join(dir, "drop")
+	cfg.DropFolder.QuietTime = config.Duration{Duration: 200 * time.Millisecond}
+	cfg.DropFolder.PollInterval = config.Duration{Duration: 100 * time.Millisecond}
+	if err := os.MkdirAll(cfg.DropFolder.Dir, 0o750); err != nil {
+		return nil, err
+	}
+	cfg.Platform.Crypto = hospCrypto
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("demo configuration: %w", err)
+	}
+
+	log, closer, err := installer.NewLogger(installer.LogOptions{File: filepath.Join(dir, "agent.log"), Level: "info"})
+	if err != nil {
+		return nil, err
+	}
+	d.logFile = closer
+	d.running, err = simagent.Start(ctx, cfg, &agent.Options{Logger: log, Listener: ln, Version: installer.Version, OpenPort: d.openSimPort})
+	if err != nil {
+		return nil, err
+	}
+	a := d.running.Agent
+	d.agent, d.url = a, d.running.URL
+	if err := d.waitFor(ctx, "the HL7 listener", func() bool { return a.HL7Addr() != "" }); err != nil {
 		return nil, err
 	}
 	if err := d.waitFor(ctx, "the card readers to connect", func() bool {
@@ -292,9 +279,8 @@ func (d *demo) scanner(window string) *cardreader.Scanner {
 
 func (d *demo) stop() {
 	defer close(d.stopping)
-	if d.cancel != nil {
-		d.cancel()
-		<-d.done
+	if d.running != nil {
+		_ = d.running.Stop()
 	}
 	if d.ecStop != nil {
 		d.ecStop()

@@ -19,6 +19,7 @@ import (
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/ecvoucher"
+	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/internal/standin"
 	"github.com/settle-agent/settle-agent/internal/syncbuf"
 	"github.com/settle-agent/settle-agent/platform/sim"
@@ -81,20 +82,19 @@ func TestReaderHost_Remote(t *testing.T) {
 	}()
 	nth := func(n int) settle.CardRead {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		var r settle.CardRead
+		if !poll.Within(30*time.Second, poll.Every, func() bool {
 			mu.Lock()
+			defer mu.Unlock()
 			if len(reads) >= n {
-				r := reads[n-1]
-				mu.Unlock()
-				return r
+				r = reads[n-1]
+				return true
 			}
-			mu.Unlock()
-			if time.Now().After(deadline) {
-				t.Fatalf("read %d never arrived; reader-host said:\n%s", n, stderr.String())
-			}
-			time.Sleep(10 * time.Millisecond) // polling a condition
+			return false
+		}) {
+			t.Fatalf("read %d never arrived; reader-host said:\n%s", n, stderr.String())
 		}
+		return r
 	}
 	end := demand.Begin("W01")
 	defer end()
@@ -114,16 +114,12 @@ func TestReaderHost_Remote(t *testing.T) {
 	if got := nth(3); got.Err != nil || got.Card != next {
 		t.Fatalf("read after the restart = %+v, %v; want %+v", got.Card, got.Err, next)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, _ := hub.State("W01")
-		if st.Connected && st.Host != nil && st.Host.Crashes == 1 && st.Host.Starts == 2 && st.LastError == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hub state = %+v (host %+v); want connected, the child's crash and restart, no error", st, st.Host)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition
+	var st cardreader.State
+	if !poll.Within(20*time.Second, poll.Every, func() bool {
+		st, _ = hub.State("W01")
+		return st.Connected && st.Host != nil && st.Host.Crashes == 1 && st.Host.Starts == 2 && st.LastError == ""
+	}) {
+		t.Fatalf("hub state = %+v (host %+v); want connected, the child's crash and restart, no error", st, st.Host)
 	}
 }
 
@@ -153,12 +149,8 @@ func TestSimEC(t *testing.T) {
 		}
 	}()
 	re := regexp.MustCompile(`url = "(http://[^"]+)"`)
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stdout.String(), "Ctrl-C") {
-		if time.Now().After(deadline) {
-			t.Fatalf("sim ec did not start: %s %s", stdout.String(), stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll.Within(20*time.Second, poll.Every, func() bool { return strings.Contains(stdout.String(), "Ctrl-C") }) {
+		t.Fatalf("sim ec did not start: %s %s", stdout.String(), stderr.String())
 	}
 	out := stdout.String()
 	m := re.FindStringSubmatch(out)

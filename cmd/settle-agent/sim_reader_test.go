@@ -15,6 +15,7 @@ import (
 
 	"github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/internal/poll"
 )
 
 // TestSimReader_Script drives `sim reader --link` with a script while a real Reader
@@ -39,12 +40,8 @@ func TestSimReader_Script(t *testing.T) {
 	}
 	waitUntil := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("gave up waiting for %s; stdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !poll.Within(20*time.Second, poll.Every, cond) {
+			t.Fatalf("gave up waiting for %s; stdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
 		}
 	}
 	waitUntil("the device path", func() bool { return strings.Contains(stdout.String(), "(link "+link+")") })

@@ -8,7 +8,8 @@ import (
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
-// Found by driving the cashier API with curl as cashier-api.md words it.
+// The cashier API answers as cashier-api.md words it: invalid requests name their
+// fields, a missing bill or stay is said once, codes stay the same.
 
 // errorFields lists the fields an error answer's details name.
 func errorFields(body map[string]any) map[string]bool {

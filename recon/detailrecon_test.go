@@ -53,11 +53,11 @@ func (f *ledgerPlatform) detail(_ context.Context, r platform.DetailRecon) ([]pl
 	return out, nil
 }
 
-// R1: a day with a 310 and a 390 settlement, a 310 settlement only the platform holds
+// A day with a 310 and a 390 settlement, a 310 settlement only the platform holds
 // (a late booking), and a stay's settlement (clr_type 21). 3202 is one exchange for
 // the day with every settlement, so only the late one comes back as a difference
 // (a 310-only file made the 390 and the stay's settlements false differences).
-func TestReview_R1_DetailRecon_OneFileForTheDay(t *testing.T) {
+func TestDetailRecon_OneFileForTheDay(t *testing.T) {
 	emp := &settle.Split{SetlID: "S310", MedfeeSumamt: settle.MustMoney("46.00"), FundPaySumamt: settle.MustMoney("20.00"), AcctPay: settle.MustMoney("10.00"), PsnCashPay: settle.MustMoney("16.00")}
 	res := &settle.Split{SetlID: "S390", MedfeeSumamt: settle.MustMoney("30.00"), FundPaySumamt: settle.MustMoney("15.00"), PsnCashPay: settle.MustMoney("15.00")}
 	stay := &settle.Split{SetlID: "Z310", MedfeeSumamt: settle.MustMoney("1000.00"), FundPaySumamt: settle.MustMoney("850.00"), AcctPay: settle.MustMoney("50.00"), PsnCashPay: settle.MustMoney("100.00")}

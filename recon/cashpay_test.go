@@ -8,9 +8,9 @@ import (
 	"github.com/settle-agent/settle-agent/platform"
 )
 
-// R2: 3202's cash_payamt (现金支付金额) is Σ psn_cash_pay of the settlements that
+// 3202's cash_payamt (现金支付金额) is Σ psn_cash_pay of the settlements that
 // stand, not medfee − fund (that counts the account payment, acct_pay, as cash).
-func TestReview_R2_CashPayamt_IsPsnCashPay(t *testing.T) {
+func TestDetailRecon_CashPayamtIsPsnCashPay(t *testing.T) {
 	emp := &settle.Split{SetlID: "S310", MedfeeSumamt: settle.MustMoney("46.00"), FundPaySumamt: settle.MustMoney("20.00"),
 		PsnPartAmt: settle.MustMoney("26.00"), AcctPay: settle.MustMoney("10.00"), PsnCashPay: settle.MustMoney("16.00")}
 	res := &settle.Split{SetlID: "S390", MedfeeSumamt: settle.MustMoney("30.00"), FundPaySumamt: settle.MustMoney("15.00"),
