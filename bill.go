@@ -184,6 +184,8 @@ func (b *Bill) Validate() error {
 		v.Add("total", "the items' amounts add up to more than any bill may hold")
 	case b.Total != sum:
 		v.Add("total", "is %s but the items add up to %s", b.Total, sum)
+	case sum <= 0:
+		v.Add("total", "is %s: a bill of nothing is not sent to the platform; correct its items or do not send it", sum)
 	}
 	return v.Err()
 }

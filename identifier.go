@@ -43,9 +43,33 @@ func PlainText(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+		if !PlainRune(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// PlainRune reports whether r may appear in plain text (see PlainText): not a control
+// (C0, DEL, C1 such as U+0085), not a format character (bidi controls U+202A–U+202E,
+// U+2066–U+2069, zero-width marks) and not a line or paragraph separator.
+func PlainRune(r rune) bool {
+	return !unicode.IsControl(r) && !unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// CleanText is s made plain text for showing, for text the agent only displays (a
+// reader host's error, firmware or port): invalid UTF-8, U+FFFD and every character
+// PlainText refuses are dropped, and the rest is cut to at most maxBytes on a character boundary.
+func CleanText(s string, maxBytes int) string {
+	var b []byte
+	for _, r := range s {
+		if r == utf8.RuneError || !PlainRune(r) {
+			continue
+		}
+		if len(b)+utf8.RuneLen(r) > maxBytes {
+			break
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
 }

@@ -38,3 +38,20 @@ func TestDay_Beijing(t *testing.T) {
 		t.Errorf("Day: got %s; want 2026-12-02", got)
 	}
 }
+
+// Issue 29 finding 3: the same rule cleans what a reader host sends for display.
+func TestCleanText_DropsWhatPlainTextRefusesAndCaps(t *testing.T) {
+	for in, want := range map[string]string{
+		"\u202eFW":                     "FW",
+		"a\u2028b\u0085c\u2066d\u2069": "abcd",
+		"x\x1b[2Jy\x7f":                "x[2Jy",
+		"bad\xffutf8":                  "badutf8",
+		"张伟":                           "张伟",
+		"0123456789abc":                "0123456789",
+		"一二三四":                         "一二三",
+	} {
+		if got := CleanText(in, 10); got != want || !PlainText(got) {
+			t.Errorf("CleanText(%q, 10) = %q; want %q", in, got, want)
+		}
+	}
+}

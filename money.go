@@ -1,6 +1,7 @@
 package settle
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,17 @@ const (
 func ParseMoney(s string) (Money, error) {
 	v, err := parseFixed(s, moneyPlaces)
 	return Money(v), err
+}
+
+// ParseInputMoney is ParseMoney for an amount the hospital sends (the API, HL7, the
+// drop folder): a negative zero such as "-0.00" is refused, as no cashier system
+// writes zero so. (The platform's answers are read with ParseMoney: they may.)
+func ParseInputMoney(s string) (Money, error) {
+	m, err := ParseMoney(s)
+	if err == nil && m == 0 && strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("%q is a negative zero; write 0.00: %w", s, ErrDecimal)
+	}
+	return m, err
 }
 
 // MustMoney is ParseMoney for constants in code and tests; it panics on a bad string.
@@ -143,6 +155,9 @@ func (m Money) MarshalJSON() ([]byte, error) { return []byte(`"` + m.String() + 
 // float ever carries money.
 func (m *Money) UnmarshalJSON(b []byte) error {
 	v, err := unmarshalFixed(b, moneyPlaces, "money")
+	if err == nil && v == 0 && bytes.HasPrefix(b, []byte(`"-`)) {
+		err = fmt.Errorf("money %s is a negative zero; write \"0.00\": %w", b, ErrDecimal)
+	}
 	*m = Money(v)
 	return err
 }

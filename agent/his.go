@@ -30,6 +30,8 @@ func (s hisSink) SubmitBill(ctx context.Context, b settle.Bill, source string) e
 // The listener is opened here so that a taken port fails the start loudly.
 func (a *Agent) startHIS(ctx context.Context) error {
 	sink := hisSink{a}
+	// One intake for every HIS input: the drop folder cannot go around message_rate.
+	intake := hisadapter.NewIntake(a.cfg.HL7.MessageRate, 0)
 	if addr := a.cfg.HL7.Listen; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -63,6 +65,7 @@ func (a *Agent) startHIS(ctx context.Context) error {
 			TLSConfig:       tc,
 			Windows:         h.Windows,
 			MessageRate:     h.MessageRate,
+			Intake:          intake,
 			Now:             a.now,
 		}
 		a.mu.Lock()
@@ -85,6 +88,8 @@ func (a *Agent) startHIS(ctx context.Context) error {
 			Now:           a.now,
 			DefaultWindow: a.cfg.DropFolder.DefaultWindow,
 			Windows:       a.cfg.DropFolder.Windows,
+			Intake:        intake,
+			MaxFileBills:  a.cfg.DropFolder.MaxFileBills,
 		}
 		a.goRun(func() {
 			if err := df.Run(ctx); err != nil && ctx.Err() == nil {

@@ -32,19 +32,9 @@ func TestAgent_CardAtWindow(t *testing.T) {
 		readers <- s
 		return host, nil
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(cfg, &agent.Options{Listener: ln, OpenPort: open})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	s := &testSystem{tb: t, Sim: p, URL: "http://" + ln.Addr().String()}
+	s := &testSystem{tb: t, Sim: p, Cfg: cfg}
+	s.StartWith(&agent.Options{OpenPort: open})
+	t.Cleanup(s.Stop)
 	reader := <-readers
 	s.waitFor("reader connected", func() bool {
 		_, st := s.Do("GET", "/v1/status", tokW01, nil)

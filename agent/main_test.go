@@ -108,7 +108,14 @@ func (s *testSystem) checkNoOrphanBookings() {
 // Start runs a new agent on the system's configuration and store.
 func (s *testSystem) Start() {
 	s.tb.Helper()
-	r, err := simagent.Start(context.Background(), s.Cfg, nil)
+	s.StartWith(nil)
+}
+
+// StartWith runs a new agent with o (its readers' ports, say) on the system's
+// configuration and store.
+func (s *testSystem) StartWith(o *agent.Options) {
+	s.tb.Helper()
+	r, err := simagent.Start(context.Background(), s.Cfg, o)
 	if err != nil {
 		s.tb.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package agent_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -61,26 +60,15 @@ func newReaderSystem(t *testing.T) *readerSystem {
 		rs.scanner <- cardreader.NewScanner(dev)
 		return host, nil
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Windows[0].Reader.HostExe = exe
-	a, err := agent.New(cfg, &agent.Options{Listener: ln, OpenPort: open,
+	rs.testSystem = &testSystem{tb: t, Sim: p, Cfg: cfg}
+	rs.StartWith(&agent.Options{OpenPort: open,
 		ReaderHostArgs: []string{"-test.run=^$"}, ReaderHostEnv: []string{"AGENT_READER_CHILD=1", ctl.Env()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	rs.testSystem = &testSystem{tb: t, Sim: p, URL: "http://" + ln.Addr().String(), Cfg: cfg}
-	rs.waitFor("agent answers /healthz", func() bool { st, _ := rs.Do("GET", "/healthz", "", nil); return st == 200 })
+	t.Cleanup(rs.Stop)
 	return rs
 }
 

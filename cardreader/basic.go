@@ -30,8 +30,8 @@ func ParseBasic(s string) (settle.Card, error) {
 		return settle.Card{}, fmt.Errorf("basic information is not valid text: %w", ErrBadBasic)
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return settle.Card{}, fmt.Errorf("basic information holds control character %U: %w", r, ErrBadBasic)
+		if !settle.PlainRune(r) {
+			return settle.Card{}, fmt.Errorf("basic information holds control or format character %U: %w", r, ErrBadBasic)
 		}
 	}
 	f := strings.Split(s, "|")

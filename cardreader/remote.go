@@ -1,6 +1,7 @@
 package cardreader
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -36,6 +37,10 @@ const (
 	remoteGrace = 5 * time.Second
 	// maxRemoteBody bounds a heartbeat's or a read's body.
 	maxRemoteBody = 64 << 10
+	// maxReaderField and maxReaderError bound what a reader host says of itself and of
+	// a failed read (cleaned with settle.CleanText: it shows on the status page).
+	maxReaderField = 128
+	maxReaderError = 300
 )
 
 // Heartbeat is what a reader host says of itself with every heartbeat.
@@ -50,6 +55,22 @@ type Heartbeat struct {
 	Firmware  string         `json:"firmware,omitempty"`
 	Host      *libhost.State `json:"host,omitempty"`
 	Version   string         `json:"version,omitempty"`
+}
+
+// clean makes every text of a heartbeat plain text of bounded length: it reaches the
+// cashier, /v1/status and the open status page.
+func (hb *Heartbeat) clean() {
+	for _, s := range []*string{&hb.Kind, &hb.Port, &hb.Protocol, &hb.Library, &hb.Interface, &hb.Firmware, &hb.Version} {
+		*s = settle.CleanText(*s, maxReaderField)
+	}
+	hb.LastError = settle.CleanText(hb.LastError, maxReaderError)
+	if hb.Host != nil {
+		h := *hb.Host
+		h.Library = settle.CleanText(h.Library, maxReaderField)
+		h.Interface = settle.CleanText(h.Interface, maxReaderField)
+		h.LastFault = settle.CleanText(h.LastFault, maxReaderError)
+		hb.Host = &h
+	}
 }
 
 // HeartbeatOf is what a reader host says of its reader, from the reader's state.
@@ -192,23 +213,18 @@ func (h *RemoteHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRemoteError(w, http.StatusNotFound, "not_found", "POST /v1/windows/{window}/reader/heartbeat or /reader/reads")
 		return
 	}
+	// The token first, and the same 401 for an unknown window as for a wrong token:
+	// nothing tells a caller without the token which windows exist, and nothing of the
+	// path is echoed.
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if tok = strings.TrimSpace(tok); tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent"`)
-		writeRemoteError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token: the reader host must send window "+window+"'s token")
-		return
-	}
 	want, known := "", false
 	if h.o.Token != nil {
 		want, known = h.o.Token(window)
 	}
-	if !known {
-		writeRemoteError(w, http.StatusNotFound, "unknown_window", "window "+window+" has no remote reader in the agent's configuration (reader = { remote = true })")
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
+	if tok = strings.TrimSpace(tok); tok == "" || !known || !sameToken(tok, want) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="settle-agent"`)
-		writeRemoteError(w, http.StatusUnauthorized, "unauthorized", "the reader host must send window "+window+"'s token: Authorization: Bearer <token>")
+		writeRemoteError(w, http.StatusUnauthorized, "unauthorized",
+			"the reader host must send its window's token (Authorization: Bearer <token>), for a window with reader = { remote = true }")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRemoteBody))
@@ -222,6 +238,13 @@ func (h *RemoteHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case remoteReadsPath:
 		h.read(w, r, window, body)
 	}
+}
+
+// sameToken compares two tokens in constant time by their SHA-256 digests, so that
+// not even the length of the wanted token shows in the time of a refusal.
+func sameToken(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
 // splitRemotePath cuts "/v1/windows/W01/reader/heartbeat" into W01 and the op.
@@ -247,6 +270,7 @@ func (h *RemoteHub) heartbeat(w http.ResponseWriter, r *http.Request, window str
 		writeRemoteError(w, http.StatusBadRequest, "bad_request", "heartbeat: "+err.Error())
 		return
 	}
+	hb.clean()
 	hostWaiting := r.URL.Query().Get("waiting") == "true"
 	now := h.o.Now()
 	h.mu.Lock()
@@ -337,7 +361,7 @@ func (h *RemoteHub) read(w http.ResponseWriter, r *http.Request, window string, 
 func (h *RemoteHub) check(rr RemoteRead) (settle.Card, error) {
 	if rr.Error != "" {
 		msg := rr.Error
-		if len(msg) > 1024 || !utf8Printable(msg) {
+		if len(msg) > maxReaderError || !settle.PlainText(msg) {
 			msg = "the reader on the cashier's PC reported an unreadable error"
 		}
 		return settle.Card{CertType: rr.Card.CertType}, &ErrRemote{Msg: msg, Err: errorOfCode(rr.Code)}
@@ -364,15 +388,6 @@ func (h *RemoteHub) check(rr RemoteRead) (settle.Card, error) {
 		return got, err
 	}
 	return settle.Card{}, fmt.Errorf("mdtrt_cert_type %q: %w", truncate(c.CertType, 8), ErrBadBasic)
-}
-
-func utf8Printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
 }
 
 func remoteAddr(r *http.Request) string {

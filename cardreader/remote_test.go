@@ -3,8 +3,10 @@ package cardreader_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/internal/poll"
 	"github.com/settle-agent/settle-agent/internal/standin"
@@ -160,7 +163,7 @@ func TestRemote_Auth(t *testing.T) {
 	for _, tc := range []struct {
 		window, token string
 		want          int
-	}{{"W02", "tok-w01-secret", http.StatusNotFound}, {"W01", "", http.StatusUnauthorized}} {
+	}{{"W02", "tok-w01-secret", http.StatusUnauthorized}, {"W01", "", http.StatusUnauthorized}} {
 		req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/v1/windows/"+tc.window+"/reader/reads", strings.NewReader("{}"))
 		if tc.token != "" {
 			req.Header.Set("Authorization", "Bearer "+tc.token)
@@ -227,4 +230,81 @@ func FuzzRemoteRead(f *testing.F) {
 		}
 		_ = hub.States()
 	})
+}
+
+// remotePost posts body to the hub at path with token and returns the status and body.
+func remotePost(t *testing.T, a *agentSide, path, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// Issue 29 finding 6: an unknown window answered 404 and a known one 401 before any
+// token was checked (which windows exist, to anyone), echoing the path segment whole
+// (U+202E, CR, LF, 20,000 characters). Now every caller without the window's token
+// gets the same 401, and nothing of the path comes back.
+func TestRemote_NoWindowOracleNoEcho(t *testing.T) {
+	a := newAgentSide(t, false)
+	long := strings.Repeat("W", 20000)
+	var bodies []string
+	for _, w := range []string{"W01", "W99", url.PathEscape("W\u202e\r\nX"), long} {
+		for _, tok := range []string{"", "guess"} {
+			code, body := remotePost(t, a, "/v1/windows/"+w+"/reader/reads", tok, "{}")
+			if code != http.StatusUnauthorized {
+				t.Errorf("window %.20q token %q: HTTP %d; want 401 (the same for every window)", w, tok, code)
+			}
+			if strings.Contains(body, "W99") || strings.Contains(body, "WWW") || strings.Contains(body, "X") {
+				t.Errorf("window %.20q: answer %.200q echoes the path", w, body)
+			}
+			bodies = append(bodies, body)
+		}
+	}
+	for _, b := range bodies[1:] {
+		if b != bodies[0] {
+			t.Errorf("answers differ between windows: %q vs %q; want one answer", b, bodies[0])
+		}
+	}
+}
+
+// Issue 29 finding 3: a heartbeat's firmware "\u202eFW", an error text with U+202E,
+// U+2028 and U+0085, and a card name with U+202E came through as sent to the cashier,
+// /v1/status and the open status page. Every text is cleaned by settle's plain-text
+// rule and capped; a card whose name is not plain text is refused.
+func TestRemote_ReaderTextCleaned(t *testing.T) {
+	a := newAgentSide(t, false)
+	hb := `{"kind":"serial","port":"COM3\u2066","connected":false,"last_error":"jam\u2028\u0085\u202ehere","firmware":"\u202eFW` +
+		strings.Repeat("x", 1000) + `","host":{"library":"a\u202eb","last_fault":"c\u2029d"}}`
+	code, _ := remotePost(t, a, "/v1/windows/W01/reader/heartbeat?waiting=false", "tok-w01-secret", hb)
+	if code != http.StatusOK {
+		t.Fatalf("heartbeat: HTTP %d; want 200", code)
+	}
+	st, _ := a.hub.State("W01")
+	for name, v := range map[string]string{"port": st.Port, "firmware": st.Firmware, "last_error": st.LastError,
+		"host.library": st.Host.Library, "host.last_fault": st.Host.LastFault} {
+		if !settle.PlainText(v) || len(v) > 300 {
+			t.Errorf("%s = %.60q (%d bytes); want plain text of at most 300 bytes", name, v, len(v))
+		}
+	}
+	if !strings.HasPrefix(st.Firmware, "FWxxx") || !strings.HasSuffix(st.LastError, "jamhere") {
+		t.Errorf("firmware %.10q, last_error %q; want the plain characters kept", st.Firmware, st.LastError)
+	}
+
+	code, _ = remotePost(t, a, "/v1/windows/W01/reader/reads", "tok-w01-secret", `{"error":"bad\u202e card\u2028x","code":"x"}`)
+	if got := a.reads.wait(t, 1); code != http.StatusNoContent || got.Err == nil || !settle.PlainText(got.Err.Error()) {
+		t.Errorf("read error: HTTP %d, err %v; want 204 and a plain-text error", code, got.Err)
+	}
+	code, _ = remotePost(t, a, "/v1/windows/W01/reader/reads", "tok-w01-secret",
+		`{"card":{"mdtrt_cert_type":"03","card_no":"A1","ssn":"330106199007074565","name":"\u202e伟张","region_code":"330100","issue_date":"20200101","expiry_date":"20351231"}}`)
+	if got := a.reads.wait(t, 2); code != http.StatusNoContent || !errors.Is(got.Err, cardreader.ErrBadBasic) {
+		t.Errorf("card named \\u202e伟张: HTTP %d, err %v, name %q; want ErrBadBasic", code, got.Err, got.Card.Name)
+	}
 }

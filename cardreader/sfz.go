@@ -45,8 +45,8 @@ func ParseSFZ(s string) (settle.Card, error) {
 		return settle.Card{}, fmt.Errorf("ID card data is not valid text: %w", ErrBadIDCard)
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return settle.Card{}, fmt.Errorf("ID card data holds control character %U: %w", r, ErrBadIDCard)
+		if !settle.PlainRune(r) {
+			return settle.Card{}, fmt.Errorf("ID card data holds control or format character %U: %w", r, ErrBadIDCard)
 		}
 	}
 	f := strings.Split(s, "|")

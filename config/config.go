@@ -266,6 +266,7 @@ type DropFolder struct {
 	PollInterval  Duration `toml:"poll_interval"`
 	DefaultWindow string   `toml:"default_window"`
 	Windows       []string `toml:"windows,omitempty"` // windows the folder takes bills for; empty: every one
+	MaxFileBills  int      `toml:"max_file_bills"`    // a file with more bills goes to error/ whole
 }
 
 // Log configures the agent's log.
@@ -324,7 +325,7 @@ func Default() *Config {
 		Catalogue: defaultCatalogue(),
 		HL7: HL7{DefaultMedType: "11", IdleTimeout: Duration{5 * time.Minute}, MaxMessageBytes: 1 << 20,
 			FrameTimeout: Duration{30 * time.Second}, MaxConns: 64, MaxConnsPerHost: 32, MessageRate: 20},
-		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}},
+		DropFolder: DropFolder{Encoding: "utf-8", QuietTime: Duration{2 * time.Second}, PollInterval: Duration{time.Second}, MaxFileBills: 5000},
 		Log:        Log{Level: "info", Format: "text", MaxSizeMB: 100, MaxBackups: 5},
 	}
 }

@@ -172,6 +172,7 @@ dir = ""                             # empty: off
 # poll_interval = "1s"
 # default_window = ""
 # windows = []                       # windows the folder takes bills for; empty: every one
+# max_file_bills = 5000              # a file with more bills goes to error/ whole
 
 # [log]
 # level = "info"                     # debug | info | warn | error

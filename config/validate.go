@@ -349,6 +349,9 @@ func (c *Config) validateRest(v *ValidationError) {
 	}
 	c.positive(v, "dropfolder.quiet_time", d.QuietTime)
 	c.positive(v, "dropfolder.poll_interval", d.PollInterval)
+	if d.MaxFileBills < 1 {
+		c.problem(v, "dropfolder.max_file_bills", strconv.Itoa(d.MaxFileBills), "must be at least 1 bill")
+	}
 	c.windowRef(v, "dropfolder.default_window", d.DefaultWindow)
 	for i, w := range d.Windows {
 		c.windowRef(v, fmt.Sprintf("dropfolder.windows[%d]", i), w)

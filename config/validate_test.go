@@ -125,6 +125,7 @@ func TestValidate_Rules(t *testing.T) {
 		{"DropEncoding", func(c *Config) { c.DropFolder.Encoding = "latin1" }, "dropfolder.encoding", "latin1"},
 		{"DropEncodingGBK", func(c *Config) { c.DropFolder.Encoding = "GBK" }, "", ""},
 		{"DropQuietZero", func(c *Config) { c.DropFolder.QuietTime = Duration{} }, "dropfolder.quiet_time", "0s"},
+		{"DropMaxFileBillsZero", func(c *Config) { c.DropFolder.MaxFileBills = 0 }, "dropfolder.max_file_bills", "0"},
 		{"DropPollZero", func(c *Config) { c.DropFolder.PollInterval = Duration{} }, "dropfolder.poll_interval", "0s"},
 		{"DropDefaultWindowUnknown", func(c *Config) { c.DropFolder.DefaultWindow = "X" }, "dropfolder.default_window", "X"},
 		{"LogLevel", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "verbose"},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 
@@ -257,14 +258,24 @@ func (m *Message) getOr(pos, def string) string {
 // ackWriter escapes text for the answer's delimiters.
 type ackWriter struct{ d Delimiters }
 
+// Every character settle.PlainText refuses (controls such as the MLLP frame bytes,
+// ESC or U+0085, bidi controls, line separators) and invalid UTF-8 become a space: what
+// the sender put in MSH-10 or any field echoed never reaches the HIS's log or screen as
+// a control.
 func (w ackWriter) text(s string) string {
 	d := w.d
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for i, r := range s {
+		if r >= utf8.RuneSelf || !settle.PlainRune(r) {
+			if settle.PlainRune(r) && (r != utf8.RuneError || strings.HasPrefix(s[i:], "\uFFFD")) {
+				b.WriteRune(r)
+			} else {
+				b.WriteByte(' ')
+			}
+			continue
+		}
+		c := byte(r)
 		switch {
-		case c == '\r' || c == '\n':
-			b.WriteByte(' ')
 		case c == d.Escape && c != 0:
 			b.WriteString(w.esc("E"))
 		case c == d.Field:

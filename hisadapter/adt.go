@@ -305,7 +305,7 @@ func stayItem(ft *Segment, i int, loc *time.Location, v *settle.ValidationError)
 	}
 	if amount == "" {
 		it.Amount = settle.LineAmount(it.Qty, it.UnitPrice)
-	} else if it.Amount, err = settle.ParseMoney(amount); err != nil {
+	} else if it.Amount, err = settle.ParseInputMoney(amount); err != nil {
 		v.Add(p+".amount", "%q is not an amount (a decimal with at most 2 places)", truncate(amount, 20))
 	}
 	fi := settle.FeeItem{Item: it}

@@ -231,7 +231,7 @@ func csvItem(get func(string) string, line int, billNo string) (settle.Item, []L
 	}
 	if s := get("amount"); s == "" {
 		add("amount", "is required")
-	} else if it.Amount, err = settle.ParseMoney(s); err != nil {
+	} else if it.Amount, err = settle.ParseInputMoney(s); err != nil {
 		add("amount", "%q is not an amount (a decimal with at most 2 places)", truncate(s, 20))
 	}
 	return it, problems

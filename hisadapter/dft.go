@@ -99,7 +99,7 @@ func DFTToBill(m *Message, defaults DFTDefaults) (settle.Bill, error) {
 		}
 		if amount == "" {
 			it.Amount = settle.LineAmount(it.Qty, it.UnitPrice)
-		} else if it.Amount, err = settle.ParseMoney(amount); err != nil {
+		} else if it.Amount, err = settle.ParseInputMoney(amount); err != nil {
 			v.Add(p+".amount", "%q is not an amount (a decimal with at most 2 places)", truncate(amount, 20))
 		}
 		b.Items = append(b.Items, it)

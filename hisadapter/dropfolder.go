@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,8 @@ type DropFolder struct {
 	SinkTimeout   time.Duration // how long one bill may take to store; 0: 30s
 	RetryInterval time.Duration // wait after a temporary Sink failure; 0: 10s
 	Windows       []string      // when set, bills for other windows are refused (into error/)
+	Intake        *Intake       // the pace bills reach the Sink, shared with MLLP; nil: 20 a second
+	MaxFileBills  int           // a file with more bills (or fee batches) goes to error/ whole; 0: 5000
 
 	log     *slog.Logger
 	seen    map[string]fileState
@@ -85,6 +88,12 @@ func (d *DropFolder) init() error {
 	if d.RetryInterval <= 0 {
 		d.RetryInterval = 10 * time.Second
 	}
+	if d.Intake == nil {
+		d.Intake = NewIntake(20, 0)
+	}
+	if d.MaxFileBills <= 0 {
+		d.MaxFileBills = 5000
+	}
 	d.seen = make(map[string]fileState)
 	d.waitTil = make(map[string]time.Time)
 	for _, sub := range []string{"done", "error"} {
@@ -100,7 +109,8 @@ func (d *DropFolder) init() error {
 	return nil
 }
 
-// errNotRegular marks a drop folder entry that is not a plain file when opened.
+// errNotRegular marks a drop folder entry that is not the plain file listed when
+// opened: a link, FIFO or device, a file with several hard links, or a swapped file.
 var errNotRegular = errors.New("not a regular file")
 
 // Run scans the folder every PollInterval until ctx ends (then it returns nil). It
@@ -179,10 +189,12 @@ func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bo
 	path := filepath.Join(d.Dir, name)
 	log := d.log.With("file", name)
 	f, opened, err := openInput(path)
-	if errors.Is(err, errNotRegular) || err == nil && !os.SameFile(info, opened) {
-		if f != nil {
+	if err == nil {
+		if err = sameListed(path, info, opened); err != nil {
 			f.Close()
 		}
+	}
+	if errors.Is(err, errNotRegular) {
 		log.Warn("drop folder entry refused: not the plain file listed (a link, FIFO or device, or swapped); left in place", "err", err)
 		return false
 	}
@@ -209,6 +221,9 @@ func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bo
 	} else if bills, problems, err = parseCSVBills(bytes.NewReader(raw), d.Encoding, d.DefaultWindow); err != nil {
 		log.Error("drop folder file cannot be decoded", "err", err)
 		return false
+	} else if len(bills) > d.MaxFileBills {
+		problems = []LineError{{Reason: fmt.Sprintf("file holds %d bills, more than the %d a file may hold (dropfolder.max_file_bills); export smaller batches", len(bills), d.MaxFileBills)}}
+		bills = nil
 	}
 	createdAt := time.Unix(info.ModTime().Unix(), 0).In(chinaTime)
 	var stored, refused []*csvBill
@@ -225,6 +240,10 @@ func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bo
 			continue
 		}
 		b.bill.CreatedAt = createdAt
+		if err := d.Intake.await(ctx); err != nil {
+			log.Info("drop folder file left for later: stopped while waiting for the intake rate", "err", err)
+			return false
+		}
 		sctx, cancel := context.WithTimeout(ctx, d.SinkTimeout)
 		err := d.Sink.SubmitBill(sctx, b.bill, "dropfolder "+name)
 		cancel()
@@ -276,7 +295,7 @@ func (d *DropFolder) take(ctx context.Context, name string, info os.FileInfo) bo
 func errReport(name string, mtime, now time.Time, stored, refused []*csvBill, problems []LineError) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "settle-agent drop folder: %s was NOT taken whole (checked %s; file time %s)\n",
-		name, now.In(chinaTime).Format(time.DateTime), mtime.Format(time.DateTime))
+		strconv.Quote(name), now.In(chinaTime).Format(time.DateTime), mtime.Format(time.DateTime))
 	if len(stored) > 0 {
 		fmt.Fprintf(&b, "STORED (%d bill(s), already in the agent; do not send them again):", len(stored))
 		for _, s := range stored {

@@ -149,3 +149,26 @@ func TestOpenInput(t *testing.T) {
 		t.Error("directory opened as an input")
 	}
 }
+
+// Issue 29 finding 4: `ln /elsewhere/secret.txt drop/h.csv` made the agent read the
+// file and chmod the original outside the folder to 0600 (shared inode). A file with
+// more than one hard link is refused, left in place and unchanged.
+func TestDropFolder_HardLinkRefused(t *testing.T) {
+	sink := newMemSink(nil)
+	d, clock := newDropFolder(t, sink)
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	writeDrop(t, filepath.Dir(secret), "secret.csv", 1)
+	if err := os.Link(secret, filepath.Join(d.Dir, "h.csv")); err != nil {
+		t.Fatal(err)
+	}
+	scanFor(t, d, clock)
+	if _, calls := sink.count(); calls != 0 {
+		t.Errorf("Sink called %d times: the hard link was read", calls)
+	}
+	if got := mode(t, secret); got != 0o644 {
+		t.Errorf("the linked file outside the folder has mode %v; want 0644 (untouched)", got)
+	}
+	if !exists(filepath.Join(d.Dir, "h.csv")) {
+		t.Error("the hard link was moved; want it left in place")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -27,12 +28,19 @@ func (d *DropFolder) takeStayFees(ctx context.Context, name string, raw []byte) 
 	if !ok {
 		problems = append(problems, LineError{Reason: "this agent takes no inpatient fee files (ipt_no column); export bills instead"})
 		batches = nil
+	} else if len(batches) > d.MaxFileBills {
+		problems = append(problems, LineError{Reason: fmt.Sprintf("file holds %d fee batches, more than the %d a file may hold (dropfolder.max_file_bills); export smaller batches", len(batches), d.MaxFileBills)})
+		batches = nil
 	}
 	var stored, refused []*csvBatch
 	for _, b := range batches {
 		if b.bad {
 			refused = append(refused, b)
 			continue
+		}
+		if err := d.Intake.await(ctx); err != nil {
+			log.Info("drop folder file left for later: stopped while waiting for the intake rate", "err", err)
+			return false
 		}
 		sctx, cancel := context.WithTimeout(ctx, d.SinkTimeout)
 		err := ss.SubmitStayFees(sctx, b.batch, "dropfolder "+name)
@@ -87,7 +95,7 @@ func (d *DropFolder) takeStayFees(ctx context.Context, name string, raw []byte) 
 func stayErrReport(name string, now time.Time, stored, refused []*csvBatch, problems []LineError) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "settle-agent drop folder: %s (inpatient fees) was NOT taken whole (checked %s)\n",
-		name, now.In(chinaTime).Format(time.DateTime))
+		strconv.Quote(name), now.In(chinaTime).Format(time.DateTime))
 	if len(stored) > 0 {
 		fmt.Fprintf(&b, "STORED (%d batch(es), already in the agent; do not send them again):", len(stored))
 		for _, s := range stored {

@@ -11,7 +11,9 @@ import (
 // openInput opens a drop folder file for reading without following a symbolic link
 // (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK), and checks on the open
 // file itself (fstat) that it is a regular file: a file swapped for a link, a FIFO or
-// a device between the listing and the open is refused, never read.
+// a device between the listing and the open is refused, never read, and so is a file
+// with more than one hard link (a link to a file outside the folder: reading it, and
+// chmodding it before the move, would reach that file).
 func openInput(path string) (*os.File, os.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -26,7 +28,20 @@ func openInput(path string) (*os.File, os.FileInfo, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("%s is not a regular file (%s): %w", path, info.Mode().Type(), errNotRegular)
 	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && uint64(st.Nlink) != 1 {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s has %d hard links, want 1: %w", path, uint64(st.Nlink), errNotRegular)
+	}
 	return f, info, nil
+}
+
+// sameListed checks that the opened file is the one listed: the same device and
+// inode (every Unix file system has them).
+func sameListed(path string, listed, opened os.FileInfo) error {
+	if !os.SameFile(listed, opened) {
+		return fmt.Errorf("%s was swapped for another file since it was listed: %w", path, errNotRegular)
+	}
+	return nil
 }
 
 // restrictFile makes the open input readable by the service account only (0600)

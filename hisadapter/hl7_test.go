@@ -256,11 +256,27 @@ func FuzzParseMessage(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ACK does not parse: %v\n%q", err, ack)
 		}
-		if got, want := back.Get("MSA-2"), m.Get("MSH-10"); got != want {
-			t.Fatalf("ACK MSA-2 = %q; want %q", got, want)
+		if got, sent := back.Get("MSA-2"), m.Get("MSH-10"); got != sent && settle.PlainText(sent) || !settle.PlainText(got) {
+			t.Fatalf("ACK MSA-2 = %q for MSH-10 %q; want it as sent when plain text, and plain text always", got, sent)
 		}
 		if got := len(back.All("ERR")); got != len(errs) {
 			t.Fatalf("ACK has %d ERR; want %d", got, len(errs))
 		}
 	})
+}
+
+// Issue 29 finding 8: an ACK echoed control characters of MSH-10 in MSH-10 and MSA-2
+// (ESC, U+0085, bidi overrides): the HIS's log or screen showed what the sender chose.
+func TestBuildACK_EchoesNoControlCharacters(t *testing.T) {
+	m := mustParse(t, "MSH|^~\\&|HIS|H|||20261123||DFT^P03|C1\x1b[2J\u0085\u202eX\u2028Y|P|2.5\rFT1|1")
+	ack := string(buildACK(m, AckError, ackTime, []FieldError{{Reason: "bad\x07 thing\u202e"}}))
+	for _, seg := range strings.Split(strings.TrimSuffix(ack, "\r"), "\r") {
+		if !settle.PlainText(seg) {
+			t.Errorf("ACK segment %q holds a control or format character; want none", seg)
+		}
+	}
+	back := mustParse(t, ack)
+	if got, want := back.Get("MSA-2"), "C1 [2J  X Y"; got != want {
+		t.Errorf("MSA-2 = %q; want %q (each control a space)", got, want)
+	}
 }

@@ -58,6 +58,7 @@ type MLLPServer struct {
 	MessageRate     float64          // bills a second taken over all connections; 0: 20; negative: no limit
 	MessageBurst    int              // messages taken at once before MessageRate applies; 0: 2 × MessageRate
 	RateWait        time.Duration    // how long a message may wait for its turn; 0: 2s
+	Intake          *Intake          // shared with the drop folder; nil: the listener's own at MessageRate
 	SinkTimeout     time.Duration    // how long one bill may take to store; 0: 30s
 	RecentIDs       int              // how many answered control ids are remembered; 0: 10000
 	Now             func() time.Time // stamps answers (MSH-7); deadlines use the wall clock
@@ -65,7 +66,6 @@ type MLLPServer struct {
 	mu         sync.Mutex
 	ln         net.Listener
 	adm        *admission
-	intake     *intake
 	recent     *ackCache
 	once       sync.Once
 	log        *slog.Logger
@@ -110,7 +110,9 @@ func (s *MLLPServer) init() {
 			s.Now = time.Now
 		}
 		s.adm = &admission{max: s.MaxConns, perHost: s.MaxConnsPerHost, allow: s.AllowFrom, conns: make(map[net.Conn]*mllpConn)}
-		s.intake = newIntake(s.MessageRate, s.MessageBurst, s.RateWait)
+		if s.Intake == nil {
+			s.Intake = NewIntake(s.MessageRate, s.MessageBurst)
+		}
 		s.refusedLog.interval, s.limitLog.interval = 10*time.Second, 10*time.Second
 		s.recent = &ackCache{cap: s.RecentIDs, m: make(map[string]*ackEntry), count: make(map[string]int)}
 	})
@@ -362,7 +364,7 @@ func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ac
 	ctrl := m.Get("MSH-10")
 	if IsStayMessage(m) {
 		// Inpatient messages cost platform calls too: the same intake.
-		if !s.intake.take(ctx) {
+		if !s.Intake.take(ctx, s.RateWait) {
 			return s.tooMany(m, remote, ctrl), false
 		}
 		return s.processStay(ctx, m, remote)
@@ -378,7 +380,7 @@ func (s *MLLPServer) process(ctx context.Context, m *Message, remote string) (ac
 		return buildACK(m, AckError, s.Now(), []FieldError{{Segment: "PV1", Seq: 1, Field: 3, Path: "window", Code: hl7TableValue,
 			Reason: fmt.Sprintf("window %q is not one this HL7 listener takes bills for (%s)", truncate(b.Window, 30), strings.Join(s.Windows, ", "))}}), true
 	}
-	if err == nil && !s.intake.take(ctx) {
+	if err == nil && !s.Intake.take(ctx, s.RateWait) {
 		return s.tooMany(m, remote, ctrl), false
 	}
 	if err == nil {

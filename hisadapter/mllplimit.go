@@ -9,29 +9,32 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// intake bounds how fast messages reach the Sink over all connections together, so
-// that a flood is taken at the pace the platform can bear (each bill is several
-// platform calls) instead of all at once. A message waits for its turn at most wait;
-// one that would wait longer is answered AE "resend later" at once.
-type intake struct {
-	lim  *rate.Limiter // nil: no limit
-	wait time.Duration
+// Intake bounds how fast bills from the HIS reach the Sink, over every MLLP
+// connection and the drop folder together, so that a flood is taken at the pace the
+// platform can bear (each bill is several platform calls) instead of all at once. The
+// agent makes one at [hl7] message_rate and gives it to both inputs. An MLLP message
+// waits for its turn at most the listener's RateWait (longer: AE "resend later"); a
+// drop folder bill waits as long as it takes (the file stays where it is meanwhile).
+type Intake struct {
+	lim *rate.Limiter // nil: no limit
 }
 
-func newIntake(perSecond float64, burst int, wait time.Duration) *intake {
+// NewIntake returns an intake of perSecond bills a second, burst at once (0: twice
+// perSecond); a negative perSecond means no limit.
+func NewIntake(perSecond float64, burst int) *Intake {
 	if perSecond < 0 {
-		return &intake{}
+		return &Intake{}
 	}
 	if burst <= 0 {
 		burst = max(int(2*perSecond), 1)
 	}
-	return &intake{lim: rate.NewLimiter(rate.Limit(perSecond), burst), wait: wait}
+	return &Intake{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
-// take waits for the message's turn; false means it must be refused (it would wait
-// longer than allowed, or ctx ended).
-func (in *intake) take(ctx context.Context) bool {
-	if in.lim == nil {
+// take waits for one bill's turn; false means it must be refused (it would wait
+// longer than wait, or ctx ended).
+func (in *Intake) take(ctx context.Context, wait time.Duration) bool {
+	if in == nil || in.lim == nil {
 		return true
 	}
 	now := time.Now()
@@ -43,7 +46,7 @@ func (in *intake) take(ctx context.Context) bool {
 	if d == 0 {
 		return true
 	}
-	if d > in.wait {
+	if d > wait {
 		r.CancelAt(now)
 		return false
 	}
@@ -56,6 +59,14 @@ func (in *intake) take(ctx context.Context) bool {
 		r.Cancel()
 		return false
 	}
+}
+
+// await waits for one bill's turn as long as ctx lasts.
+func (in *Intake) await(ctx context.Context) error {
+	if in == nil || in.lim == nil {
+		return ctx.Err()
+	}
+	return in.lim.Wait(ctx)
 }
 
 // quietLog writes a warning at most once per interval, saying how many were held

@@ -54,9 +54,9 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("GET /v1/status", win(s.handleStatus))
 	mux.Handle("GET /v1/windows/{window}/card", win(s.handleCard))
-	if s.o.RemoteReaders != nil { // authenticated by the hub itself, with that window's token
-		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", s.o.RemoteReaders)
-		mux.Handle("POST /v1/windows/{window}/reader/reads", s.o.RemoteReaders)
+	if s.o.RemoteReaders != nil { // the window's token, its rate limit; the hub checks the token again
+		mux.Handle("POST /v1/windows/{window}/reader/heartbeat", win(s.o.RemoteReaders.ServeHTTP))
+		mux.Handle("POST /v1/windows/{window}/reader/reads", win(s.o.RemoteReaders.ServeHTTP))
 	}
 	mux.Handle("POST /v1/persons/lookup", win(s.handleLookup))
 	mux.Handle("POST /v1/bills", win(s.handleCreateBill))
@@ -157,7 +157,7 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 			return
 		}
 		if pw := r.PathValue("window"); pw != "" && !c.admin && pw != c.window {
-			writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not act for window %s", c.window, pw), nil))
+			writeJSON(w, http.StatusForbidden, errorBody("forbidden", fmt.Sprintf("the token of window %s may not act for window %s", c.window, quoted(pw)), nil))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxWindow, c)))
@@ -178,13 +178,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types
-// and float money are errors that name the problem.
+// decodeBody decodes a JSON body strictly: unknown fields, trailing data, wrong types,
+// float money, invalid UTF-8 and repeated or case-variant member names (bodyProblem)
+// are errors that name the problem.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		tooLarge(w, r, mbe.Limit)
+		return false
+	}
+	if p := bodyProblem(body, v); err == nil && p != "" {
+		writeJSON(w, http.StatusBadRequest, errorBody("bad_json", p, nil))
 		return false
 	}
 	if err == nil {

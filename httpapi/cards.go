@@ -82,7 +82,7 @@ func (h *CardHub) next(ctx context.Context, window string, wait time.Duration) *
 func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
 	window := r.PathValue("window")
 	if !s.window(window) {
-		writeJSON(w, http.StatusNotFound, errorBody("unknown_window", "window "+window+" is not configured in this agent", nil))
+		writeJSON(w, http.StatusNotFound, errorBody("unknown_window", "window "+quoted(window)+" is not configured in this agent", nil))
 		return
 	}
 	wait := 30 * time.Second

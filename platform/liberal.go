@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Liberal decoding. A real platform's answer may carry null for any field, amounts and
@@ -22,17 +24,108 @@ import (
 const maxSurprises = 64
 
 // decodeLiberal decodes raw into out (a pointer), reshaping as described above.
+//
+// Most answers need no reshaping, so they are decoded once: strictly, refusing unknown
+// fields. Everything the reshaping would change or record as a surprise — a field it
+// does not know, a value of another JSON type, a list for an object, an empty string
+// for a number — makes that strict decode fail, and only then is the answer decoded
+// the liberal way (so an answer with surprises is still kept and its surprises still
+// recorded). FuzzDecodeLiberal_OnePassAgrees holds the two ways to the same result.
 func decodeLiberal(raw []byte, out any) ([]Surprise, error) {
 	raw = unwrapJSONString(bytes.TrimSpace(raw))
+	rv := reflect.ValueOf(out)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return nil, fmt.Errorf("decode into %T: want a non-nil pointer", out)
+	}
+	if strictFirst(raw, rv.Type().Elem()) {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		dec.DisallowUnknownFields()
+		if dec.Decode(out) == nil {
+			return nil, nil
+		}
+		rv.Elem().SetZero() // a failed decode may have filled part of it
+	}
+	return decodeReshaped(raw, out, rv)
+}
+
+// hasFoldTrap reports whether raw holds ſ or the Kelvin sign, written out or escaped.
+func hasFoldTrap(raw []byte) bool {
+	if bytes.Contains(raw, []byte("\u017f")) || bytes.Contains(raw, []byte("\u212a")) {
+		return true
+	}
+	for rest := raw; ; {
+		i := bytes.Index(rest, []byte(`\u`))
+		if i < 0 || i+6 > len(rest) {
+			return false
+		}
+		if hex := string(rest[i+2 : i+6]); strings.EqualFold(hex, "017f") || strings.EqualFold(hex, "212a") {
+			return true
+		}
+		rest = rest[i+2:]
+	}
+}
+
+// strictFirst reports whether raw, an object for a struct, may be decoded strictly
+// first: it holds none of the texts where the two ways differ. encoding/json matches
+// keys under Unicode case folding, where ſ (U+017F) and the Kelvin sign (U+212A) fold
+// to s and k, and the reshaping does not; the reshaping reads a blank string as null
+// for a type that decodes itself (Text would keep the blanks).
+func strictFirst(raw []byte, t reflect.Type) bool {
+	if len(raw) == 0 || raw[0] != '{' || t.Kind() != reflect.Struct {
+		return false
+	}
+	return !hasFoldTrap(raw) && !hasBlankString(raw)
+}
+
+// hasBlankString reports whether raw may hold a string of only blanks (" ", "\t", an
+// ideographic space): a quote, one or more blanks, and a quote. It may answer true for
+// the gap between two strings (", ") or for an escaped character, which only costs
+// the one-pass decode.
+func hasBlankString(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '"' {
+			continue
+		}
+		j, blanks := i+1, 0
+		for j < len(raw) {
+			n := blankAt(raw[j:])
+			if n == 0 {
+				break
+			}
+			j, blanks = j+n, blanks+1
+		}
+		if blanks > 0 && j < len(raw) && raw[j] == '"' {
+			return true
+		}
+	}
+	return false
+}
+
+// blankAt is the width of the blank that b starts with (0: none): a white space
+// character, or an escape that may stand for one.
+func blankAt(b []byte) int {
+	if len(b) >= 2 && b[0] == '\\' && b[1] != '"' && b[1] != '\\' {
+		if b[1] == 'u' {
+			return min(6, len(b))
+		}
+		return 2
+	}
+	r, n := utf8.DecodeRune(b)
+	if unicode.IsSpace(r) {
+		return n
+	}
+	return 0
+}
+
+// decodeReshaped is the liberal way: generic values, reshaped for out's type with each
+// reshaping recorded, then decoded strictly.
+func decodeReshaped(raw []byte, out any, rv reflect.Value) ([]Surprise, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
-	}
-	rv := reflect.ValueOf(out)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return nil, fmt.Errorf("decode into %T: want a non-nil pointer", out)
 	}
 	var s surprises
 	v = s.shape(v, rv.Type().Elem(), "")

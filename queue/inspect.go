@@ -172,6 +172,14 @@ func ReadRecord(tx *bolt.Tx, id uint64) (*Record, error) {
 	return r.record(), nil
 }
 
+// Removed reports whether a record with id was issued by this file and is gone: a
+// record is removed only once done (at its Ack under Options.RemoveDone, or by the
+// retention sweep), so a removed record was done.
+func Removed(tx *bolt.Tx, id uint64) bool {
+	b := tx.Bucket(bucketRecords)
+	return b != nil && id > 0 && id <= b.Sequence() && b.Get(u64(id)) == nil
+}
+
 // CountsIn returns the number of records per state as the file's counters hold
 // them inside tx, a transaction of a View of this store's file: for a caller that
 // needs the counts consistent with the rest of what it reads in that transaction

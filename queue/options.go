@@ -24,6 +24,10 @@ type Options struct {
 	// Retention: done records are removed this long after done, by a background
 	// sweep that Close stops. Default 720h.
 	Retention time.Duration
+	// RemoveDone removes a record at its Ack instead of keeping it done for
+	// Retention: for a consumer whose own records keep the history (the agent's bills
+	// keep every message). Sweep then removes every done record an earlier build kept.
+	RemoveDone bool
 	// NoSweep turns the background retention sweep off: for tools that open the
 	// file briefly and must not apply a retention of their own (the agent sweeps).
 	NoSweep bool

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 )
 
 // sweepChunk bounds how many done records one retention transaction removes.
 const sweepChunk = 1000
 
-// Sweep removes done records whose DoneAt is more than Retention ago and returns
-// how many it removed. The background sweep calls it; it is exported for tests and
+// Sweep removes done records whose DoneAt is more than Retention ago (every done
+// record under Options.RemoveDone) and returns how many it removed. The background sweep calls it; it is exported for tests and
 // tools. It walks the done index in time order, never the whole store.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	total := 0
@@ -20,6 +21,9 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		err := s.Batch(ctx, func(tx *Tx) error {
 			n = 0
 			cutoff := nanos(tx.now.Add(-s.opt.Retention))
+			if s.opt.RemoveDone {
+				cutoff = math.MaxInt64 // every done record goes
+			}
 			var ids []uint64
 			c := tx.tx.Bucket(bucketDone).Cursor()
 			for k, _ := c.First(); k != nil && len(ids) < sweepChunk; k, _ = c.Next() {

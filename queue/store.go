@@ -70,15 +70,17 @@ func Open(path string, o *Options) (*Store, error) {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
 	}
-	db, err := openBolt(path, opt.OpenTimeout)
-	if err != nil {
-		switch {
-		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("open queue %s: %w", path, ErrLocked)
-		case existed && !isOSError(err):
-			return nil, fmt.Errorf("open queue %s: %w: %v; the file was left as it is: keep it for inspection, restore a backup or start with a new file", path, ErrCorrupt, err)
+	if existed {
+		// Checked read-only first: opened for writing, bbolt grows the file to its
+		// first mapping (on Windows) before reading a byte of it, and a file refused
+		// must be left exactly as it was found.
+		if err := checkReadOnly(path, opt.OpenTimeout); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("open queue %s: %w", path, err)
+	}
+	db, err := openBolt(path, opt.OpenTimeout, false)
+	if err != nil {
+		return nil, openError(path, existed, err)
 	}
 	if err := initFile(db, path); err != nil {
 		db.Close()
@@ -111,7 +113,32 @@ func isOSError(err error) bool {
 	return errors.As(err, &pe) || errors.As(err, &errno)
 }
 
-func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+// openError says why bbolt did not open path.
+func openError(path string, existed bool, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("open queue %s: %w", path, ErrLocked)
+	case existed && !isOSError(err):
+		return fmt.Errorf("open queue %s: %w: %v; the file was left as it is: keep it for inspection, restore a backup or start with a new file", path, ErrCorrupt, err)
+	}
+	return fmt.Errorf("open queue %s: %w", path, err)
+}
+
+// checkReadOnly opens an existing store file read-only and checks it as initFile
+// does, changing nothing.
+func checkReadOnly(path string, timeout time.Duration) error {
+	db, err := openBolt(path, timeout, true)
+	if err != nil {
+		return openError(path, true, err)
+	}
+	defer db.Close()
+	if _, err := checkFile(db, path); err != nil {
+		return fmt.Errorf("open queue %s: %w", path, err)
+	}
+	return nil
+}
+
+func openBolt(path string, timeout time.Duration, readOnly bool) (db *bolt.DB, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("bbolt: %v", p)
@@ -120,18 +147,29 @@ func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	return bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      timeout,
 		FreelistType: bolt.FreelistMapType,
+		ReadOnly:     readOnly,
 	})
 }
 
-// initFile checks the file is not shorter than its pages reach, and the meta bucket (magic and version), creating the buckets in a
-// new file. An existing file is only read.
-func initFile(db *bolt.DB, path string) (err error) {
+// initFile checks the file (checkFile), creating the buckets in a new file. An
+// existing file is only read.
+func initFile(db *bolt.DB, path string) error {
+	fresh, err := checkFile(db, path)
+	if err != nil || !fresh {
+		return err
+	}
+	return createBuckets(db)
+}
+
+// checkFile checks the file is not shorter than its pages reach, and the meta bucket
+// (magic and version); fresh is true when the file holds no buckets yet. It only
+// reads.
+func checkFile(db *bolt.DB, path string) (fresh bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrCorrupt, p)
 		}
 	}()
-	fresh := false
 	err = db.View(func(tx *bolt.Tx) error {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -161,9 +199,11 @@ func initFile(db *bolt.DB, path string) (err error) {
 		}
 		return nil
 	})
-	if err != nil || !fresh {
-		return err
-	}
+	return fresh, err
+}
+
+// createBuckets makes the buckets and the meta of a new file.
+func createBuckets(db *bolt.DB) error {
 	return db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta, bucketRecords, bucketKeys, bucketDue, bucketStates, bucketDone} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {

@@ -72,6 +72,9 @@ func (tx *Tx) Get(id uint64) (*Record, error) {
 // Ack moves a leased record to done (also when its lease has run out but nobody
 // leased it again). Anything else is ErrNotLeased.
 func (tx *Tx) Ack(id uint64) error {
+	if tx.s.opt.RemoveDone {
+		return tx.ackRemove(id)
+	}
 	return tx.move(id, "ack", func(r *stored) error {
 		if r.state != sLeased {
 			return fmt.Errorf("%w (state %s)", ErrNotLeased, stateOf(r.state))
@@ -79,6 +82,28 @@ func (tx *Tx) Ack(id uint64) error {
 		r.state, r.done, r.leaseUntil = sDone, nanos(tx.now), 0
 		return nil
 	})
+}
+
+// ackRemove is Ack under Options.RemoveDone: the leased record is removed, and the
+// next record of its key becomes the head.
+func (tx *Tx) ackRemove(id uint64) error {
+	r, err := load(tx.tx, id)
+	if err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	if r.state != sLeased {
+		return fmt.Errorf("ack record %d: %w (state %s)", id, ErrNotLeased, stateOf(r.state))
+	}
+	if err := tx.setDue(r, false); err != nil {
+		return fmt.Errorf("ack record %d: %w", id, err)
+	}
+	if err := tx.tx.Bucket(bucketKeys).Delete(keyIndex(r.key, r.id)); err != nil {
+		return fmt.Errorf("ack record %d: %w", id, err)
+	}
+	if err := tx.remove(r); err != nil {
+		return fmt.Errorf("ack record %d: %w", id, err)
+	}
+	return tx.refreshHead(r.key)
 }
 
 // Nack records a failed attempt of a leased record and makes it ready again after

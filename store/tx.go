@@ -155,9 +155,18 @@ func (t *readTx) Meta(key string) string {
 func (t *readTx) Job(id uint64) (workflow.Job, error) {
 	r, err := queue.ReadRecord(t.tx, id)
 	if err != nil {
-		return workflow.Job{}, err
+		return removedJob(t.tx, id, err)
 	}
 	return jobOf(r), nil
+}
+
+// removedJob answers for a job the queue no longer holds: one it removed at its ack
+// (or by retention) reads as done, its key and payload gone with it; else err.
+func removedJob(tx *bolt.Tx, id uint64, err error) (workflow.Job, error) {
+	if errors.Is(err, queue.ErrNotFound) && queue.Removed(tx, id) {
+		return workflow.Job{ID: id, State: workflow.JobDone}, nil
+	}
+	return workflow.Job{}, err
 }
 
 type writeTx struct {
@@ -168,7 +177,7 @@ type writeTx struct {
 func (t *writeTx) Job(id uint64) (workflow.Job, error) {
 	r, err := t.q.Get(id)
 	if err != nil {
-		return workflow.Job{}, err
+		return removedJob(t.tx, id, err)
 	}
 	return jobOf(r), nil
 }

@@ -84,7 +84,7 @@ func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source stri
 		if ent.Hash != hash {
 			return Result{}, fmt.Errorf("Idempotency-Key %q was used for another bill body: %w", key, settle.ErrConflict)
 		}
-		return ent.replay()
+		return e.replay(ent)
 	}
 	if err := e.mapItems(&b); err != nil {
 		return Result{}, err
@@ -130,15 +130,28 @@ func sourceKind(source string) string {
 	return source
 }
 
-// replay answers what a remembered answer said.
-func (ent *idemEntry) replay() (Result, error) {
+// replay answers what a remembered answer said: the record as answered, with its
+// bill from the record the store holds.
+func (e *Engine) replay(ent *idemEntry) (Result, error) {
 	if ent.Kind == resultRefused {
 		return Result{}, &Refusal{Code: ent.Code, Message: ent.Message}
 	}
-	rec, err := decodeBill(ent.BillNo, ent.Bill)
+	if ent.Answer == nil {
+		rec, err := decodeBill(ent.BillNo, ent.Bill)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ent.Kind, Bill: rec}, nil
+	}
+	rec, err := decodeBill(ent.BillNo, ent.Answer)
 	if err != nil {
 		return Result{}, err
 	}
+	cur, err := e.Bill(ent.BillNo)
+	if err != nil {
+		return Result{}, err
+	}
+	rec.Bill = cur.Bill
 	return Result{Kind: ent.Kind, Bill: rec}, nil
 }
 
@@ -170,11 +183,11 @@ func (e *Engine) answer(ctx context.Context, rec *Record, key, hash string, res 
 			snap := *rec
 			snap.riders = nil
 			if ent.Kind != resultRefused {
-				data, err := json.Marshal(&snap)
+				data, err := json.Marshal(answeredRecord{Record: &snap})
 				if err != nil {
 					return err
 				}
-				ent.Bill = data
+				ent.Answer = data
 			}
 			v, err := json.Marshal(ent)
 			if err != nil {
@@ -184,7 +197,13 @@ func (e *Engine) answer(ctx context.Context, rec *Record, key, hash string, res 
 				return err
 			}
 		}
-		return tx.Put(KindIdem, key, enc, []string{IndexBill + rec.Bill.BillNo})
+		// The default key is the bill number: retention finds that entry by it, so it
+		// needs no index row.
+		var idx []string
+		if key != rec.Bill.BillNo {
+			idx = []string{IndexBill + rec.Bill.BillNo}
+		}
+		return tx.Put(KindIdem, key, enc, idx)
 	})
 	if err != nil {
 		return Result{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -248,7 +249,8 @@ func (e *Engine) SignInRefusal() string {
 
 // FindPerson asks the platform (1101) within the cashier deadline; offline, or when
 // it does not answer in time, the last answer kept for that certificate (source
-// "cache", with when it was taken); else an error matching settle.ErrNotFound.
+// "cache", with when it was taken, when the name given, if any, is the person's); else
+// an error matching settle.ErrNotFound.
 func (e *Engine) FindPerson(ctx context.Context, pt settle.Patient) (p *settle.Person, source string, cachedAt time.Time, err error) {
 	if e.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
@@ -266,7 +268,8 @@ func (e *Engine) FindPerson(ctx context.Context, pt settle.Patient) (p *settle.P
 	if err != nil {
 		return nil, "", time.Time{}, err
 	}
-	if cp == nil {
+	// A name given must be the person's, as the platform checks it online (1101).
+	if cp == nil || pt.PsnName != "" && cp.Person.PsnName != "" && strings.TrimSpace(pt.PsnName) != cp.Person.PsnName {
 		return nil, "", time.Time{}, fmt.Errorf("person: %w", settle.ErrNotFound)
 	}
 	person := cp.Person

@@ -256,13 +256,24 @@ func (e *Engine) RecentBills(n int) []*Record {
 
 // idemEntry is the remembered answer to one Idempotency-Key.
 type idemEntry struct {
-	Hash    string          `json:"hash"`
-	BillNo  string          `json:"bill_no"`
-	Kind    ResultKind      `json:"kind,omitempty"`
-	Code    string          `json:"code,omitempty"`
-	Message string          `json:"message,omitempty"`
-	Bill    json.RawMessage `json:"bill,omitempty"`
-	At      time.Time       `json:"at"`
+	Hash    string     `json:"hash"`
+	BillNo  string     `json:"bill_no"`
+	Kind    ResultKind `json:"kind,omitempty"`
+	Code    string     `json:"code,omitempty"`
+	Message string     `json:"message,omitempty"`
+	// Answer is the record as answered without its bill (answeredRecord): the bill
+	// never changes once stored, so a replay takes it from the record.
+	Answer json.RawMessage `json:"answer,omitempty"`
+	// Bill is the whole record as answered, as builds before 2026-12-08 kept it.
+	Bill json.RawMessage `json:"bill,omitempty"`
+	At   time.Time       `json:"at"`
+}
+
+// answeredRecord is a record as answered, encoded without its bill (Bill shadows the
+// record's and is left out).
+type answeredRecord struct {
+	*Record
+	Bill *struct{} `json:"bill,omitempty"`
 }
 
 func (e *Engine) getIdem(key string) (*idemEntry, error) {

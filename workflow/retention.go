@@ -89,6 +89,7 @@ func removeBill(tx Tx, billNo string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	keys = append(keys, billNo) // the default key has no index row
 	for _, k := range keys {
 		if err := tx.Delete(KindIdem, k); err != nil {
 			return false, err

@@ -311,3 +311,29 @@ func TestControlAPI(t *testing.T) {
 		}
 	})
 }
+
+// Issue 29 finding 8: a 1101 with a psn_name that is not the certificate's person's
+// still returned the person; the real platform checks the name it is given.
+func TestPersonInfo_ChecksTheNameGiven(t *testing.T) {
+	_, c := mustSim(t, nil)
+	q := platform.PersonInfoInput{Data: platform.PersonQuery{MdtrtCertType: "02", MdtrtCertNo: "330102198005120011"}}
+	for name, want := range map[string]bool{"": true, "李四不对": false} {
+		q.Data.PsnName = name
+		code, resp, err := c.post("1101", c.nextMsgid(), q)
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("psn_name %q: HTTP %d, %v; want 200", name, code, err)
+		}
+		if got := resp.Infcode == 0; got != want {
+			t.Errorf("psn_name %q: infcode %d %s; want answered %v", name, resp.Infcode, resp.ErrMsg, want)
+		}
+	}
+	var out platform.PersonInfoOutput
+	q.Data.PsnName = ""
+	if _, resp, _ := c.post("1101", c.nextMsgid(), q); resp.Infcode == 0 {
+		_ = json.Unmarshal(resp.Output, &out)
+		q.Data.PsnName = out.Baseinfo.PsnName
+		if _, resp, _ := c.post("1101", c.nextMsgid(), q); resp.Infcode != 0 {
+			t.Errorf("psn_name %q (the person's own): infcode %d %s; want answered", q.Data.PsnName, resp.Infcode, resp.ErrMsg)
+		}
+	}
+}

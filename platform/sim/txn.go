@@ -203,6 +203,10 @@ func (p *Platform) personInfo(req *platform.Request) (any, *bizError) {
 	if e != nil {
 		return nil, e
 	}
+	// The real platform checks a name it is given against the certificate's person.
+	if n := strings.TrimSpace(in.Data.PsnName); n != "" && n != fp.Name {
+		return nil, biz("人员姓名 psn_name 与证件信息不符，请核对姓名")
+	}
 	ps := p.st.persons[fp.PsnNo]
 	return platform.PersonInfoOutput{
 		Baseinfo: platform.BaseInfo{
