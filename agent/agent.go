@@ -168,6 +168,9 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 			NothingToCancel:   cfg.Platform.Phrases.NothingToCancel,
 			AlreadyRegistered: cfg.Platform.Phrases.AlreadyRegistered,
 			EnvelopeRefused:   cfg.Platform.Phrases.EnvelopeRefused,
+			AlreadyDischarged: cfg.Platform.Phrases.AlreadyDischarged,
+			NotDischarged:     cfg.Platform.Phrases.NotDischarged,
+			LinesDiffer:       cfg.Platform.Phrases.LinesDiffer,
 		},
 		Crypto: cfg.Platform.Crypto.Settings(),
 	}

@@ -94,6 +94,9 @@ type PlatformPhrases struct {
 	NothingToCancel   []string `toml:"nothing_to_cancel,omitempty"`
 	AlreadyRegistered []string `toml:"already_registered,omitempty"`
 	EnvelopeRefused   []string `toml:"envelope_refused,omitempty"`
+	AlreadyDischarged []string `toml:"already_discharged,omitempty"`
+	NotDischarged     []string `toml:"not_discharged,omitempty"`
+	LinesDiffer       []string `toml:"lines_differ,omitempty"`
 }
 
 // API is the agent's local HTTP API for cashier windows and the HIS.

@@ -56,7 +56,7 @@ ca_file = ""                         # PEM CA of the platform; empty: system roo
 # paths = { "2207" = "/fsi/api/outpatientSettleService/saveSettletmentV2" }   # per-infno path
 #                                    #   (or a [platform.paths] table); others use path
 # file_in_array = false              # 9101 sends the file as an array of bytes, not base64
-# phrases = { original_not_found = ["原交易不存在"], already_settled = ["已结算"], session_expired = ["签到编号"], nothing_to_cancel = ["无可撤销"], already_registered = ["已挂号"], envelope_refused = ["解密失败", "验签失败"] }
+# phrases = { original_not_found = ["原交易不存在"], already_settled = ["已结算"], session_expired = ["签到编号"], nothing_to_cancel = ["无可撤销"], already_registered = ["已挂号"], already_discharged = ["已办理出院"], not_discharged = ["未出院"], lines_differ = ["不符"], envelope_refused = ["解密失败", "验签失败"] }
 #                                    #   the province's err_msg wordings of the refusals the
 #                                    #   agent acts on; a list given replaces that kind's
 #                                    #   defaults (docs/platform.md)

@@ -122,8 +122,10 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return t.In(settle.Beijing).Format("01-02 15:04:05")
 	},
-	"secs":  func(s float64) string { return (time.Duration(s) * time.Second).String() },
-	"state": func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
+	// beijing says a moment the one way people read it (settle.BeijingTime).
+	"beijing": func(lang string, t time.Time) string { return settle.BeijingTime(t, lang) },
+	"secs":    func(s float64) string { return (time.Duration(s) * time.Second).String() },
+	"state":   func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
 	// billState is a bill's state as the page names it: a failed bill that
 	// needs no person was refused by the platform at the window.
 	"billState": func(t map[string]string, rec *workflow.Record) string {
@@ -165,6 +167,7 @@ type statusPage struct {
 	Status
 	T         map[string]string // the page's strings in its language
 	OtherLang string            // the other language's ?lang= value
+	Lang      string            // the page's language
 	Hospital  string
 	// SignedInNow: signed in and online; a sign_no kept while offline says nothing.
 	SignedInNow bool
@@ -284,7 +287,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := pickLang(r, s.o.Language)
-	p := statusPage{Status: st, T: pageText[lang], OtherLang: langEn, Now: s.now(),
+	p := statusPage{Status: st, T: pageText[lang], Lang: lang, OtherLang: langEn, Now: s.now(),
 		Hospital:    s.o.Hospital,
 		SignedInNow: st.Online && st.SignedIn}
 	if lang == langEn {

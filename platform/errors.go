@@ -70,6 +70,16 @@ var (
 	// ...) saying there is nothing (left) to cancel: none of it is booked now. It is
 	// always also ErrBusiness.
 	ErrNothingToCancel = errors.New("the platform holds nothing to cancel")
+
+	// ErrAlreadyDischarged marks a refusal of a discharge (2402) because the stay is
+	// discharged already (已办理出院): a 2402 of the caller's booked late. Always also
+	// ErrBusiness.
+	ErrAlreadyDischarged = errors.New("the stay is already discharged at the platform")
+
+	// ErrLinesDiffer marks a refusal of an inpatient (pre-)settlement (2303, 2304)
+	// because the platform holds other fee lines than the request names (不符): an
+	// upload given up on landed late. Always also ErrBusiness.
+	ErrLinesDiffer = errors.New("the platform holds other fee lines than the request")
 )
 
 // BusinessError is a final refusal: infcode negative (other than -1) with the platform's

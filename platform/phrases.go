@@ -24,6 +24,15 @@ type Phrases struct {
 	// EnvelopeRefused: the platform could not decrypt the envelope or verify its
 	// signature (ErrEnvelopeRefused). Recognised for every infno, before the others.
 	EnvelopeRefused []string `toml:"envelope_refused" json:"envelope_refused"`
+	// AlreadyDischarged: a discharge (2402) of a stay the platform holds discharged
+	// already. Recognised for 2402 only.
+	AlreadyDischarged []string `toml:"already_discharged" json:"already_discharged"`
+	// NotDischarged: a cancellation of a discharge (2405) of a stay the platform does
+	// not hold discharged: nothing to cancel. Recognised for 2405 only.
+	NotDischarged []string `toml:"not_discharged" json:"not_discharged"`
+	// LinesDiffer: an inpatient (pre-)settlement (2303, 2304) refused because the fee
+	// lines the platform holds differ from those it names. Recognised for 2303/2304.
+	LinesDiffer []string `toml:"lines_differ" json:"lines_differ"`
 }
 
 // DefaultPhrases are the wordings seen in public implementations and provinces'
@@ -35,6 +44,9 @@ var DefaultPhrases = Phrases{
 	NothingToCancel:   []string{"无可撤销", "没有可撤销", "无待撤销", "不存在或已撤销", "已全部撤销", "nothing to cancel"},
 	AlreadyRegistered: []string{"已挂号", "重复挂号", "门诊号重复", "已登记", "已办理入院", "不能重复入院", "already registered"},
 	EnvelopeRefused:   []string{"解密失败", "解密异常", "解密错误", "验签失败", "验签不通过", "签名验证失败", "签名校验失败", "验证签名失败", "decrypt failed", "signature verification failed"},
+	AlreadyDischarged: []string{"已办理出院", "already discharged"},
+	NotDischarged:     []string{"未办理出院", "未出院", "not discharged"},
+	LinesDiffer:       []string{"不符", "lines differ"},
 }
 
 // Kind returns the sentinel errMsg stands for when infno refused it, or nil.
@@ -53,6 +65,12 @@ func (p Phrases) Kind(infno, errMsg string) error {
 		return ErrOriginalNotFound
 	case (infno == InfnoRegister || infno == InfnoAdmission) && has(p.AlreadyRegistered):
 		return ErrAlreadyRegistered
+	case infno == InfnoDischarge && has(p.AlreadyDischarged):
+		return ErrAlreadyDischarged
+	case infno == InfnoCancelDischarge && has(p.NotDischarged):
+		return ErrNothingToCancel
+	case (infno == InfnoInpatientPreSettle || infno == InfnoInpatientSettle) && has(p.LinesDiffer):
+		return ErrLinesDiffer
 	case has(p.AlreadySettled):
 		return ErrAlreadySettled
 	case has(p.NothingToCancel):
@@ -96,6 +114,15 @@ func (p Phrases) orDefault() Phrases {
 	}
 	if p.EnvelopeRefused == nil {
 		p.EnvelopeRefused = DefaultPhrases.EnvelopeRefused
+	}
+	if p.AlreadyDischarged == nil {
+		p.AlreadyDischarged = DefaultPhrases.AlreadyDischarged
+	}
+	if p.NotDischarged == nil {
+		p.NotDischarged = DefaultPhrases.NotDischarged
+	}
+	if p.LinesDiffer == nil {
+		p.LinesDiffer = DefaultPhrases.LinesDiffer
 	}
 	return p
 }

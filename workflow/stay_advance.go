@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
@@ -93,7 +92,7 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 			return nil
 		}
 		err := e.stayWrite(ctx, rec, platform.InfnoDischarge, "", DischargeInput(rec), nil)
-		if err != nil && !(isFinal(err) && strings.Contains(refusalMessage(err), "已办理出院")) {
+		if err != nil && !errors.Is(err, platform.ErrAlreadyDischarged) {
 			return err
 		}
 		// Discharged (or discharged already: a 2402 of ours booked late).
@@ -104,7 +103,7 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 			return nil
 		}
 		err := e.stayWrite(ctx, rec, platform.InfnoCancelDischarge, "", StayRef(rec), nil)
-		if err != nil && !nothingThere(err, "未办理出院", "未出院") {
+		if err != nil && !nothingThere(err) {
 			return err
 		}
 		rec.Discharged = false
@@ -140,23 +139,11 @@ func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error
 
 // nothingThere reports whether err is the platform saying that what a cancellation
 // (2302, 2305, 2404, 2405) names is not (or no longer) there: platform.ErrNothingToCancel,
-// whose wordings are configuration (platform.Phrases), or one of phrases (2405's "not
-// discharged"). Any other refusal — one that merely contains "不存在", say of the
+// whose wordings are configuration (platform.Phrases; 2405's "not discharged" among
+// them). Any other refusal — one that merely contains "不存在", say of the
 // person or of the visit — is not: what the cancellation names may stand.
-func nothingThere(err error, phrases ...string) bool {
-	if errors.Is(err, platform.ErrNothingToCancel) {
-		return true
-	}
-	var be *platform.BusinessError
-	if len(phrases) == 0 || !errors.As(err, &be) || errors.Is(err, platform.ErrSessionExpired) {
-		return false
-	}
-	for _, p := range phrases {
-		if strings.Contains(be.ErrMsg, p) {
-			return true
-		}
-	}
-	return false
+func nothingThere(err error) bool {
+	return errors.Is(err, platform.ErrNothingToCancel)
 }
 
 func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
@@ -275,7 +262,7 @@ func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) err
 		if err == nil {
 			err = e.stayWrite(ctx, rec, platform.InfnoInpatientSettle, "", InpatientSettleInput(pre, platformSetlinfo(rec.Presettle)), &out)
 		}
-		if try == 0 && err != nil && isFinal(err) && strings.Contains(refusalMessage(err), "不符") {
+		if try == 0 && errors.Is(err, platform.ErrLinesDiffer) {
 			// The platform holds other lines than the agent: an upload given up on
 			// landed late. Withdraw what the agent does not know and ask again.
 			if werr := e.withdrawStrays(ctx, rec, true); werr != nil {
@@ -375,7 +362,7 @@ func (e *Engine) stayCancel(ctx context.Context, rec *StayRecord) error {
 	}
 	if rec.Discharged {
 		err := e.stayWrite(ctx, rec, platform.InfnoCancelDischarge, "", StayRef(rec), nil)
-		if err != nil && !nothingThere(err, "未办理出院", "未出院") {
+		if err != nil && !nothingThere(err) {
 			return err
 		}
 		rec.Discharged = false

@@ -40,6 +40,7 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 		_ = e.saveStay(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) })
 		return
 	}
+	settled := len(rec.Settlements)
 	err = e.advanceStay(ctx, rec)
 	switch {
 	case err == nil:
@@ -48,6 +49,12 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 			return
 		}
 		e.log.Info("queued stay synced", "ipt_no", iptNo, "state", string(rec.State))
+		// What the inpatient office settles with the patient, as for a queued bill.
+		for _, st := range rec.Settlements[min(settled, len(rec.Settlements)):] {
+			e.log.Info("queued stay settled", "ipt_no", iptNo, "setl_id", st.Split.SetlID, "mid_setl", st.Mid,
+				"medfee_sumamt", st.Split.MedfeeSumamt, "fund_pay_sumamt", st.Split.FundPaySumamt,
+				"acct_pay", st.Split.AcctPay, "psn_cash_pay", st.Split.PsnCashPay)
+		}
 	case isFinal(err):
 		rec.ErrCode, rec.ErrMsg = "platform_refused", refusalMessage(err)
 		if serr := e.saveStay(sctx, rec, func(tx Tx) error {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/internal/syncbuf"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/workflow"
 )
@@ -207,7 +209,8 @@ func TestStay_Unfiled_RefusedVerbatim(t *testing.T) {
 }
 
 func TestStay_Offline_QueuedInOrderThenSynced(t *testing.T) {
-	r := newRig(t, rigOptions{})
+	var logs syncbuf.Buffer
+	r := newRig(t, rigOptions{mut: func(o *workflow.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }})
 	r.down(true)
 	ipt, total := r.stayFlow(cardShanghaiFiled, workflow.ResultQueued)
 	res, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{})
@@ -230,6 +233,9 @@ func TestStay_Offline_QueuedInOrderThenSynced(t *testing.T) {
 	rec = r.mustStay(ipt)
 	if s := rec.Final(); s == nil || s.Split.MedfeeSumamt != total || !s.Offline {
 		t.Errorf("synced settlement %+v; want %s, marked as settled from the queue", s, total)
+	} else if want := "msg=\"queued stay settled\" ipt_no=" + ipt + " setl_id=" + s.Split.SetlID; !strings.Contains(logs.String(), want) ||
+		!strings.Contains(logs.String(), "psn_cash_pay="+s.Split.PsnCashPay.String()) {
+		t.Errorf("log of the stay settled from the queue: got\n%s\nwant a line %q with its amounts, as for bills", logs.String(), want)
 	}
 	var infnos []string
 	for _, e := range r.sim.Ledger() {

@@ -178,10 +178,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // printRecords prints records as a table, times in Beijing time (the zone of the
 // status page and the platform), marked as such in the header.
 func printRecords(w io.Writer, recs []*queue.Record) {
-	const layout = "2006-01-02 15:04:05"
-	bj := func(t time.Time) string { return t.In(settle.Beijing).Format(layout) }
+	bj := func(t time.Time) string { return settle.BeijingTime(t, "en") }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tKEY\tENQUEUED (UTC+8)\tNEXT (UTC+8)\tTRIES\tREASON")
+	fmt.Fprintln(tw, "ID\tSTATE\tKEY\tENQUEUED\tNEXT\tTRIES\tREASON")
 	for _, r := range recs {
 		next := ""
 		reason := r.Reason
@@ -189,7 +188,7 @@ func printRecords(w io.Writer, recs []*queue.Record) {
 		case queue.StateReady:
 			next = bj(r.NextAt)
 		case queue.StateLeased:
-			next = "lease until " + r.LeaseUntil.In(settle.Beijing).Format(time.TimeOnly)
+			next = "lease until " + bj(r.LeaseUntil)
 		case queue.StateDone:
 			// A finished record's last failure is history, not its reason now.
 			next, reason = "done "+bj(r.DoneAt), ""

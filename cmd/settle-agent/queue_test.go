@@ -281,7 +281,7 @@ func TestPrintRecords_BeijingTime_DoneWithoutReason(t *testing.T) {
 	var b bytes.Buffer
 	printRecords(&b, recs)
 	out := b.String()
-	for _, want := range []string{"ENQUEUED (UTC+8)", "2026-12-02 00:30:00", "done 2026-12-02 00:31:00", "参保人未备案"} {
+	for _, want := range []string{"2026-12-02 00:30:00 (Beijing time)", "done 2026-12-02 00:31:00 (Beijing time)", "参保人未备案"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
