@@ -67,7 +67,7 @@ func (p *agentProc) stop(grace time.Duration) error {
 	}
 	select {
 	case <-p.done:
-		return p.err
+		return terminated(p.err)
 	case <-time.After(grace):
 		_ = p.cmd.Process.Kill()
 		<-p.done

@@ -62,6 +62,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateEVoucher(v)
 	c.validateRest(v)
 	c.validateCatalogue(v)
+	c.validateCluster(v)
 	c.validateFiles(v)
 }
 

@@ -71,8 +71,8 @@ scanner = { port = "SIM-W02-QR", protocol = "line" }
 		}
 	}
 	wantCheck(t, checks, "store", CheckOK, "2 queued, 0 failed, 0 dead")
-	wantCheck(t, checks, "item mapping", CheckOK, mapping, fmt.Sprintf("%d HIS codes", len(sim.DemoFixture().Catalogue())))
-	wantCheck(t, checks, "drop folder", CheckOK, drop+" is writable")
+	wantCheck(t, checks, "item mapping", CheckOK, filepath.ToSlash(mapping), fmt.Sprintf("%d HIS codes", len(sim.DemoFixture().Catalogue())))
+	wantCheck(t, checks, "drop folder", CheckOK, filepath.ToSlash(drop)+" is writable")
 	wantCheck(t, checks, "reader W01", CheckOK, `firmware "`+cardreader.SimFirmware+`"`)
 	wantCheck(t, checks, "scanner W02", CheckOK, "SIM-W02-QR opens")
 	wantCheck(t, checks, "platform", CheckOK, "signed in to "+s.BaseURL, "signed out again")

@@ -23,6 +23,10 @@ func (d *doctor) mapping(cfg *config.Config) {
 	}
 	fix := fmt.Sprintf("see every problem with 'settle-agent mapping check %s'; the service account must read the file", path)
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) { // said the same on every system
+		d.fail(name, path+": no such file", fix)
+		return
+	}
 	if err != nil {
 		d.fail(name, fmt.Sprintf("%s: %v", path, unwrapPathErr(err)), fix)
 		return

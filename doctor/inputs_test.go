@@ -54,7 +54,7 @@ func TestDoctor_DropFolder(t *testing.T) {
 		s := newDoctorSetup(t, nil)
 		dir := filepath.Join(t.TempDir(), "drop")
 		s.Tail += fmt.Sprintf("\n[dropfolder]\ndir = %q\n", filepath.ToSlash(dir))
-		wantCheck(t, s.Run(s.Options()), "drop folder", CheckFail, dir+" does not exist")
+		wantCheck(t, s.Run(s.Options()), "drop folder", CheckFail, filepath.ToSlash(dir)+" does not exist")
 		if _, err := os.Stat(dir); err == nil {
 			t.Errorf("doctor made %s; want it left alone", dir)
 		}

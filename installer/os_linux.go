@@ -58,6 +58,9 @@ func isInstalled(name, platform string) (known, installed bool) {
 	return true, err == nil
 }
 
+// runWaitHonoured: kardianos's Run calls RunWait on every system but Windows.
+func runWaitHonoured() bool { return true }
+
 // runnerExited: under systemd the RunWait hook returns when the runner ends,
 // and RunContext returns its error; nothing to do here.
 func runnerExited(error) {}

@@ -35,6 +35,9 @@ func isInstalled(name, platform string) (known, installed bool) { return false, 
 
 func runnerExited(error) {}
 
+// runWaitHonoured: kardianos's Run calls RunWait on every system but Windows.
+func runWaitHonoured() bool { return true }
+
 // prepareInstall only creates the folders; this OS is not supported for
 // production, and the account and permissions are left to the administrator.
 func prepareInstall(o Options, log *slog.Logger) error {

@@ -74,6 +74,10 @@ func isInstalled(name, platform string) (known, installed bool) {
 	return false, false
 }
 
+// runWaitHonoured reports whether kardianos's Run calls the RunWait hook: on
+// Windows only in a process the service control manager started.
+func runWaitHonoured() bool { return !service.Interactive() }
+
 // runnerExited: the service control manager owns the main loop, so a runner
 // that ended on its own ends the process with status 1, which the SCM treats as
 // a crash and answers with the recovery action (restart after 5 s).

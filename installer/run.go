@@ -42,7 +42,10 @@ func (s *Service) RunContext(ctx context.Context, newRunner func(ctx context.Con
 	if s.o.interactive != nil {
 		interactive = s.o.interactive()
 	}
-	if interactive {
+	if interactive || !runWaitHonoured() {
+		// kardianos's Windows Run, outside the service manager, ignores RunWait and
+		// waits for Ctrl-C alone (a cancelled ctx or a failed runner would hang it):
+		// there the foreground loop is the one that honours every way to stop.
 		return p.foreground()
 	}
 	c, err := s.config()

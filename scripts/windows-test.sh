@@ -72,6 +72,10 @@ case "${1:-}" in
 teardown) unmount; exit 0 ;;
 setup) setup; echo "windows-test: Wine root ready in $R"; exit 0 ;;
 --no-setup)
+  if [ "$(id -u)" != 0 ]; then
+    echo "windows-test: skipped: running the Wine root needs root (chroot)"
+    exit 0
+  fi
   if ! ready; then
     echo "windows-test: skipped: no Wine root in $R (run scripts/windows-test.sh setup as root, ~3 minutes)"
     exit 0

@@ -139,7 +139,7 @@ func TestOutcome_Lost2207_ReversedAndSettledOnce(t *testing.T) {
 // booked, the agent's new 2207 was refused and the bill ended failed while the
 // platform held a live settlement. Now the refusal ("already settled") is followed
 // by 5203 and the late settlement is adopted.
-func TestDefect11_BookedLate_Adopted(t *testing.T) {
+func TestQueue_BookedLate_Adopted(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.bill(cardLocalEmployee)
 	r.mustSubmit(b)
@@ -166,7 +166,7 @@ func TestDefect11_BookedLate_Adopted(t *testing.T) {
 
 // Defect 9: a session the platform forgot turned every call into a business refusal:
 // queued bills went to failed and nothing signed in again until the next day.
-func TestDefect09_ForgottenSession_SignsInAgain(t *testing.T) {
+func TestQueue_ForgottenSession_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	queued := r.queueOffline(cardLocalEmployee)
 	r.down(false)
@@ -206,7 +206,7 @@ func TestSignIn_Refused_NotOffline(t *testing.T) {
 
 // Defect 5: the settlement's day came from the agent's clock: with the machine 3 s
 // behind, a settlement booked at 00:00:01 was filed on the day before.
-func TestDefect05_SettlementDay_IsPlatformsSetlTime(t *testing.T) {
+func TestQueue_SettlementDay_IsPlatformsSetlTime(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.clock.Set(time.Date(2026, 11, 24, 0, 0, 1, 0, settle.Beijing))
 	r.skew = -3 * time.Second // the agent reads 23:59:58 of the 23rd

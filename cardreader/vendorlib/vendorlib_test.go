@@ -134,7 +134,7 @@ func TestArch_PE(t *testing.T) {
 	if got, err := vendorlib.Arch(path); err != nil || got != "386" {
 		t.Errorf("Arch(32-bit PE) = %q, %v; want 386", got, err)
 	}
-	if _, err := vendorlib.Open(path, vendorlib.SSCard); !errors.Is(err, vendorlib.ErrOpen) || (runtime.GOARCH != "386" && !strings.Contains(err.Error(), "built for 386")) {
+	if _, err := vendorlib.Open(path, vendorlib.SSCard); !errors.Is(err, vendorlib.ErrOpen) || (runtime.GOARCH != "386" && !strings.Contains(err.Error(), "built for 386") && !strings.Contains(err.Error(), "32-bit x86")) {
 		t.Errorf("Open(32-bit DLL) = %v; want ErrOpen naming its bitness", err)
 	}
 }

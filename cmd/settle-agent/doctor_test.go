@@ -30,7 +30,7 @@ base_url = "` + url + `"
 listen = "127.0.0.1:0"
 admin_token = "admin-token-0123456789"
 [store]
-dir = "` + filepath.Join(dir, "data") + `"
+dir = "` + filepath.ToSlash(filepath.Join(dir, "data")) + `"
 [[window]]
 id = "W01"
 token = "w01-token-0123456789"

@@ -33,7 +33,7 @@ func runAgent(ctx context.Context, env *cmdEnv, args []string) error {
 		return fmt.Errorf("[mapping] file %v: fix it (settle-agent mapping check %s), then start again", err, cfg.Mapping.File)
 	}
 	log, closer, err := installer.NewLogger(installer.LogOptions{
-		Level: cfg.Log.Level, Format: cfg.Log.Format, File: cfg.Log.File,
+		Level: cfg.Log.Level, Format: cfg.Log.Format, File: serviceLogFile(cfg.Log.File, service.Interactive()),
 		MaxSizeMB: cfg.Log.MaxSizeMB, MaxBackups: cfg.Log.MaxBackups,
 		Service: !service.Interactive(),
 	})
@@ -98,4 +98,16 @@ func tuneGC(env *cmdEnv) {
 	if env.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(96 << 20)
 	}
+}
+
+// serviceLogFile is where the agent logs: [log] file, or, for a service on a system
+// whose service manager keeps no log (Windows: stderr goes nowhere), the installer's
+// log file (C:\ProgramData\SettleAgent\logs\settle-agent.log), which `start` shows
+// the last lines of when the agent does not come up. Warnings and errors also go to
+// the Event Log there.
+func serviceLogFile(file string, interactive bool) string {
+	if file != "" || interactive {
+		return file
+	}
+	return installer.DefaultPlaces().LogFile
 }

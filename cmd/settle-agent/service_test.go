@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"github.com/settle-agent/settle-agent/installer"
 	"net"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ func TestInstall_RefusesBeforeCreatingAnything(t *testing.T) {
 	t.Run("Missing", func(t *testing.T) {
 		conf := filepath.Join(dir, "etc", "settle-agent.toml")
 		code, _, errOut := runCmd(t, nil, "install", "--config", conf, "--data-dir", data)
-		if code == 0 || !(strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "run as root")) {
+		if code == 0 || !(strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "run as root") || strings.Contains(errOut, "Run as administrator")) {
 			t.Errorf("install: got exit %d, stderr %q; want a refusal", code, errOut)
 		}
 		for _, p := range []string{filepath.Dir(conf), data} {
@@ -137,5 +138,19 @@ func TestRun_PortTaken_CreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "store")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("data folder after the refusal: %v; want nothing made (no store key, no store)", err)
+	}
+}
+
+// A service logs to [log] file, else to the installer's log file where the service
+// manager keeps none (Windows), the file `start` reads back; in the foreground, stderr.
+func TestServiceLogFile(t *testing.T) {
+	if got := serviceLogFile("/var/log/x.log", false); got != "/var/log/x.log" {
+		t.Errorf("configured file: got %q; want it", got)
+	}
+	if got := serviceLogFile("", true); got != "" {
+		t.Errorf("foreground without a file: got %q; want stderr (\"\")", got)
+	}
+	if got, want := serviceLogFile("", false), installer.DefaultPlaces().LogFile; got != want {
+		t.Errorf("service without a file: got %q; want the installer's %q", got, want)
 	}
 }

@@ -32,7 +32,7 @@ func (r *rig) liveRegistrations(psnNo string) int {
 
 // E2: a chronic (14) bill whose 2201 was booked but its answer lost: before 2203 the
 // platform holds the visit as 11, so 5201 must not filter by the bill's med_type.
-func TestReview_E2_Chronic_Lost2201_FoundBy5201(t *testing.T) {
+func TestBill_Chronic_Lost2201_FoundBy5201(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.chronicBill()
 	r.pf.decide = faultOnce(platform.InfnoRegister, lostAfter)

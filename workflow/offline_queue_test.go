@@ -41,7 +41,7 @@ func (r *rig) queueOffline(card string) *workflow.Record {
 
 // Defect 1: past the retry horizon the dead path panicked on a nil error; the bill
 // stayed queued for ever and a cancel answered 202 and was never applied.
-func TestDefect01_PastHorizon_BillIsDead(t *testing.T) {
+func TestQueue_PastHorizon_BillIsDead(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	rec := r.queueOffline(cardLocalEmployee)
 	r.clock.Advance(8 * 24 * time.Hour)
@@ -72,7 +72,7 @@ func TestDefect01_PastHorizon_BillIsDead(t *testing.T) {
 // Defect 2: retention counted from the day a bill was queued; a bill queued on day 1
 // and settled on day 31 was swept at once, and the HIS posting it again got a second
 // settlement.
-func TestDefect02_Retention_CountsFromSettlementDay(t *testing.T) {
+func TestQueue_Retention_CountsFromSettlementDay(t *testing.T) {
 	r := newRig(t, rigOptions{qmut: func(o *queue.Options) { o.Horizon = 60 * 24 * time.Hour }})
 	rec := r.queueOffline(cardLocalEmployee)
 	r.clock.Advance(30 * 24 * time.Hour)
@@ -111,7 +111,7 @@ func TestDefect02_Retention_CountsFromSettlementDay(t *testing.T) {
 
 // Defect 4: a bill queued before midnight and settled after it was counted on both
 // days; its refund appeared in both days' reports.
-func TestDefect04_AcrossMidnight_CountedOnSettlementDayOnly(t *testing.T) {
+func TestQueue_AcrossMidnight_CountedOnSettlementDayOnly(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.clock.Set(time.Date(2026, 11, 23, 23, 59, 0, 0, settle.Beijing))
 	rec := r.queueOffline(cardLocalEmployee)
@@ -131,7 +131,7 @@ func TestDefect04_AcrossMidnight_CountedOnSettlementDayOnly(t *testing.T) {
 // Defect 6: under the estimate policy the carried amount was released twice (a bill
 // settled through the queue, then cancelled offline, went through the success path
 // again), so max_outstanding_amount stopped bounding anything.
-func TestDefect06_Estimate_CarriedReleasedOnce(t *testing.T) {
+func TestQueue_Estimate_CarriedReleasedOnce(t *testing.T) {
 	policy, err := offline.ParsePolicy("estimate", "0.70", settle.MustMoney("1000.00"), settle.MustMoney("1000.00"))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestDefect06_Estimate_CarriedReleasedOnce(t *testing.T) {
 
 // Defect 7: an offline cancel of a failed bill was stuck for ever behind the failed
 // queue record that still headed the bill's key.
-func TestDefect07_CancelFailedBillOffline_IsApplied(t *testing.T) {
+func TestQueue_CancelFailedBillOffline_IsApplied(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	rec := r.queueOffline(cardLocalEmployee)
 	r.down(false)
@@ -218,7 +218,7 @@ func TestDefect07_CancelFailedBillOffline_IsApplied(t *testing.T) {
 // Defect 8: `settle-agent queue retry ID` with the agent stopped moved only the
 // queue record; at start the worker acked it without sending anything and the bill
 // stayed failed.
-func TestDefect08_RetryByHandWhileStopped_Settles(t *testing.T) {
+func TestQueue_RetryByHandWhileStopped_Settles(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	rec := r.queueOffline(cardLocalEmployee)
 	r.down(false)
@@ -251,7 +251,7 @@ func TestDefect08_RetryByHandWhileStopped_Settles(t *testing.T) {
 
 // Defect 10: a bill posted without created_at got the agent's clock before it was
 // hashed, so the cashier's identical retry a second later was refused with 409.
-func TestDefect10_NoCreatedAt_RetryIsSameBill(t *testing.T) {
+func TestQueue_NoCreatedAt_RetryIsSameBill(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.bill(cardLocalEmployee)
 	b.CreatedAt = time.Time{}
@@ -277,7 +277,7 @@ func TestDefect10_NoCreatedAt_RetryIsSameBill(t *testing.T) {
 
 // Found by reading: after an online 2207 was booked, a failed local save was only
 // logged and the window was told "settled" while the store still said settling.
-func TestDefect_SaveFailsAfterBooking_WindowNotToldSettled(t *testing.T) {
+func TestQueue_SaveFailsAfterBooking_WindowNotToldSettled(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.bill(cardLocalEmployee)
 	r.mustSubmit(b)
@@ -309,7 +309,7 @@ func TestDefect_SaveFailsAfterBooking_WindowNotToldSettled(t *testing.T) {
 // Found by reading: a clock jump of more than the retry horizon (or the retention)
 // killed every queued bill (or swept every settled one). The platform's clock says
 // the agent's jumped: nothing irreversible is decided on it.
-func TestDefect_ClockJump_NeitherKillsNorSweeps(t *testing.T) {
+func TestQueue_ClockJump_NeitherKillsNorSweeps(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	settled := r.bill(cardLocalResident)
 	r.mustSubmit(settled)

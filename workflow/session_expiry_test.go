@@ -15,7 +15,7 @@ import (
 
 // E1: the 2601 of a lost 2207 is refused because the platform forgot the session;
 // the reversal signs in again instead of being refused for ever.
-func TestReview_E1_ReversalAfterSessionExpiry_SignsInAgain(t *testing.T) {
+func TestBill_ReversalAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.bill(cardLocalEmployee)
 	r.mustSubmit(b)
@@ -48,7 +48,7 @@ func (r *rig) queuedThenOnline(card string) settle.Bill {
 
 // E1, the 2205 of a lost 2204 (resolved before the upload is repeated): the
 // cancellation signs in again too.
-func TestReview_E1_CancelBatchAfterSessionExpiry_SignsInAgain(t *testing.T) {
+func TestBill_CancelBatchAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.queuedThenOnline(cardLocalEmployee)
 	r.pf.decide = faultOnce(platform.InfnoFeeUpload, lostAfter)

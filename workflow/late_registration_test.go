@@ -10,7 +10,7 @@ import (
 // E3: a lost 2201 lands late, between the 5201 that did not find it and the
 // registration again, which the platform refuses (该门诊号已挂号): the visit is found
 // with 5201 and adopted.
-func TestReview_E3_Late2201_BeforeRegisterAgain_Adopted(t *testing.T) {
+func TestBill_Late2201_BeforeRegisterAgain_Adopted(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.bill(cardLocalEmployee)
 	regs := 0

@@ -31,7 +31,7 @@ func (r *rig) lostThenExpired(infno string, f fault) string {
 // S1: the 2601 of a lost 2304 is refused because the platform forgot the session;
 // the resolution signs in again (once) and asks again with a new msgid, instead of
 // being refused for ever.
-func TestReview_S1_StayReversalAfterSessionExpiry_SignsInAgain(t *testing.T) {
+func TestStay_StayReversalAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ipt := r.lostThenExpired(platform.InfnoInpatientSettle, lostBefore)
 	r.drain(10, time.Minute)
@@ -40,7 +40,7 @@ func TestReview_S1_StayReversalAfterSessionExpiry_SignsInAgain(t *testing.T) {
 
 // S1, a lost 2301 (booked): its resolution (5204, and 2302 of the lines that stand
 // when only some do) signs in again too.
-func TestReview_S1_StayLostUploadAfterSessionExpiry_SignsInAgain(t *testing.T) {
+func TestStay_StayLostUploadAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalEmployee)
@@ -67,7 +67,7 @@ func TestReview_S1_StayLostUploadAfterSessionExpiry_SignsInAgain(t *testing.T) {
 // S2: the 2601 of a lost write is refused with a message that merely contains
 // "不存在" (the person, the visit): that is no "原交易不存在". The original may stand,
 // so the write is never sent again; the stay waits, unresolved, for a person.
-func TestReview_S2_ReversalRefusedOtherwise_NeverResent(t *testing.T) {
+func TestStay_ReversalRefusedOtherwise_NeverResent(t *testing.T) {
 	for _, tc := range []struct{ infno, msg string }{
 		{platform.InfnoInpatientSettle, "人员信息不存在: psn_no P0001"},
 		{platform.InfnoAdmission, "就诊信息不存在或已撤销: mdtrt_id M0001"},
@@ -131,7 +131,7 @@ func TestReview_S2_ReversalRefusedOtherwise_NeverResent(t *testing.T) {
 // answered 原交易不存在) and the admission again, which the platform refuses as
 // already registered — here in another province's wording (platform.Phrases): the
 // visit is found with 5201 and its mdtrt_id adopted, the admission not failed.
-func TestReview_S3_Late2401_BeforeAdmitAgain_Adopted(t *testing.T) {
+func TestStay_Late2401_BeforeAdmitAgain_Adopted(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalEmployee)
@@ -169,7 +169,7 @@ func TestReview_S3_Late2401_BeforeAdmitAgain_Adopted(t *testing.T) {
 
 // S4: a 2601 answered 原交易不存在 means the lost message was never booked
 // (OutcomeNotBooked, as the bill flow logs it); one the platform undid is reversed.
-func TestReview_S4_ReversalNotFound_LoggedNotBooked(t *testing.T) {
+func TestStay_ReversalNotFound_LoggedNotBooked(t *testing.T) {
 	for _, tc := range []struct {
 		f    fault
 		want string
@@ -206,7 +206,7 @@ func TestReview_S4_ReversalNotFound_LoggedNotBooked(t *testing.T) {
 
 // S2, a withdrawal: a 2302 refused with a message that merely contains "不存在" is
 // not "nothing to cancel" — the lines stand, so the batch is not cancelled.
-func TestReview_S2_WithdrawalRefusedOtherwise_NotCancelled(t *testing.T) {
+func TestStay_WithdrawalRefusedOtherwise_NotCancelled(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalEmployee)

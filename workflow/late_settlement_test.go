@@ -14,7 +14,7 @@ import (
 // "已结算": the settlement is found with 5203 and adopted, not left failed. (Delivered
 // before the 2206 instead, the 2205 has cancelled the lines and the late 2207 is
 // refused: settled once all the same.)
-func TestReview_E4_Late2207_LandsBeforeResolution_Adopted(t *testing.T) {
+func TestBill_Late2207_LandsBeforeResolution_Adopted(t *testing.T) {
 	for _, deliverOn := range []string{platform.InfnoCancelFee, platform.InfnoFeeUpload, platform.InfnoPreSettle} {
 		t.Run(deliverOn, func(t *testing.T) {
 			r := newRig(t, rigOptions{})
