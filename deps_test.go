@@ -62,7 +62,7 @@ var allowedImports = map[string][]string{
 
 	// The HTTP adapter: the engine's results and sentinels, the queue's records, the
 	// day's report, the readers' states, the catalogue's reports.
-	"httpapi": {".", "workflow", "queue", "store", "recon", "platform", "cardreader", "ecvoucher", "catalogue"},
+	"httpapi": {".", "workflow", "queue", "store", "recon", "platform", "cardreader", "ecvoucher", "catalogue", "cluster"},
 
 	// The go-live checks take the agent's parts through their Options.
 	"doctor": {".", "config", "platform", "queue", "cardreader", "cardreader/libhost", "cardreader/vendorlib", "ecvoucher", "catalogue", "hisadapter"},
@@ -77,7 +77,7 @@ var allowedImports = map[string][]string{
 	"bench":             {".", "agent", "config", "platform", "platform/sim", "internal/simagent"},
 
 	// The admin API's client the commands share.
-	"internal/adminclient": {"catalogue", "queue"},
+	"internal/adminclient": {"catalogue", "queue", "cluster"},
 
 	// The binary wires everything.
 	"cmd/settle-agent": {"*"},

@@ -22,6 +22,7 @@ import (
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/catalogue"
+	"github.com/settle-agent/settle-agent/cluster"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/httpapi"
@@ -68,11 +69,16 @@ type Options struct {
 
 // Agent is the running program.
 type Agent struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
-	store   *store.Store
+	cfg  *config.Config
+	log  *slog.Logger
+	now  func() time.Time
+	opts Options
+	// st is where the engine keeps its documents: the bbolt file of one machine
+	// (bolt) or the group's etcd (storage.go, cluster.go); node is this machine's
+	// place in its group (nil on a single machine).
+	st      storage
+	bolt    *store.Store
+	node    *cluster.Node
 	client  *platform.Client
 	engine  *workflow.Engine
 	api     *httpapi.Server
@@ -85,9 +91,12 @@ type Agent struct {
 	mu         sync.Mutex
 	listenAddr string
 	hl7Addr    string
-	closing    bool
-	wg         sync.WaitGroup
-	closeOnce  sync.Once
+	// intake paces every HIS input together (startHIS makes it; the drop folder,
+	// started later, shares it).
+	intake    *hisadapter.Intake
+	closing   bool
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // New opens the store and builds every part from cfg; nothing is served until Run.
@@ -109,36 +118,42 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("[offline]: %w", err)
 	}
-	old := make([]string, len(cfg.Store.OldKeys))
-	for i, k := range cfg.Store.OldKeys {
-		old[i] = k.Value()
+	if cfg.Cluster != nil {
+		err = a.openGroup()
+	} else {
+		err = a.openBolt()
 	}
-	a.store, err = store.Open(cfg.Store.Dir, &store.Options{Key: cfg.Store.Key.Value(), OldKeys: old, Logger: a.log,
-		Queue: queue.Options{
-			Horizon:   cfg.Offline.RetryHorizon.Duration,
-			Retention: cfg.Store.Retention.Duration,
-			LeaseTime: 2*cfg.Platform.Timeout.Duration + 30*time.Second,
-			// A queued bill is retried at least every 30 s: when a flaky line steadies,
-			// no bill waits minutes in backoff.
-			MinBackoff: time.Second,
-			MaxBackoff: 30 * time.Second,
-			Now:        a.now,
-		}})
 	if err != nil {
 		return nil, err
-	}
-	if n := a.store.ReleasedLeases(); n > 0 {
-		a.log.Warn("resuming queued bills left in flight by a previous run", "count", n)
 	}
 	if err := a.init(policy); err != nil {
 		a.Close()
 		return nil, err
 	}
-	if err := a.engine.Recover(context.Background()); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("recover in-flight bills: %w", err)
+	if a.node == nil {
+		// One machine: what the last run left half done is queued now. In a group
+		// the leader does it (workflow.Engine.RunLeader), under its fence.
+		if err := a.engine.Recover(context.Background()); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("recover in-flight bills: %w", err)
+		}
 	}
 	return a, nil
+}
+
+// QueueOptions are the durable queue's settings from the configuration, the same
+// for the bbolt file and the group's etcd.
+func QueueOptions(cfg *config.Config, now func() time.Time) queue.Options {
+	return queue.Options{
+		Horizon:   cfg.Offline.RetryHorizon.Duration,
+		Retention: cfg.Store.Retention.Duration,
+		LeaseTime: 2*cfg.Platform.Timeout.Duration + 30*time.Second,
+		// A queued bill is retried at least every 30 s: when a flaky line steadies,
+		// no bill waits minutes in backoff.
+		MinBackoff: time.Second,
+		MaxBackoff: 30 * time.Second,
+		Now:        now,
+	}
 }
 
 // PlatformOptions are the platform client's options from the configuration (the
@@ -188,21 +203,25 @@ func (a *Agent) init(policy offline.Policy) error {
 		return fmt.Errorf("platform client: %w", err)
 	}
 	a.client = client
-	reserved, err := a.store.MsgidReservation()
+	reserved, err := a.st.msgids.Reserved()
 	if err != nil {
 		return err
 	}
+	node := cfg.Hospital.MsgidNode
+	if cfg.Cluster != nil {
+		node = cfg.Cluster.NodeDigit
+	}
 	msgids, err := platform.NewMsgidGenerator(platform.MsgidOptions{
 		FixmedinsCode: cfg.Hospital.FixmedinsCode,
-		Node:          cfg.Hospital.MsgidNode,
+		Node:          node,
 		Now:           a.now,
 		Reserved:      reserved,
-		Reserve:       a.store.ReserveMsgids,
+		Reserve:       a.st.msgids.Reserve,
 	})
 	if err != nil {
 		return fmt.Errorf("msgid generator: %w", err)
 	}
-	if !a.store.Sealed() {
+	if !a.st.sealed {
 		a.log.Warn("no [store] key: patients' data is stored unencrypted; set one (openssl rand -base64 32)", "setting", "store.key")
 	}
 	if err := a.openCatalogue(client, msgids); err != nil {
@@ -221,7 +240,7 @@ func (a *Agent) init(policy offline.Policy) error {
 	}
 	obs := &observer{}
 	a.engine, err = workflow.New(workflow.Options{
-		Store: a.store, Platform: client, Msgids: msgids, Mapper: mapItems, Observer: obs,
+		Store: a.st.docs, Locker: a.st.locker, Platform: client, Msgids: msgids, Mapper: mapItems, Observer: obs,
 		Logger: a.log, Now: a.now,
 		Admdvs: cfg.Hospital.Admdvs,
 		Windows: func(id string) bool {
@@ -254,13 +273,13 @@ func (a *Agent) init(policy offline.Policy) error {
 		Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
 	a.api, err = httpapi.New(httpapi.Options{
 		Bills: a.engine, Stays: a.engine, Persons: a.engine, Link: a.engine, Jobs: a.engine,
-		Queue: a.store.Queue(), Reconciler: rec, Cards: cards,
+		Queue: a.st.queue, Reconciler: rec, Cards: cards, Cluster: a.apiCluster(),
 		Listen: cfg.API.Listen, HostNames: cfg.API.HostNames, AdminToken: cfg.API.AdminToken.Value(), Windows: apiWindows(cfg),
 		TLSCert: cfg.API.TLSCert, TLSKey: cfg.API.TLSKey, ClientCA: cfg.API.ClientCA,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, RateLimit: cfg.API.RateLimit,
 		ReadTimeout: cfg.API.ReadTimeout.Duration, WriteTimeout: cfg.API.WriteTimeout.Duration, IdleTimeout: cfg.API.IdleTimeout.Duration,
 		Language: cfg.API.Language, Hospital: cfg.Hospital.FixmedinsName + " (" + cfg.Hospital.FixmedinsCode + ")",
-		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue, Backup: a.store,
+		Readers: a.readerStates, Mapping: a.mappingStatus, Closing: a.isClosing, Catalogue: a.catalogue, Backup: a.st.backup,
 		Demand: a.rd.demand, RemoteReaders: a.remoteHandler(), DecodeVoucher: a.decodeVoucher,
 		Version: a.opts.Version, Logger: a.log, Now: a.now,
 	})
@@ -376,7 +395,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 4)
 	a.goRun(func() { errc <- a.api.Serve(srv, ln) })
 	a.engine.SignIn(ctx, false)
-	a.goRun(func() { a.engine.Run(workCtx) })
+	if a.node == nil {
+		a.goRun(func() { a.engine.Run(workCtx) })
+		a.goRun(func() { a.runDropFolder(workCtx) })
+	} else {
+		// Each node probes and signs in on its own session; the leader alone drains
+		// the queue, sweeps retention and reads the drop folder (cluster.go).
+		a.goRun(func() { a.engine.RunNode(workCtx) })
+		a.goRun(func() { a.lead(workCtx) })
+	}
 	if a.mapping != nil {
 		a.goRun(func() { _ = a.mapping.Run(workCtx) })
 	}
@@ -423,7 +450,7 @@ func (a *Agent) Close() error {
 		if a.catStore != nil {
 			a.catStore.Close()
 		}
-		err = a.store.Close()
+		err = a.st.close()
 	})
 	return err
 }
@@ -434,8 +461,14 @@ func (a *Agent) isClosing() bool {
 	return a.closing
 }
 
-// Store exposes the durable store's queue (the queue commands and tests read it).
-func (a *Agent) Store() *queue.Store { return a.store.Queue() }
+// Store exposes the durable store's queue (the queue commands and tests read it);
+// nil in a group, whose queue is in etcd.
+func (a *Agent) Store() *queue.Store {
+	if a.bolt == nil {
+		return nil
+	}
+	return a.bolt.Queue()
+}
 
 func macAddress() string {
 	ifs, _ := net.Interfaces()

@@ -26,12 +26,16 @@ func (s hisSink) SubmitBill(ctx context.Context, b settle.Bill, source string) e
 	return err
 }
 
-// startHIS starts the HL7 v2/MLLP listener and the drop folder when configured.
+// startHIS starts the HL7 v2/MLLP listener when configured (the drop folder is
+// runDropFolder).
 // The listener is opened here so that a taken port fails the start loudly.
 func (a *Agent) startHIS(ctx context.Context) error {
 	sink := hisSink{a}
 	// One intake for every HIS input: the drop folder cannot go around message_rate.
 	intake := hisadapter.NewIntake(a.cfg.HL7.MessageRate, 0)
+	a.mu.Lock()
+	a.intake = intake
+	a.mu.Unlock()
 	if addr := a.cfg.HL7.Listen; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -77,27 +81,32 @@ func (a *Agent) startHIS(ctx context.Context) error {
 			}
 		})
 	}
-	if dir := a.cfg.DropFolder.Dir; dir != "" {
-		df := &hisadapter.DropFolder{
-			Dir:           dir,
-			Encoding:      a.cfg.DropFolder.Encoding,
-			QuietTime:     a.cfg.DropFolder.QuietTime.Duration,
-			PollInterval:  a.cfg.DropFolder.PollInterval.Duration,
-			Sink:          sink,
-			Logger:        a.log.With("input", "dropfolder"),
-			Now:           a.now,
-			DefaultWindow: a.cfg.DropFolder.DefaultWindow,
-			Windows:       a.cfg.DropFolder.Windows,
-			Intake:        intake,
-			MaxFileBills:  a.cfg.DropFolder.MaxFileBills,
-		}
-		a.goRun(func() {
-			if err := df.Run(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("drop folder stopped", "err", err)
-			}
-		})
-	}
 	return nil
+}
+
+// runDropFolder reads the drop folder until ctx ends (on one machine always, in a
+// group on the leader only, under its fence); without [dropfolder] dir it returns.
+func (a *Agent) runDropFolder(ctx context.Context) {
+	dir := a.cfg.DropFolder.Dir
+	if dir == "" {
+		return
+	}
+	df := &hisadapter.DropFolder{
+		Dir:           dir,
+		Encoding:      a.cfg.DropFolder.Encoding,
+		QuietTime:     a.cfg.DropFolder.QuietTime.Duration,
+		PollInterval:  a.cfg.DropFolder.PollInterval.Duration,
+		Sink:          hisSink{a},
+		Logger:        a.log.With("input", "dropfolder"),
+		Now:           a.now,
+		DefaultWindow: a.cfg.DropFolder.DefaultWindow,
+		Windows:       a.cfg.DropFolder.Windows,
+		Intake:        a.intake,
+		MaxFileBills:  a.cfg.DropFolder.MaxFileBills,
+	}
+	if err := df.Run(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("drop folder stopped", "err", err)
+	}
 }
 
 // HL7Addr is the address of the MLLP listener once Run started it ("" when off).

@@ -41,6 +41,9 @@ type Config struct {
 	DropFolder DropFolder `toml:"dropfolder"`
 	Log        Log        `toml:"log"`
 	EVoucher   EVoucher   `toml:"evoucher"`
+	// Cluster is the group of front-end machines this agent belongs to (cluster.go);
+	// nil without a [cluster] section: one machine, one bbolt file.
+	Cluster *Cluster `toml:"cluster,omitempty"`
 
 	// src says where each key came from (file line or environment variable), for errors.
 	src sources

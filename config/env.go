@@ -33,10 +33,13 @@ func (c *Config) envFields() []envField {
 	rt := root.Type()
 	for i := 0; i < rt.NumField(); i++ {
 		sec := tomlName(rt.Field(i))
-		if sec == "" || rt.Field(i).Type.Kind() != reflect.Struct {
+		sv := root.Field(i)
+		if sv.Kind() == reflect.Pointer && sv.Type().Elem().Kind() == reflect.Struct && !sv.IsNil() {
+			sv = sv.Elem() // an optional section ([cluster]) the file has
+		}
+		if sec == "" || sv.Kind() != reflect.Struct {
 			continue
 		}
-		sv := root.Field(i)
 		st := sv.Type()
 		for j := 0; j < st.NumField(); j++ {
 			name := tomlName(st.Field(j))

@@ -161,6 +161,23 @@ dir = ""                             # empty: off
 # windows = []                       # windows the folder takes bills for; empty: every one
 # max_file_bills = 5000              # a file with more bills goes to error/ whole
 
+# [cluster]                          # a group of front-end machines on etcd (docs/cluster.md);
+#                                    #   without this section: one machine, one bbolt file
+# node = "fe1"                       # this front-end's name in the group, [a-z0-9-]{1,32}
+# node_digit = 1                     # 0-9, unique in the group: first digit of its msgids
+# etcd = "embedded"                  # embedded (this agent runs a member) | external
+# peers = ["fe1=http://127.0.0.1:2380"]   # every member as name=peer URL; between machines
+#                                    #   https://, e.g. "fe2=https://10.0.0.2:2380"
+# client_url = "http://127.0.0.1:2379"   # embedded: where this member serves etcd clients
+# endpoints = []                     # external: ["https://etcd1:2379", ...]
+# ca_file = ""                       # TLS for peer and client traffic: required on any
+# cert_file = ""                     #   address but loopback
+# key_file = ""
+# quota_bytes = 2147483648           # etcd's quota, at most 8589934592 (8 GiB)
+# lease = "2s"                       # a silent node's leadership ends this long after
+# history = "1h"                     # etcd history kept before the leader compacts it
+# defrag_interval = "24h"            # how often the leader defragments every member
+
 # [log]
 # level = "info"                     # debug | info | warn | error
 # format = "text"                    # text | json

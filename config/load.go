@@ -82,6 +82,7 @@ func Parse(data []byte, name string, getenv func(string) string) (*Config, error
 		c.Windows = []Window{defaultWindow()}
 	}
 	c.fillPortDefaults()
+	c.fillClusterDefaults()
 	c.applyEnv(getenv, v)
 	base := "."
 	if name != "" {

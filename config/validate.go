@@ -61,6 +61,7 @@ func (c *Config) validate(v *ValidationError) {
 	c.validateEVoucher(v)
 	c.validateRest(v)
 	c.validateCatalogue(v)
+	c.validateCluster(v)
 	c.validateFiles(v)
 }
 

@@ -74,6 +74,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/stays/{ipt_no}/cancel-settlement", win(s.handleCancelStaySettlement))
 	mux.Handle("POST /v1/stays/{ipt_no}/cancel", win(s.handleCancelStay))
 
+	mux.Handle("GET /v1/cluster", adm(s.handleCluster))
 	mux.Handle("GET /v1/queue", adm(s.handleQueueList))
 	mux.Handle("GET /v1/queue/{id}", adm(s.handleQueueGet))
 	mux.Handle("POST /v1/queue/{id}/retry", adm(s.handleQueueRetry))
@@ -150,6 +151,10 @@ func (s *Server) auth(adminOnly bool, next http.HandlerFunc) http.Handler {
 		if !s.hard.allowToken(callerKey(c)) {
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusTooManyRequests, errorBody("rate_limited", "too many requests with this token; slow down and retry", nil))
+			return
+		}
+		if !c.admin && s.noQuorum() {
+			s.writeNoQuorum(w, r) // never settle on this node's own memory
 			return
 		}
 		if adminOnly && !c.admin {

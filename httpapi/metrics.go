@@ -52,6 +52,9 @@ func newMetrics(s *Server) *Metrics {
 	m.reg.MustRegister(&queueCollector{a: s})
 	m.reg.MustRegister(&stayCollector{a: s})
 	m.reg.MustRegister(&readerCollector{a: s})
+	if s.o.Cluster != nil {
+		m.reg.MustRegister(&clusterCollector{a: s})
+	}
 	return m
 }
 

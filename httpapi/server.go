@@ -87,6 +87,8 @@ type Options struct {
 	Closing func() bool
 	// Catalogue is the agent's catalogue (catalogue.go); nil: its endpoints answer 404.
 	Catalogue Catalogue
+	// Cluster is this node's group (cluster.go); nil on a single machine.
+	Cluster Cluster
 	// Backup copies the store for `settle-agent backup` (backup.go); nil: not offered.
 	Backup  StoreCopier
 	Version string

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"html/template"
 	"net/http"
@@ -94,6 +95,15 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	online, _, _ := s.o.Link.Breaker().State()
 	readers := append([]cardreader.State{}, s.o.Readers()...)
 	body := map[string]any{"store": "ok", "online": online, "readers": readers}
+	if s.o.Cluster != nil {
+		body["quorum"] = s.o.Cluster.Quorum()
+	}
+	if s.noQuorum() {
+		body["store"] = "no_quorum"
+		body["error"] = noQuorumMessage[langEn]
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
 	if err != nil || s.o.Closing() {
 		body["store"] = "unavailable"
 		if err != nil {
@@ -181,6 +191,9 @@ type statusPage struct {
 	// shows only the newest pageLimit.
 	AttentionN, RefusedN, WaitingN int
 	Now                            time.Time
+	// ClusterWarning is the line about the group's etcd quota ("" below 80% or on a
+	// single machine).
+	ClusterWarning string
 }
 
 // attentionRow is one bill that needs IT or a person, and why (a pageText key).
@@ -294,6 +307,11 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		p.OtherLang = langZh
 	}
 	p.Settled = st.Bills[workflow.StateSettled]
+	if s.o.Cluster != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		p.ClusterWarning = clusterWarning(s.o.Cluster.Status(ctx), lang)
+		cancel()
+	}
 	waiting, _ := s.o.Bills.Bills(workflow.StatePresettled, "", 200, time.Time{})
 	failed, _ := s.o.Bills.Bills(workflow.StateFailed, "", 200, time.Time{})
 	dead, _ := s.o.Bills.Bills(workflow.StateDead, "", pageLimit, time.Time{})

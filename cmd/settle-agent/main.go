@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"reader-host": {"drive a card reader for the agent: a vendor library's child (--stdio) or a reader on the cashier's PC (--agent)", runReaderHost},
 	"backup":      {"copy the store and its key into a new folder, also while the agent runs (backup [--config FILE] DIR)", runBackup},
 	"restore":     {"put a backup back into the data folder while the agent is stopped (restore [--config FILE] [--replace] DIR)", runRestore},
+	"cluster":     {"show this machine's group of front-end machines (cluster status; docs/cluster.md)", runCluster},
 	"bench":       {"measure this machine (bench queue | bench e2e)", runBench},
 	"version":     {"print version, commit and Go version", runVersion},
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent/catalogue"
+	"github.com/settle-agent/settle-agent/cluster"
 	"github.com/settle-agent/settle-agent/queue"
 )
 
@@ -249,4 +250,11 @@ func (c *Client) UploadMapping(ctx context.Context, dryRun bool) (*catalogue.Upl
 		return nil, err
 	}
 	return &rep, nil
+}
+
+// Cluster is the group of front-end machines as the agent sees it (GET /v1/cluster).
+func (c *Client) Cluster(ctx context.Context) (cluster.Status, error) {
+	var st cluster.Status
+	_, err := c.do(ctx, http.MethodGet, "/v1/cluster", "", nil, &st)
+	return st, err
 }
