@@ -77,6 +77,9 @@ func TestDoctor_Platform_TLS(t *testing.T) {
 	s.BaseURL = srv.URL
 
 	t.Run("UntrustedCertificate", func(t *testing.T) {
+		if underWine() {
+			t.Skip("Wine: the TLS handshake with an unknown root ends in the 3 s deadline here, not in a certificate error (as observed under Wine 10); Windows verifies the chain")
+		}
 		checks := s.Run(s.Options())
 		c := wantCheck(t, checks, "platform", CheckFail, "certificate")
 		if !strings.Contains(c.Fix, "ca_file") {
