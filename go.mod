@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/creack/pty v1.1.24
 	github.com/ebitengine/purego v0.11.3
+	github.com/emmansun/gmsm v0.44.0
 	github.com/go-resty/resty/v2 v2.17.2
 	github.com/kardianos/service v1.3.0
 	github.com/klauspost/compress v1.20.3

@@ -182,10 +182,12 @@ func PlatformOptions(cfg *config.Config) platform.Options {
 			SessionExpired:    cfg.Platform.Phrases.SessionExpired,
 			NothingToCancel:   cfg.Platform.Phrases.NothingToCancel,
 			AlreadyRegistered: cfg.Platform.Phrases.AlreadyRegistered,
+			EnvelopeRefused:   cfg.Platform.Phrases.EnvelopeRefused,
 			AlreadyDischarged: cfg.Platform.Phrases.AlreadyDischarged,
 			NotDischarged:     cfg.Platform.Phrases.NotDischarged,
 			LinesDiffer:       cfg.Platform.Phrases.LinesDiffer,
 		},
+		Crypto: cfg.Platform.Crypto.Settings(),
 	}
 }
 

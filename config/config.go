@@ -84,6 +84,8 @@ type Platform struct {
 	// ([platform.phrases]); a list left out keeps the agent's defaults
 	// (docs/platform.md, "Refusals the agent recognises").
 	Phrases PlatformPhrases `toml:"phrases,omitempty"`
+	// Crypto is the 国密 envelope some provinces require ([platform.crypto], crypto.go).
+	Crypto PlatformCrypto `toml:"crypto,omitempty"`
 }
 
 // PlatformPhrases are the err_msg wordings that mark a refusal the agent acts on.
@@ -94,6 +96,7 @@ type PlatformPhrases struct {
 	SessionExpired    []string `toml:"session_expired,omitempty"`
 	NothingToCancel   []string `toml:"nothing_to_cancel,omitempty"`
 	AlreadyRegistered []string `toml:"already_registered,omitempty"`
+	EnvelopeRefused   []string `toml:"envelope_refused,omitempty"`
 	AlreadyDischarged []string `toml:"already_discharged,omitempty"`
 	NotDischarged     []string `toml:"not_discharged,omitempty"`
 	LinesDiffer       []string `toml:"lines_differ,omitempty"`

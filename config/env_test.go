@@ -80,7 +80,7 @@ func TestEnv_EveryScalarKey(t *testing.T) {
 	fs := Default().envFields()
 	want := 0
 	for _, k := range knownKeys() {
-		if strings.Count(k, ".") == 1 && !strings.HasPrefix(k, "window.") && k != "store.old_keys" && k != "platform.paths" && k != "platform.phrases" &&
+		if strings.Count(k, ".") == 1 && !strings.HasPrefix(k, "window.") && k != "store.old_keys" && k != "platform.paths" && k != "platform.phrases" && k != "platform.crypto" &&
 			k != "hl7.allow_from" && k != "hl7.windows" && k != "dropfolder.windows" && k != "api.host_names" && // lists: the file only
 			!strings.HasPrefix(k, "cluster.") { // an optional section: only when the file has it
 			want++

@@ -56,10 +56,23 @@ ca_file = ""                         # PEM CA of the platform; empty: system roo
 # paths = { "2207" = "/fsi/api/outpatientSettleService/saveSettletmentV2" }   # per-infno path
 #                                    #   (or a [platform.paths] table); others use path
 # file_in_array = false              # 9101 sends the file as an array of bytes, not base64
-# phrases = { original_not_found = ["原交易不存在"], already_settled = ["已结算"], session_expired = ["签到编号"], nothing_to_cancel = ["无可撤销"], already_registered = ["已挂号"], already_discharged = ["已办理出院"], not_discharged = ["未出院"], lines_differ = ["不符"] }
+# phrases = { original_not_found = ["原交易不存在"], already_settled = ["已结算"], session_expired = ["签到编号"], nothing_to_cancel = ["无可撤销"], already_registered = ["已挂号"], already_discharged = ["已办理出院"], not_discharged = ["未出院"], lines_differ = ["不符"], envelope_refused = ["解密失败", "验签失败"] }
 #                                    #   the province's err_msg wordings of the refusals the
 #                                    #   agent acts on; a list given replaces that kind's
 #                                    #   defaults (docs/platform.md)
+
+# [platform.crypto]                  # 国密 envelopes, only where the province requires them (docs/platform.md);
+#                                    #   a table, or inline in [platform]: crypto = { mode = "sm4", ... }
+# mode = ""                          # "" plain JSON | "sm4": input/output SM4-encrypted (enctype SM4)
+# app_id = ""                        # the app id the province issued (16 characters or more)
+# app_secret = ""                    # the app secret it issued: "file:/etc/settle-agent/app_secret" or "env:NAME"
+# sign = ""                          # "" | "sm3" | "sm2": signtype, the signature in cainfo
+# private_key_file = ""              # sign = "sm2": the hospital's SM2 private key (PEM)
+# platform_public_key_file = ""      # the platform's SM2 public key: its answers must then be signed
+# sm2_user_id = "1234567812345678"
+# encoding = "hex"                   # ciphertext as hex (default) or base64
+# cipher = "ecb"                     # SM4 ecb (default) or cbc with iv
+# iv = ""                            # cbc: 16 characters or 32 hex digits
 
 [api]
 listen = "127.0.0.1:8420"

@@ -132,6 +132,7 @@ func (c *Config) secretFields() []namedSecret {
 		{"platform.token", &c.Platform.Token},
 		{"api.admin_token", &c.API.AdminToken},
 		{"store.key", &c.Store.Key},
+		{"platform.crypto.app_secret", &c.Platform.Crypto.AppSecret},
 	}
 	for i := range c.Store.OldKeys {
 		out = append(out, namedSecret{fmt.Sprintf("store.old_keys[%d]", i), &c.Store.OldKeys[i]})
@@ -164,6 +165,12 @@ func secretFiles(path string) []secretFile {
 			}
 			out = append(out, secretFile{s.field, p})
 		}
+	}
+	if p := c.Platform.Crypto.PrivateKeyFile; p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		out = append(out, secretFile{"platform.crypto.private_key_file", p})
 	}
 	return out
 }

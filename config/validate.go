@@ -54,6 +54,7 @@ var (
 func (c *Config) validate(v *ValidationError) {
 	c.validateHospital(v)
 	c.validatePlatform(v)
+	c.validateCrypto(v)
 	c.validateAPI(v)
 	c.validateStore(v)
 	c.validateWindows(v)

@@ -16,6 +16,7 @@ import (
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/platform/gmcodec"
 )
 
 // doctorOpter is the operator number doctor signs in as, so the platform's log
@@ -63,7 +64,11 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 	po.Now, po.Logger, po.MaxIdleConnsPerHost = d.o.Now, d.log, 1
 	client, err := platform.NewClient(po)
 	if err != nil {
-		d.fail(name, err.Error(), "check [platform] base_url, ca_file, cert_file and key_file")
+		fix := "check [platform] base_url, ca_file, cert_file and key_file"
+		if errors.Is(err, gmcodec.ErrSettings) {
+			fix = "fix the [platform.crypto] keys named (settle-agent config check names each); use what the province issued"
+		}
+		d.fail(name, err.Error(), fix)
 		return signIn{}
 	}
 	defer client.Close()
@@ -92,8 +97,12 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 			signedOut += "; the running agent still works offline: it tries again every [platform] probe_interval"
 		}
 	}
-	d.ok(name, fmt.Sprintf("signed in to %s as %s in %v (sign_no %s; %s)", cfg.Platform.BaseURL,
-		cfg.Hospital.FixmedinsCode, latency, out.Signinoutb.SignNo, signedOut))
+	envelope := ""
+	if cfg.Platform.Crypto.Mode != "" || cfg.Platform.Crypto.Sign != "" {
+		envelope = fmt.Sprintf(" with 国密 envelopes (mode %q, sign %q)", cfg.Platform.Crypto.Mode, cfg.Platform.Crypto.Sign)
+	}
+	d.ok(name, fmt.Sprintf("signed in to %s as %s%s in %v (sign_no %s; %s)", cfg.Platform.BaseURL,
+		cfg.Hospital.FixmedinsCode, envelope, latency, out.Signinoutb.SignNo, signedOut))
 	return signIn{resp: resp, at: at}
 }
 
@@ -101,7 +110,12 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 func explainPlatformErr(cfg *config.Config, err error) (detail, fix string) {
 	detail = err.Error()
 	line := "check [platform] base_url and the 金保 line (is the front-end machine's route to the platform up?)"
+	var refusal *platform.EnvelopeRefusal
 	switch {
+	case errors.As(err, &refusal):
+		return detail, "the platform could not decrypt or verify doctor's envelope: " + refusal.Settings()
+	case errors.Is(err, platform.ErrBadResponse) && strings.Contains(detail, "[platform.crypto]"):
+		return detail, "the platform's answer could not be opened or its signature does not verify: check the [platform.crypto] keys the error names against what the province issued"
 	case errors.Is(err, platform.ErrUnauthorized):
 		if cfg.Platform.Paasid == "" {
 			return detail, "the gateway wants signed calls: set [platform] paasid and token to what the platform issued for this hospital"

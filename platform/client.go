@@ -24,6 +24,7 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	settle "github.com/settle-agent/settle-agent"
+	"github.com/settle-agent/settle-agent/platform/gmcodec"
 )
 
 // Defaults of Options.
@@ -78,6 +79,12 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets one line per call, without personal data (nil: discard).
 	Logger *slog.Logger
+	// Crypto is [platform.crypto]: the 国密 envelope of provinces that encrypt or sign
+	// it. NewClient makes its Codec from it when Codec is nil; empty: plain JSON.
+	Crypto gmcodec.Settings
+	// Codec encrypts and signs every envelope and opens every answer; nil: the
+	// gmcodec.Codec of Crypto.
+	Codec EnvelopeCodec
 	// MaxIdleConnsPerHost sizes the keep-alive pool (DefaultMaxIdleConnsPerHost). It also
 	// caps the open connections: callers beyond it wait for a free connection (within
 	// their deadline; one that never got a connection is ErrNotSent).
@@ -103,6 +110,7 @@ type Client struct {
 	phrases   Phrases
 	transport *http.Transport
 	rc        *resty.Client
+	codec     EnvelopeCodec // nil: plain
 	log       *slog.Logger
 
 	mu     sync.RWMutex
@@ -142,6 +150,13 @@ func NewClient(o Options) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("platform base_url %q: want https://host[:port] (or http:// for a simulator): %w", o.BaseURL, settle.ErrInvalid)
 	}
+	if o.Codec == nil {
+		gm, err := gmcodec.New(o.Crypto)
+		if err != nil {
+			return nil, fmt.Errorf("[platform.crypto]: %w", err)
+		}
+		o.Codec = gm
+	}
 	tlsConf, err := tlsConfig(o)
 	if err != nil {
 		return nil, err
@@ -172,7 +187,11 @@ func NewClient(o Options) (*Client, error) {
 		phrases:   o.Phrases.orDefault(),
 		transport: tr,
 		rc:        rc,
+		codec:     o.Codec,
 		log:       log,
+	}
+	if o.Codec != nil && o.Codec.Describe() == "plain" {
+		c.codec = nil // an empty [platform.crypto]: no work per envelope
 	}
 	return c, nil
 }
@@ -278,9 +297,24 @@ func (c *Client) call(ctx context.Context, infno string, m Meta, input, output a
 
 // answer decodes and classifies an envelope body.
 func (c *Client) answer(infno string, m Meta, body []byte, output any) (*Response, error) {
+	body, signed, err := c.openAnswer(infno, body)
+	if err != nil {
+		return nil, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+	}
 	resp, err := DecodeResponse(body)
 	if err != nil {
 		return nil, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
+	}
+	if resp.Infcode == InfcodeOK && !signed && c.codec != nil && c.codec.RequiresSignedAnswers() {
+		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid,
+			badf("%s answer carries no signature (cainfo) though [platform.crypto] platform_public_key_file is set", infno))
+	}
+	if resp.Infcode != InfcodeOK && resp.Infcode != InfcodeSystemError && c.phrases.envelopeRefused(resp.ErrMsg) {
+		mode := "plain"
+		if c.codec != nil {
+			mode = c.codec.Describe()
+		}
+		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, &EnvelopeRefusal{Infno: infno, Infcode: resp.Infcode, ErrMsg: resp.ErrMsg, Mode: mode})
 	}
 	if err := c.phrases.InfcodeError(infno, resp); err != nil {
 		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, err)
@@ -329,6 +363,9 @@ func (c *Client) exchange(ctx context.Context, infno string, m Meta, input any, 
 	body, err := json.Marshal(c.Envelope(infno, m, in))
 	if err != nil {
 		return nil, fmt.Errorf("call %s %s: marshal envelope: %v: %w", infno, m.Msgid, err, ErrNotSent)
+	}
+	if body, err = c.sealRequest(infno, m.Msgid, body); err != nil {
+		return nil, err
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)

@@ -36,6 +36,12 @@ var (
 	// IT must fix the configuration or the clock.
 	ErrUnauthorized = errors.New("platform gateway refused the signature (HTTP 401): check paasid, token and the clock")
 
+	// ErrEnvelopeRefused marks the platform's refusal of an envelope it could not
+	// decrypt or whose signature did not verify (解密失败, 验签失败; an
+	// *EnvelopeRefusal): nothing was processed. Like ErrUnauthorized it is
+	// OutcomeNotSent: IT must fix [platform.crypto]; bills wait, none fails for it.
+	ErrEnvelopeRefused = errors.New("the platform could not decrypt or verify the envelope: check [platform.crypto]")
+
 	// ErrOriginalNotFound marks a business refusal of a reversal (2601) saying the
 	// original transaction does not exist (原交易不存在): the platform does not hold what
 	// omsgid would have booked, so for the caller it is "not booked now". It is always
@@ -159,7 +165,8 @@ func (o Outcome) String() string {
 }
 
 // Classify maps an error returned by Client.Call to its outcome. nil is OutcomeOK;
-// ErrUnauthorized is OutcomeNotSent (the gateway refused it before any processing); an
+// ErrUnauthorized and ErrEnvelopeRefused are OutcomeNotSent (the gateway or the
+// platform refused it before any processing); an
 // error of no known class is OutcomeUnknown, the safe assumption.
 func Classify(err error) Outcome {
 	switch {
@@ -167,7 +174,7 @@ func Classify(err error) Outcome {
 		return OutcomeOK
 	case errors.Is(err, ErrBusiness):
 		return OutcomeBusiness
-	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotSent):
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrEnvelopeRefused), errors.Is(err, ErrNotSent):
 		return OutcomeNotSent
 	}
 	return OutcomeUnknown

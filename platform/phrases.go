@@ -21,6 +21,9 @@ type Phrases struct {
 	// AlreadyRegistered: a registration (2201, 2401) under a visit number that is
 	// already registered. Recognised for 2201 and 2401 only.
 	AlreadyRegistered []string `toml:"already_registered" json:"already_registered"`
+	// EnvelopeRefused: the platform could not decrypt the envelope or verify its
+	// signature (ErrEnvelopeRefused). Recognised for every infno, before the others.
+	EnvelopeRefused []string `toml:"envelope_refused" json:"envelope_refused"`
 	// AlreadyDischarged: a discharge (2402) of a stay the platform holds discharged
 	// already. Recognised for 2402 only.
 	AlreadyDischarged []string `toml:"already_discharged" json:"already_discharged"`
@@ -40,6 +43,7 @@ var DefaultPhrases = Phrases{
 	SessionExpired:    []string{"签到编号", "sign_no", "未签到", "请先签到", "重新签到", "签到已失效", "签到失效", "签到信息不存在", "会话已失效", "会话失效", "session expired"},
 	NothingToCancel:   []string{"无可撤销", "没有可撤销", "无待撤销", "不存在或已撤销", "已全部撤销", "nothing to cancel"},
 	AlreadyRegistered: []string{"已挂号", "重复挂号", "门诊号重复", "已登记", "已办理入院", "不能重复入院", "already registered"},
+	EnvelopeRefused:   []string{"解密失败", "解密异常", "解密错误", "验签失败", "验签不通过", "签名验证失败", "签名校验失败", "验证签名失败", "decrypt failed", "signature verification failed"},
 	AlreadyDischarged: []string{"已办理出院", "already discharged"},
 	NotDischarged:     []string{"未办理出院", "未出院", "not discharged"},
 	LinesDiffer:       []string{"不符", "lines differ"},
@@ -53,14 +57,7 @@ func (p Phrases) Kind(infno, errMsg string) error {
 		return nil
 	}
 	m := strings.ToLower(errMsg)
-	has := func(list []string) bool {
-		for _, s := range list {
-			if s != "" && strings.Contains(m, strings.ToLower(s)) {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(list []string) bool { return containsAny(m, list) }
 	switch {
 	case infno != InfnoSignIn && infno != InfnoSignOut && has(p.SessionExpired):
 		return ErrSessionExpired
@@ -82,6 +79,22 @@ func (p Phrases) Kind(infno, errMsg string) error {
 	return nil
 }
 
+// envelopeRefused reports whether errMsg says the platform could not decrypt or
+// verify the envelope.
+func (p Phrases) envelopeRefused(errMsg string) bool {
+	return errMsg != "" && containsAny(strings.ToLower(errMsg), p.EnvelopeRefused)
+}
+
+// containsAny reports whether lower holds one of list's phrases (case-insensitive).
+func containsAny(lower string, list []string) bool {
+	for _, s := range list {
+		if s != "" && strings.Contains(lower, strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
+
 // orDefault fills the empty lists of p from DefaultPhrases.
 func (p Phrases) orDefault() Phrases {
 	if p.OriginalNotFound == nil {
@@ -98,6 +111,9 @@ func (p Phrases) orDefault() Phrases {
 	}
 	if p.AlreadyRegistered == nil {
 		p.AlreadyRegistered = DefaultPhrases.AlreadyRegistered
+	}
+	if p.EnvelopeRefused == nil {
+		p.EnvelopeRefused = DefaultPhrases.EnvelopeRefused
 	}
 	if p.AlreadyDischarged == nil {
 		p.AlreadyDischarged = DefaultPhrases.AlreadyDischarged

@@ -161,6 +161,18 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 			return false
 		}
 		e.breaker.Trip()
+		if errors.Is(err, platform.ErrEnvelopeRefused) {
+			// The platform could not decrypt or verify the envelope: nothing was booked,
+			// and nothing will be until IT fixes [platform.crypto]. Bills wait in the
+			// queue as while offline; the status page says what to fix.
+			e.mu.Lock()
+			e.signInRefusal = err.Error()
+			e.mu.Unlock()
+			if !quiet {
+				e.log.Error("the platform refused the sign-in envelope (9001); working offline until [platform.crypto] is fixed", "err", err)
+			}
+			return false
+		}
 		if quiet {
 			e.log.Debug("sign-in failed", "err", err)
 		} else {

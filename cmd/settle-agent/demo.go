@@ -21,7 +21,7 @@ import (
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
 
-const demoSynopsis = `demo [--exit] [--listen ADDR] [--keep]
+const demoSynopsis = `demo [--exit] [--listen ADDR] [--keep] [--crypto sm4+sm3]
 
 Runs the whole system on this machine with nothing to install: a simulated provincial
 platform, simulated card readers at two windows, and the agent with a temporary data
@@ -31,7 +31,10 @@ the network cut, bills queued, the network back, the queue drained, differences 
 reconciliation clean. Then it keeps the status page open until Ctrl-C.
 
 With --exit it ends after the story: exit 0 only if every bill ended as it should,
-settled exactly once by the simulator's own ledger.`
+settled exactly once by the simulator's own ledger.
+
+With --crypto the province requires 国密 envelopes (sm4, sm3, sm2, sm4+sm3 or sm4+sm2):
+the simulator refuses anything else and the agent speaks it ([platform.crypto]).`
 
 // demoWindows are the demo's cashier windows and their tokens.
 var demoWindows = []struct{ id, token string }{{"W01", "demo-w01-token"}, {"W02", "demo-w02-token"}}
@@ -43,6 +46,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	exit := fs.Bool("exit", false, "end after the story; exit 0 only if every bill was settled exactly once")
 	listen := fs.String("listen", "127.0.0.1:8420", "address of the agent's API and status page (falls back to a free port)")
 	keep := fs.Bool("keep", false, "keep the temporary data folder afterwards (its path is printed)")
+	crypto := fs.String("crypto", "plain", "国密 envelope of the demo province: plain, sm4, sm3, sm2, sm4+sm3 or sm4+sm2")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +60,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	if !*keep {
 		defer os.RemoveAll(dir)
 	}
-	d, err := startDemo(ctx, env.stdout, dir, *listen)
+	d, err := startDemo(ctx, env.stdout, dir, *listen, *crypto)
 	if err != nil {
 		return err
 	}
@@ -85,6 +89,9 @@ type demo struct {
 	dir     string
 	sim     *sim.Platform
 	simStop func() error
+	simURL  string
+	// crypto is the demo province's 国密 envelope ("" plain; demo_crypto.go).
+	crypto  string
 	agent   *agent.Agent
 	running *simagent.Running
 	url     string
@@ -109,7 +116,7 @@ type demo struct {
 	outageStay *stayDemo
 }
 
-func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, error) {
+func startDemo(ctx context.Context, out io.Writer, dir, listen, crypto string) (*demo, error) {
 	d := &demo{out: out, dir: dir, readers: map[string]*cardreader.Simulator{}, scanners: map[string]*cardreader.Scanner{},
 		expect: map[string]string{}, stays: map[string]string{}, stopping: make(chan struct{})}
 	var stopSims context.CancelFunc
@@ -125,11 +132,20 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 		}
 		portNote = fmt.Sprintf("  note: %s is taken (%v); the demo uses %s instead (choose one with --listen ADDR)", listen, taken, ln.Addr())
 	}
-	var simURL string
-	d.sim, simURL, d.simStop, err = simagent.StartSim(ctx, 42)
+	// The simulator of simagent.StartSim, in the demo province's 国密 mode.
+	codec, hospCrypto, err := demoCrypto(crypto, dir)
 	if err != nil {
 		return nil, err
 	}
+	if codec != nil {
+		d.crypto = codec.Describe()
+	}
+	d.sim = sim.New(sim.DemoFixture(), &sim.Options{Seed: 42, Codec: codec})
+	simURL, simStop, err := sim.Start(ctx, "", d.sim)
+	if err != nil {
+		return nil, fmt.Errorf("start the simulated platform: %w", err)
+	}
+	d.simStop, d.simURL = simStop, simURL
 	fx := d.sim.Fixture()
 
 	// The system's configuration as simagent writes it (settle-agent.toml in the
@@ -161,6 +177,7 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 	if err := os.MkdirAll(cfg.DropFolder.Dir, 0o750); err != nil {
 		return nil, err
 	}
+	cfg.Platform.Crypto = hospCrypto
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("demo configuration: %w", err)
 	}
@@ -196,6 +213,9 @@ func startDemo(ctx context.Context, out io.Writer, dir, listen string) (*demo, e
 	}
 	d.say("settle-agent demo — everything runs on this machine.")
 	d.say("  simulated provincial platform: %s", simURL)
+	if d.crypto != "" {
+		d.say("  国密 envelope:                  %s (enctype/signtype/cainfo; docs/platform.md)", d.crypto)
+	}
 	d.say("  agent API and status page:     %s/", d.url)
 	d.say("  HL7 v2 (MLLP) listener:        %s", a.HL7Addr())
 	d.say("  e-voucher decode service:      %s", ecURL)

@@ -268,6 +268,9 @@ func (d *demo) waiting(no, window string) error {
 
 // story is the day at the hospital, step by step.
 func (d *demo) story(ctx context.Context) error {
+	if err := d.gmStory(ctx); err != nil {
+		return err
+	}
 	d.headline("A local employee (Hangzhou) swipes the social security card at window W01")
 	pt, err := d.swipe(ctx, "W01", psnLocalEmployee)
 	if err != nil {

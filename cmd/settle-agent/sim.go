@@ -25,7 +25,7 @@ func runSim(ctx context.Context, env *cmdEnv, args []string) error {
 	case "ec":
 		return runSimEC(ctx, env, args[1:])
 	case "help", "-h", "--help":
-		fmt.Fprintln(env.stderr, "Usage: settle-agent sim platform [--listen ADDR] [--fixture FILE] [--token T --paasid P]")
+		fmt.Fprintln(env.stderr, "Usage: settle-agent sim platform [--listen ADDR] [--fixture FILE] [--token T --paasid P] [--crypto sm4+sm3 --crypto-app-id ID --crypto-app-secret S ...]")
 		fmt.Fprintln(env.stderr, "       settle-agent sim reader [--pty]")
 		fmt.Fprintln(env.stderr, "       settle-agent sim ec [--listen ADDR] [--fixture FILE] [--ttl 5m] [--data-string]")
 		return flag.ErrHelp
@@ -43,6 +43,7 @@ func runSimPlatform(ctx context.Context, env *cmdEnv, args []string) error {
 	signIn := fs.Bool("require-signin", false, "refuse business calls without a sign_no from 9001")
 	seed := fs.Int64("seed", 0, "seed of the fault draws (0: fixed default)")
 	verbose := fs.Bool("v", false, "log every fault and business refusal to stderr")
+	crypto := addSimCryptoFlags(fs)
 	printMapping := fs.Bool("print-mapping", false, "print an item code mapping CSV of the fixture's catalogue (HIS code = hospital code) for [mapping] file, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -53,10 +54,13 @@ func runSimPlatform(ctx context.Context, env *cmdEnv, args []string) error {
 	if *paasid != "" && *token == "" {
 		return fmt.Errorf("%w: --paasid needs --token", errUsage)
 	}
+	codec, err := crypto.codec(env.getenv)
+	if err != nil {
+		return err
+	}
 	f := sim.DemoFixture()
 	source := "embedded demo fixture"
 	if *fixture != "" {
-		var err error
 		if f, err = sim.LoadFixture(*fixture); err != nil {
 			return err
 		}
@@ -70,7 +74,7 @@ func runSimPlatform(ctx context.Context, env *cmdEnv, args []string) error {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
 	}
-	p := sim.New(f, &sim.Options{Token: *token, Paasid: *paasid, RequireSignIn: *signIn, Seed: *seed, Logger: logger})
+	p := sim.New(f, &sim.Options{Token: *token, Paasid: *paasid, RequireSignIn: *signIn, Seed: *seed, Logger: logger, Codec: codec})
 	url, stop, err := sim.Start(ctx, *listen, p)
 	if err != nil {
 		return fmt.Errorf("sim platform: listen on %s: %w", *listen, err)
@@ -80,6 +84,9 @@ func runSimPlatform(ctx context.Context, env *cmdEnv, args []string) error {
 		source, f.TreatmentAdmdvs, len(f.Persons), len(f.Policies), len(f.Items))
 	if *token != "" {
 		fmt.Fprintf(env.stdout, "signature check: on (paasid %q)\n", *paasid)
+	}
+	if codec != nil {
+		fmt.Fprintf(env.stdout, "国密 envelope: %s (plain, wrongly encrypted or wrongly signed envelopes are refused: 解密失败/验签失败)\n", codec.Describe())
 	}
 	fmt.Fprintf(env.stdout, "controls: GET %[1]s/sim/ledger, GET|PUT %[1]s/sim/faults, POST %[1]s/sim/reset (loopback only)\n", url)
 	fmt.Fprintln(env.stdout, "Ctrl-C stops it.")

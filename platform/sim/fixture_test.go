@@ -122,7 +122,7 @@ func TestLoadFixture_Errors(t *testing.T) {
 	}{
 		{"syntax error names the line", "{\n\"persons\": [\n}", []string{"line 3"}},
 		{"unknown field", `{"treatment_admdvs":"330100","colour":1}`, []string{`unknown field "colour"`}},
-		{"money as a number", strings.Replace(demo, `"balance": "2000.00"`, `"balance": 2000`, 1), []string{"decimal string"}},
+		{"money as a number", strings.Replace(demo, `"balance": "2000.00"`, `"balance": 2000`, 1), []string{"send it as a string"}},
 		{"bad check digit", strings.Replace(demo, "330102198005120011", "330102198005120012", 1), []string{"persons[0].certno", "check character"}},
 		{"duplicate card", strings.Replace(demo, `"A33010002"`, `"A33010001"`, 1), []string{"persons[1].card_no", "already used by persons[0].card_no"}},
 		{"no policy for the insured place", strings.Replace(demo, `"insuplc_admdvs": "320100"`, `"insuplc_admdvs": "440100"`, 1), []string{"persons[3].insuplc_admdvs", "440100 has no policy"}},

@@ -17,6 +17,7 @@ import (
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
+	"github.com/settle-agent/settle-agent/platform/gmcodec"
 )
 
 // DefaultPath is the path the real platform serves; a POST to any other path outside
@@ -40,6 +41,10 @@ type Options struct {
 	// ReconResultColumns is the column order of the 3202 result file it writes (nil:
 	// platform.DefaultReconResultColumns).
 	ReconResultColumns []string
+	// Codec is the province's 国密 envelope rule (nil: plain JSON): every request must
+	// come encrypted and signed as it says, or it is refused (infcode -2, 解密失败 or
+	// 验签失败, nothing booked); answers go out the same way (envelope_crypto.go).
+	Codec *gmcodec.Codec
 }
 
 // Platform is the simulated provincial platform. It is safe for concurrent use: one
@@ -302,6 +307,10 @@ func (p *Platform) serveCall(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request body larger than 8 MiB", http.StatusRequestEntityTooLarge)
 		return
 	}
+	body, ok := p.openEnvelope(w, body)
+	if !ok {
+		return
+	}
 	var req platform.Request
 	if err := json.Unmarshal(body, &req); err != nil {
 		p.reply(w, p.errorResponse(&req, infcodeBusiness, "报文格式错误: "+err.Error()))
@@ -419,6 +428,11 @@ func (p *Platform) errorResponse(req *platform.Request, code int, msg string) []
 }
 
 func (p *Platform) encode(resp *platform.Response, req *platform.Request) []byte {
+	return p.sealAnswer(p.encodePlain(resp))
+}
+
+// encodePlain is the answer's JSON before any 国密 envelope.
+func (p *Platform) encodePlain(resp *platform.Response) []byte {
 	// inf_refmsgid is the platform's own id: receiver region (6) + time (14) + serial (10).
 	serial := p.refSeq.Add(1)
 	now := p.now()

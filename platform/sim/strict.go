@@ -48,6 +48,8 @@ const (
 	RuleVisitRepeated          = "visit_repeated"               // a 2201 under an ipt_otp_no that stands
 	RuleReversalWithoutPsnNo   = "reversal_without_psn_no"      // 2601 without psn_no
 	RuleInsuplcMismatch        = "insuplc_mismatch"             // insuplc_admdvs not the person's insured place
+	RuleEnvelopeUndecryptable  = "envelope_undecryptable"       // 国密: not SM4-encrypted, or not with the key (解密失败)
+	RuleEnvelopeSignature      = "envelope_signature"           // 国密: signature missing or wrong (验签失败)
 )
 
 // Violation is one refusal of a strict rule.
