@@ -22,6 +22,7 @@ import (
 type fakeAgent struct {
 	mu      sync.Mutex
 	bills   map[string]*workflow.Record
+	stays   []*workflow.StayRecord // what Stays lists, by state
 	jobs    map[uint64]*queue.Record
 	result  workflow.Result // what SubmitBill, SettleBill and CancelBill answer
 	err     error           // their error, and RetryJob's and KillJob's
@@ -115,6 +116,18 @@ func (f *fakeAgent) SubmitAdmission(_ context.Context, a settle.Admission, sourc
 }
 
 func (f *fakeAgent) Stay(iptNo string) (*workflow.StayRecord, error) { return nil, settle.ErrNotFound }
+
+func (f *fakeAgent) Stays(state workflow.State, after string, limit int) ([]*workflow.StayRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*workflow.StayRecord
+	for _, rec := range f.stays {
+		if (state == "" || rec.State == state) && rec.Admission.IptNo > after && len(out) < limit {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
 
 func (f *fakeAgent) SubmitStayFees(context.Context, string, settle.FeeBatch, string) (workflow.StayResult, error) {
 	return workflow.StayResult{}, f.err

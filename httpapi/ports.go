@@ -32,10 +32,12 @@ type Bills interface {
 	Outstanding() settle.Money
 }
 
-// Stays is what the inpatient stay endpoints need of the engine.
+// Stays is what the inpatient stay endpoints and the status page need of the engine.
 type Stays interface {
 	SubmitAdmission(ctx context.Context, a settle.Admission, source string) (workflow.StayResult, error)
 	Stay(iptNo string) (*workflow.StayRecord, error)
+	// Stays lists up to limit stays in state after ipt_no `after` (the status page).
+	Stays(state workflow.State, after string, limit int) ([]*workflow.StayRecord, error)
 	SubmitStayFees(ctx context.Context, iptNo string, b settle.FeeBatch, source string) (workflow.StayResult, error)
 	CancelStayFees(ctx context.Context, iptNo, batchNo string) (workflow.StayResult, error)
 	SubmitDischarge(ctx context.Context, iptNo string, d settle.Discharge, source string) (workflow.StayResult, error)

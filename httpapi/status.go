@@ -185,6 +185,7 @@ type statusPage struct {
 	Refused     []*workflow.Record // refused by the platform: the cashier's business
 	Attention   []attentionRow     // needs IT or a person
 	Recent      []*workflow.Record // latest activity first
+	StayList    []stayRow          // open and recent stays, latest change first
 	Offline     offlineTotals
 	Settled     int
 	// AttentionN, RefusedN and WaitingN count the bills of each list, which
@@ -342,6 +343,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	// Recent activity: the latest days' settlements (the day index orders them
 	// by number, not time) and every bill still in play, newest first.
 	p.Recent = recentOf(s.o.Bills.RecentBills(10*pageLimit), waiting, failed, dead, queued, settling)
+	p.StayList = stayRows(s.o.Stays)
 	today, _ := s.o.Bills.BillsOfDay(settle.Day(p.Now))
 	p.Offline = totalsOf(today)
 	// Render first: a template error must not leave half a page that reads as fine.

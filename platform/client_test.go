@@ -405,8 +405,12 @@ func TestClient_Call_Pool(t *testing.T) {
 	if failed.Load() > 0 {
 		t.Fatalf("%d calls failed", failed.Load())
 	}
-	if n := srv.conns.Load(); n > workers {
-		t.Fatalf("%d connections for %d callers; want at most %d", n, workers, workers)
+	// Pooled connections are reused: 1,280 calls must not open anywhere near 1,280
+	// connections. The bound is not exactly one per caller: net/http finishes a dial it
+	// started for a caller that was then served by a connection freed meanwhile, and
+	// keeps that connection too, so a loaded machine sees a few more than 64.
+	if n, most := srv.conns.Load(), int64(2*workers); n > most {
+		t.Fatalf("%d connections for %d callers making %d calls; want at most %d (connections reused)", n, workers, workers*per, most)
 	}
 }
 
