@@ -104,6 +104,7 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	metrics *Metrics
+	day     dayChart   // samples the status page draws
 	hard    *hardening // Host check, per-token and global limits, key budget (hardening.go)
 	handler http.Handler
 }

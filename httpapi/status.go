@@ -62,7 +62,9 @@ func (s *Server) status() (Status, error) {
 	st.Queue = QueueStatus{Queued: qs.Ready, Inflight: qs.Leased, Failed: qs.Failed, Dead: qs.Dead, OldestAgeS: qs.OldestReadyAge.Seconds()}
 	st.Bills = s.o.Bills.BillCounts()
 	st.Stays = s.o.Stays.StaySummary()
-	st.Outstanding = s.o.Bills.Outstanding().String()
+	out := s.o.Bills.Outstanding()
+	st.Outstanding = out.String()
+	s.day.add(daySample{At: s.now(), Queued: qs.Ready, P99Ms: st.PlatformP99Ms, Outstanding: out})
 	st.Readers = append(st.Readers, s.o.Readers()...)
 	st.Mapping = s.o.Mapping()
 	if s.o.Catalogue != nil {
@@ -186,6 +188,7 @@ type statusPage struct {
 	Attention   []attentionRow     // needs IT or a person
 	Recent      []*workflow.Record // latest activity first
 	StayList    []stayRow          // open and recent stays, latest change first
+	Charts      []chartView        // the day's queue depth, p99 and offline money
 	Offline     offlineTotals
 	Settled     int
 	// AttentionN, RefusedN and WaitingN count the bills of each list, which
@@ -344,6 +347,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	// by number, not time) and every bill still in play, newest first.
 	p.Recent = recentOf(s.o.Bills.RecentBills(10*pageLimit), waiting, failed, dead, queued, settling)
 	p.StayList = stayRows(s.o.Stays)
+	p.Charts = s.day.views(p.Now)
 	today, _ := s.o.Bills.BillsOfDay(settle.Day(p.Now))
 	p.Offline = totalsOf(today)
 	// Render first: a template error must not leave half a page that reads as fine.

@@ -101,9 +101,13 @@ func TestStatusPage_SignInRefused(t *testing.T) {
 // Every string of the tables is used by the page (or by the code that fills it):
 // no dead strings left behind by a merge.
 func TestPageText_NoUnusedStrings(t *testing.T) {
-	code, err := os.ReadFile("status.go")
-	if err != nil {
-		t.Fatal(err)
+	var code []byte
+	for _, file := range []string{"status.go", "daychart.go"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code = append(code, b...)
 	}
 	for k := range pageText[langZh] {
 		switch {

@@ -276,12 +276,7 @@ func (e *Engine) writeOnce(ctx context.Context, rec *Record, infno string, in, o
 	msgid := rec.Pending[i].Msgid
 	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
 	resp, err := e.callFor(ctx, rec, infno, msgid, in, out)
-	if (infno == platform.InfnoSettle || infno == platform.InfnoCancelSettle) && bookedUnread(resp, err) {
-		// A success the agent cannot fully read is a success (platform.md): never
-		// reversed. A settlement is then found with 5203 (advance adopts it).
-		rec.resolvePending(msgid)
-		rec.logMsg(msgid, infno, OutcomeOK, "booked; answer unreadable: "+err.Error(), e.now())
-		rec.addNote(&rec.Surprises, infno+" "+msgid+": infcode 0 in an answer the agent could not read in full ("+err.Error()+"); kept as booked")
+	if e.keptBooked(rec, &rec.Surprises, infno, msgid, resp, err) {
 		if infno == platform.InfnoCancelSettle {
 			return msgid, nil
 		}
@@ -307,6 +302,33 @@ func (e *Engine) writeOnce(ctx context.Context, rec *Record, infno string, in, o
 // what the agent needs (platform.ErrBadResponse on a decoded success envelope).
 func bookedUnread(resp *platform.Response, err error) bool {
 	return resp != nil && resp.Infcode == 0 && errors.Is(err, platform.ErrBadResponse)
+}
+
+// booking is what a bill or a stay keeps of the writes sent for it.
+type booking interface {
+	resolvePending(msgid string)
+	logMsg(msgid, infno, outcome, errMsg string, at time.Time)
+	addNote(list *[]string, note string)
+}
+
+// keptBooked applies the one rule for a settlement or its cancellation (bills and
+// stays alike) answered infcode 0 in an answer the agent cannot read in full: it is a
+// success (platform.md), never reversed; it is resolved, logged and noted as booked,
+// and a settlement is then found with 5203 and adopted. It reports whether the rule
+// applied.
+func (e *Engine) keptBooked(doc booking, surprises *[]string, infno, msgid string, resp *platform.Response, err error) bool {
+	switch infno {
+	case platform.InfnoSettle, platform.InfnoCancelSettle, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
+	default:
+		return false
+	}
+	if !bookedUnread(resp, err) {
+		return false
+	}
+	doc.resolvePending(msgid)
+	doc.logMsg(msgid, infno, OutcomeOK, "booked; answer unreadable: "+err.Error(), e.now())
+	doc.addNote(surprises, infno+" "+msgid+": infcode 0 in an answer the agent could not read in full ("+err.Error()+"); kept as booked")
+	return true
 }
 
 // chainFrom lists the write messages advance sends from infno on in this run: the

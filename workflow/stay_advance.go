@@ -273,7 +273,9 @@ func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) err
 		break
 	}
 	if err != nil {
-		if errors.Is(err, platform.ErrAlreadySettled) {
+		if errors.Is(err, platform.ErrAlreadySettled) || errors.Is(err, ErrBookedUnread) {
+			// Booked late (a 2304 of ours given up on), or booked now in an answer the
+			// agent cannot read in full: that settlement is the one being made.
 			adopted, qerr := e.adoptLateSettlement(ctx, rec, op)
 			switch {
 			case qerr != nil:
@@ -409,7 +411,13 @@ func (e *Engine) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batc
 		return err
 	}
 	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
-	err = e.stayCall(ctx, rec, infno, msgid, in, out)
+	resp, err := e.stayCall(ctx, rec, infno, msgid, in, out)
+	if e.keptBooked(rec, &rec.Surprises, infno, msgid, resp, err) {
+		if infno == platform.InfnoInpatientCancelSettle {
+			return nil
+		}
+		return fmt.Errorf("%s for stay %s: %w: %w", infno, rec.Admission.IptNo, ErrBookedUnread, err)
+	}
 	switch platform.Classify(err) {
 	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
 		rec.resolvePending(msgid)
@@ -437,7 +445,7 @@ func (e *Engine) stayRead(ctx context.Context, rec *StayRecord, infno string, in
 			return err
 		}
 		stale := e.pf.SignNo()
-		err = e.stayCall(ctx, rec, infno, msgid, in, out)
+		_, err = e.stayCall(ctx, rec, infno, msgid, in, out)
 		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
 			continue
 		}
@@ -448,7 +456,7 @@ func (e *Engine) stayRead(ctx context.Context, rec *StayRecord, infno string, in
 // stayCall sends one message of the stay and records its outcome in the stay's
 // history, with what the answer said for people: a warning (warn_msg) and what
 // surprised the client in a successful answer (kept, shown, never reversed).
-func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) error {
+func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) (*platform.Response, error) {
 	resp, err := e.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
 	e.stayOutcome(rec, msgid, infno, err)
 	if resp != nil {
@@ -459,7 +467,7 @@ func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid str
 			rec.addNote(&rec.Surprises, infno+" "+msgid+": "+sp.String())
 		}
 	}
-	return err
+	return resp, err
 }
 
 func (e *Engine) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
