@@ -65,7 +65,7 @@ var allowedImports = map[string][]string{
 	"httpapi": {".", "workflow", "queue", "store", "recon", "platform", "cardreader", "ecvoucher", "catalogue", "cluster"},
 
 	// The go-live checks take the agent's parts through their Options.
-	"doctor": {".", "config", "platform", "platform/gmcodec", "queue", "cardreader", "cardreader/libhost", "cardreader/vendorlib", "ecvoucher", "catalogue", "hisadapter"},
+	"doctor": {".", "cluster", "config", "platform", "platform/gmcodec", "queue", "cardreader", "cardreader/libhost", "cardreader/vendorlib", "ecvoucher", "catalogue", "hisadapter"},
 
 	// The wiring: every inner package, never the commands, the benchmarks nor the
 	// simulated platform.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/settle-agent/settle-agent/cardreader"
+	"github.com/settle-agent/settle-agent/cluster"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/platform"
 )
@@ -82,6 +83,13 @@ type Options struct {
 	// exactly as the agent does. It is required: without it the platform check
 	// fails and says so.
 	PlatformOptions func(*config.Config) platform.Options
+
+	// Group asks the running agent how its group is (GET /v1/cluster through the
+	// admin client); used only when the configuration has [cluster]. Nil: the
+	// group checks say doctor cannot ask.
+	Group func(context.Context, *config.Config) (cluster.Status, error)
+	// GroupSkew is how far apart the group's clocks may be; default DefaultGroupSkew.
+	GroupSkew time.Duration
 }
 
 // DefaultStoreFile is the agent's store file name inside [store] dir.
@@ -89,7 +97,8 @@ const DefaultStoreFile = "settle-agent.db"
 
 // Run checks what hospital IT needs before go-live and returns one Check per
 // line, in this order: configuration, data folder, free space, item mapping,
-// drop folder, store, catalogue, listen ports, readers, platform sign-in, clock skew. It
+// drop folder, store, catalogue, listen ports, readers, platform sign-in, clock skew
+// and, with [cluster], the group's checks (group.go). It
 // never stops early: with a broken configuration it goes on with what could be
 // read of it (or the defaults), so one run shows everything that is wrong.
 //
@@ -114,6 +123,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) []Check {
 	d.readers(ctx, cfg)
 	resp := d.platform(ctx, cfg)
 	d.clockSkew(ctx, cfg, resp)
+	d.group(ctx, cfg)
 	return d.checks
 }
 

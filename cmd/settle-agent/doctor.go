@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/settle-agent/settle-agent/agent"
+	"github.com/settle-agent/settle-agent/cluster"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/doctor"
 )
@@ -22,7 +23,8 @@ type doctorReport struct {
 func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlags(env, "doctor", "doctor [--config FILE] [--json]\n\n"+
 		"Checks what hospital IT needs before go-live: configuration, data folder (writable, free space),\n"+
-		"store integrity, listen ports, each card reader and scanner, platform sign-in, clock skew.\n"+
+		"store integrity, listen ports, each card reader and scanner, platform sign-in, clock skew; with [cluster]\n"+
+		"the group: members reachable, quorum, leader, clocks between nodes, etcd quota use, etcd TLS off loopback.\n"+
 		"One line per check; a check that is not ok says what to do. Exit status 1 when any check fails.\n"+
 		"Run it before 'settle-agent start'; with the agent running it asks the agent about the store and readers.")
 	configPath := fs.String("config", config.DefaultPath(), "configuration file")
@@ -33,7 +35,7 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	checks := doctor.Run(ctx, nil, doctor.Options{ConfigPath: *configPath, Getenv: env.getenv, StoreFile: agent.StoreFile, PlatformOptions: agent.PlatformOptions})
+	checks := doctor.Run(ctx, nil, doctor.Options{ConfigPath: *configPath, Getenv: env.getenv, StoreFile: agent.StoreFile, PlatformOptions: agent.PlatformOptions, Group: doctorGroup})
 	failed := doctor.Failed(checks)
 	if *asJSON {
 		b, err := json.Marshal(doctorReport{OK: failed == 0, Failed: failed, Checks: checks})
@@ -48,4 +50,13 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 		return fmt.Errorf("%d of %d checks failed; fix them and run 'settle-agent doctor' again", failed, len(checks))
 	}
 	return nil
+}
+
+// doctorGroup asks the running agent for its group (GET /v1/cluster).
+func doctorGroup(ctx context.Context, cfg *config.Config) (cluster.Status, error) {
+	a, err := newAdminClient(cfg)
+	if err != nil {
+		return cluster.Status{}, err
+	}
+	return a.Cluster(ctx)
 }
