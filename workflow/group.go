@@ -101,7 +101,7 @@ func (e *Engine) recoverBill(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if e.inLine(rec) || (rec.State != StateSettling && len(rec.Pending) == 0) {
+	if e.inLine(rec) || (rec.State != StateSettling && !rec.unresolved()) {
 		return false, nil
 	}
 	return true, e.enqueue(lctx, rec)

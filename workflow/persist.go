@@ -58,7 +58,7 @@ func billIndex(rec *Record) []string {
 	if (rec.State == StateSettled || rec.State == StateCancelled) && rec.DoneDay != "" {
 		idx = append(idx, IndexDone+rec.DoneDay)
 	}
-	if len(rec.Pending) > 0 {
+	if rec.unresolved() {
 		idx = append(idx, IndexPending+string(rec.Goal))
 	}
 	if len(rec.Surprises) > 0 {

@@ -184,6 +184,11 @@ func (r *Record) resolvePending(msgid string) {
 	}
 }
 
+// unresolved reports whether the bill holds work whose outcome is not known yet: a
+// pending message, or a stray visit whose cancellation got no definite answer. Such
+// a bill is kept in the recovery index and its queue job is not acked.
+func (r *Record) unresolved() bool { return len(r.Pending) > 0 || r.StrayVisits }
+
 // reversing reports whether a 2601 of msgid is in flight.
 func (r *Record) reversing(msgid string) bool { return r.Reversing.has(msgid) }
 

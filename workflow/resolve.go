@@ -141,7 +141,9 @@ func (e *Engine) adoptVisit(ctx context.Context, rec *Record, msgid string) erro
 // closeStrayVisits looks, once the bill reached its goal, for a registration of the
 // bill that a lost 2201 booked late (after 5201 had not found it and the bill had
 // registered again), and cancels it (2202), so that the platform holds no orphan
-// visit. It is best effort: what it cannot do is noted on the bill for a person.
+// visit. A refusal is noted on the bill for a person; a 5201 or a 2202 without a
+// definite answer keeps StrayVisits set, and the bill stays in the recovery index
+// until a later run (Recover, its queue job) gets one.
 func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
 	if !rec.StrayVisits || rec.PsnNo == "" {
 		return
@@ -149,8 +151,12 @@ func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
 	var out platform.VisitQueryOutput
 	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, VisitQueryInput(rec, e.now()), &out); err != nil {
 		rec.addNote(&rec.Surprises, "a registration lost earlier may stand at the platform as an open visit of bill "+rec.Bill.BillNo+": check 5201 ("+err.Error()+")")
+		if platform.Classify(err) == platform.OutcomeBusiness {
+			rec.StrayVisits = false
+		}
 		return
 	}
+	done := true
 	for _, v := range out.Mdtrtinfo {
 		if v.IptOtpNo != rec.Bill.BillNo || v.MdtrtID == "" || v.MdtrtID == rec.MdtrtID || v.ValiFlag == "0" {
 			continue
@@ -159,10 +165,10 @@ func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
 		stray.Data.MdtrtID = v.MdtrtID
 		if _, err := e.writeStep(ctx, rec, platform.InfnoCancelRegister, stray, nil); err != nil && !errors.Is(err, platform.ErrNothingToCancel) {
 			rec.addNote(&rec.Surprises, "visit "+v.MdtrtID+" of bill "+rec.Bill.BillNo+" (a registration that landed late) could not be cancelled: "+err.Error())
-			continue
+			done = done && platform.Classify(err) == platform.OutcomeBusiness
 		}
 	}
-	rec.StrayVisits = false
+	rec.StrayVisits = !done
 }
 
 // cancelBatch resolves a lost 2204: its charge batch is cancelled (2205 by

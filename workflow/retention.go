@@ -128,7 +128,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if e.inLine(rec) || (rec.State != StateSettling && len(rec.Pending) == 0) {
+		if e.inLine(rec) || (rec.State != StateSettling && !rec.unresolved()) {
 			continue
 		}
 		if err := e.enqueue(ctx, rec); err != nil {

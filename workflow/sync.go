@@ -168,7 +168,7 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 		// agent stopped): the bill is retried too.
 		e.log.Warn("queue job retried by hand; the bill is retried", "bill_no", billNo, "id", j.ID)
 		rec.State, rec.ErrCode, rec.ErrMsg = StateQueued, "", ""
-	case rec.State.Terminal() && len(rec.Pending) == 0:
+	case rec.State.Terminal() && !rec.unresolved():
 		_ = e.st.Update(sctx, func(tx Tx) error { return ackLenient(tx, j.ID) })
 		return
 	}
