@@ -108,7 +108,7 @@ type Record struct {
 	// original booked, so what one of them booked is never taken as it stands (a
 	// settlement adopted, a cancellation found done): it is reversed for certain and
 	// the step made anew. A message leaves the list once a 2601 of it succeeded.
-	Reversing   []Pending `json:"reversing,omitempty"`
+	Reversing   Reversals `json:"reversing,omitempty"`
 	History     []Message `json:"history"`
 	Warnings    []string  `json:"warnings,omitempty"`
 	Surprises   []string  `json:"surprises,omitempty"`
@@ -185,8 +185,30 @@ func (r *Record) resolvePending(msgid string) {
 }
 
 // reversing reports whether a 2601 of msgid is in flight.
-func (r *Record) reversing(msgid string) bool {
-	return slices.ContainsFunc(r.Reversing, func(p Pending) bool { return p.Msgid == msgid })
+func (r *Record) reversing(msgid string) bool { return r.Reversing.has(msgid) }
+
+// Reversals names the reversible messages of a bill or a stay (2207, 2208, 2304,
+// 2305, 2401) whose 2601 went out without a definite answer: such a 2601 may still
+// land and undo what its original booked, so what one of them booked is never taken
+// as it stands; it is reversed for certain and the step made anew. A message leaves
+// the list once a 2601 of it succeeded.
+type Reversals []Pending
+
+// has reports whether a 2601 of msgid is in flight.
+func (r Reversals) has(msgid string) bool {
+	return slices.ContainsFunc(r, func(p Pending) bool { return p.Msgid == msgid })
+}
+
+// after records how a 2601 of p ended: undone for certain (no error) takes p off the
+// list; no definite answer puts it on (that 2601 may land later, and undo p if p
+// lands too).
+func (r *Reversals) after(p Pending, err error) {
+	switch {
+	case err == nil:
+		*r = slices.DeleteFunc(*r, func(q Pending) bool { return q.Msgid == p.Msgid })
+	case platform.Classify(err) == platform.OutcomeUnknown && !r.has(p.Msgid):
+		*r = append(*r, Pending{Infno: p.Infno, Msgid: p.Msgid})
+	}
 }
 
 // rebook puts the messages of infno whose 2601 is in flight back as pending: they

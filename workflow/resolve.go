@@ -88,18 +88,13 @@ func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
 	// Each try has a msgid of its own (none is stored: a 2601 repeated is harmless),
 	// and a refusal because the platform forgot the session signs in again.
 	err := e.readStep(ctx, rec, platform.InfnoReversal, ReversalInput(rec, p), nil)
+	rec.Reversing.after(p, err)
 	switch {
 	case err == nil:
 		rec.logMsg(p.Msgid, p.Infno, OutcomeReversed, "", e.now())
-		// Undone for certain: a late 2601 of it has nothing left to undo.
-		rec.Reversing = slices.DeleteFunc(rec.Reversing, func(q Pending) bool { return q.Msgid == p.Msgid })
 	case errors.Is(err, platform.ErrOriginalNotFound):
 		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "", e.now())
 	default:
-		if platform.Classify(err) == platform.OutcomeUnknown && !rec.reversing(p.Msgid) {
-			// This 2601 may land later, and undo p if p lands too.
-			rec.Reversing = append(rec.Reversing, Pending{Infno: p.Infno, Msgid: p.Msgid})
-		}
 		return fmt.Errorf("reverse %s %s of bill %s: %w", p.Infno, p.Msgid, rec.Bill.BillNo, err)
 	}
 	rec.resolvePending(p.Msgid)

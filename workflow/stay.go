@@ -129,6 +129,7 @@ type StayRecord struct {
 	NextOp        int               `json:"next_op"`
 	Refusals      []StayRefusal     `json:"refusals,omitempty"`
 	Pending       []Pending         `json:"pending,omitempty"`
+	Reversing     Reversals         `json:"reversing,omitempty"` // as a bill's: 2601s in flight
 	History       []Message         `json:"history"`
 	Warnings      []string          `json:"warnings,omitempty"`
 	Surprises     []string          `json:"surprises,omitempty"`

@@ -43,6 +43,7 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 		// wordings are configuration) means not booked: any other refusal leaves the
 		// message unresolved and never sent again — the original may stand.
 		err := e.stayRead(ctx, rec, platform.InfnoReversal, StayReversalInput(rec, p), nil)
+		rec.Reversing.after(p, err)
 		if err != nil && !errors.Is(err, platform.ErrOriginalNotFound) {
 			if isFinal(err) {
 				// The platform will not reverse it (it stands and others build on it,
@@ -193,6 +194,14 @@ func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op St
 	for _, s := range out.Standing() {
 		if s.SetlID == "" || rec.settlement(s.SetlID) != nil {
 			continue
+		}
+		if rec.Reversing.has(s.MedinsSetlID) {
+			// A 2601 of the 2304 that booked it went out unanswered and may still land
+			// and undo it: adopted, the stay would say settled on nothing. It is
+			// reversed now for certain (resolveStay), and the stay settles anew.
+			rec.logMsg(s.MedinsSetlID, platform.InfnoInpatientSettle, OutcomeUnknown, "settlement "+s.SetlID+" stands, but a 2601 of it may still land: reversed again", e.now())
+			rec.Pending = append(rec.Pending, Pending{Infno: platform.InfnoInpatientSettle, Msgid: s.MedinsSetlID, Unknown: true})
+			return false, fmt.Errorf("settlement %s of stay %s was booked by %s, whose reversal is in flight: %w", s.SetlID, rec.Admission.IptNo, s.MedinsSetlID, platform.ErrOutcomeUnknown)
 		}
 		e.adoptStaySettlement(rec, op, s, s.MedinsSetlID)
 		rec.logMsg(s.MedinsSetlID, platform.InfnoInpatientSettle, OutcomeAdopted, "settled earlier as "+s.SetlID, e.now())
