@@ -115,7 +115,7 @@ esac
 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
 	--user-data-dir="$work/profile" --hide-scrollbars \
-	--screenshot="$abs" --window-size=1280,1400 "$url" >"$work/chromium.out" 2>&1 || {
+	--screenshot="$abs" --window-size=1280,${SHOT_HEIGHT:-1400} "$url" >"$work/chromium.out" 2>&1 || {
 	cat "$work/chromium.out" >&2
 	exit 1
 }
