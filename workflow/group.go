@@ -58,17 +58,7 @@ func (e *Engine) recoverLoop(ctx context.Context) {
 // whose lock it can take: no node works on it now (a node holds a bill's lock for
 // the whole of a step), so the node that started the step is gone.
 func (e *Engine) recoverAbandoned(ctx context.Context) (int, error) {
-	var ids []string
-	err := e.st.View(func(tx ReadTx) error {
-		for _, entry := range []string{IndexState + string(StateSettling), IndexPending + string(GoalSettle), IndexPending + string(GoalCancel)} {
-			got, err := tx.IDs(KindBill, entry, "", 1<<20)
-			if err != nil {
-				return err
-			}
-			ids = append(ids, got...)
-		}
-		return nil
-	})
+	ids, err := e.midStepBillIDs()
 	if err != nil {
 		return 0, err
 	}

@@ -104,17 +104,7 @@ func removeBill(tx Tx, billNo string) (bool, error) {
 // pending messages and drives the bill to its goal. Only those bills are read (an
 // index), never the whole store.
 func (e *Engine) Recover(ctx context.Context) error {
-	var ids []string
-	err := e.st.View(func(tx ReadTx) error {
-		for _, entry := range []string{IndexState + string(StateSettling), IndexPending + string(GoalSettle), IndexPending + string(GoalCancel)} {
-			got, err := tx.IDs(KindBill, entry, "", 1<<20)
-			if err != nil {
-				return err
-			}
-			ids = append(ids, got...)
-		}
-		return nil
-	})
+	ids, err := e.midStepBillIDs()
 	if err != nil {
 		return err
 	}
@@ -151,4 +141,22 @@ func (e *Engine) inLine(rec *Record) bool {
 		return err
 	})
 	return err == nil && (j.State == JobReady || j.State == JobLeased)
+}
+
+// midStepBillIDs lists the bills a run may have left in the middle of a step: a
+// settlement in flight (state settling) or a goal with messages whose outcome is not
+// known. Recover and a group leader's recoverAbandoned read the same index entries.
+func (e *Engine) midStepBillIDs() ([]string, error) {
+	var ids []string
+	err := e.st.View(func(tx ReadTx) error {
+		for _, entry := range []string{IndexState + string(StateSettling), IndexPending + string(GoalSettle), IndexPending + string(GoalCancel)} {
+			got, err := tx.IDs(KindBill, entry, "", 1<<20)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, got...)
+		}
+		return nil
+	})
+	return ids, err
 }
