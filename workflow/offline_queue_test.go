@@ -360,7 +360,7 @@ func TestQueue_CancelWhileQueuedBeforeSent_JobWithdrawn(t *testing.T) {
 	if rec.QueueID == 0 {
 		t.Fatal("queued bill has no queue job")
 	}
-	res, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo)
+	res, err := r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo)
 	if err != nil || res.Kind != workflow.ResultCancelled {
 		t.Fatalf("cancel while queued: got %v, %v; want cancelled", res.Kind, err)
 	}
