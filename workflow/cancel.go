@@ -22,12 +22,17 @@ func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) 
 	wasQueued := rec.State == StateQueued || rec.State == StateSettling
 	rec.Goal = GoalCancel
 	if !rec.SentAnyWrite() {
-		// Nothing ever reached the platform: the bill is simply cancelled. A queue
-		// job left behind finds it cancelled and is acknowledged without sending.
+		// Nothing ever reached the platform: the bill is simply cancelled, and its
+		// queue job, when it still waits, is withdrawn in the same commit.
 		rec.State = StateCancelled
 		release := rec.Carried
 		rec.Carried = 0
-		err := e.save(context.WithoutCancel(ctx), rec, func(tx Tx) error { return addOutstanding(tx, -release) })
+		err := e.save(context.WithoutCancel(ctx), rec, func(tx Tx) error {
+			if err := withdrawWaiting(tx, rec.QueueID); err != nil {
+				return err
+			}
+			return addOutstanding(tx, -release)
+		})
 		if err != nil {
 			rec.Carried = release
 			return Result{}, err
@@ -70,6 +75,21 @@ func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) 
 		return Result{}, err
 	}
 	return Result{Kind: ResultQueued, Bill: rec}, nil
+}
+
+// withdrawWaiting ends queue job id when it waits (ready, failed or dead): its work
+// is no longer wanted. A job being run (leased) is left to the sync worker, which
+// finds the bill cancelled and acknowledges it without sending; a job the store
+// cannot read is left the same way.
+func withdrawWaiting(tx Tx, id uint64) error {
+	if id == 0 {
+		return nil
+	}
+	j, err := tx.Job(id)
+	if err != nil || j.State == JobLeased || j.State == JobDone {
+		return nil
+	}
+	return tx.Withdraw(id, "cancelled before anything was sent")
 }
 
 // finish stores a bill that reached its goal (settled or cancelled), releases the

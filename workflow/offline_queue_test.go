@@ -350,3 +350,36 @@ func TestQueue_ClockJump_NeitherKillsNorSweeps(t *testing.T) {
 		t.Errorf("after the clock is right: %s; want settled", got.State)
 	}
 }
+
+// A bill cancelled while it waited in the queue, before anything reached the
+// platform, leaves no ready queue job behind: `queue ls` and the counters show it
+// done, not queued, and nothing is sent for it later.
+func TestQueue_CancelWhileQueuedBeforeSent_JobWithdrawn(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rec := r.queueOffline(cardLocalEmployee)
+	if rec.QueueID == 0 {
+		t.Fatal("queued bill has no queue job")
+	}
+	res, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo)
+	if err != nil || res.Kind != workflow.ResultCancelled {
+		t.Fatalf("cancel while queued: got %v, %v; want cancelled", res.Kind, err)
+	}
+	st, err := r.st.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Ready != 0 || st.Leased != 0 {
+		t.Errorf("queue after the cancel: got %d ready, %d leased; want none", st.Ready, st.Leased)
+	}
+	j, err := r.st.Queue().Get(rec.QueueID)
+	if err == nil && j.State != queue.StateDone {
+		t.Errorf("queue job %d of the cancelled bill: got %s; want done", rec.QueueID, j.State)
+	}
+	r.down(false)
+	r.drain(3, time.Second)
+	for _, e := range r.sim.Ledger() {
+		if e.Live() {
+			t.Errorf("platform holds %s %s of a bill cancelled before it was sent", e.Infno, e.Msgid)
+		}
+	}
+}

@@ -343,6 +343,16 @@ func (w *writeTx) Dead(id uint64, reason string) error {
 	})
 }
 
+func (w *writeTx) Withdraw(id uint64, reason string) error {
+	return w.move(id, "withdraw", func(j *job) error {
+		if j.State == sLeased || j.State == sDone {
+			return moved(fmt.Errorf("%w (state %s; only a waiting record is withdrawn)", queue.ErrWrongState, stateOf(j.State)))
+		}
+		j.State, j.Reason, j.Done, j.Lease = sDone, reason, w.now(), 0
+		return nil
+	})
+}
+
 func (w *writeTx) Retry(id uint64) error {
 	return w.move(id, "retry", func(j *job) error {
 		if j.State != sFailed && j.State != sDead {
