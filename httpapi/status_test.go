@@ -52,12 +52,12 @@ func TestNeedsPerson(t *testing.T) {
 		rec  workflow.Record
 		want string
 	}{
-		{"RefusedAtWindow", workflow.Record{State: workflow.StateFailed, ErrMsg: "参保人未备案"}, ""},
-		{"RefusedOnSyncAfterCash", workflow.Record{State: workflow.StateFailed, Offline: true, Collected: money("33.40"), QueueID: 7}, whyFailedSync},
+		{"RefusedAtWindow", workflow.Record{State: workflow.StateFailed, Journal: workflow.Journal{ErrMsg: "参保人未备案"}}, ""},
+		{"RefusedOnSyncAfterCash", workflow.Record{State: workflow.StateFailed, Offline: true, Collected: money("33.40"), Journal: workflow.Journal{QueueID: 7}}, whyFailedSync},
 		{"Dead", workflow.Record{State: workflow.StateDead}, whyDead},
 		// A lost answer the agent resolves itself: not a person's job.
-		{"OutcomeUnknown", workflow.Record{State: workflow.StateSettling, Pending: []workflow.Pending{{Infno: "2207", Unknown: true}}}, ""},
-		{"QueuedLost2201", workflow.Record{State: workflow.StateQueued, Offline: true, Collected: money("25.00"), QueueID: 3, Pending: []workflow.Pending{{Infno: "2201", Unknown: true}}}, ""},
+		{"OutcomeUnknown", workflow.Record{State: workflow.StateSettling, Journal: workflow.Journal{Pending: []workflow.Pending{{Infno: "2207", Unknown: true}}}}, ""},
+		{"QueuedLost2201", workflow.Record{State: workflow.StateQueued, Offline: true, Collected: money("25.00"), Journal: workflow.Journal{QueueID: 3, Pending: []workflow.Pending{{Infno: "2201", Unknown: true}}}}, ""},
 		{"Queued", workflow.Record{State: workflow.StateQueued, Collected: money("10.00")}, ""},
 		{"Settled", workflow.Record{State: workflow.StateSettled}, ""},
 	} {

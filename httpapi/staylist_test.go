@@ -17,9 +17,9 @@ func TestStatusPage_ListsStaysByIptNo(t *testing.T) {
 	at := time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)
 	f.stays = []*workflow.StayRecord{
 		{Admission: settle.Admission{IptNo: "ZY20261201", Window: "01", Patient: settle.Patient{PsnName: "王小明"}},
-			State: workflow.StateAdmitted, UpdatedAt: at},
+			State: workflow.StateAdmitted, Journal: workflow.Journal{UpdatedAt: at}},
 		{Admission: settle.Admission{IptNo: "ZY20261202", Window: "02", Patient: settle.Patient{PsnName: "李四"}},
-			Person: &settle.Person{PsnName: "李四"}, State: workflow.StateSettled, UpdatedAt: at.Add(time.Hour),
+			Person: &settle.Person{PsnName: "李四"}, State: workflow.StateSettled, Journal: workflow.Journal{UpdatedAt: at.Add(time.Hour)},
 			Settlements: []workflow.StaySettlement{
 				{Mid: true, Split: settle.Split{MedfeeSumamt: settle.MustMoney("100.00")}},
 				{Offline: true, Split: settle.Split{MedfeeSumamt: settle.MustMoney("8123.45"), FundPaySumamt: settle.MustMoney("6000.00"),

@@ -242,11 +242,12 @@ func (e *Bills) advanceCancel(ctx context.Context, rec *Record) error {
 // the msgid the message went out with. A refusal because the platform forgot the
 // session is followed by one sign-in and the step again, with a new msgid.
 func (e *Bills) writeStep(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
-	stale := e.link.pf.SignNo()
-	msgid, err := e.writeOnce(ctx, rec, infno, in, out)
-	if errors.Is(err, platform.ErrSessionExpired) && e.link.renewSession(ctx, stale) {
+	var msgid string
+	err := e.renewing(ctx, func() error {
+		var err error
 		msgid, err = e.writeOnce(ctx, rec, infno, in, out)
-	}
+		return err
+	})
 	return msgid, err
 }
 
@@ -274,61 +275,7 @@ func (e *Bills) writeOnce(ctx context.Context, rec *Record, infno string, in, ou
 	}
 	rec.Pending[i].planned = false
 	msgid := rec.Pending[i].Msgid
-	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
-	resp, err := e.callFor(ctx, rec, infno, msgid, in, out)
-	if e.keptBooked(rec, &rec.Surprises, infno, msgid, resp, err) {
-		if infno == platform.InfnoCancelSettle {
-			return msgid, nil
-		}
-		return msgid, fmt.Errorf("%s for bill %s: %w: %w", infno, rec.Bill.BillNo, ErrBookedUnread, err)
-	}
-	switch platform.Classify(err) {
-	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
-		rec.resolvePending(msgid)
-	default:
-		for j := range rec.Pending {
-			if rec.Pending[j].Msgid == msgid {
-				rec.Pending[j].Unknown = true
-			}
-		}
-	}
-	if err != nil {
-		return msgid, fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
-	}
-	return msgid, nil
-}
-
-// bookedUnread reports whether a call was answered infcode 0 in an answer that lacks
-// what the agent needs (platform.ErrBadResponse on a decoded success envelope).
-func bookedUnread(resp *platform.Response, err error) bool {
-	return resp != nil && resp.Infcode == 0 && errors.Is(err, platform.ErrBadResponse)
-}
-
-// booking is what a bill or a stay keeps of the writes sent for it.
-type booking interface {
-	resolvePending(msgid string)
-	logMsg(msgid, infno, outcome, errMsg string, at time.Time)
-	addNote(list *[]string, note string)
-}
-
-// keptBooked applies the one rule for a settlement or its cancellation (bills and
-// stays alike) answered infcode 0 in an answer the agent cannot read in full: it is a
-// success (platform.md), never reversed; it is resolved, logged and noted as booked,
-// and a settlement is then found with 5203 and adopted. It reports whether the rule
-// applied.
-func (e *core) keptBooked(doc booking, surprises *[]string, infno, msgid string, resp *platform.Response, err error) bool {
-	switch infno {
-	case platform.InfnoSettle, platform.InfnoCancelSettle, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
-	default:
-		return false
-	}
-	if !bookedUnread(resp, err) {
-		return false
-	}
-	doc.resolvePending(msgid)
-	doc.logMsg(msgid, infno, OutcomeOK, "booked; answer unreadable: "+err.Error(), e.now())
-	doc.addNote(surprises, infno+" "+msgid+": infcode 0 in an answer the agent could not read in full ("+err.Error()+"); kept as booked")
-	return true
+	return msgid, e.sendStored(ctx, rec, infno, msgid, in, out)
 }
 
 // chainFrom lists the write messages advance sends from infno on in this run: the
@@ -362,55 +309,10 @@ func chainFrom(rec *Record, infno string) []string {
 // and whose msgid need not be stored (the resolution's own 2601 and 2205); it may be
 // repeated freely (once more, after a sign-in, when the platform forgot the session).
 func (e *Bills) readStep(ctx context.Context, rec *Record, infno string, in, out any) error {
-	for try := 0; ; try++ {
-		msgid, err := e.link.nextMsgid()
-		if err != nil {
-			return err
-		}
-		stale := e.link.pf.SignNo()
-		_, err = e.callFor(ctx, rec, infno, msgid, in, out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.link.renewSession(ctx, stale) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
-		}
-		return nil
+	if err := e.read(ctx, rec, infno, in, out); err != nil {
+		return fmt.Errorf("%s for bill %s: %w", infno, rec.Bill.BillNo, err)
 	}
-}
-
-// callFor sends one message of rec and records its outcome in the bill's history,
-// with what the answer said for people: a warning (warn_msg) for the cashier, and
-// what surprised the client in a successful answer (kept, shown, never reversed).
-func (e *Bills) callFor(ctx context.Context, rec *Record, infno, msgid string, in, out any) (*platform.Response, error) {
-	resp, err := e.link.call(ctx, infno, e.link.meta(msgid, rec), in, out)
-	if rec == nil {
-		return resp, err
-	}
-	e.recordOutcome(rec, msgid, infno, err)
-	if resp != nil {
-		if resp.WarnMsg != "" {
-			rec.addNote(&rec.Warnings, infno+": "+resp.WarnMsg)
-		}
-		for _, s := range resp.Surprises {
-			rec.addNote(&rec.Surprises, infno+" "+msgid+": "+s.String())
-		}
-	}
-	return resp, err
-}
-
-func (e *Bills) recordOutcome(rec *Record, msgid, infno string, err error) {
-	now := e.now()
-	switch platform.Classify(err) {
-	case platform.OutcomeOK:
-		rec.logMsg(msgid, infno, OutcomeOK, "", now)
-	case platform.OutcomeBusiness:
-		rec.logMsg(msgid, infno, OutcomeRefused, refusalMessage(err), now)
-	case platform.OutcomeNotSent:
-		rec.logMsg(msgid, infno, OutcomeNotSent, err.Error(), now)
-	default:
-		rec.logMsg(msgid, infno, OutcomeUnknown, err.Error(), now)
-	}
+	return nil
 }
 
 // identify finds the person (1101) and the insurance record that pays.
@@ -435,19 +337,11 @@ func (e *Bills) setPerson(rec *Record, p *settle.Person, source string) {
 // personOnline asks the platform (1101) and caches the answer for offline use.
 func (e *Link) personOnline(ctx context.Context, pt settle.Patient, rec *Record) (*settle.Person, error) {
 	var out platform.PersonInfoOutput
-	var err error
-	for try := 0; ; try++ {
-		var msgid string
-		if msgid, err = e.nextMsgid(); err != nil {
-			return nil, err
-		}
-		stale := e.pf.SignNo()
-		_, err = e.bills.callFor(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
-			continue
-		}
-		break
+	var doc document // a probe or a card lookup asks for no bill
+	if rec != nil {
+		doc = rec
 	}
+	err := e.read(ctx, doc, platform.InfnoPersonInfo, PersonInput(pt, e.now()), &out)
 	if err != nil {
 		return nil, fmt.Errorf("1101 person info: %w", err)
 	}

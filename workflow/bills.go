@@ -115,7 +115,7 @@ func (e *Bills) SubmitBill(ctx context.Context, b settle.Bill, key, source strin
 	// The bill is stored with its first write message (2201), or with its answer:
 	// whichever comes first, and never after the answer is given.
 	rec := &Record{Bill: b, State: StateReceived, Goal: GoalPresettle, Source: source, BodyHash: hash,
-		CreatedAt: e.now(), CreatedAuto: auto}
+		Journal: Journal{CreatedAt: e.now()}, CreatedAuto: auto}
 	e.obs.BillEvent("received", sourceKind(source))
 	res, perr := e.presettle(ctx, rec)
 	return e.answer(ctx, rec, key, hash, res, perr)

@@ -90,13 +90,13 @@ func (e *notSentError) Is(target error) bool {
 	return target == ErrOffline || target == platform.ErrNotSent
 }
 
-// meta is the envelope part that names the window and the insured place.
-func (e *Link) meta(msgid string, rec *Record) platform.Meta {
+// meta is the envelope part that names the window and the insured place of doc (nil:
+// a call outside any document, made by the agent itself).
+func (e *Link) meta(msgid string, doc document) platform.Meta {
 	m := platform.Meta{Msgid: msgid, OpterType: platform.OpterStaff, Opter: "agent", OpterName: "settle-agent"}
-	if rec != nil {
-		m.InsuplcAdmdvs = rec.Insuplc
-		m.Opter = rec.Bill.Window
-		m.OpterName = "window " + rec.Bill.Window
+	if doc != nil {
+		window, insuplc := doc.sender()
+		m.Opter, m.OpterName, m.InsuplcAdmdvs = window, "window "+window, insuplc
 	}
 	if m.InsuplcAdmdvs == "" {
 		m.InsuplcAdmdvs = e.o.Admdvs

@@ -57,6 +57,7 @@ const (
 // known: sent without a definite answer, or planned (stored before the chain's first
 // write left) when the agent stopped.
 type Record struct {
+	Journal
 	Bill         settle.Bill    `json:"bill"`
 	State        State          `json:"state"`
 	Goal         Goal           `json:"goal"`
@@ -97,27 +98,10 @@ type Record struct {
 	Collected   *settle.Money `json:"collect_now,omitempty"`
 	// Carried is the fund share the hospital carries for this bill (estimate policy)
 	// until it is released, once.
-	Carried  settle.Money `json:"carried,omitempty"`
-	Offline  bool         `json:"offline,omitempty"` // settlement went through the queue
-	QueuedAt time.Time    `json:"queued_at,omitempty"`
-	QueueDay string       `json:"queue_day,omitempty"`
-	QueueID  uint64       `json:"queue_id,omitempty"`
-	Pending  []Pending    `json:"pending,omitempty"`
-	// Reversing names the reversible messages (2207, 2208) whose 2601 went out
-	// without a definite answer: such a 2601 may still land and undo what its
-	// original booked, so what one of them booked is never taken as it stands (a
-	// settlement adopted, a cancellation found done): it is reversed for certain and
-	// the step made anew. A message leaves the list once a 2601 of it succeeded.
-	Reversing   Reversals `json:"reversing,omitempty"`
-	History     []Message `json:"history"`
-	Warnings    []string  `json:"warnings,omitempty"`
-	Surprises   []string  `json:"surprises,omitempty"`
-	ErrCode     string    `json:"err_code,omitempty"`
-	ErrMsg      string    `json:"err_msg,omitempty"`
-	DoneDay     string    `json:"done_day,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	CreatedAuto bool      `json:"created_at_auto,omitempty"`
+	Carried     settle.Money `json:"carried,omitempty"`
+	Offline     bool         `json:"offline,omitempty"` // settlement went through the queue
+	QueueDay    string       `json:"queue_day,omitempty"`
+	CreatedAuto bool         `json:"created_at_auto,omitempty"`
 
 	stored State // state as last written (not persisted)
 	// riders are cache writes waiting for the bill's next save (not persisted).
@@ -171,19 +155,6 @@ func (r *Record) dropPlans() {
 	}
 }
 
-// resolvePending removes the pending message msgid: its outcome is known now.
-func (r *Record) resolvePending(msgid string) {
-	for i, p := range r.Pending {
-		if p.Msgid == msgid {
-			r.Pending = append(r.Pending[:i], r.Pending[i+1:]...)
-			break
-		}
-	}
-	if len(r.Pending) == 0 {
-		r.Pending = nil
-	}
-}
-
 // unresolved reports whether the bill holds work whose outcome is not known yet: a
 // pending message, or a stray visit whose cancellation got no definite answer. Such
 // a bill is kept in the recovery index and its queue job is not acked.
@@ -232,14 +203,6 @@ func (r *Record) rebook(infno string) bool {
 // maxNotes bounds a bill's warnings and surprises.
 const maxNotes = 16
 
-// addNote appends a note once (the same note twice is kept once).
-func (r *Record) addNote(list *[]string, note string) {
-	if len(*list) >= maxNotes || slices.Contains(*list, note) {
-		return
-	}
-	*list = append(*list, note)
-}
-
 // Message is one line of a bill's history: a platform message and how it ended.
 type Message struct {
 	Msgid   string    `json:"msgid"`
@@ -254,16 +217,7 @@ type Message struct {
 const maxHistory = 64
 
 func (r *Record) logMsg(msgid, infno, outcome, errMsg string, at time.Time) {
-	for i := len(r.History) - 1; i >= 0 && i >= len(r.History)-3; i-- {
-		if r.History[i].Msgid == msgid {
-			r.History[i].Outcome, r.History[i].ErrMsg, r.History[i].At = outcome, errMsg, at
-			return
-		}
-	}
-	if len(r.History) >= maxHistory {
-		r.History = append(r.History[:8], r.History[len(r.History)-maxHistory/2:]...)
-	}
-	r.History = append(r.History, Message{Msgid: msgid, Infno: infno, At: at, Outcome: outcome, ErrMsg: errMsg})
+	r.Journal.logMsg(maxHistory, 8, msgid, infno, outcome, errMsg, at)
 }
 
 // SentAnyWrite reports whether any write message of this bill ever left (or may have).

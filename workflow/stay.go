@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -106,6 +105,7 @@ type StayRefusal struct {
 // StayRecord is everything the agent keeps of one stay, under its ipt_no: the
 // resumable state of the stay's workflow.
 type StayRecord struct {
+	Journal
 	Admission     settle.Admission  `json:"admission"`
 	AdmHash       string            `json:"adm_hash"`
 	Source        string            `json:"source"`
@@ -128,19 +128,7 @@ type StayRecord struct {
 	Ops           []StayOp          `json:"ops,omitempty"`
 	NextOp        int               `json:"next_op"`
 	Refusals      []StayRefusal     `json:"refusals,omitempty"`
-	Pending       []Pending         `json:"pending,omitempty"`
-	Reversing     Reversals         `json:"reversing,omitempty"` // as a bill's: 2601s in flight
-	History       []Message         `json:"history"`
-	Warnings      []string          `json:"warnings,omitempty"`
-	Surprises     []string          `json:"surprises,omitempty"`
-	ErrCode       string            `json:"err_code,omitempty"`
-	ErrMsg        string            `json:"err_msg,omitempty"`
 	Dead          bool              `json:"dead,omitempty"`
-	QueueID       uint64            `json:"queue_id,omitempty"`
-	QueuedAt      time.Time         `json:"queued_at,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
-	DoneDay       string            `json:"done_day,omitempty"`
 }
 
 // StayStates lists the states a stay can be in, in the order lists show them.
@@ -273,37 +261,9 @@ func (r *StayRecord) opWaiting(id int) bool {
 	return false
 }
 
-func (r *StayRecord) resolvePending(msgid string) {
-	for i, p := range r.Pending {
-		if p.Msgid == msgid {
-			r.Pending = append(r.Pending[:i], r.Pending[i+1:]...)
-			break
-		}
-	}
-	if len(r.Pending) == 0 {
-		r.Pending = nil
-	}
-}
-
+// logMsg keeps a longer history than a bill's: a stay lives for weeks.
 func (r *StayRecord) logMsg(msgid, infno, outcome, errMsg string, at time.Time) {
-	for i := len(r.History) - 1; i >= 0 && i >= len(r.History)-3; i-- {
-		if r.History[i].Msgid == msgid {
-			r.History[i].Outcome, r.History[i].ErrMsg, r.History[i].At = outcome, errMsg, at
-			return
-		}
-	}
-	if len(r.History) >= 4*maxHistory {
-		r.History = append(r.History[:16], r.History[len(r.History)-2*maxHistory:]...)
-	}
-	r.History = append(r.History, Message{Msgid: msgid, Infno: infno, At: at, Outcome: outcome, ErrMsg: errMsg})
-}
-
-// addNote keeps a sentence for people once, bounded.
-func (r *StayRecord) addNote(list *[]string, note string) {
-	if len(*list) >= maxNotes || slices.Contains(*list, note) {
-		return
-	}
-	*list = append(*list, note)
+	r.Journal.logMsg(4*maxHistory, 16, msgid, infno, outcome, errMsg, at)
 }
 
 // contentHash identifies a posted body for idempotency.

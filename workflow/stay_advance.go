@@ -153,7 +153,7 @@ func (e *Stays) stayAdmit(ctx context.Context, rec *StayRecord) error {
 	if rec.PsnNo == "" {
 		var out platform.PersonInfoOutput
 		pt := rec.Admission.Patient
-		if err := e.stayRead(ctx, rec, platform.InfnoPersonInfo, PersonInput(pt, e.now()), &out); err != nil {
+		if err := e.read(ctx, rec, platform.InfnoPersonInfo, PersonInput(pt, e.now()), &out); err != nil {
 			return fmt.Errorf("1101 for stay %s: %w", rec.Admission.IptNo, err)
 		}
 		p := out.Person()
@@ -293,7 +293,7 @@ func (e *Stays) staySettle(ctx context.Context, rec *StayRecord, op StayOp) erro
 // stayPresettle sends 2303 and keeps its answer in rec.Presettle.
 func (e *Stays) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
 	var out platform.InpatientSettleOutput
-	if err := e.stayRead(ctx, rec, platform.InfnoInpatientPreSettle, pre, &out); err != nil {
+	if err := e.read(ctx, rec, platform.InfnoInpatientPreSettle, pre, &out); err != nil {
 		return fmt.Errorf("2303 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	split := out.Setlinfo.Split()
@@ -392,12 +392,7 @@ func (e *Stays) stayCancel(ctx context.Context, rec *StayRecord) error {
 // platform forgot the session (nothing was processed) is followed by one sign-in and
 // the write again, with a new msgid.
 func (e *Stays) stayWrite(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
-	stale := e.link.pf.SignNo()
-	err := e.stayWriteOnce(ctx, rec, infno, batch, in, out)
-	if errors.Is(err, platform.ErrSessionExpired) && e.link.renewSession(ctx, stale) {
-		err = e.stayWriteOnce(ctx, rec, infno, batch, in, out)
-	}
-	return err
+	return e.renewing(ctx, func() error { return e.stayWriteOnce(ctx, rec, infno, batch, in, out) })
 }
 
 func (e *Stays) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
@@ -410,86 +405,5 @@ func (e *Stays) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batch
 		rec.resolvePending(msgid) // nothing was sent
 		return err
 	}
-	rec.logMsg(msgid, infno, OutcomeSent, "", e.now())
-	resp, err := e.stayCall(ctx, rec, infno, msgid, in, out)
-	if e.keptBooked(rec, &rec.Surprises, infno, msgid, resp, err) {
-		if infno == platform.InfnoInpatientCancelSettle {
-			return nil
-		}
-		return fmt.Errorf("%s for stay %s: %w: %w", infno, rec.Admission.IptNo, ErrBookedUnread, err)
-	}
-	switch platform.Classify(err) {
-	case platform.OutcomeOK, platform.OutcomeBusiness, platform.OutcomeNotSent:
-		rec.resolvePending(msgid)
-	default:
-		for j := range rec.Pending {
-			if rec.Pending[j].Msgid == msgid {
-				rec.Pending[j].Unknown = true
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("%s for stay %s: %w", infno, rec.Admission.IptNo, err)
-	}
-	return nil
-}
-
-// stayRead sends a message of the stay that books nothing, or one whose repetition
-// is harmless and whose msgid need not be stored (the resolution's own 2601 and
-// 2302): a msgid of its own per try, and once more after a sign-in when the platform
-// forgot the session (as the bill flow's readStep).
-func (e *Stays) stayRead(ctx context.Context, rec *StayRecord, infno string, in, out any) error {
-	for try := 0; ; try++ {
-		msgid, err := e.link.nextMsgid()
-		if err != nil {
-			return err
-		}
-		stale := e.link.pf.SignNo()
-		_, err = e.stayCall(ctx, rec, infno, msgid, in, out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.link.renewSession(ctx, stale) {
-			continue
-		}
-		return err
-	}
-}
-
-// stayCall sends one message of the stay and records its outcome in the stay's
-// history, with what the answer said for people: a warning (warn_msg) and what
-// surprised the client in a successful answer (kept, shown, never reversed).
-func (e *Stays) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) (*platform.Response, error) {
-	resp, err := e.link.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
-	e.stayOutcome(rec, msgid, infno, err)
-	if resp != nil {
-		if resp.WarnMsg != "" {
-			rec.addNote(&rec.Warnings, infno+": "+resp.WarnMsg)
-		}
-		for _, sp := range resp.Surprises {
-			rec.addNote(&rec.Surprises, infno+" "+msgid+": "+sp.String())
-		}
-	}
-	return resp, err
-}
-
-func (e *Stays) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
-	now := e.now()
-	switch platform.Classify(err) {
-	case platform.OutcomeOK:
-		rec.logMsg(msgid, infno, OutcomeOK, "", now)
-	case platform.OutcomeBusiness:
-		rec.logMsg(msgid, infno, OutcomeRefused, refusalMessage(err), now)
-	case platform.OutcomeNotSent:
-		rec.logMsg(msgid, infno, OutcomeNotSent, err.Error(), now)
-	default:
-		rec.logMsg(msgid, infno, OutcomeUnknown, err.Error(), now)
-	}
-}
-
-// stayMeta is the envelope part of a stay's message: its window and insured place.
-func (e *Stays) stayMeta(msgid string, rec *StayRecord) platform.Meta {
-	m := platform.Meta{Msgid: msgid, OpterType: platform.OpterStaff, Opter: rec.Admission.Window,
-		OpterName: "window " + rec.Admission.Window, InsuplcAdmdvs: rec.Insuplc}
-	if m.InsuplcAdmdvs == "" {
-		m.InsuplcAdmdvs = e.o.Admdvs
-	}
-	return m
+	return e.sendStored(ctx, rec, infno, msgid, in, out)
 }

@@ -113,7 +113,7 @@ func (e *Stays) SubmitAdmission(ctx context.Context, a settle.Admission, source 
 	case !errors.Is(err, settle.ErrNotFound):
 		return StayResult{}, err
 	}
-	rec := &StayRecord{Admission: a, AdmHash: hash, Source: source, CreatedAt: e.now()}
+	rec := &StayRecord{Admission: a, AdmHash: hash, Source: source, Journal: Journal{CreatedAt: e.now()}}
 	if old != nil {
 		rec.CreatedAt, rec.History, rec.NextOp, rec.QueueID = old.CreatedAt, old.History, old.NextOp, old.QueueID
 	}

@@ -42,7 +42,7 @@ func (e *Stays) resolveStay(ctx context.Context, rec *StayRecord, p Pending) err
 		// Only "the original does not exist" (platform.ErrOriginalNotFound, whose
 		// wordings are configuration) means not booked: any other refusal leaves the
 		// message unresolved and never sent again — the original may stand.
-		err := e.stayRead(ctx, rec, platform.InfnoReversal, StayReversalInput(rec, p), nil)
+		err := e.read(ctx, rec, platform.InfnoReversal, StayReversalInput(rec, p), nil)
 		rec.Reversing.after(p, err)
 		if err != nil && !errors.Is(err, platform.ErrOriginalNotFound) {
 			if isFinal(err) {
@@ -100,7 +100,7 @@ func (e *Stays) resolveStay(ctx context.Context, rec *StayRecord, p Pending) err
 func (e *Stays) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayBatch) (bool, error) {
 	var out platform.FeeQueryOutput
 	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayRead(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
+	if err := e.read(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
 		return false, fmt.Errorf("5204 for the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
 	}
 	standing := map[string]platform.FeeRecord{}
@@ -125,7 +125,7 @@ func (e *Stays) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayB
 	for _, f := range found {
 		// Repeatable (a withdrawal of what is gone is "nothing to cancel"): a msgid of
 		// its own per try, and a sign-in when the platform forgot the session.
-		err := e.stayRead(ctx, rec, platform.InfnoInpatientCancelFee, InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
+		err := e.read(ctx, rec, platform.InfnoInpatientCancelFee, InpatientCancelFeeInput(rec, f.FeedetlSn), nil)
 		if err != nil && !nothingThere(err) {
 			return false, fmt.Errorf("withdraw the lost upload of batch %s of stay %s: %w", b.Batch.BatchNo, rec.Admission.IptNo, err)
 		}
@@ -169,7 +169,7 @@ func lastMsgid(rec *StayRecord, infno string) string {
 func (e *Stays) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
 	var out platform.VisitQueryOutput
 	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
-	if err := e.stayRead(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
+	if err := e.read(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
 		if isFinal(err) {
 			return platform.VisitRecord{}, false, nil
 		}
@@ -185,7 +185,7 @@ func (e *Stays) findStayVisit(ctx context.Context, rec *StayRecord) (platform.Vi
 func (e *Stays) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
 	var out platform.SettleQueryOutput
 	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayRead(ctx, rec, platform.InfnoSettleQuery, in, &out); err != nil {
+	if err := e.read(ctx, rec, platform.InfnoSettleQuery, in, &out); err != nil {
 		if isFinal(err) {
 			return false, nil
 		}
@@ -231,7 +231,7 @@ func (e *Stays) withdrawStrays(ctx context.Context, rec *StayRecord, always bool
 	}
 	var out platform.FeeQueryOutput
 	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
-	if err := e.stayRead(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
+	if err := e.read(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
 		return fmt.Errorf("5204 for stay %s: %w", rec.Admission.IptNo, err)
 	}
 	for _, f := range out.Feedetail {
