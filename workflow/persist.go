@@ -146,112 +146,43 @@ func getBill(tx ReadTx, billNo string) (*Record, error) {
 }
 
 // Bill reads one bill; an error matching settle.ErrNotFound when there is none.
-func (e *Bills) Bill(billNo string) (*Record, error) {
-	var rec *Record
-	err := e.st.View(func(tx ReadTx) error {
-		var err error
-		rec, err = getBill(tx, billNo)
-		return err
-	})
-	return rec, err
-}
+func (e *Bills) Bill(billNo string) (*Record, error) { return billShelf.one(e.st, billNo) }
 
 // Bills returns up to limit bills in the given state (any state when empty), after
 // the bill number `after`, in bill-number order, updated at or after since.
 func (e *Bills) Bills(state State, after string, limit int, since time.Time) ([]*Record, error) {
+	recs, err := billShelf.list(e.st, billShelf.inState(state, after, limit), failUnreadable)
 	var out []*Record
-	err := e.st.View(func(tx ReadTx) error {
-		ids, err := idsInState(tx, KindBill, state, BillStates, after, limit)
-		if err != nil {
-			return err
+	for _, rec := range recs {
+		if !rec.UpdatedAt.Before(since) {
+			out = append(out, rec)
 		}
-		for _, id := range ids {
-			rec, err := getBill(tx, id)
-			if err != nil {
-				return err
-			}
-			if !rec.UpdatedAt.Before(since) {
-				out = append(out, rec)
-			}
-		}
-		return nil
-	})
+	}
 	return out, err
 }
 
 // BillCounts counts bills per state from the state index.
-func (e *Bills) BillCounts() map[State]int {
-	out := map[State]int{}
-	_ = e.st.View(func(tx ReadTx) error {
-		for _, st := range BillStates {
-			out[st] = tx.Count(KindBill, IndexState+string(st))
-		}
-		return nil
-	})
-	return out
-}
+func (e *Bills) BillCounts() map[State]int { return billShelf.counts(e.st) }
 
 // BillsOfDay returns every bill that counts on day (yyyy-mm-dd): settled that day
 // (by the platform's setl_time), or queued that day with money collected and not
 // settled yet.
 func (e *Bills) BillsOfDay(day string) ([]*Record, error) {
-	var out []*Record
-	err := e.st.View(func(tx ReadTx) error {
-		ids, err := tx.IDs(KindBill, IndexDay+day, "", 1<<30)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			rec, err := getBill(tx, id)
-			if errors.Is(err, settle.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, rec)
-		}
-		return nil
-	})
-	return out, err
+	return billShelf.list(e.st, billShelf.byIndex(IndexDay+day, 1<<30), skipMissing)
 }
 
 // SurprisedBills returns up to n bills whose platform answers surprised the client
 // (a hospital share, amounts that do not add up, unknown fields, a registration left
 // open): kept as the platform booked them, shown to a person.
 func (e *Bills) SurprisedBills(n int) []*Record {
-	var out []*Record
-	_ = e.st.View(func(tx ReadTx) error {
-		ids, err := tx.IDs(KindBill, IndexSurprise, "", n)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if rec, err := getBill(tx, id); err == nil {
-				out = append(out, rec)
-			}
-		}
-		return nil
-	})
-	return out
+	recs, _ := billShelf.list(e.st, billShelf.byIndex(IndexSurprise, n), skipUnreadable)
+	return recs
 }
 
 // RecentBills returns up to n bills of the latest days.
 func (e *Bills) RecentBills(n int) []*Record {
-	var out []*Record
-	_ = e.st.View(func(tx ReadTx) error {
-		ids, err := tx.Latest(KindBill, IndexDay, n)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if rec, err := getBill(tx, id); err == nil {
-				out = append(out, rec)
-			}
-		}
-		return nil
-	})
-	return out
+	recs, _ := billShelf.list(e.st, func(tx ReadTx) ([]string, error) { return tx.Latest(KindBill, IndexDay, n) }, skipUnreadable)
+	return recs
 }
 
 // idemEntry is the remembered answer to one Idempotency-Key.

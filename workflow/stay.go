@@ -368,88 +368,30 @@ func getStay(tx ReadTx, iptNo string) (*StayRecord, error) {
 }
 
 // Stay reads one stay; an error matching settle.ErrNotFound when there is none.
-func (e *Stays) Stay(iptNo string) (*StayRecord, error) {
-	var rec *StayRecord
-	err := e.st.View(func(tx ReadTx) error {
-		var err error
-		rec, err = getStay(tx, iptNo)
-		return err
-	})
-	return rec, err
-}
+func (e *Stays) Stay(iptNo string) (*StayRecord, error) { return stayShelf.one(e.st, iptNo) }
 
 // StayCounts counts stays per state.
-func (e *Stays) StayCounts() map[State]int {
-	out := map[State]int{}
-	_ = e.st.View(func(tx ReadTx) error {
-		for _, st := range StayStates {
-			out[st] = tx.Count(KindStay, IndexState+string(st))
-		}
-		return nil
-	})
-	return out
-}
+func (e *Stays) StayCounts() map[State]int { return stayShelf.counts(e.st) }
 
 // StayWaitingOps counts the operations waiting in the stays' lines (queued stay messages).
 func (e *Stays) StayWaitingOps() int {
 	n := 0
-	_ = e.st.View(func(tx ReadTx) error {
-		ids, err := tx.IDs(KindStay, indexStayWaiting+"1", "", 1<<20)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if rec, err := getStay(tx, id); err == nil {
-				n += len(rec.Ops)
-			}
-		}
-		return nil
-	})
+	recs, _ := stayShelf.list(e.st, stayShelf.byIndex(indexStayWaiting+"1", 1<<20), skipUnreadable)
+	for _, rec := range recs {
+		n += len(rec.Ops)
+	}
 	return n
 }
 
 // Stays returns up to limit stays in state (any when empty), after ipt_no `after`.
 func (e *Stays) Stays(state State, after string, limit int) ([]*StayRecord, error) {
-	var out []*StayRecord
-	err := e.st.View(func(tx ReadTx) error {
-		ids, err := idsInState(tx, KindStay, state, StayStates, after, limit)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			rec, err := getStay(tx, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, rec)
-		}
-		return nil
-	})
-	return out, err
+	return stayShelf.list(e.st, stayShelf.inState(state, after, limit), failUnreadable)
 }
 
 // StaysOfDay returns the stays with a settlement (or its cancellation) on day, or a
 // settlement deferred that day while offline.
 func (e *Stays) StaysOfDay(day string) ([]*StayRecord, error) {
-	var out []*StayRecord
-	err := e.st.View(func(tx ReadTx) error {
-		ids, err := tx.IDs(KindStay, IndexDay+day, "", 1<<30)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			rec, err := getStay(tx, id)
-			if errors.Is(err, settle.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, rec)
-		}
-		return nil
-	})
-	return out, err
+	return stayShelf.list(e.st, stayShelf.byIndex(IndexDay+day, 1<<30), skipMissing)
 }
 
 // Final is the stay's final settlement that stands, or nil.

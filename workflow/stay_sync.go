@@ -98,15 +98,8 @@ func (e *Queue) syncStay(ctx context.Context, j Job, iptNo string) {
 func (e *Queue) recoverStays(ctx context.Context) error {
 	var recs []*StayRecord
 	err := e.st.View(func(tx ReadTx) error {
-		ids, err := tx.IDs(KindStay, IndexState+string(StateQueued), "", 1<<20)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			rec, err := getStay(tx, id)
-			if err != nil {
-				return err
-			}
+		queued, err := stayShelf.listIn(tx, stayShelf.byIndex(IndexState+string(StateQueued), 1<<20), failUnreadable)
+		for _, rec := range queued {
 			if rec.QueueID != 0 {
 				if j, err := tx.Job(rec.QueueID); err == nil && (j.State == JobReady || j.State == JobLeased) {
 					continue
@@ -114,7 +107,7 @@ func (e *Queue) recoverStays(ctx context.Context) error {
 			}
 			recs = append(recs, rec)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
