@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/offline"
@@ -352,19 +351,9 @@ func (e *Bills) SettleBill(ctx context.Context, billNo, acctUsed, setlway string
 }
 
 // saveAfterBooking stores what the platform did after the cashier deadline may have
-// passed. It tries a few times; when the store still cannot keep it the request
-// fails (the window must not be told "settled" while the store says otherwise).
+// passed (keepAfter).
 func (e *Bills) saveAfterBooking(ctx context.Context, rec *Record) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	var err error
-	for try := 0; try < 3; try++ {
-		if err = e.save(ctx, rec, nil); err == nil {
-			return nil
-		}
-		e.log.Error("could not store bill state", "bill_no", rec.Bill.BillNo, "try", try+1, "err", err)
-	}
-	return err
+	return e.keepAfter(ctx, rec, func(ctx context.Context) error { return e.save(ctx, rec, nil) })
 }
 
 // enqueue moves the bill into the durable queue and, the first time a bill asked to
@@ -420,7 +409,7 @@ func (e *Bills) enqueue(ctx context.Context, rec *Record) error {
 		// The bill was encoded before the queue gave its id (and the money was
 		// decided): write it again with both.
 		rec.QueueID = id
-		return e.putBill(tx, rec)
+		return e.put(tx, rec)
 	})
 	if err != nil {
 		rec.QueueID = oldID

@@ -67,38 +67,13 @@ func billIndex(rec *Record) []string {
 	return idx
 }
 
-// encodeBill encodes rec for Put (outside the commit).
-func (e *Bills) encodeBill(rec *Record) ([]byte, error) {
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("encode bill %s: %w", rec.Bill.BillNo, err)
-	}
-	return e.st.Encode(KindBill, rec.Bill.BillNo, data)
-}
-
-// putBill writes rec inside tx (which may run twice).
-func (e *Bills) putBill(tx Tx, rec *Record) error {
-	enc, err := e.encodeBill(rec)
-	if err != nil {
-		return err
-	}
-	return tx.Put(KindBill, rec.Bill.BillNo, enc, billIndex(rec))
-}
-
-// save writes rec durably (fsynced) together with whatever more is done in also.
+// save writes rec durably (fsynced) together with whatever more is done in also,
+// and the caches riding with it.
 func (e *Bills) save(ctx context.Context, rec *Record, also func(tx Tx) error) error {
 	rec.UpdatedAt = e.now()
 	rec.DoneDay = doneDay(rec.State, rec.stored, rec.DoneDay, rec.UpdatedAt)
-	enc, err := e.encodeBill(rec)
-	if err != nil {
-		return err
-	}
 	riders := rec.riders
-	idx := billIndex(rec)
-	err = e.st.Update(ctx, func(tx Tx) error {
-		if err := tx.Put(KindBill, rec.Bill.BillNo, enc, idx); err != nil {
-			return err
-		}
+	err := e.keep(ctx, rec, func(tx Tx) error {
 		for _, w := range riders {
 			if err := w(tx); err != nil {
 				return err
@@ -109,13 +84,8 @@ func (e *Bills) save(ctx context.Context, rec *Record, also func(tx Tx) error) e
 		}
 		return nil
 	})
-	if errors.Is(err, ErrJobMoved) {
-		// The queue refused the move (the job is not where the move needs it): the
-		// store is fine and nothing changed.
-		return fmt.Errorf("store bill %s: %w", rec.Bill.BillNo, err)
-	}
 	if err != nil {
-		return fmt.Errorf("store bill %s: %w: %w", rec.Bill.BillNo, ErrStore, err)
+		return err
 	}
 	rec.stored = rec.State
 	rec.riders = rec.riders[len(riders):]

@@ -20,14 +20,25 @@ type document interface {
 	sender() (window, insuplc string)
 	// name names the document in errors: "bill B1", "stay Z1".
 	name() string
+	// ref is the log attribute that names the document: "bill_no", "B1".
+	ref() (key, value string)
+	// key is where the store keeps the document; index its index entries.
+	key() (kind, id string)
+	index() []string
 }
 
 func (r *Record) journal() *Journal                    { return &r.Journal }
 func (r *Record) sender() (window, insuplc string)     { return r.Bill.Window, r.Insuplc }
 func (r *Record) name() string                         { return "bill " + r.Bill.BillNo }
+func (r *Record) ref() (string, string)                { return "bill_no", r.Bill.BillNo }
+func (r *Record) key() (string, string)                { return KindBill, r.Bill.BillNo }
+func (r *Record) index() []string                      { return billIndex(r) }
 func (r *StayRecord) journal() *Journal                { return &r.Journal }
 func (r *StayRecord) sender() (window, insuplc string) { return r.Admission.Window, r.Insuplc }
 func (r *StayRecord) name() string                     { return "stay " + r.Admission.IptNo }
+func (r *StayRecord) ref() (string, string)            { return "ipt_no", r.Admission.IptNo }
+func (r *StayRecord) key() (string, string)            { return KindStay, r.Admission.IptNo }
+func (r *StayRecord) index() []string                  { return stayIndex(r) }
 
 // renewing runs send, and once more after a sign-in when the platform refused it
 // because it forgot the session (nothing was processed).

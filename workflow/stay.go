@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -309,50 +308,13 @@ func stayIndex(rec *StayRecord) []string {
 	return idx
 }
 
-func (e *Stays) encodeStay(rec *StayRecord) ([]byte, error) {
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("encode stay %s: %w", rec.Admission.IptNo, err)
-	}
-	return e.st.Encode(KindStay, rec.Admission.IptNo, data)
-}
-
 // saveStay writes rec durably (fsynced) with whatever more is done in also.
 func (e *Stays) saveStay(ctx context.Context, rec *StayRecord, also func(tx Tx) error) error {
 	prev := rec.State
 	rec.State = rec.derive()
 	rec.UpdatedAt = e.now()
 	rec.DoneDay = doneDay(rec.State, prev, rec.DoneDay, rec.UpdatedAt)
-	enc, err := e.encodeStay(rec)
-	if err != nil {
-		return err
-	}
-	idx := stayIndex(rec)
-	err = e.st.Update(ctx, func(tx Tx) error {
-		if err := tx.Put(KindStay, rec.Admission.IptNo, enc, idx); err != nil {
-			return err
-		}
-		if also != nil {
-			return also(tx)
-		}
-		return nil
-	})
-	if errors.Is(err, ErrJobMoved) {
-		return fmt.Errorf("store stay %s: %w", rec.Admission.IptNo, err)
-	}
-	if err != nil {
-		return fmt.Errorf("store stay %s: %w: %w", rec.Admission.IptNo, ErrStore, err)
-	}
-	return nil
-}
-
-// putStay writes rec inside tx (a move of its queue job).
-func (e *Stays) putStay(tx Tx, rec *StayRecord) error {
-	enc, err := e.encodeStay(rec)
-	if err != nil {
-		return err
-	}
-	return tx.Put(KindStay, rec.Admission.IptNo, enc, stayIndex(rec))
+	return e.keep(ctx, rec, also)
 }
 
 func getStay(tx ReadTx, iptNo string) (*StayRecord, error) {

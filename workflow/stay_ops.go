@@ -176,18 +176,9 @@ func (e *Stays) runStay(ctx context.Context, rec *StayRecord, op int, done Resul
 }
 
 // saveStayAfter stores what the platform did after the cashier deadline may have
-// passed: without the request's deadline, a few tries.
+// passed (keepAfter).
 func (e *Stays) saveStayAfter(ctx context.Context, rec *StayRecord, also func(Tx) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	var err error
-	for try := 0; try < 3; try++ {
-		if err = e.saveStay(ctx, rec, also); err == nil {
-			return nil
-		}
-		e.log.Error("could not store stay state", "ipt_no", rec.Admission.IptNo, "try", try+1, "err", err)
-	}
-	return err
+	return e.keepAfter(ctx, rec, func(ctx context.Context) error { return e.saveStay(ctx, rec, also) })
 }
 
 // enqueueStay gives the stay's line a queue job (one per stay, key "stay/<ipt_no>")
@@ -206,7 +197,7 @@ func (e *Stays) enqueueStay(ctx context.Context, rec *StayRecord) error {
 			return err
 		}
 		rec.QueueID = id
-		return e.putStay(tx, rec)
+		return e.put(tx, rec)
 	})
 	if err != nil {
 		rec.QueueID = oldID

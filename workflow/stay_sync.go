@@ -78,7 +78,7 @@ func (e *Queue) syncStay(ctx context.Context, j Job, iptNo string) {
 			d := *rec
 			d.Dead, d.ErrCode, d.ErrMsg = true, "dead", "not sent within the retry horizon: "+reason
 			d.State = d.derive()
-			return e.stays.putStay(tx, &d)
+			return e.put(tx, &d)
 		})
 		if serr != nil {
 			e.log.Error("store retried stay", "ipt_no", iptNo, "err", serr)

@@ -223,7 +223,7 @@ func (e *Queue) retryLater(ctx context.Context, rec *Record, j Job, cause error)
 		d := *rec
 		d.State = StateDead
 		d.ErrCode, d.ErrMsg = "dead", "not settled within the retry horizon: "+reason
-		return e.bills.putBill(tx, &d)
+		return e.put(tx, &d)
 	})
 	if serr != nil {
 		e.log.Error("store retried bill", "bill_no", rec.Bill.BillNo, "err", serr)
