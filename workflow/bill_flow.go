@@ -5,15 +5,9 @@ import "context"
 // billFlow is the bill workflow as the drain path drives a queued bill.
 type billFlow struct{ b *Bills }
 
-func (billFlow) noun() string                 { return "bill" }
-func (billFlow) lockKey(billNo string) string { return billNo }
-func (f billFlow) load(billNo string) (document, error) {
-	rec, err := f.b.Bill(billNo)
-	if err != nil {
-		return nil, err
-	}
-	return rec, nil
-}
+func (billFlow) noun() string                           { return "bill" }
+func (billFlow) lockKey(billNo string) string           { return billNo }
+func (f billFlow) load(billNo string) (document, error) { return load(billShelf, f.b.st, billNo) }
 
 // revive: a failed or dead bill whose job was put back in line by hand (settle-agent
 // queue retry with the agent stopped) is retried too.

@@ -67,10 +67,8 @@ func (e *Bills) SubmitBill(ctx context.Context, b settle.Bill, key, source strin
 	if err := b.Validate(); err != nil {
 		return Result{}, err
 	}
-	if e.o.Windows != nil && !e.o.Windows(b.Window) {
-		v := &settle.ValidationError{What: "bill"}
-		v.Add("window", "window %q is not configured in this agent", b.Window)
-		return Result{}, v
+	if err := e.checkWindow("bill", b.Window); err != nil {
+		return Result{}, err
 	}
 	ctx, unlock, err := e.locker.Lock(ctx, "idem\x00"+key)
 	if err != nil {
@@ -274,19 +272,7 @@ func (e *Bills) offlinePerson(rec *Record) {
 // The returned context carries what the store writes made under the lock must honour
 // (Locker).
 func (e *Bills) lockBill(ctx context.Context, billNo string) (context.Context, *Record, func(), error) {
-	if e.isClosing() {
-		return ctx, nil, nil, ErrClosed
-	}
-	ctx, unlock, err := e.locker.Lock(ctx, billNo)
-	if err != nil {
-		return ctx, nil, nil, err
-	}
-	rec, err := e.Bill(billNo)
-	if err != nil {
-		unlock()
-		return ctx, nil, nil, err
-	}
-	return ctx, rec, unlock, nil
+	return lockAndLoad(e.core, ctx, billShelf, billFlow{}.lockKey(billNo), billNo)
 }
 
 // SettleBill settles a pre-settled bill (2207), or queues it durably when the
@@ -387,7 +373,6 @@ func (e *Bills) enqueue(ctx context.Context, rec *Record) error {
 		rec.QueuedAt = e.now()
 	}
 	rec.State = StateQueued
-	payload, _ := json.Marshal(jobPayload{Kind: KindBill, ID: rec.Bill.BillNo, BillNo: rec.Bill.BillNo})
 	ctx = context.WithoutCancel(ctx) // the deadline may be spent; the bill must still be kept
 	oldID := rec.QueueID
 	err := e.save(ctx, rec, func(tx Tx) error {
@@ -402,14 +387,9 @@ func (e *Bills) enqueue(ctx context.Context, rec *Record) error {
 				return err
 			}
 		}
-		id, err := e.requeue(tx, oldID, rec.Bill.BillNo, payload)
-		if err != nil {
-			return err
-		}
 		// The bill was encoded before the queue gave its id (and the money was
-		// decided): write it again with both.
-		rec.QueueID = id
-		return e.put(tx, rec)
+		// decided): written again with both.
+		return e.lineUp(tx, rec, oldID)
 	})
 	if err != nil {
 		rec.QueueID = oldID

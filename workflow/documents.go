@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"errors"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -91,4 +92,33 @@ func (s shelf[D]) counts(st Store) map[State]int {
 		return nil
 	})
 	return out
+}
+
+// load reads one document of s as a document (the drain path's view).
+func load[D document](s shelf[D], st Store, id string) (document, error) {
+	doc, err := s.one(st, id)
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// lockAndLoad takes the lock lockKey of document id and loads it from s; the caller
+// runs unlock when done. The returned context carries what the store writes made
+// under the lock must honour (Locker). A stopping engine takes no new work.
+func lockAndLoad[D any](c *core, ctx context.Context, s shelf[D], lockKey, id string) (context.Context, D, func(), error) {
+	var none D
+	if c.isClosing() {
+		return ctx, none, nil, ErrClosed
+	}
+	ctx, unlock, err := c.locker.Lock(ctx, lockKey)
+	if err != nil {
+		return ctx, none, nil, err
+	}
+	doc, err := s.one(c.st, id)
+	if err != nil {
+		unlock()
+		return ctx, none, nil, err
+	}
+	return ctx, doc, unlock, nil
 }

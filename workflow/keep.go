@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	settle "github.com/settle-agent/settle-agent"
 )
 
 // encode encodes doc for Put (outside the commit).
@@ -73,4 +75,31 @@ func (c *core) keepAfter(ctx context.Context, doc document, save func(ctx contex
 		c.log.Error("could not store the state of "+doc.name(), k, v, "try", try+1, "err", err)
 	}
 	return err
+}
+
+// lineUp gives doc a queue job inside tx (requeue: its old job oldID when that one
+// can carry the work) and writes doc again with the job's id.
+func (c *core) lineUp(tx Tx, doc document, oldID uint64) error {
+	key, p := doc.job()
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	id, err := c.requeue(tx, oldID, key, payload)
+	if err != nil {
+		return err
+	}
+	doc.journal().QueueID = id
+	return c.put(tx, doc)
+}
+
+// checkWindow refuses a request (what: "bill", "admission") from a window this agent
+// does not configure.
+func (c *core) checkWindow(what, window string) error {
+	if c.o.Windows != nil && !c.o.Windows(window) {
+		v := &settle.ValidationError{What: what}
+		v.Add("window", "window %q is not configured in this agent", window)
+		return v
+	}
+	return nil
 }

@@ -88,14 +88,7 @@ func FeeInput(rec *Record) platform.FeeUploadInput {
 // SettleInput is the bill's 2206 and 2207 input.
 func SettleInput(rec *Record) platform.SettleInput {
 	b := &rec.Bill
-	acct := rec.AcctUsedFlag
-	if acct == "" {
-		acct = platform.AcctUsed
-	}
-	way := rec.PsnSetlway
-	if way == "" {
-		way = platform.SetlwayByItem
-	}
+	acct, way := rec.withDefaults()
 	return platform.SettleInput{Data: platform.SettleData{
 		PsnNo: rec.PsnNo, MdtrtCertType: b.Patient.MdtrtCertType, MdtrtCertNo: b.Patient.MdtrtCertNo,
 		MedType: b.MedType, MedfeeSumamt: platform.AmountOf(b.Total), PsnSetlway: way,

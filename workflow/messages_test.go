@@ -30,7 +30,7 @@ func goldenRecord() *workflow.Record {
 			Total: settle.MustMoney("46.00"), CreatedAt: time.Date(2026, 11, 23, 9, 12, 0, 0, settle.Beijing),
 		},
 		PsnNo: "33010000000000000001", Insutype: "310", Insuplc: "330100", MdtrtID: "MD2026112300000002",
-		AcctUsedFlag: "1", PsnSetlway: "01",
+		PayChoice: workflow.PayChoice{AcctUsedFlag: "1", PsnSetlway: "01"},
 		Presettle: &settle.Split{MedfeeSumamt: settle.MustMoney("46.00"), FulamtOwnpayAmt: settle.MustMoney("0.00"),
 			OverlmtSelfpay: settle.MustMoney("0.00"), PreselfpayAmt: settle.MustMoney("2.10"), InscpScpAmt: settle.MustMoney("43.90")},
 		Settlement: &settle.Split{SetlID: "ST2026112300000003"},

@@ -78,12 +78,11 @@ type Record struct {
 	FeeResults []FeeLine     `json:"fee_results,omitempty"`
 	Presettle  *settle.Split `json:"presettle,omitempty"`
 	// PresettleBatch is the charge batch the platform's pre-settlement was of.
-	PresettleBatch int           `json:"presettle_batch,omitempty"`
-	Estimate       bool          `json:"estimate,omitempty"`
-	AcctUsedFlag   string        `json:"acct_used_flag,omitempty"`
-	PsnSetlway     string        `json:"psn_setlway,omitempty"`
-	Settlement     *settle.Split `json:"settlement,omitempty"`
-	SettledAt      time.Time     `json:"settled_at,omitempty"`
+	PresettleBatch int  `json:"presettle_batch,omitempty"`
+	Estimate       bool `json:"estimate,omitempty"`
+	PayChoice
+	Settlement *settle.Split `json:"settlement,omitempty"`
+	SettledAt  time.Time     `json:"settled_at,omitempty"`
 	// SettleDay is the settlement's day: the platform's setl_time in Beijing time.
 	SettleDay    string `json:"settle_day,omitempty"`
 	SettleMsgid  string `json:"settle_msgid,omitempty"`
@@ -106,6 +105,26 @@ type Record struct {
 	stored State // state as last written (not persisted)
 	// riders are cache writes waiting for the bill's next save (not persisted).
 	riders []func(tx Tx) error
+}
+
+// PayChoice is how the patient pays a settlement, as the window asked: from the
+// personal account or not (acct_used_flag, "1" when empty) and by item or by quota
+// (psn_setlway, "01" when empty). A bill and a stay's settlement keep it alike.
+type PayChoice struct {
+	AcctUsedFlag string `json:"acct_used_flag,omitempty"`
+	PsnSetlway   string `json:"psn_setlway,omitempty"`
+}
+
+// withDefaults is the choice as sent: the defaults where the window said nothing.
+func (p PayChoice) withDefaults() (acct, way string) {
+	acct, way = p.AcctUsedFlag, p.PsnSetlway
+	if acct == "" {
+		acct = platform.AcctUsed
+	}
+	if way == "" {
+		way = platform.SetlwayByItem
+	}
+	return acct, way
 }
 
 // FeeLine is what the platform answered for one uploaded fee line (2204 result).

@@ -25,14 +25,22 @@ type document interface {
 	// key is where the store keeps the document; index its index entries.
 	key() (kind, id string)
 	index() []string
+	// job is the key and payload of the document's queue job.
+	job() (key string, p jobPayload)
 }
 
-func (r *Record) journal() *Journal                    { return &r.Journal }
-func (r *Record) sender() (window, insuplc string)     { return r.Bill.Window, r.Insuplc }
-func (r *Record) name() string                         { return "bill " + r.Bill.BillNo }
-func (r *Record) ref() (string, string)                { return "bill_no", r.Bill.BillNo }
-func (r *Record) key() (string, string)                { return KindBill, r.Bill.BillNo }
-func (r *Record) index() []string                      { return billIndex(r) }
+func (r *Record) journal() *Journal                { return &r.Journal }
+func (r *Record) sender() (window, insuplc string) { return r.Bill.Window, r.Insuplc }
+func (r *Record) name() string                     { return "bill " + r.Bill.BillNo }
+func (r *Record) ref() (string, string)            { return "bill_no", r.Bill.BillNo }
+func (r *Record) key() (string, string)            { return KindBill, r.Bill.BillNo }
+func (r *Record) index() []string                  { return billIndex(r) }
+func (r *Record) job() (string, jobPayload) {
+	return r.Bill.BillNo, jobPayload{Kind: KindBill, ID: r.Bill.BillNo, BillNo: r.Bill.BillNo}
+}
+func (r *StayRecord) job() (string, jobPayload) {
+	return "stay/" + r.Admission.IptNo, jobPayload{Kind: KindStay, ID: r.Admission.IptNo}
+}
 func (r *StayRecord) journal() *Journal                { return &r.Journal }
 func (r *StayRecord) sender() (window, insuplc string) { return r.Admission.Window, r.Insuplc }
 func (r *StayRecord) name() string                     { return "stay " + r.Admission.IptNo }

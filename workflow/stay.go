@@ -44,13 +44,12 @@ const (
 
 // StayOp is one operation waiting in a stay's line.
 type StayOp struct {
-	ID           int        `json:"id"`
-	Kind         StayOpKind `json:"kind"`
-	Batch        string     `json:"batch_no,omitempty"`
-	Mid          bool       `json:"mid_setl,omitempty"`
-	AcctUsedFlag string     `json:"acct_used_flag,omitempty"`
-	PsnSetlway   string     `json:"psn_setlway,omitempty"`
-	SetlID       string     `json:"setl_id,omitempty"`
+	ID    int        `json:"id"`
+	Kind  StayOpKind `json:"kind"`
+	Batch string     `json:"batch_no,omitempty"`
+	Mid   bool       `json:"mid_setl,omitempty"`
+	PayChoice
+	SetlID string `json:"setl_id,omitempty"`
 	// Change is what a change operation sets (2403).
 	Change *settle.AdmissionChange `json:"change,omitempty"`
 	At     time.Time               `json:"at"`

@@ -9,15 +9,9 @@ type stayFlow struct {
 	settled int
 }
 
-func (stayFlow) noun() string                { return "stay" }
-func (stayFlow) lockKey(iptNo string) string { return "stay\x00" + iptNo }
-func (f stayFlow) load(iptNo string) (document, error) {
-	rec, err := f.s.Stay(iptNo)
-	if err != nil {
-		return nil, err
-	}
-	return rec, nil
-}
+func (stayFlow) noun() string                          { return "stay" }
+func (stayFlow) lockKey(iptNo string) string           { return "stay\x00" + iptNo }
+func (f stayFlow) load(iptNo string) (document, error) { return load(stayShelf, f.s.st, iptNo) }
 
 // revive: a dead stay whose job was put back in line by hand is retried.
 func (stayFlow) revive(doc document, j Job) bool {

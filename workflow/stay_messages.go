@@ -117,14 +117,7 @@ func StayRef(rec *StayRecord) platform.StayRefInput {
 
 // InpatientPreSettleInput is the 2303 of the stay's unsettled fees (total).
 func InpatientPreSettleInput(rec *StayRecord, op StayOp, total settle.Money) platform.InpatientPreSettleInput {
-	acct := op.AcctUsedFlag
-	if acct == "" {
-		acct = platform.AcctUsed
-	}
-	way := op.PsnSetlway
-	if way == "" {
-		way = platform.SetlwayByItem
-	}
+	acct, way := op.withDefaults()
 	mid := platform.MidSetlFinal
 	if op.Mid {
 		mid = platform.MidSetlMid

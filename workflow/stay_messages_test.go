@@ -45,7 +45,7 @@ func sampleStay() *StayRecord {
 
 func TestStayMessages_Golden(t *testing.T) {
 	rec := sampleStay()
-	final := StayOp{Kind: OpSettle, AcctUsedFlag: "0"}
+	final := StayOp{Kind: OpSettle, PayChoice: PayChoice{AcctUsedFlag: "0"}}
 	mid := StayOp{Kind: OpSettle, Mid: true}
 	pre := InpatientPreSettleInput(rec, final, settle.MustMoney("94.00"))
 	for _, s := range []struct {

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,16 +43,7 @@ func (e *Stays) lockStay(ctx context.Context, iptNo string) (context.Context, *S
 	if err := settle.CheckIdentifier("ipt_no", iptNo); err != nil {
 		return ctx, nil, nil, fmt.Errorf("stay %q: %w", iptNo, settle.ErrNotFound)
 	}
-	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
-	if err != nil {
-		return ctx, nil, nil, err
-	}
-	rec, err := e.Stay(iptNo)
-	if err != nil {
-		unlock()
-		return ctx, nil, nil, err
-	}
-	return ctx, rec, unlock, nil
+	return lockAndLoad(e.core, ctx, stayShelf, (&stayFlow{}).lockKey(iptNo), iptNo)
 }
 
 // stayStateError is a request the stay's state does not allow (409): e is a
@@ -90,12 +80,10 @@ func (e *Stays) SubmitAdmission(ctx context.Context, a settle.Admission, source 
 	if err := a.Validate(); err != nil {
 		return StayResult{}, err
 	}
-	if e.o.Windows != nil && !e.o.Windows(a.Window) {
-		v := &settle.ValidationError{What: "admission"}
-		v.Add("window", "window %q is not configured in this agent", a.Window)
-		return StayResult{}, v
+	if err := e.checkWindow("admission", a.Window); err != nil {
+		return StayResult{}, err
 	}
-	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+a.IptNo)
+	ctx, unlock, err := e.locker.Lock(ctx, (&stayFlow{}).lockKey(a.IptNo))
 	if err != nil {
 		return StayResult{}, err
 	}
@@ -189,16 +177,8 @@ func (e *Stays) enqueueStay(ctx context.Context, rec *StayRecord) error {
 		rec.Ops[i].Offline = true
 	}
 	rec.QueuedAt = now
-	payload, _ := json.Marshal(jobPayload{Kind: KindStay, ID: rec.Admission.IptNo})
 	oldID := rec.QueueID
-	err := e.saveStayAfter(ctx, rec, func(tx Tx) error {
-		id, err := e.requeue(tx, oldID, "stay/"+rec.Admission.IptNo, payload)
-		if err != nil {
-			return err
-		}
-		rec.QueueID = id
-		return e.put(tx, rec)
-	})
+	err := e.saveStayAfter(ctx, rec, func(tx Tx) error { return e.lineUp(tx, rec, oldID) })
 	if err != nil {
 		rec.QueueID = oldID
 		return fmt.Errorf("queue stay %s: %w", rec.Admission.IptNo, err)
@@ -442,7 +422,7 @@ func (e *Stays) PresettleStay(ctx context.Context, iptNo string, req settle.Stay
 		_ = e.saveStayAfter(ctx, rec, nil)
 		return StayResult{}, stayStateError(rec, &StateError{Code: "stay_no_fees", Message: "it has no unsettled fees"})
 	}
-	op := StayOp{Kind: OpSettle, Mid: req.MidSetl, AcctUsedFlag: req.AcctUsedFlag, PsnSetlway: req.PsnSetlway}
+	op := StayOp{Kind: OpSettle, Mid: req.MidSetl, PayChoice: PayChoice{AcctUsedFlag: req.AcctUsedFlag, PsnSetlway: req.PsnSetlway}}
 	err = e.stayPresettle(dctx, rec, InpatientPreSettleInput(rec, op, total))
 	if serr := e.saveStayAfter(ctx, rec, nil); serr != nil {
 		return StayResult{}, serr
@@ -509,7 +489,7 @@ func (e *Stays) SettleStay(ctx context.Context, iptNo string, req settle.StaySet
 	if e.o.StayOffline == StayRefuse && !e.link.breaker.Online() {
 		return StayResult{}, ErrRefusedOffline
 	}
-	id := rec.addOp(StayOp{Kind: OpSettle, Mid: req.MidSetl, AcctUsedFlag: req.AcctUsedFlag, PsnSetlway: req.PsnSetlway, At: e.now()})
+	id := rec.addOp(StayOp{Kind: OpSettle, Mid: req.MidSetl, PayChoice: PayChoice{AcctUsedFlag: req.AcctUsedFlag, PsnSetlway: req.PsnSetlway}, At: e.now()})
 	n := len(rec.Settlements)
 	kind, err := e.runStay(ctx, rec, id, ResultSettled)
 	if err != nil {
