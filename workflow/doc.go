@@ -6,10 +6,20 @@
 // applies cancellations, works out refunds and amounts due and the day each
 // settlement belongs to (the platform's setl_time in Beijing time).
 //
-// It returns domain results (Result) and the sentinel errors below, never HTTP; the
-// adapter in package httpapi maps them to status codes. It sees the platform, the
-// store and the item mapping through the small interfaces of ports.go; the clock is
-// injected.
+// An Engine holds four parts over one shared core: Link, the link to the platform
+// (session, probe, breaker, the platform's clock, msgids, person cache, learned
+// policy); Bills and Stays, the two workflows; and Queue, the durable queue's drain,
+// its administration, recovery and retention. What every workflow does alike is
+// written once: the Journal a document keeps of its messages (journal.go), the path
+// that sends a stored write or a read for any document (send.go), keeping and listing
+// documents (keep.go, documents.go), and the drain that advances a queued document,
+// retries it with backoff and applies the retry horizon and clock trust (drain.go),
+// into which a workflow plugs as a flow (bill_flow.go, stay_flow.go).
+//
+// It returns domain results (Result, StayResult) and the sentinel errors below, never
+// HTTP; the adapter in package httpapi maps them to status codes. It sees the
+// platform, the store and the item mapping through the small interfaces of ports.go;
+// the clock is injected.
 package workflow
 
 import (
