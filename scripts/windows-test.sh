@@ -88,6 +88,10 @@ setup) setup; echo "windows-test: Wine root ready in $R"; exit 0 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "windows-test: running under the Wine root needs root (chroot)" >&2; exit 1; }
 mounts
+# One run at a time: the runs share the root's folder and its one wineserver (which a
+# run stops when it ends).
+exec 9>"$R/tmp/settle-win.lock"
+flock 9
 
 # Build: the program, and one test binary per package that has tests on Windows.
 rm -rf "$R$W" && mkdir -p "$R$W/bin" "$R$W/src"
@@ -97,8 +101,16 @@ pkgs=$(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $
 module=$(go list -m)
 # the sources beside the binaries: a test runs in its package's folder (testdata/)
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$R$W/src"
+# One go command builds every test binary (in parallel), each named after its folder;
+# the root package shares its folder's name with cmd/settle-agent, so it is left to the
+# second pass, which builds one by one (with its own log) whatever the first did not.
+mkdir -p "$R$W/build"
+go test -c -o "$R$W/build/" $(for p in $pkgs; do [ "$p" = "$module" ] || echo "$p"; done) >"$R$W/bin/build.log" 2>&1 || true
 for p in $pkgs; do
   rel=${p#"$module"}; rel=${rel#/}; name=$(echo "${rel:-root}" | tr / _)
+  if [ -n "$rel" ] && [ -f "$R$W/build/${p##*/}.test.exe" ]; then
+    mv "$R$W/build/${p##*/}.test.exe" "$R$W/bin/$name.test.exe"; continue
+  fi
   go test -c -o "$R$W/bin/$name.test.exe" "$p" >"$R$W/bin/$name.build.log" 2>&1 || echo "build failed" >>"$R$W/bin/$name.build.log"
 done
 unset GOOS GOARCH CGO_ENABLED
