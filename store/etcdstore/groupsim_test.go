@@ -57,7 +57,7 @@ func runGroup(t *testing.T, seed uint64) {
 		if rng.IntN(3) == 0 {
 			b = g.bill(cardLocalEmployee)
 		}
-		if _, err := n.eng.SubmitBill(ctx, b, b.BillNo, "sim"); err != nil {
+		if _, err := n.eng.Bills.SubmitBill(ctx, b, b.BillNo, "sim"); err != nil {
 			var v *settle.ValidationError
 			if errors.As(err, &v) {
 				t.Fatalf("step %d: submit %s: %v", step, b.BillNo, err)
@@ -84,7 +84,7 @@ func runGroup(t *testing.T, seed uint64) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = m.eng.SettleBill(ctx, b.BillNo, "", "")
+				_, _ = m.eng.Bills.SettleBill(ctx, b.BillNo, "", "")
 			}()
 		}
 		wg.Wait()
@@ -93,7 +93,7 @@ func runGroup(t *testing.T, seed uint64) {
 			nodes[i] = g.node(i + 1) // a new process on the same machine, same digit
 		}
 		if rng.IntN(10) == 0 {
-			if _, err := nodes[rng.IntN(len(nodes))].eng.CancelBill(ctx, bills[rng.IntN(len(bills))]); err != nil {
+			if _, err := nodes[rng.IntN(len(nodes))].eng.Bills.CancelBill(ctx, bills[rng.IntN(len(bills))]); err != nil {
 				t.Logf("step %d: cancel: %v", step, err)
 			}
 		}
@@ -111,23 +111,23 @@ func drainGroup(t *testing.T, g *group, nodes []*node, bills []string) {
 	for round := range 60 {
 		open := 0
 		for _, n := range nodes {
-			n.eng.Probe(ctx)
+			n.eng.Link.Probe(ctx)
 			if _, err := n.st.Hasten(ctx); err != nil {
 				t.Fatalf("hasten: %v", err)
 			}
-			if _, err := n.eng.SyncOnce(ctx, 64); err != nil {
+			if _, err := n.eng.Queue.SyncOnce(ctx, 64); err != nil {
 				t.Fatalf("sync: %v", err)
 			}
 		}
 		for _, no := range bills {
-			rec, err := nodes[0].eng.Bill(no)
+			rec, err := nodes[0].eng.Bills.Bill(no)
 			if err != nil {
 				t.Fatalf("bill %s: %v", no, err)
 			}
 			if rec.State == workflow.StateQueued || rec.State == workflow.StateSettling {
 				open++
 				if rec.QueueID == 0 { // cut short by a death and not queued
-					_, _ = nodes[round%len(nodes)].eng.SettleBill(ctx, no, "", "")
+					_, _ = nodes[round%len(nodes)].eng.Bills.SettleBill(ctx, no, "", "")
 				}
 			}
 		}
@@ -147,7 +147,7 @@ func judgeGroup(t *testing.T, g *group, n *node, bills []string) map[string]int 
 		}
 	}
 	for _, no := range bills {
-		rec, err := n.eng.Bill(no)
+		rec, err := n.eng.Bills.Bill(no)
 		if err != nil {
 			t.Fatalf("bill %s: %v", no, err)
 		}
