@@ -396,6 +396,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 4)
 	a.goRun(func() { errc <- a.api.Serve(srv, ln) })
+	a.goRun(func() { a.api.SampleDay(workCtx) })
 	a.engine.Link.SignIn(ctx, false)
 	if a.node == nil {
 		a.goRun(func() { a.engine.Run(workCtx) })

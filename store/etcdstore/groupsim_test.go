@@ -29,7 +29,11 @@ var groupSeeds = flag.Int("group-seeds", 4, "seeds of the group simulation (Test
 // The seed draws the faults, the cashiers and the deaths; the interleaving of the
 // nodes is the Go scheduler's, so a seed's run is not replayed exactly.
 func TestGroupSimulation(t *testing.T) {
-	for seed := range *groupSeeds {
+	n := *groupSeeds
+	if testing.Short() {
+		n = min(n, 1)
+	}
+	for seed := range n {
 		t.Run(fmt.Sprintf("seed%d", seed+1), func(t *testing.T) { runGroup(t, uint64(seed+1)) })
 	}
 }
