@@ -20,7 +20,7 @@ func TestStatusPage_SaysEveryTimeInBeijingTime(t *testing.T) {
 		rec.UpdatedAt = at.Add(time.Duration(i) * time.Minute)
 		rec.ErrMsg = "refused"
 	}
-	f.stays = []*workflow.StayRecord{{Admission: settle.Admission{IptNo: "ZY1", Window: "01"}, State: workflow.StateAdmitted, UpdatedAt: at}}
+	f.stays = []*workflow.StayRecord{{Admission: settle.Admission{IptNo: "ZY1", Window: "01"}, State: workflow.StateAdmitted, Journal: workflow.Journal{UpdatedAt: at}}}
 	srv := fakeAPI(t, f, func(o *Options) {
 		o.Now = func() time.Time { return at }
 		o.Mapping = func() *MappingStatus { return &MappingStatus{Entries: 3, LoadedAt: at} }
