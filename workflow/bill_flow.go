@@ -56,6 +56,11 @@ func (f billFlow) synced(ctx context.Context, doc document, ack func(Tx) error) 
 
 func (f billFlow) refuse(doc document, err error) { f.b.setFailed(doc.(*Record), err) }
 
+func (f billFlow) refused(doc document) {
+	rec := doc.(*Record)
+	f.b.log.Warn("queued bill refused by the platform; needs a person", "bill_no", rec.Bill.BillNo, "err_msg", rec.ErrMsg)
+}
+
 func (f billFlow) save(ctx context.Context, doc document, also func(Tx) error) error {
 	return f.b.save(ctx, doc.(*Record), also)
 }

@@ -27,8 +27,10 @@ type flow interface {
 	advance(ctx context.Context, doc document) error
 	// synced stores doc at its goal with its job acked (ack), and says so.
 	synced(ctx context.Context, doc document, ack func(Tx) error)
-	// refuse records a final refusal in doc; save stores doc with also.
+	// refuse records a final refusal in doc; refused tells of it once stored; save
+	// stores doc with also.
 	refuse(doc document, err error)
+	refused(doc document)
 	save(ctx context.Context, doc document, also func(Tx) error) error
 	// prepareRetry readies doc for its job's return to the line.
 	prepareRetry(doc document)
@@ -110,7 +112,7 @@ func (e *Queue) SyncJob(ctx context.Context, j Job) {
 		}); serr != nil {
 			e.log.Error("store the refused "+doc.name(), k, v, "err", serr)
 		}
-		e.log.Warn("queued "+f.noun()+" refused by the platform; needs a person", k, v, "err_msg", msg)
+		f.refused(doc)
 	default:
 		e.retryLater(sctx, f, doc, j, err)
 	}

@@ -9,12 +9,12 @@ type stayFlow struct {
 	settled int
 }
 
-func (stayFlow) noun() string                          { return "stay" }
-func (stayFlow) lockKey(iptNo string) string           { return "stay\x00" + iptNo }
-func (f stayFlow) load(iptNo string) (document, error) { return load(stayShelf, f.s.st, iptNo) }
+func (*stayFlow) noun() string                          { return "stay" }
+func (*stayFlow) lockKey(iptNo string) string           { return "stay\x00" + iptNo }
+func (f *stayFlow) load(iptNo string) (document, error) { return load(stayShelf, f.s.st, iptNo) }
 
 // revive: a dead stay whose job was put back in line by hand is retried.
-func (stayFlow) revive(doc document, j Job) bool {
+func (*stayFlow) revive(doc document, j Job) bool {
 	rec := doc.(*StayRecord)
 	if rec.Dead && rec.QueueID == j.ID {
 		rec.Dead = false
@@ -25,7 +25,7 @@ func (stayFlow) revive(doc document, j Job) bool {
 
 // idle: a stay whose line is empty and nothing unresolved is stored (its state
 // derived again) with its job acked.
-func (f stayFlow) idle(ctx context.Context, doc document, ack func(Tx) error) bool {
+func (f *stayFlow) idle(ctx context.Context, doc document, ack func(Tx) error) bool {
 	rec := doc.(*StayRecord)
 	if len(rec.Ops) > 0 || len(rec.Pending) > 0 {
 		return false
@@ -56,36 +56,41 @@ func (f *stayFlow) synced(ctx context.Context, doc document, ack func(Tx) error)
 	}
 }
 
-func (stayFlow) refuse(doc document, err error) {
+func (*stayFlow) refuse(doc document, err error) {
 	rec := doc.(*StayRecord)
 	rec.ErrCode, rec.ErrMsg = "platform_refused", refusalMessage(err)
 }
 
-func (f stayFlow) save(ctx context.Context, doc document, also func(Tx) error) error {
+func (f *stayFlow) refused(doc document) {
+	rec := doc.(*StayRecord)
+	f.s.log.Warn("queued stay needs a person", "ipt_no", rec.Admission.IptNo, "err_msg", rec.ErrMsg)
+}
+
+func (f *stayFlow) save(ctx context.Context, doc document, also func(Tx) error) error {
 	return f.s.saveStay(ctx, doc.(*StayRecord), also)
 }
 
-func (stayFlow) prepareRetry(document) {}
+func (*stayFlow) prepareRetry(document) {}
 
-func (stayFlow) clone(doc document) document {
+func (*stayFlow) clone(doc document) document {
 	d := *doc.(*StayRecord)
 	return &d
 }
 
-func (stayFlow) markDead(doc document, reason string) {
+func (*stayFlow) markDead(doc document, reason string) {
 	rec := doc.(*StayRecord)
 	rec.Dead, rec.ErrCode, rec.ErrMsg = true, "dead", "not sent within the retry horizon: "+reason
 	rec.State = rec.derive()
 }
 
-func (f stayFlow) died(doc document) {
+func (f *stayFlow) died(doc document) {
 	f.s.obs.BillEvent("stay_dead", "")
 	f.s.log.Error("queued stay is dead: past the retry horizon", "ipt_no", doc.(*StayRecord).Admission.IptNo)
 }
 
 // moved: retried, the stay is no longer dead and its line is sent again; given up,
 // the stay is dead.
-func (stayFlow) moved(doc document, retried bool) {
+func (*stayFlow) moved(doc document, retried bool) {
 	rec := doc.(*StayRecord)
 	if retried {
 		rec.Dead, rec.ErrCode, rec.ErrMsg = false, "", ""
