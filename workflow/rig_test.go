@@ -91,6 +91,27 @@ type faultPlatform struct {
 	mu    sync.Mutex
 	later []lateCall
 	calls []string // infno of every call that left
+	// reached orders the calls as they reached the platform: msgid -> position
+	// (a late call at its landing). The fake clock does not move between calls, so
+	// "landed after the bill's last message" is told by this order, not by time.
+	reached map[string]int
+	seq     int
+}
+
+// reachedLocked records that msgid reached the platform now; the caller holds f.mu.
+func (f *faultPlatform) reachedLocked(msgid string) {
+	if f.reached == nil {
+		f.reached = map[string]int{}
+	}
+	f.seq++
+	f.reached[msgid] = f.seq
+}
+
+// reachedAt is msgid's position in the order calls reached the platform (0: never).
+func (f *faultPlatform) reachedAt(msgid string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reached[msgid]
 }
 
 type lateCall struct {
@@ -127,6 +148,7 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, infno)
+	f.reachedLocked(m.Msgid)
 	f.mu.Unlock()
 	resp, err := f.inner.Call(ctx, infno, m, in, out)
 	if d == lostAfter {
@@ -169,6 +191,9 @@ func (f *faultPlatform) DeliverWhere(ctx context.Context, land func(infno string
 	f.later = kept
 	f.mu.Unlock()
 	for _, c := range now {
+		f.mu.Lock()
+		f.reachedLocked(c.meta.Msgid)
+		f.mu.Unlock()
 		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
 	}
 }
@@ -196,6 +221,9 @@ func (f *faultPlatform) DeliverSome(ctx context.Context, pick func(n int) []int)
 	f.later = kept
 	f.mu.Unlock()
 	for _, c := range send {
+		f.mu.Lock()
+		f.reachedLocked(c.meta.Msgid)
+		f.mu.Unlock()
 		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
 	}
 }
