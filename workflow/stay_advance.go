@@ -273,9 +273,11 @@ func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) err
 		break
 	}
 	if err != nil {
-		if errors.Is(err, platform.ErrAlreadySettled) || errors.Is(err, ErrBookedUnread) {
+		if errors.Is(err, platform.ErrAlreadySettled) || errors.Is(err, ErrBookedUnread) || platform.Classify(err) == platform.OutcomeBusiness {
 			// Booked late (a 2304 of ours given up on), or booked now in an answer the
-			// agent cannot read in full: that settlement is the one being made.
+			// agent cannot read in full: that settlement is the one being made. A
+			// late 2304 also shows as a 2303 refused for the lines it settled ("no
+			// unsettled fees", the total differing): any refusal asks 5203 first.
 			adopted, qerr := e.adoptLateSettlement(ctx, rec, op)
 			switch {
 			case qerr != nil:
