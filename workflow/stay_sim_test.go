@@ -119,12 +119,26 @@ func runStaySimulation(t *testing.T, seed uint64) {
 	r.skew = []time.Duration{0, 0, 3 * time.Second, -3 * time.Second, 40 * time.Second}[rng.IntN(5)]
 	s.note("start=%s skew=%v", start.Format(time.DateTime), r.skew)
 	faults := map[fault]int{}
+	lateMode := rng.IntN(2) == 0
+	s.note("late mode %v", lateMode)
 	r.pf.decide = func(infno string) fault {
 		f := passThrough
 		defer func() { faults[f]++ }()
 		if rng.IntN(6) == 0 {
 			// What was booked late lands now, some of it, in an order of its own.
 			s.deliverSome()
+		}
+		if lateMode && infno == platform.InfnoInpatientPreSettle && rng.IntN(2) == 0 {
+			// A lost 2304 lands before the settlement is asked again, its 2601s still
+			// on their way: the 2304 again is refused 已结算 and the late one found.
+			r.pf.DeliverWhere(context.Background(), func(i string) bool { return i == platform.InfnoInpatientSettle })
+		}
+		if lateMode && (infno == platform.InfnoReversal && rng.IntN(2) == 0 || infno == platform.InfnoInpatientSettle && rng.IntN(3) == 0) {
+			// A 2304 and its 2601 delayed, each landing on its own later: the 2304
+			// after a 2601 answered "does not exist", another 2601 after that (item 7
+			// of issue 28).
+			f = late
+			return f
 		}
 		switch x := rng.IntN(100); {
 		case x < 6:
@@ -383,6 +397,7 @@ func (r *rig) dumpStay(t *testing.T, ipt string) {
 	for _, h := range rec.History {
 		t.Logf("agent: %s %s %s %s", h.Infno, h.Msgid, h.Outcome, h.ErrMsg)
 	}
+	t.Logf("agent: state %s ops %+v pending %+v reversing %+v refusals %+v dead %v err %s %s", rec.State, rec.Ops, rec.Pending, rec.Reversing, rec.Refusals, rec.Dead, rec.ErrCode, rec.ErrMsg)
 	for _, l := range rec.Settlements {
 		t.Logf("agent settlement: %s cash %s mid %v offline %v cancelled %v day %s cancel day %s", l.Split.SetlID, l.Split.PsnCashPay, l.Mid, l.Offline, l.Cancelled, l.SettleDay, l.CancelDay)
 	}
