@@ -265,6 +265,7 @@ func (s *staySim) again(st *simStay, what string, f func() (workflow.StayResult,
 		}
 		var refusal *workflow.Refusal
 		if errors.As(err, &refusal) {
+			s.r.dumpStay(s.t, st.a.IptNo)
 			s.fatalf("%s %s: refused: %v", st.a.IptNo, what, err)
 		}
 		s.note("%s %s: %v; again", st.a.IptNo, what, err)
