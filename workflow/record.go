@@ -349,14 +349,11 @@ func DifferenceOf(rec *Record) (Difference, bool) {
 	if rec.Settlement != nil {
 		d.Settlement = rec.Settlement.SetlID
 	}
-	switch {
-	case rec.Settlement != nil && !rec.Cancelled:
-		d.RealCash = rec.Settlement.PsnCashPay
-	case rec.State == StateCancelled || rec.Cancelled:
-		d.RealCash = 0 // nothing stands at the platform: all of it goes back
-	default:
+	own, known := settle.StandingCash(rec.Settlement, rec.Cancelled, rec.State == StateCancelled)
+	if !known {
 		return Difference{}, false
 	}
+	d.RealCash = own
 	d.Refund, d.AmountDue = settle.Owed(d.Collected, d.RealCash)
 	return d, true
 }

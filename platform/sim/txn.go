@@ -284,11 +284,11 @@ func (p *Platform) register(req *platform.Request) (any, *bizError) {
 		return nil, biz("参保人未备案: 异地就医需先在参保地(%s)办理备案", fp.InsuplcAdmdvs)
 	}
 	if d.IptOtpNo != "" {
-		// ipt_otp_no is the hospital's own visit number, unique (platform.md): a
-		// second registration under it is refused whatever became of the first —
-		// open (find it with 5201), settled or cancelled.
+		// ipt_otp_no is the hospital's own visit number, unique: a second registration
+		// under it is refused while the first is open (standing, not settled): find
+		// that one with 5201.
 		for _, o := range p.st.byIptOtpNo[iptKey{req.FixmedinsCode, d.IptOtpNo}] {
-			if o.iptOtpNo == d.IptOtpNo && o.fixmedins == req.FixmedinsCode {
+			if !o.cancelled && o.setlID == "" && o.iptOtpNo == d.IptOtpNo && o.fixmedins == req.FixmedinsCode {
 				return nil, biz("%s: 门诊号 ipt_otp_no %s 已登记(mdtrt_id %s)", msgAlreadyRegistered, d.IptOtpNo, o.id).as(RuleVisitRepeated)
 			}
 		}
