@@ -39,20 +39,8 @@ func TestGroupChild(t *testing.T) {
 		t.Skip("helper process of TestGroup_KillLeaderAndFollower")
 	}
 	i, _ := strconv.Atoi(os.Getenv("GROUP_NODE"))
-	dir := os.Getenv("GROUP_DIR")
-	cfg := MustConfig(t, os.Getenv("GROUP_SIM_URL"), dir)
-	cfg.Store.Dir = filepath.Join(dir, fmt.Sprintf("fe%d", i))
-	cfg.Store.Key = config.NewSecret(groupTestKey)
-	cfg.Windows = chaosWindows()
-	cfg.Offline.Deadline = config.Duration{Duration: 2 * time.Second}
-	cfg.Platform.Timeout = config.Duration{Duration: time.Second}
-	cfg.Cluster = &config.Cluster{Node: fmt.Sprintf("fe%d", i), NodeDigit: i, Etcd: "embedded",
-		Peers: strings.Split(os.Getenv("GROUP_PEERS"), ","), ClientURL: os.Getenv("GROUP_CLIENT_URL"),
-		QuotaBytes: config.DefaultClusterQuota, Lease: config.Duration{Duration: 2 * time.Second},
-		History: config.Duration{Duration: time.Hour}, DefragInterval: config.Duration{Duration: 24 * time.Hour}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := groupConfig(t, os.Getenv("GROUP_SIM_URL"), os.Getenv("GROUP_DIR"), i,
+		strings.Split(os.Getenv("GROUP_PEERS"), ","), os.Getenv("GROUP_CLIENT_URL"))
 	ln, err := net.Listen("tcp", os.Getenv("GROUP_LISTEN"))
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +51,71 @@ func TestGroupChild(t *testing.T) {
 	}
 	_ = a.Run(context.Background()) // runs until SIGKILL
 }
+
+// groupConfig is the configuration of node i (1..3) of the test group.
+func groupConfig(t *testing.T, simURL, dir string, i int, peers []string, clientURL string) *config.Config {
+	t.Helper()
+	cfg := MustConfig(t, simURL, dir)
+	cfg.Store.Dir = filepath.Join(dir, fmt.Sprintf("fe%d", i))
+	cfg.Store.Key = config.NewSecret(groupTestKey)
+	cfg.Windows = chaosWindows()
+	cfg.Offline.Deadline = config.Duration{Duration: 2 * time.Second}
+	cfg.Platform.Timeout = config.Duration{Duration: time.Second}
+	cfg.Cluster = &config.Cluster{Node: fmt.Sprintf("fe%d", i), NodeDigit: i, Etcd: "embedded",
+		Peers: peers, ClientURL: clientURL,
+		QuotaBytes: config.DefaultClusterQuota, Lease: config.Duration{Duration: 2 * time.Second},
+		History: config.Duration{Duration: time.Hour}, DefragInterval: config.Duration{Duration: 24 * time.Hour}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// testGroup is three agent processes of a group on loopback.
+type testGroup struct {
+	nodes      []*groupNode
+	dir        string
+	simURL     string
+	peers      []string
+	clientURLs []string
+}
+
+// startGroup starts three agents as a group against the simulator p at simURL and
+// waits until each is ready; they are killed when the test ends.
+func startGroup(t *testing.T, p *sim.Platform, simURL string) *testGroup {
+	t.Helper()
+	g := &testGroup{dir: t.TempDir(), simURL: simURL}
+	ports := loopbackPorts(t, 9)
+	for i := range 3 {
+		g.peers = append(g.peers, fmt.Sprintf("fe%d=http://127.0.0.1:%d", i+1, ports[3*i]))
+		g.clientURLs = append(g.clientURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[3*i+1]))
+	}
+	g.nodes = make([]*groupNode, 3)
+	for i := range 3 {
+		addr := fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])
+		g.nodes[i] = &groupNode{name: fmt.Sprintf("fe%d", i+1),
+			env: []string{groupChildEnv + "=1", "GROUP_SIM_URL=" + simURL, "GROUP_DIR=" + g.dir, "GROUP_NODE=" + strconv.Itoa(i+1),
+				"GROUP_PEERS=" + strings.Join(g.peers, ","), "GROUP_CLIENT_URL=" + g.clientURLs[i],
+				"GROUP_LISTEN=" + addr},
+			sys: &testSystem{tb: t, Sim: p, URL: "http://" + addr}}
+		g.nodes[i].start(t)
+		t.Cleanup(g.nodes[i].kill)
+	}
+	for _, n := range g.nodes {
+		if _, ok := within(60*time.Second, func() bool { return n.ready() }); !ok {
+			t.Fatalf("%s: not ready within 60 s of starting the group", n.name)
+		}
+	}
+	return g
+}
+
+// config is the configuration of node i (1..3), as its agent has it.
+func (g *testGroup) config(t *testing.T, i int) *config.Config {
+	return groupConfig(t, g.simURL, g.dir, i, g.peers, g.clientURLs[i-1])
+}
+
+// ready: the node answers /readyz with 200.
+func (n *groupNode) ready() bool { st, _ := n.sys.tryDo("GET", "/readyz", "", nil); return st == 200 }
 
 // groupNode is one agent process of the group.
 type groupNode struct {
@@ -130,29 +183,8 @@ func TestGroup_KillLeaderAndFollower(t *testing.T) {
 		t.Skip("re-executes the test binary as three agents")
 	}
 	p, simURL := MustSim(t)
-	dir := t.TempDir()
-	ports := loopbackPorts(t, 9)
-	var peers []string
-	for i := range 3 {
-		peers = append(peers, fmt.Sprintf("fe%d=http://127.0.0.1:%d", i+1, ports[3*i]))
-	}
-	nodes := make([]*groupNode, 3)
-	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])
-		nodes[i] = &groupNode{name: fmt.Sprintf("fe%d", i+1),
-			env: []string{groupChildEnv + "=1", "GROUP_SIM_URL=" + simURL, "GROUP_DIR=" + dir, "GROUP_NODE=" + strconv.Itoa(i+1),
-				"GROUP_PEERS=" + strings.Join(peers, ","), "GROUP_CLIENT_URL=" + fmt.Sprintf("http://127.0.0.1:%d", ports[3*i+1]),
-				"GROUP_LISTEN=" + addr},
-			sys: &testSystem{tb: t, Sim: p, URL: "http://" + addr}}
-		nodes[i].start(t)
-		t.Cleanup(nodes[i].kill)
-	}
-	ready := func(n *groupNode) bool { st, _ := n.sys.tryDo("GET", "/readyz", "", nil); return st == 200 }
-	for _, n := range nodes {
-		if _, ok := within(60*time.Second, func() bool { return ready(n) }); !ok {
-			t.Fatalf("%s: not ready within 60 s of starting the group", n.name)
-		}
-	}
+	nodes := startGroup(t, p, simURL).nodes
+	ready := func(n *groupNode) bool { return n.ready() }
 	leaderOf := func(n *groupNode) string {
 		st, m := n.sys.tryDo("GET", "/v1/cluster", tokAdmin, nil)
 		if st != 200 {

@@ -127,6 +127,17 @@ func Start(o Options) (*Node, error) {
 	return n, nil
 }
 
+// Connect is an etcd client for a command run beside the group (cluster import): to
+// this machine's embedded member at client_url, or to the external endpoints. The
+// caller closes it.
+func Connect(k *config.Cluster) (*clientv3.Client, error) {
+	endpoints := k.Endpoints
+	if k.Etcd == "embedded" {
+		endpoints = []string{k.ClientURL}
+	}
+	return newClient(k, endpoints)
+}
+
 // newClient connects to endpoints, with the group's TLS when it has one.
 func newClient(k *config.Cluster, endpoints []string) (*clientv3.Client, error) {
 	cfg := clientv3.Config{

@@ -250,7 +250,7 @@ func (r *stored) record() *Record {
 		ID: r.id, Key: r.key, Payload: r.payload, State: stateOf(r.state),
 		EnqueuedAt: fromNanos(r.enq), NextAt: fromNanos(r.next),
 		LeaseUntil: fromNanos(r.leaseUntil), DoneAt: fromNanos(r.done),
-		Reason: r.reason,
+		Reason: r.reason, Since: fromNanos(r.since),
 	}
 	if len(r.attempts) > 0 {
 		rec.Attempts = append([]Attempt(nil), r.attempts...)

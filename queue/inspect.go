@@ -195,3 +195,37 @@ func CountsIn(tx *bolt.Tx) map[State]int {
 	}
 	return out
 }
+
+// ForEachIn calls fn with every record, in id order, as the caller's bbolt
+// transaction tx (Store.View) sees it: for a caller that hands the whole queue over
+// together with the rest of the file (store.Store.Export).
+func ForEachIn(tx *bolt.Tx, fn func(*Record) error) error {
+	b := tx.Bucket(bucketRecords)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			return fmt.Errorf("record key %x: %w", k, ErrCorrupt)
+		}
+		r, err := decodeRecord(binary.BigEndian.Uint64(k), v)
+		if err != nil {
+			return fmt.Errorf("record %x: %w: %v", k, ErrCorrupt, err)
+		}
+		if err := fn(r.record()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LastIDIn is the last id Enqueue issued in tx's file (records removed since
+// included): a store that takes the queue over issues ids after it, so that an id a
+// bill still names never means another job.
+func LastIDIn(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket(bucketRecords); b != nil {
+		return b.Sequence()
+	}
+	return 0
+}

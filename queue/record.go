@@ -44,6 +44,7 @@ type Record struct {
 	DoneAt     time.Time // when Ack moved it to done
 	Attempts   []Attempt // failed tries (Nack, Fail, expired leases); the most recent maxAttempts are kept
 	Reason     string    // why it is failed/dead, or the last Nack cause
+	Since      time.Time // where the retry horizon counts from (enqueue, or the last Retry); not in the JSON form
 }
 
 // Attempt is one try that did not end in Ack.

@@ -87,21 +87,56 @@ func (tx *Tx) Ack(id uint64) error {
 // ackRemove is Ack under Options.RemoveDone: the leased record is removed, and the
 // next record of its key becomes the head.
 func (tx *Tx) ackRemove(id uint64) error {
+	return tx.removeNow(id, "ack", func(r *stored) error {
+		if r.state != sLeased {
+			return fmt.Errorf("%w (state %s)", ErrNotLeased, stateOf(r.state))
+		}
+		return nil
+	})
+}
+
+// Withdraw ends a record that waits (ready, failed or dead) without running it: the
+// work it carries is no longer wanted (a bill cancelled before anything was sent).
+// It is done with reason (removed under Options.RemoveDone) and the next record of
+// its key becomes the head. A leased record is left to the consumer that holds it,
+// and a done one stays done: both are ErrWrongState.
+func (tx *Tx) Withdraw(id uint64, reason string) error {
+	waits := func(r *stored) error {
+		if r.state == sLeased || r.state == sDone {
+			return fmt.Errorf("%w (state %s; only a waiting record is withdrawn)", ErrWrongState, stateOf(r.state))
+		}
+		return nil
+	}
+	if tx.s.opt.RemoveDone {
+		return tx.removeNow(id, "withdraw", waits)
+	}
+	return tx.move(id, "withdraw", func(r *stored) error {
+		if err := waits(r); err != nil {
+			return err
+		}
+		r.state, r.reason, r.done, r.leaseUntil = sDone, reason, nanos(tx.now), 0
+		return nil
+	})
+}
+
+// removeNow removes record id when check allows it (Options.RemoveDone), and the
+// next record of its key becomes the head.
+func (tx *Tx) removeNow(id uint64, op string, check func(r *stored) error) error {
 	r, err := load(tx.tx, id)
 	if err != nil {
-		return fmt.Errorf("ack: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	if r.state != sLeased {
-		return fmt.Errorf("ack record %d: %w (state %s)", id, ErrNotLeased, stateOf(r.state))
+	if err := check(r); err != nil {
+		return fmt.Errorf("%s record %d: %w", op, id, err)
 	}
 	if err := tx.setDue(r, false); err != nil {
-		return fmt.Errorf("ack record %d: %w", id, err)
+		return fmt.Errorf("%s record %d: %w", op, id, err)
 	}
 	if err := tx.tx.Bucket(bucketKeys).Delete(keyIndex(r.key, r.id)); err != nil {
-		return fmt.Errorf("ack record %d: %w", id, err)
+		return fmt.Errorf("%s record %d: %w", op, id, err)
 	}
 	if err := tx.remove(r); err != nil {
-		return fmt.Errorf("ack record %d: %w", id, err)
+		return fmt.Errorf("%s record %d: %w", op, id, err)
 	}
 	return tx.refreshHead(r.key)
 }

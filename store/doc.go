@@ -29,6 +29,14 @@ var (
 	// ErrDamaged: a stored document is neither JSON nor a compressed record.
 	ErrDamaged = errors.New("stored record is damaged")
 
+	// ErrNoStore: the folder holds no store (a move into a group needs one).
+	ErrNoStore = errors.New("no store in that folder: name the data folder of the machine being moved (its [store] dir)")
+
+	// ErrMoved: the store was moved into a group of front-end machines (cluster
+	// import); its bills and queue belong to the group now, and an agent settling
+	// from it too would settle its queued bills twice.
+	ErrMoved = errors.New("store moved into a group of front-end machines")
+
 	// ErrNoDir: the data folder cannot be created.
 	ErrNoDir = errors.New("data folder not usable")
 )

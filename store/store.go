@@ -82,6 +82,13 @@ func Open(dir string, o *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if m, moved, err := movedIn(q); err != nil || moved {
+		q.Close()
+		if err == nil {
+			err = movedError(dir, m)
+		}
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	n, err := q.ReleaseLeases(context.Background())
 	if err != nil {
 		q.Close()

@@ -267,6 +267,9 @@ func (t *writeTx) Postpone(id uint64, cause string) error { return moved(t.q.Pos
 func (t *writeTx) Fail(id uint64, reason string) error    { return moved(t.q.Fail(id, reason)) }
 func (t *writeTx) Retry(id uint64) error                  { return moved(t.q.Retry(id)) }
 func (t *writeTx) Dead(id uint64, reason string) error    { return moved(t.q.Dead(id, reason)) }
+func (t *writeTx) Withdraw(id uint64, reason string) error {
+	return moved(t.q.Withdraw(id, reason))
+}
 
 // moved makes a queue move refused for the job's state match workflow.ErrJobMoved.
 func moved(err error) error {

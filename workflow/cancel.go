@@ -7,7 +7,7 @@ import (
 
 // CancelBill cancels a bill: 2208 when settled, removal when queued and never sent,
 // a queued cancellation (applied after the settlement it cancels) when offline.
-func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) {
+func (e *Bills) CancelBill(ctx context.Context, billNo string) (Result, error) {
 	ctx, rec, unlock, err := e.lockBill(ctx, billNo)
 	if err != nil {
 		return Result{}, err
@@ -22,12 +22,17 @@ func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) 
 	wasQueued := rec.State == StateQueued || rec.State == StateSettling
 	rec.Goal = GoalCancel
 	if !rec.SentAnyWrite() {
-		// Nothing ever reached the platform: the bill is simply cancelled. A queue
-		// job left behind finds it cancelled and is acknowledged without sending.
+		// Nothing ever reached the platform: the bill is simply cancelled, and its
+		// queue job, when it still waits, is withdrawn in the same commit.
 		rec.State = StateCancelled
 		release := rec.Carried
 		rec.Carried = 0
-		err := e.save(context.WithoutCancel(ctx), rec, func(tx Tx) error { return addOutstanding(tx, -release) })
+		err := e.save(context.WithoutCancel(ctx), rec, func(tx Tx) error {
+			if err := withdrawWaiting(tx, rec.QueueID); err != nil {
+				return err
+			}
+			return addOutstanding(tx, -release)
+		})
 		if err != nil {
 			rec.Carried = release
 			return Result{}, err
@@ -38,7 +43,7 @@ func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) 
 		e.obs.BillEvent("cancelled", "")
 		return Result{Kind: ResultCancelled, Bill: rec}, nil
 	}
-	if !wasQueued && e.breaker.Online() {
+	if !wasQueued && e.link.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
 		err := e.advance(dctx, rec)
 		cancel()
@@ -72,9 +77,24 @@ func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) 
 	return Result{Kind: ResultQueued, Bill: rec}, nil
 }
 
+// withdrawWaiting ends queue job id when it waits (ready, failed or dead): its work
+// is no longer wanted. A job being run (leased) is left to the sync worker, which
+// finds the bill cancelled and acknowledges it without sending; a job the store
+// cannot read is left the same way.
+func withdrawWaiting(tx Tx, id uint64) error {
+	if id == 0 {
+		return nil
+	}
+	j, err := tx.Job(id)
+	if err != nil || j.State == JobLeased || j.State == JobDone {
+		return nil
+	}
+	return tx.Withdraw(id, "cancelled before anything was sent")
+}
+
 // finish stores a bill that reached its goal (settled or cancelled), releases the
 // share carried for it (once: Carried is zeroed in the same commit) and runs also.
-func (e *Engine) finish(ctx context.Context, rec *Record, also func(tx Tx) error) error {
+func (e *Bills) finish(ctx context.Context, rec *Record, also func(tx Tx) error) error {
 	release := rec.Carried
 	rec.Carried = 0
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -116,6 +116,9 @@ type Tx interface {
 	Retry(id uint64) error
 	// Dead gives up on a job (an administrator).
 	Dead(id uint64, reason string) error
+	// Withdraw ends a job that waits (ready, failed or dead) as done without running
+	// it: its work is no longer wanted. A leased or done job is ErrJobMoved.
+	Withdraw(id uint64, reason string) error
 }
 
 // Locker serialises the work on one bill (or stay) — a window's request, the sync

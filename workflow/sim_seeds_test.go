@@ -51,7 +51,7 @@ func TestBill_CancelledByEarlierLate2208_ReversalOfAnotherInFlight_Drains(t *tes
 		},
 	}
 	r.pf.decide = plan.decide
-	_, _ = r.eng.CancelBill(ctx, b.BillNo)
+	_, _ = r.eng.Bills.CancelBill(ctx, b.BillNo)
 	r.drain(40, time.Minute)
 	if st, _ := r.st.Stats(); st.Ready+st.Leased != 0 {
 		got := r.mustBill(b.BillNo)

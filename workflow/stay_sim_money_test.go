@@ -29,11 +29,11 @@ import (
 
 // checkStep is the oracle's check after every answer and every drain round.
 func (s *staySim) checkStep() {
-	if got := s.r.eng.Outstanding(); got != 0 {
+	if got := s.r.eng.Bills.Outstanding(); got != 0 {
 		s.fatalf("the outstanding (carried) amount is %s with only stays; want 0 (a stay carries nothing)", got)
 	}
 	for _, st := range s.stays {
-		rec, err := s.r.eng.Stay(st.a.IptNo)
+		rec, err := s.r.eng.Stays.Stay(st.a.IptNo)
 		if err != nil {
 			continue
 		}
@@ -116,7 +116,7 @@ func (s *staySim) checkMoney() {
 				s.fatalf("stay %s: the window was told its settlement (mid %v) queued; settlement %s is not marked deferred, so no report asks its cash %s from the deposit", ipt, l.Mid, id, e.PsnCashPay)
 			}
 			if l.Offline {
-				recs, err := r.eng.StaysOfDay(l.SettleDay)
+				recs, err := r.eng.Stays.StaysOfDay(l.SettleDay)
 				if err != nil {
 					s.fatalf("stays of %s: %v", l.SettleDay, err)
 				}
@@ -186,12 +186,12 @@ func (s *staySim) checkRetention() {
 		}
 	}
 	r.clock.Advance(retention - time.Duration(s.rng.IntN(5))*24*time.Hour)
-	if _, err := r.eng.Sweep(ctx); err != nil {
+	if _, err := r.eng.Queue.Sweep(ctx); err != nil {
 		s.fatalf("sweep: %v", err)
 	}
 	cutoff := settle.Day(r.now().Add(-retention))
 	for _, st := range s.stays {
-		_, err := r.eng.Stay(st.a.IptNo)
+		_, err := r.eng.Stays.Stay(st.a.IptNo)
 		done := doneAt[st.a.IptNo]
 		if err != nil && (done.IsZero() || settle.Day(done) >= settle.Day(r.now().Add(-retention+24*time.Hour))) {
 			s.fatalf("stay %s was swept (cutoff %s); it was done on %s, inside the retention", st.a.IptNo, cutoff, done.Format(time.DateTime))

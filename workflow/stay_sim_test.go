@@ -161,7 +161,7 @@ func runStaySimulation(t *testing.T, seed uint64) {
 		st.a.AdmittedAt = r.now()
 		s.stays = append(s.stays, st)
 		st.cancel = rng.IntN(6) == 0
-		s.again(st, "admit", func() (workflow.StayResult, error) { return r.eng.SubmitAdmission(ctx, st.a, "sim") })
+		s.again(st, "admit", func() (workflow.StayResult, error) { return r.eng.Stays.SubmitAdmission(ctx, st.a, "sim") })
 		midDone := false
 		for day := 1; day <= 2+rng.IntN(2); day++ {
 			r.clock.Advance(time.Duration(5+rng.IntN(3)) * time.Hour) // crosses midnight
@@ -169,7 +169,7 @@ func runStaySimulation(t *testing.T, seed uint64) {
 			st.total += b.Total()
 			st.lines += len(b.Items)
 			s.crashMaybe()
-			s.again(st, "fees "+b.BatchNo, func() (workflow.StayResult, error) { return r.eng.SubmitStayFees(ctx, st.a.IptNo, b, "sim") })
+			s.again(st, "fees "+b.BatchNo, func() (workflow.StayResult, error) { return r.eng.Stays.SubmitStayFees(ctx, st.a.IptNo, b, "sim") })
 			if day >= 2 && !midDone && !st.cancel && rng.IntN(3) == 0 {
 				// A mid-stay settlement (中途结算) of the fees so far.
 				midDone = true
@@ -184,10 +184,10 @@ func runStaySimulation(t *testing.T, seed uint64) {
 			b := r.dayFees("DX", 10+rng.IntN(300))
 			st.total += b.Total()
 			st.lines += len(b.Items)
-			s.again(st, "fees "+b.BatchNo, func() (workflow.StayResult, error) { return r.eng.SubmitStayFees(ctx, st.a.IptNo, b, "sim") })
+			s.again(st, "fees "+b.BatchNo, func() (workflow.StayResult, error) { return r.eng.Stays.SubmitStayFees(ctx, st.a.IptNo, b, "sim") })
 		}
 		if rng.IntN(3) == 0 {
-			r.eng.Breaker().Trip() // an outage: the rest of this stay queues
+			r.eng.Link.Breaker().Trip() // an outage: the rest of this stay queues
 			s.note("outage")
 		}
 		if rng.IntN(4) == 0 {
@@ -196,13 +196,13 @@ func runStaySimulation(t *testing.T, seed uint64) {
 		}
 		if st.cancel {
 			s.crashMaybe()
-			if res := s.again(st, "cancel stay", func() (workflow.StayResult, error) { return r.eng.CancelStay(ctx, st.a.IptNo, "sim") }); res.Kind == workflow.ResultCancelled {
+			if res := s.again(st, "cancel stay", func() (workflow.StayResult, error) { return r.eng.Stays.CancelStay(ctx, st.a.IptNo, "sim") }); res.Kind == workflow.ResultCancelled {
 				st.cancelledAt = r.clock.Now()
 			}
 			continue
 		}
 		d := r.discharge()
-		s.again(st, "discharge", func() (workflow.StayResult, error) { return r.eng.SubmitDischarge(ctx, st.a.IptNo, d, "sim") })
+		s.again(st, "discharge", func() (workflow.StayResult, error) { return r.eng.Stays.SubmitDischarge(ctx, st.a.IptNo, d, "sim") })
 		s.crashMaybe()
 		setl := s.settle(st, false)
 		if setl != "" && rng.IntN(3) == 0 {
@@ -279,7 +279,7 @@ func (s *staySim) again(st *simStay, what string, f func() (workflow.StayResult,
 // it returns the setl_id told, if any.
 func (s *staySim) settle(st *simStay, mid bool) string {
 	res := s.again(st, fmt.Sprintf("settle mid=%v", mid), func() (workflow.StayResult, error) {
-		return s.r.eng.SettleStay(context.Background(), st.a.IptNo, settle.StaySettle{MidSetl: mid, AcctUsedFlag: "0"})
+		return s.r.eng.Stays.SettleStay(context.Background(), st.a.IptNo, settle.StaySettle{MidSetl: mid, AcctUsedFlag: "0"})
 	})
 	switch {
 	case res.Kind == workflow.ResultQueued:
@@ -297,7 +297,7 @@ func (s *staySim) settle(st *simStay, mid bool) string {
 func (s *staySim) cancelSettlement(st *simStay, setlID string) {
 	st.cancelAsked[setlID] = true
 	s.again(st, "cancel settlement "+setlID, func() (workflow.StayResult, error) {
-		return s.r.eng.CancelStaySettlement(context.Background(), st.a.IptNo, setlID)
+		return s.r.eng.Stays.CancelStaySettlement(context.Background(), st.a.IptNo, setlID)
 	})
 }
 
@@ -324,7 +324,7 @@ func (s *staySim) deliverSome() {
 
 func (s *staySim) allDone() bool {
 	for _, st := range s.stays {
-		rec, err := s.r.eng.Stay(st.a.IptNo)
+		rec, err := s.r.eng.Stays.Stay(st.a.IptNo)
 		if err != nil {
 			return false
 		}
@@ -390,7 +390,7 @@ func (r *rig) dumpStay(t *testing.T, ipt string) {
 			t.Logf("platform: %s %s mdtrt %s setl %s medfee %s cash %s mid %v live %v at %s", e.Infno, e.Msgid, e.MdtrtID, e.SetlID, e.MedfeeSumamt, e.PsnCashPay, e.MidSetl, e.Live(), e.Time.Format(time.DateTime))
 		}
 	}
-	rec, err := r.eng.Stay(ipt)
+	rec, err := r.eng.Stays.Stay(ipt)
 	if err != nil {
 		t.Logf("agent: %v", err)
 		return

@@ -21,6 +21,7 @@
 //	q/k/<key>\x00<id>        a job not done yet, under its key (the head of a key is its first)
 //	q/t/<time><id>           a job that is the head of its key, at the time it is due
 //	q/f/<time><id>           a done job, at the time it was done (retention)
+//	import                   the import of a single machine's store, if any (import.go)
 //
 // Documents are sealed (store.Codec) before they leave the process.
 package etcdstore
@@ -36,6 +37,11 @@ var (
 
 	// ErrTooLarge: one transaction would pass etcd's request limit (1.5 MiB by default).
 	ErrTooLarge = errors.New("etcd store: transaction too large for one etcd request")
+
+	// ErrNotEmpty: an import into the group was refused: the group holds bills, stays
+	// or queue jobs of its own, or another store's import. A store moves only into a
+	// new, empty group (docs/cluster.md, "Growing from one machine").
+	ErrNotEmpty = errors.New("etcd store: the group is not empty: a store is imported only into a new group")
 
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("etcd store closed")

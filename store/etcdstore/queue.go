@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -103,10 +104,25 @@ func jobOf(id uint64, j *job) workflow.Job {
 
 func (w *writeTx) Job(id uint64) (workflow.Job, error) {
 	j, err := w.load(id)
+	if errors.Is(err, queue.ErrNotFound) && w.issued(id) {
+		// Removed once done (retention, or by the single machine it was imported
+		// from): it reads as done, as in package store.
+		return workflow.Job{ID: id, State: workflow.JobDone}, nil
+	}
 	if err != nil {
 		return workflow.Job{}, err
 	}
 	return jobOf(id, j), nil
+}
+
+// issued reports whether the queue has issued job id.
+func (w *writeTx) issued(id uint64) bool {
+	seq, err := w.t.get(w.qKey("seq"))
+	if err != nil || len(seq) == 0 {
+		return false
+	}
+	last, err := strconv.ParseUint(string(seq), 10, 64)
+	return err == nil && id > 0 && id <= last
 }
 
 func (w *writeTx) Enqueue(key string, payload []byte) (uint64, error) {
@@ -323,6 +339,16 @@ func (w *writeTx) Dead(id uint64, reason string) error {
 			return moved(fmt.Errorf("%w (state %s)", queue.ErrWrongState, stateOf(j.State)))
 		}
 		j.State, j.Reason, j.Lease = sDead, reason, 0
+		return nil
+	})
+}
+
+func (w *writeTx) Withdraw(id uint64, reason string) error {
+	return w.move(id, "withdraw", func(j *job) error {
+		if j.State == sLeased || j.State == sDone {
+			return moved(fmt.Errorf("%w (state %s; only a waiting record is withdrawn)", queue.ErrWrongState, stateOf(j.State)))
+		}
+		j.State, j.Reason, j.Done, j.Lease = sDone, reason, w.now(), 0
 		return nil
 	})
 }

@@ -237,20 +237,35 @@ func (s *Store) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 // msgidKey is the named value holding a node's msgid reservation (unix seconds).
 func (s *Store) msgidKey() string { return "msgid_reserved/" + s.node }
 
-// MsgidReservation is the high-water second of msgids this node handed out before.
+// importedMsgidKey is the reservation of a single machine whose store was imported
+// (store.Store keeps it under this name): no node issues msgids before it.
+const importedMsgidKey = "msgid_reserved"
+
+// MsgidReservation is the high-water second of msgids this node handed out before,
+// or of the single machine imported into the group if that is later.
 func (s *Store) MsgidReservation() (time.Time, error) {
-	var v string
-	if err := s.View(func(tx workflow.ReadTx) error { v = tx.Meta(s.msgidKey()); return nil }); err != nil {
+	var own, imported string
+	if err := s.View(func(tx workflow.ReadTx) error {
+		own, imported = tx.Meta(s.msgidKey()), tx.Meta(importedMsgidKey)
+		return nil
+	}); err != nil {
 		return time.Time{}, err
 	}
-	if v == "" {
+	var mark int64
+	for _, v := range []string{own, imported} {
+		if v == "" {
+			continue
+		}
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("msgid reservation %q: %w", v, err)
+		}
+		mark = max(mark, sec)
+	}
+	if mark == 0 {
 		return time.Time{}, nil
 	}
-	sec, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("msgid reservation %q: %w", v, err)
-	}
-	return time.Unix(sec, 0), nil
+	return time.Unix(mark, 0), nil
 }
 
 // ReserveMsgids persists this node's new high-water mark before msgids beyond the

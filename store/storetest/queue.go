@@ -25,6 +25,8 @@ func init() {
 	add("ReadySignalsAnEnqueue", testReady)
 	add("JobOfAnUnknownIDIsNotFound", testJobUnknown)
 	add("AckedJobIsDone", testAckDone)
+	add("WithdrawnJobIsDoneAndFreesItsKey", testWithdraw)
+	add("WithdrawOfALeasedOrDoneJobIsJobMoved", testWithdrawWrongState)
 }
 
 func lease(t *testing.T, s workflow.Store, n int) []workflow.Job {
@@ -312,4 +314,42 @@ func testAckDone(t *testing.T, r *rig) {
 	}
 	r.clock.Advance(horizon)
 	same(t, "Lease after Ack", leasedIDs(lease(t, s, 1)), []uint64(nil))
+}
+
+func testWithdraw(t *testing.T, r *rig) {
+	s := r.store()
+	id := enqueue(t, s, "MZ1", "p")
+	next := enqueue(t, s, "MZ1", "q")
+	failed := enqueue(t, s, "MZ2", "p")
+	lease(t, s, 10)
+	update(t, s, "Fail", func(tx workflow.Tx) error { return tx.Fail(failed, "refused") })
+	// The leased head of MZ1 was handed out; give it back to wait behind a backoff.
+	update(t, s, "Nack", func(tx workflow.Tx) error { _, err := tx.Nack(id, "offline"); return err })
+	for _, w := range []uint64{id, failed} {
+		update(t, s, "Withdraw", func(tx workflow.Tx) error { return tx.Withdraw(w, "bill cancelled before it was sent") })
+		j := job(t, s, w)
+		if j.State != workflow.JobDone || j.Reason != "bill cancelled before it was sent" {
+			t.Errorf("job %d after Withdraw: got %+v; want done with the reason", w, j)
+		}
+	}
+	same(t, "Lease after Withdraw", leasedIDs(lease(t, s, 10)), []uint64{next})
+	r.clock.Advance(horizon)
+	update(t, s, "Ack", func(tx workflow.Tx) error { return tx.Ack(next) })
+	same(t, "Lease after the rest is done", leasedIDs(lease(t, s, 10)), []uint64(nil))
+}
+
+func testWithdrawWrongState(t *testing.T, r *rig) {
+	s := r.store()
+	id := enqueue(t, s, "MZ1", "p")
+	lease(t, s, 1)
+	err := s.Update(context.Background(), func(tx workflow.Tx) error { return tx.Withdraw(id, "x") })
+	if !errors.Is(err, workflow.ErrJobMoved) {
+		t.Errorf("Withdraw of a leased job: got %v; want workflow.ErrJobMoved", err)
+	}
+	same(t, "Job state after a refused Withdraw", job(t, s, id).State, workflow.JobLeased)
+	update(t, s, "Ack", func(tx workflow.Tx) error { return tx.Ack(id) })
+	err = s.Update(context.Background(), func(tx workflow.Tx) error { return tx.Withdraw(id, "x") })
+	if !errors.Is(err, workflow.ErrJobMoved) {
+		t.Errorf("Withdraw of a done job: got %v; want workflow.ErrJobMoved", err)
+	}
 }

@@ -3,7 +3,7 @@
 // stores cannot drift apart in what the engine relies on — documents and their index
 // entries kept in line, the order and limits of every listing, the atomicity of
 // Update, and the durable queue's semantics (one job per key at a time, in order;
-// backoff, horizon, postpone, fail, dead, retry, lease expiry, hasten).
+// backoff, horizon, postpone, fail, dead, retry, withdraw, lease expiry, hasten).
 //
 // An implementation's test calls Run with a function that opens a new, empty store
 // on the queue options it is given (its clock, backoff and horizon):
