@@ -96,6 +96,10 @@ type faultPlatform struct {
 	// "landed after the bill's last message" is told by this order, not by time.
 	reached map[string]int
 	seq     int
+	// answered lists the msgids of writes the platform booked and answered infcode
+	// 0 in a form the client could not read in full (unreadable): a success, never
+	// to be reversed (platform.md).
+	answered map[string]bool
 }
 
 // reachedLocked records that msgid reached the platform now; the caller holds f.mu.
@@ -159,6 +163,14 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 		// setl_id (an unreadable success: ErrBadResponse).
 		so.Setlinfo.SetlID = ""
 		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, so.ValidateFor(infno))
+	}
+	if d == unreadable && err == nil {
+		f.mu.Lock()
+		if f.answered == nil {
+			f.answered = map[string]bool{}
+		}
+		f.answered[m.Msgid] = true
+		f.mu.Unlock()
 	}
 	if so, ok := out.(*platform.InpatientSettleOutput); ok && d == unreadable && err == nil {
 		// The same for a stay's 2304.

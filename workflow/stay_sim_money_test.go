@@ -70,6 +70,11 @@ func (s *staySim) checkMoney() {
 	for _, e := range ledger {
 		byMsgid[e.Msgid] = e
 	}
+	for _, e := range ledger {
+		if r.pf.answered[e.Msgid] && e.Reversed {
+			s.fatalf("%s %s (stay %s) was booked and answered infcode 0 (unreadable); it was reversed by %s — a success is a success", e.Infno, e.Msgid, e.IptNo, e.ReversedBy)
+		}
+	}
 	for _, st := range s.stays {
 		ipt := st.a.IptNo
 		rec := r.mustStay(ipt)

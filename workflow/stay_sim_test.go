@@ -149,7 +149,7 @@ func runStaySimulation(t *testing.T, seed uint64) {
 			f = lostAfter
 		case x < 20:
 			f = late // a 2601 too: it may land after its original did
-		case x < 23 && infno == platform.InfnoInpatientSettle:
+		case x < 30 && infno == platform.InfnoInpatientSettle:
 			f = unreadable // booked, answered infcode 0 without setl_id
 		}
 		return f
