@@ -100,6 +100,22 @@ type faultPlatform struct {
 	// 0 in a form the client could not read in full (unreadable): a success, never
 	// to be reversed (platform.md).
 	answered map[string]bool
+	// restarts: where in the order of reached calls the agent restarted (a crash).
+	restarts []int
+}
+
+// restartedBetween reports whether the agent restarted after msgid a reached the
+// platform and before msgid b did (what it learned in between may be lost).
+func (f *faultPlatform) restartedBetween(a, b string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	from, to := f.reached[a], f.reached[b]
+	for _, at := range f.restarts {
+		if at >= from && (to == 0 || at < to) {
+			return true
+		}
+	}
+	return false
 }
 
 // reachedLocked records that msgid reached the platform now; the caller holds f.mu.
@@ -403,6 +419,9 @@ func (r *rig) restart() {
 	_ = r.st.Close()
 	r.crashed.Store(false)
 	r.crashAt.Store(0)
+	r.pf.mu.Lock()
+	r.pf.restarts = append(r.pf.restarts, r.pf.seq)
+	r.pf.mu.Unlock()
 	r.open()
 }
 
