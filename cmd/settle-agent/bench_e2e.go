@@ -58,7 +58,7 @@ func benchE2E(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	res, err := bench.Run(ctx, &bench.Options{
 		Dir: *dir, Windows: *windows, Load: *load, Backlog: *backlog, SyncConcurrency: *conc, Pace: *pace, Keep: *keep, ProfileDir: *profile,
-		Cluster: *group,
+		Cluster:      *group,
 		AgentCommand: func(config string) *exec.Cmd { return exec.Command(exe, "run", "--config", config) },
 		SimCommand: func(listen string) *exec.Cmd {
 			return exec.Command(exe, "sim", "platform", "--listen", listen, "--seed", "1")
