@@ -1,6 +1,9 @@
 package settle
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // Beijing is China Standard Time (UTC+8, no daylight saving), the one time zone of
 // the program: settlement days, msgids, inf_time, reports and what people read.
@@ -26,4 +29,18 @@ func BeijingTime(t time.Time, lang string) string {
 		return s + " (Beijing time)"
 	}
 	return s + " 北京时间"
+}
+
+// strayTime finds what reads as a time of day in text people read;
+// saidBeijing is the one way BeijingTime says it, in either language.
+var (
+	saidBeijing = regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (北京时间|\(Beijing time\))`)
+	strayTime   = regexp.MustCompile(`(\d{4}-\d{2}-\d{2}[T ])?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?|\bUTC\b|\bGMT\b|（UTC\+8）|\(UTC\+8\)`)
+)
+
+// StrayTimes lists the times in text (a page, a CSV, a command's output) that are
+// not said the way BeijingTime says them: RFC 3339, UTC, a clock without its zone.
+// Tests of every place people read times use it.
+func StrayTimes(text string) []string {
+	return strayTime.FindAllString(saidBeijing.ReplaceAllString(text, ""), -1)
 }

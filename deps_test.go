@@ -31,6 +31,7 @@ var allowedImports = map[string][]string{
 	"internal/golden":         {},
 	"internal/syncbuf":        {},
 	"internal/poll":           {},
+	"internal/wine":           {},
 	"cardreader/vendorlib":    {},
 	"cardreader/libhost":      {"cardreader/vendorlib"},
 	"internal/standin":        {"cardreader/libhost"},

@@ -128,7 +128,7 @@ func TestAbuse_HostCheck(t *testing.T) {
 
 // Issue 17 point 6: the 404 JSON echoed the path and no answer had nosniff.
 func TestAbuse_HeadersAndNoEcho(t *testing.T) {
-	s := MustSystem(t, func(c *config.Config) { c.API.RateLimit = 1 })
+	s := rateLimitedSystem(t)
 	check := func(name string, resp *http.Response) []byte {
 		t.Helper()
 		data, _ := io.ReadAll(resp.Body)
@@ -163,6 +163,21 @@ func TestAbuse_HeadersAndNoEcho(t *testing.T) {
 	t.Error("100 quick requests at rate_limit 1/s: never got 429")
 }
 
+// rateLimitedSystem is a system at rate_limit 1/s whose agent's clock stands still:
+// no bucket refills while the test runs, so the limits answer 429 after exactly their
+// burst however slowly this machine (or Wine) serves each request.
+func rateLimitedSystem(t *testing.T) *testSystem {
+	t.Helper()
+	p, url := MustSim(t)
+	cfg := MustConfig(t, url, t.TempDir())
+	cfg.API.RateLimit = 1
+	s := &testSystem{tb: t, Sim: p, SimURL: url, Cfg: cfg}
+	frozen := time.Now()
+	s.StartWith(&agent.Options{Now: func() time.Time { return frozen }})
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // dialFrom is an HTTP client whose connections come from the loopback address ip.
 func dialFrom(ip net.IP) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
@@ -173,7 +188,7 @@ func dialFrom(ip net.IP) *http.Client {
 // 127.x addresses. Now a window's token has its own limit, and all requests together
 // a global one.
 func TestAbuse_RateLimitPerTokenAndGlobal(t *testing.T) {
-	s := MustSystem(t, func(c *config.Config) { c.API.RateLimit = 1 })
+	s := rateLimitedSystem(t)
 	if _, err := dialFrom(net.IPv4(127, 0, 0, 2)).Get(s.URL + "/healthz"); err != nil {
 		t.Skipf("cannot dial from 127.0.0.2 on this system: %v", err)
 	}

@@ -133,7 +133,7 @@ func New(cfg *config.Config, o *Options) (*Agent, error) {
 	if a.node == nil {
 		// One machine: what the last run left half done is queued now. In a group
 		// the leader does it (workflow.Engine.RunLeader), under its fence.
-		if err := a.engine.Recover(context.Background()); err != nil {
+		if err := a.engine.Queue.Recover(context.Background()); err != nil {
 			a.Close()
 			return nil, fmt.Errorf("recover in-flight bills: %w", err)
 		}
@@ -271,10 +271,10 @@ func (a *Agent) init(policy offline.Policy) error {
 	if err := a.buildReaders(cards.Publish); err != nil {
 		return err
 	}
-	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Call, DetailRecon: client.DetailReconByFile, Meta: a.engine.Meta,
-		Online: a.engine.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
+	rec := &recon.Reconciler{Bills: a.reconBills, Call: a.engine.Link.Call, DetailRecon: client.DetailReconByFile, Meta: a.engine.Link.Meta,
+		Online: a.engine.Link.Breaker().Online, SetlOptins: cfg.Hospital.Admdvs}
 	a.api, err = httpapi.New(httpapi.Options{
-		Bills: a.engine, Stays: a.engine, Persons: a.engine, Link: a.engine, Jobs: a.engine,
+		Bills: a.engine.Bills, Stays: a.engine.Stays, Persons: a.engine.Link, Link: a.engine.Link, Jobs: a.engine.Queue,
 		Queue: a.st.queue, Reconciler: rec, Cards: cards, Cluster: a.apiCluster(),
 		Listen: cfg.API.Listen, HostNames: cfg.API.HostNames, AdminToken: cfg.API.AdminToken.Value(), Windows: apiWindows(cfg),
 		TLSCert: cfg.API.TLSCert, TLSKey: cfg.API.TLSKey, ClientCA: cfg.API.ClientCA,
@@ -332,7 +332,7 @@ func (a *Agent) mappingStatus() *httpapi.MappingStatus {
 
 // reconBills is the day's bills as reconciliation sees them.
 func (a *Agent) reconBills(day string) ([]recon.Bill, error) {
-	recs, err := a.engine.BillsOfDay(day)
+	recs, err := a.engine.Bills.BillsOfDay(day)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +396,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 4)
 	a.goRun(func() { errc <- a.api.Serve(srv, ln) })
-	a.engine.SignIn(ctx, false)
+	a.goRun(func() { a.api.SampleDay(workCtx) })
+	a.engine.Link.SignIn(ctx, false)
 	if a.node == nil {
 		a.goRun(func() { a.engine.Run(workCtx) })
 		a.goRun(func() { a.runDropFolder(workCtx) })
@@ -429,7 +430,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	cancel()
 	stopWork()
 	a.wg.Wait()
-	a.engine.SignOut()
+	a.engine.Link.SignOut()
 	a.log.Info("agent stopped")
 	return runErr
 }

@@ -27,7 +27,7 @@ func (a *Agent) openCatalogue(client *platform.Client, msgids *platform.MsgidGen
 	// sign_no on every business call, and the start-up sync may come before the
 	// engine's sign-in succeeded (the platform was down, or refused it).
 	meta := func() (platform.Meta, error) {
-		if client.SignNo() == "" && (a.engine == nil || !a.engine.SignIn(context.Background(), true)) {
+		if client.SignNo() == "" && (a.engine == nil || !a.engine.Link.SignIn(context.Background(), true)) {
 			return platform.Meta{}, ErrNotSignedIn
 		}
 		id, err := msgids.Next()

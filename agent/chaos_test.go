@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/internal/poll"
@@ -71,10 +73,16 @@ type chaosChild struct {
 	cmd    *exec.Cmd
 	kills  int
 	starts int
+	// lives are the children's lifetimes: from just before each start to just after
+	// its kill's Wait returned (zero while it runs), to tell which one sent a message.
+	lives []life
 }
+
+type life struct{ from, to time.Time }
 
 func (c *chaosChild) start() {
 	c.t.Helper()
+	from := time.Now()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChaosChild$", "-test.v=false")
 	cmd.Env = append(os.Environ(), c.env...)
 	if err := cmd.Start(); err != nil {
@@ -83,6 +91,7 @@ func (c *chaosChild) start() {
 	c.mu.Lock()
 	c.cmd = cmd
 	c.starts++
+	c.lives = append(c.lives, life{from: from})
 	c.mu.Unlock()
 }
 
@@ -94,7 +103,31 @@ func (c *chaosChild) kill() {
 	_ = cmd.Wait()
 	c.mu.Lock()
 	c.kills++
+	c.lives[len(c.lives)-1].to = time.Now()
 	c.mu.Unlock()
+}
+
+// sender names the children alive at t (by start number, from 1): the one that can
+// have sent a message the platform booked at t. More than one means a killed child
+// was still sending after its Wait returned, or the next one started early.
+func (c *chaosChild) sender(t time.Time) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var alive []string
+	for i, l := range c.lives {
+		if !t.Before(l.from) && (l.to.IsZero() || !t.After(l.to)) {
+			alive = append(alive, strconv.Itoa(i+1))
+		}
+	}
+	if len(alive) == 0 {
+		for i, l := range c.lives {
+			if t.After(l.to) && (i+1 == len(c.lives) || t.Before(c.lives[i+1].from)) {
+				return fmt.Sprintf("none (%v after child %d was killed and waited for)", t.Sub(l.to), i+1)
+			}
+		}
+		return "none"
+	}
+	return "child " + strings.Join(alive, ",")
 }
 
 func TestAgent_Chaos(t *testing.T) {
@@ -176,10 +209,28 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 			inFlightKill = true
 		}
 		for {
+			// One kill in four lands at a random moment of the start (opening the
+			// store, recovering); the others let the child answer first, then kill it
+			// 50-450 ms into its work. A start is not the same length everywhere
+			// (under Wine it takes longer than most of these delays): kills counted
+			// from the start alone could end every life before it serves a request.
+			delay := time.Duration(rng.Intn(100)) * time.Millisecond
+			if rng.Intn(4) != 0 {
+				delay = time.Duration(50+rng.Intn(400)) * time.Millisecond
+				poll.Within(20*time.Second, 5*time.Millisecond, func() bool {
+					select {
+					case <-stopKiller:
+						return true
+					default:
+					}
+					st, _ := s.tryDo("GET", "/healthz", "", nil)
+					return st == 200
+				})
+			}
 			select {
 			case <-stopKiller:
 				return
-			case <-time.After(time.Duration(50+rng.Intn(400)) * time.Millisecond):
+			case <-time.After(delay):
 			}
 			child.kill()
 			child.start()
@@ -188,7 +239,7 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 
 	cards := []string{cardLocalEmployee, cardLocalResident, cardShanghaiFiled, cardChronic}
 	var wg sync.WaitGroup
-	bills := make(chan string, 100000)
+	bills := make(chan chaosBill, 100000)
 	const minKills = 4
 	var produced sync.Mutex
 	count := 0
@@ -210,16 +261,18 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 			defer wg.Done()
 			tok := fmt.Sprintf("token-w%02d-0123456789", w)
 			for i := w - 1; more(); i += 4 {
-				b := newBill(cards[i%len(cards)])
+				b := chaosBill{Bill: newBill(cards[i%len(cards)]), token: tok}
 				b.Window = fmt.Sprintf("W%02d", w)
 				// Retry each call until it gets a definite answer: the agent may be
-				// dead at any moment; idempotency makes retrying safe.
-				s.retry(func() bool { st, _ := s.tryDo("POST", "/v1/bills", tok, b); return st == 201 || st == 200 })
-				s.retry(func() bool {
-					st, _ := s.tryDo("POST", "/v1/bills/"+b.BillNo+"/settle", tok, nil)
-					return st == 200 || st == 202
-				})
-				bills <- b.BillNo
+				// dead at any moment; idempotency makes retrying safe. A call the kills
+				// starve (each life too short for it, as under Wine's slow starts) is
+				// made again once they end; its bill is held to the same checks.
+				b.created = poll.Within(2*time.Minute, 20*time.Millisecond, b.create(s))
+				b.asked = b.created && poll.Within(2*time.Minute, 20*time.Millisecond, b.settle(s))
+				if !b.asked {
+					t.Logf("bill %s: no definite answer while the kills went on; asked again after them", b.BillNo)
+				}
+				bills <- b
 			}
 		}(w)
 	}
@@ -233,7 +286,11 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 	p.SetFaults(sim.Faults{ReplayMsgid: replay})
 	var all []string
 	for b := range bills {
-		all = append(all, b)
+		if !b.asked {
+			s.retry(b.create(s))
+			s.retry(b.settle(s))
+		}
+		all = append(all, b.BillNo)
 	}
 	// Convergence: once the faults end, the whole backlog settles within 60 s (the
 	// platform answering again makes every backed-off bill due at once).
@@ -253,6 +310,7 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 	for _, no := range all {
 		if settled[no] != 1 {
 			t.Errorf("bill %s: %d live settlements at the platform; want exactly 1", no, settled[no])
+			logBill(t, p, child, no)
 		}
 	}
 	if len(settled) != len(all) {
@@ -284,6 +342,45 @@ func chaos(t *testing.T, n int, seed int64, replay bool) {
 		t.Fatalf("queue not empty at the end: %v\nrecords: %v", q, recs)
 	}
 	t.Logf("chaos: %d bills, %d SIGKILLs, %d ledger entries", len(all), child.kills, len(p.Ledger()))
+}
+
+// chaosBill is a bill a window of the chaos test sends, and how far it got while the
+// kills went on.
+type chaosBill struct {
+	settle.Bill
+	token          string
+	created, asked bool // a definite answer to creating it, to settling it
+}
+
+// create is one attempt to create b; true on a definite answer.
+func (b *chaosBill) create(s *testSystem) func() bool {
+	return func() bool { st, _ := s.tryDo("POST", "/v1/bills", b.token, b.Bill); return st == 201 || st == 200 }
+}
+
+// settle is one attempt to ask for b's settlement; true on a definite answer.
+func (b *chaosBill) settle(s *testSystem) func() bool {
+	return func() bool {
+		st, _ := s.tryDo("POST", "/v1/bills/"+b.BillNo+"/settle", b.token, nil)
+		return st == 200 || st == 202
+	}
+}
+
+// logBill logs the platform's bookings for bill no with the child that was alive
+// when each was booked.
+func logBill(t *testing.T, p *sim.Platform, child *chaosChild, no string) {
+	t.Helper()
+	visits := map[string]bool{}
+	for _, e := range p.Ledger() {
+		if e.ChrgBchno == no || strings.HasPrefix(e.ChrgBchno, no+"-") {
+			visits[e.MdtrtID] = true
+		}
+	}
+	for _, e := range p.Ledger() {
+		if visits[e.MdtrtID] {
+			t.Logf("  %s %s msgid %s visit %s batch %s live %v at %s: sent by %s",
+				e.Infno, e.Time.Format("15:04:05.000000"), e.Msgid, e.MdtrtID, e.ChrgBchno, e.Live(), e.Time.Format(time.RFC3339Nano), child.sender(e.Time))
+		}
+	}
 }
 
 // tryDo is Do that reports a failed connection as status 0 instead of failing.

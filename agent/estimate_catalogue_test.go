@@ -74,12 +74,12 @@ func estimateRun(t *testing.T, n int, mode estimateMode) [2]estimateStats {
 		}
 		// What the agent knew before the platform saw this bill: an offline estimate
 		// made now would have had only that.
-		before := a.engine.Learned().Clone()
-		out, err := a.engine.SubmitBill(ctx, b, b.BillNo, "test")
+		before := a.engine.Link.Learned().Clone()
+		out, err := a.engine.Bills.SubmitBill(ctx, b, b.BillNo, "test")
 		if err != nil || out.Kind != workflow.ResultCreated {
 			t.Fatalf("bill %d: %v %+v", i, err, out)
 		}
-		rec, err := a.engine.Bill(b.BillNo)
+		rec, err := a.engine.Bills.Bill(b.BillNo)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,9 +87,9 @@ func estimateRun(t *testing.T, n int, mode estimateMode) [2]estimateStats {
 		if rec.Estimate || real == nil {
 			t.Fatalf("bill %d: no platform pre-settlement", i)
 		}
-		est := a.engine.Estimate(rec)
+		est := a.engine.Link.Estimate(rec)
 		if mode != estimateAfterUpload {
-			est = a.engine.EstimateWith(rec, before)
+			est = a.engine.Link.EstimateWith(rec, before)
 		}
 		if est.FundPaySumamt+est.PsnPartAmt != b.Total || est.AcctPay+est.PsnCashPay != est.PsnPartAmt ||
 			est.FundPaySumamt < 0 || est.FundPaySumamt > b.Total || est.AcctPay < 0 {
@@ -110,7 +110,7 @@ func estimateRun(t *testing.T, n int, mode estimateMode) [2]estimateStats {
 		if diff >= 0 {
 			h.conservative++
 		}
-		if _, err := a.engine.SettleBill(ctx, b.BillNo, []string{"0", "1"}[rng.Intn(2)], "01"); err != nil {
+		if _, err := a.engine.Bills.SettleBill(ctx, b.BillNo, []string{"0", "1"}[rng.Intn(2)], "01"); err != nil {
 			t.Fatalf("bill %d: settle: %v", i, err)
 		}
 	}

@@ -18,7 +18,7 @@ type hisSink struct{ a *Agent }
 // SubmitBill stores the bill and starts its workflow; nil means it is durably stored
 // (whatever the platform then said of it, which GET /v1/bills shows).
 func (s hisSink) SubmitBill(ctx context.Context, b settle.Bill, source string) error {
-	_, err := s.a.engine.SubmitBill(ctx, b, b.BillNo, source)
+	_, err := s.a.engine.Bills.SubmitBill(ctx, b, b.BillNo, source)
 	// A refusal is an answer (stored with the bill): the HIS input acknowledges it.
 	if errors.Is(err, workflow.ErrRefused) || errors.Is(err, workflow.ErrRefusedOffline) {
 		return nil

@@ -30,32 +30,32 @@ func stayStored(_ workflow.StayResult, err error) error {
 
 // SubmitAdmission stores and admits a stay (ADT^A01).
 func (s hisSink) SubmitAdmission(ctx context.Context, a settle.Admission, source string) error {
-	return stayStored(s.a.engine.SubmitAdmission(ctx, a, source))
+	return stayStored(s.a.engine.Stays.SubmitAdmission(ctx, a, source))
 }
 
 // SubmitStayFees stores one fee batch (DFT^P03 with PV1-2 "I", a drop folder file).
 func (s hisSink) SubmitStayFees(ctx context.Context, b settle.FeeBatch, source string) error {
-	return stayStored(s.a.engine.SubmitStayFees(ctx, b.IptNo, b, source))
+	return stayStored(s.a.engine.Stays.SubmitStayFees(ctx, b.IptNo, b, source))
 }
 
 // SubmitDischarge stores the discharge (ADT^A03).
 func (s hisSink) SubmitDischarge(ctx context.Context, d settle.Discharge, source string) error {
-	return stayStored(s.a.engine.SubmitDischarge(ctx, d.IptNo, d, source))
+	return stayStored(s.a.engine.Stays.SubmitDischarge(ctx, d.IptNo, d, source))
 }
 
 // CancelAdmission cancels the stay (ADT^A11).
 func (s hisSink) CancelAdmission(ctx context.Context, iptNo, source string) error {
-	return stayStored(s.a.engine.CancelStay(ctx, iptNo, source))
+	return stayStored(s.a.engine.Stays.CancelStay(ctx, iptNo, source))
 }
 
 // CancelDischarge takes the discharge back (ADT^A13).
 func (s hisSink) CancelDischarge(ctx context.Context, iptNo, source string) error {
-	return stayStored(s.a.engine.CancelDischarge(ctx, iptNo, source))
+	return stayStored(s.a.engine.Stays.CancelDischarge(ctx, iptNo, source))
 }
 
 // ChangeAdmission changes the bed, department or doctor of a stay (ADT^A08, 2403).
 func (s hisSink) ChangeAdmission(ctx context.Context, c settle.AdmissionChange, source string) error {
-	return stayStored(s.a.engine.ChangeAdmission(ctx, c.IptNo, c, source))
+	return stayStored(s.a.engine.Stays.ChangeAdmission(ctx, c.IptNo, c, source))
 }
 
 // inpatientWindow is the window HL7 inpatient messages are booked under: [hl7]

@@ -11,7 +11,7 @@ import (
 // row per settlement booked that day (clr_type 21; cancelled ones flagged), and one
 // pending row per settlement deferred that day while offline and not sent yet.
 func (a *Agent) reconStays(day string) ([]recon.Bill, error) {
-	recs, err := a.engine.StaysOfDay(day)
+	recs, err := a.engine.Stays.StaysOfDay(day)
 	if err != nil {
 		return nil, err
 	}

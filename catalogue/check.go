@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/platform"
 )
@@ -21,8 +22,11 @@ type Finding struct {
 	Fix     string `json:"fix"`
 }
 
-func (f Finding) String() string {
-	return fmt.Sprintf("line %d: %s: %s；%s", f.Line, f.Field, f.Reason, f.Fix)
+func (f Finding) String() string { return f.Say(settle.LangEn) }
+
+// Say is the finding as staff read it in lang ("第 3 行：…" or "line 3: …").
+func (f Finding) Say(lang string) string {
+	return fmt.Sprintf(settle.Say(lang, "line %d: %s: %s；%s", "第 %d 行：%s：%s；%s"), f.Line, f.Field, f.Reason, f.Fix)
 }
 
 // CheckOptions say where and when the mapping is used.
@@ -58,36 +62,32 @@ func (r *CheckReport) Err() error {
 	return le
 }
 
-// Write prints one line per problem and a summary.
-func (r *CheckReport) Write(w io.Writer) {
+// Write prints one line per problem, in lang (settle.Say), and one total line.
+func (r *CheckReport) Write(w io.Writer, lang string) {
 	type line struct {
 		n    int
 		text string
 	}
 	var lines []line
 	for _, p := range r.FileProblems {
-		lines = append(lines, line{p.Line, p.String()})
+		lines = append(lines, line{p.Line, p.Say(lang)})
 	}
 	for _, f := range r.Findings {
-		lines = append(lines, line{f.Line, f.String()})
+		lines = append(lines, line{f.Line, f.Say(lang)})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].n < lines[j].n })
 	for _, l := range lines {
 		fmt.Fprintln(w, l.text)
 	}
-	switch {
-	case !r.Synced:
-		fmt.Fprintln(w, "目录尚未同步，只做了文件本身的检查：先运行 settle-agent catalogue sync，再检查一次")
-	case len(r.Findings) == 0:
-		fmt.Fprintf(w, "目录核对通过：%d 行都在已同步的医保目录中，有效，类别与限价相符\n", r.Rows)
-	default:
-		fmt.Fprintf(w, "目录核对未通过：%d 处问题，逐行改正后再检查\n", len(r.Findings))
+	if !r.Synced {
+		fmt.Fprintln(w, settle.Say(lang, "the catalogue was never synced: only the file itself was checked; run settle-agent catalogue sync, then check again",
+			"目录尚未同步，只做了文件本身的检查：先运行 settle-agent catalogue sync，再检查一次"))
 	}
-	if r.OK() {
-		fmt.Fprintf(w, "mapping file OK: %d row(s), %d HIS code(s)\n", r.Rows, r.Codes)
-	} else {
-		fmt.Fprintf(w, "mapping file is NOT usable: %d problem(s); fix them and check again\n", len(r.FileProblems)+len(r.Findings))
+	total := hisadapter.MappingTotal(lang, r.Rows, r.Codes, len(r.FileProblems)+len(r.Findings))
+	if r.OK() && r.Synced {
+		total += settle.Say(lang, "; all in the synced catalogue, valid, list type and price cap match", "；都在已同步的医保目录中，有效，类别与限价相符")
 	}
+	fmt.Fprintln(w, total)
 }
 
 // CheckMapping checks a mapping file (its bytes) by itself and against the synced

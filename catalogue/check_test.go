@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -63,12 +64,20 @@ func TestCheckMapping_DemoPasses(t *testing.T) {
 	}
 	rep := mustCheck(t, string(e.p.Fixture().MappingCSV()), s)
 	var out bytes.Buffer
-	rep.Write(&out)
+	rep.Write(&out, "en")
 	if !rep.OK() || !rep.Synced || rep.Rows != len(e.p.Fixture().Items) {
 		t.Fatalf("demo mapping: %+v\n%s; want OK", rep, out.String())
 	}
-	if !strings.Contains(out.String(), "mapping file OK") {
-		t.Errorf("output %q; want the OK summary", out.String())
+	n := len(e.p.Fixture().Items)
+	want := fmt.Sprintf("mapping file OK: %d row(s), %d HIS code(s); all in the synced catalogue", n, n)
+	if got := out.String(); !strings.Contains(got, want) || strings.Count(got, "\n") != 1 {
+		t.Errorf("output %q; want one total line %q", got, want)
+	}
+	out.Reset()
+	rep.Write(&out, "zh")
+	want = fmt.Sprintf("目录对照文件可用：%d 行，%d 个 HIS 编码；都在已同步的医保目录中", n, n)
+	if got := out.String(); !strings.Contains(got, want) || strings.Count(got, "\n") != 1 {
+		t.Errorf("Chinese output %q; want one total line %q", got, want)
 	}
 }
 
@@ -130,7 +139,7 @@ func TestCheckMapping_WrongLines(t *testing.T) {
 		t.Errorf("OK = %v, Err = %v; want refused with ErrMapping", rep.OK(), rep.Err())
 	}
 	var out bytes.Buffer
-	rep.Write(&out)
+	rep.Write(&out, "en")
 	for _, s := range []string{"line 3: med_list_codg: 国家编码 XJ99ZZZ999Z999999999999 不在", "line 8: price: 价格 280.00 高于医保限价 260.00", "NOT usable"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())
@@ -229,7 +238,7 @@ func TestUpload_PlatformRefuses(t *testing.T) {
 		t.Fatalf("report %+v; want 1 refused, %d sent", rep, len(fx.Items))
 	}
 	var out bytes.Buffer
-	rep.Write(&out)
+	rep.Write(&out, "zh")
 	if !strings.Contains(out.String(), "LOC001 → LOCAL0000000001 (list_type 201)：被平台拒绝：") {
 		t.Errorf("report does not name the refused row:\n%s", out.String())
 	}

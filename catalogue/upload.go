@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/hisadapter"
 	"github.com/settle-agent/settle-agent/platform"
 )
@@ -251,36 +252,39 @@ func (s *Store) desiredMapping(raw []byte, o CheckOptions) (map[string]platform.
 // openEnd is the enddate an open-ended mapping row is uploaded with.
 const openEnd = hisadapter.Date(20991231)
 
-// Write prints the report: one line per row sent (or to send), refused or failed,
-// and a summary.
-func (r *UploadReport) Write(w io.Writer) {
+// Write prints the report in lang (settle.Say): one line per row sent (or to send),
+// refused or failed, and a summary.
+func (r *UploadReport) Write(w io.Writer, lang string) {
+	say := func(en, zh string) string { return settle.Say(lang, en, zh) }
 	if r.Check != nil && !r.Check.OK() {
-		r.Check.Write(w)
-		fmt.Fprintln(w, "目录对照未上传：先改正上面各行")
+		r.Check.Write(w, lang)
+		fmt.Fprintln(w, say("the mapping was not uploaded: fix the lines above first", "目录对照未上传：先改正上面各行"))
 		return
 	}
-	verb := map[string]string{"add": "新增", "change": "变更", "remove": "撤销"}
+	verb := map[string]string{"add": say("add", "新增"), "change": say("change", "变更"), "remove": say("remove", "撤销")}
 	for _, l := range r.Lines {
 		where := ""
 		if l.Line > 0 {
-			where = fmt.Sprintf("line %d: ", l.Line)
+			where = fmt.Sprintf(say("line %d: ", "第 %d 行："), l.Line)
 		}
-		state := "已发送"
+		state := say("sent", "已发送")
 		switch {
 		case r.DryRun:
-			state = "将发送"
+			state = say("to send", "将发送")
 		case l.Refused:
-			state = "被平台拒绝：" + l.Err
+			state = say("refused by the platform: ", "被平台拒绝：") + l.Err
 		case l.Err != "":
-			state = "未确认（" + l.Err + "）；稍后再上传一次"
+			state = fmt.Sprintf(say("not confirmed (%s); upload again later", "未确认（%s）；稍后再上传一次"), l.Err)
 		}
-		fmt.Fprintf(w, "%s%s %s %s → %s (list_type %s)：%s\n", where, l.Infno, verb[l.Action], l.HilistID, l.MedListCodg, l.ListType, state)
+		fmt.Fprintf(w, "%s%s %s %s → %s (list_type %s)%s%s\n", where, l.Infno, verb[l.Action], l.HilistID, l.MedListCodg, l.ListType, say(": ", "："), state)
 	}
 	if r.DryRun {
-		fmt.Fprintf(w, "试运行：%d 行将发送，%d 行与平台一致；没有发送任何内容\n", len(r.Lines), r.Unchanged)
+		fmt.Fprintf(w, say("dry run: %d row(s) would be sent, %d match the platform; nothing was sent\n",
+			"试运行：%d 行将发送，%d 行与平台一致；没有发送任何内容\n"), len(r.Lines), r.Unchanged)
 		return
 	}
-	fmt.Fprintf(w, "目录对照上传：发送成功 %d，被拒绝 %d，未确认 %d，无需变更 %d\n", r.Sent, r.Refused, r.Failed, r.Unchanged)
+	fmt.Fprintf(w, say("mapping upload: %d sent, %d refused, %d not confirmed, %d unchanged\n",
+		"目录对照上传：发送成功 %d，被拒绝 %d，未确认 %d，无需变更 %d\n"), r.Sent, r.Refused, r.Failed, r.Unchanged)
 }
 
 // OK reports whether everything the upload meant to send was accepted.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/settle-agent/settle-agent/internal/wine"
 	"github.com/settle-agent/settle-agent/platform/gmcodec"
 	"github.com/settle-agent/settle-agent/platform/sim"
 )
@@ -77,7 +78,7 @@ func TestDoctor_Platform_TLS(t *testing.T) {
 	s.BaseURL = srv.URL
 
 	t.Run("UntrustedCertificate", func(t *testing.T) {
-		if underWine() {
+		if wine.Running() {
 			t.Skip("Wine: the TLS handshake with an unknown root ends in the 3 s deadline here, not in a certificate error (as observed under Wine 10); Windows verifies the chain")
 		}
 		checks := s.Run(s.Options())

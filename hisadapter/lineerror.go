@@ -3,6 +3,8 @@ package hisadapter
 import (
 	"fmt"
 	"strings"
+
+	settle "github.com/settle-agent/settle-agent"
 )
 
 // LineError is one problem on one line of a CSV file (mapping or drop folder).
@@ -14,10 +16,13 @@ type LineError struct {
 	Reason string `json:"reason"`
 }
 
-func (e LineError) String() string {
+func (e LineError) String() string { return e.Say(settle.LangEn) }
+
+// Say is the problem as staff read it in lang ("第 3 行：…" or "line 3: …").
+func (e LineError) Say(lang string) string {
 	var b strings.Builder
 	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
+		fmt.Fprintf(&b, settle.Say(lang, "line %d: ", "第 %d 行："), e.Line)
 	}
 	if e.Field != "" {
 		b.WriteString(e.Field)

@@ -319,24 +319,34 @@ func (m *Mapping) Map(b *settle.Bill, at time.Time) error {
 }
 
 // CheckMapping validates a mapping file for `settle-agent mapping check FILE`: it
-// writes one line per problem (with its line number) or a summary, and reports
-// whether the file is good.
-func CheckMapping(r io.Reader, w io.Writer) (ok bool) {
+// writes one line per problem (with its line number) and one total line in lang
+// (settle.Say), and reports whether the file is good.
+func CheckMapping(r io.Reader, w io.Writer, lang string) (ok bool) {
 	m, err := ParseMapping(r)
 	var le *LinesError
 	switch {
 	case errors.As(err, &le):
 		for _, p := range le.Problems {
-			fmt.Fprintln(w, p.String())
+			fmt.Fprintln(w, p.Say(lang))
 		}
-		fmt.Fprintf(w, "mapping file is NOT usable: %d problem(s); fix them and check again\n", len(le.Problems))
+		fmt.Fprintln(w, MappingTotal(lang, 0, 0, len(le.Problems)))
 		return false
 	case err != nil:
-		fmt.Fprintf(w, "mapping file cannot be read: %v\n", err)
+		fmt.Fprintf(w, settle.Say(lang, "mapping file cannot be read: %v\n", "目录对照文件无法读取：%v\n"), err)
 		return false
 	}
-	fmt.Fprintf(w, "mapping file OK: %d row(s), %d HIS code(s)\n", m.Len(), m.Codes())
+	fmt.Fprintln(w, MappingTotal(lang, m.Len(), m.Codes(), 0))
 	return true
+}
+
+// MappingTotal is the one total line of a mapping check: its rows and distinct HIS
+// codes when it has no problem, else how many problems to fix.
+func MappingTotal(lang string, rows, codes, problems int) string {
+	if problems > 0 {
+		return fmt.Sprintf(settle.Say(lang, "mapping file is NOT usable: %d problem(s); fix them and check again",
+			"目录对照文件不可用：%d 处问题，逐行改正后再检查"), problems)
+	}
+	return fmt.Sprintf(settle.Say(lang, "mapping file OK: %d row(s), %d HIS code(s)", "目录对照文件可用：%d 行，%d 个 HIS 编码"), rows, codes)
 }
 
 // columnIndex finds the named columns in a header row (trimmed, case-insensitive).

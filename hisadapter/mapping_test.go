@@ -74,7 +74,7 @@ func TestParseMapping_Problems(t *testing.T) {
 	}
 	defer f.Close()
 	var out bytes.Buffer
-	if CheckMapping(f, &out) {
+	if CheckMapping(f, &out, "en") {
 		t.Fatal("CheckMapping said ok; want problems")
 	}
 	goldenFile(t, filepath.Join("mapping", "bad.golden"), out.Bytes())

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,8 +11,8 @@ import (
 )
 
 // daySample is what the status page draws over the day, sampled by the agent itself
-// each time its status is read (the page refreshes every 5 seconds, Prometheus
-// scrapes), at most once a minute: nothing is loaded from elsewhere.
+// once a minute (Server.SampleDay, whether or not anybody reads the page) and when
+// its status is read, at most once a minute: nothing is loaded from elsewhere.
 type daySample struct {
 	At          time.Time
 	Queued      int
@@ -94,4 +95,33 @@ func (d *dayChart) views(now time.Time) []chartView {
 		line("chart_p99", func(s daySample) float64 { return s.P99Ms }, func(v float64) string { return fmt.Sprintf("%.0f ms", v) }),
 		line("chart_offline", func(s daySample) float64 { return float64(s.Outstanding) / 100 }, func(v float64) string { return fmt.Sprintf("¥%.2f", v) }),
 	}
+}
+
+// SampleDay samples what the status page draws now and then once a minute until
+// ctx ends, so that the chart also covers the hours nobody had the page open. The
+// agent runs it for as long as it serves the API.
+func (s *Server) SampleDay(ctx context.Context) {
+	tick := time.NewTicker(chartEvery)
+	defer tick.Stop()
+	for {
+		if err := s.sampleDay(); err != nil {
+			s.log.Warn("day chart sample", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sampleDay adds one sample of the queue depth, the platform's p99 and the offline
+// money carried.
+func (s *Server) sampleDay() error {
+	qs, err := s.o.Queue.Stats()
+	if err != nil {
+		return err
+	}
+	s.day.add(daySample{At: s.now(), Queued: qs.Ready, P99Ms: s.platformP99Ms(), Outstanding: s.o.Bills.Outstanding()})
+	return nil
 }

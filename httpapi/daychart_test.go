@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -62,5 +64,31 @@ func TestStatusPage_DrawsInlineSVG(t *testing.T) {
 	}
 	if strings.Contains(zh, "http://") || strings.Contains(zh, "https://") {
 		t.Errorf("page refers to another site; want everything inline")
+	}
+}
+
+// The agent samples the day itself, without anybody reading the page: SampleDay
+// keeps a sample at once and stops when its context ends.
+func TestSampleDay_SamplesWithoutThePageBeingRead(t *testing.T) {
+	f := newFakeAgent()
+	s, err := New(Options{Bills: f, Stays: f, Persons: f, Link: f, Queue: f, Jobs: f, Listen: "127.0.0.1:0", AdminToken: adminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.SampleDay(ctx) }()
+	kept := func() int { s.day.mu.Lock(); defer s.day.mu.Unlock(); return len(s.day.samples) }
+	for deadline := time.Now().Add(10 * time.Second); kept() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("got no sample within 10 s of SampleDay starting; want one at once")
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SampleDay still runs 10 s after its context ended; want it stopped")
 	}
 }

@@ -44,10 +44,15 @@ type QueueStatus struct {
 	OldestAgeS float64 `json:"oldest_age_s"`
 }
 
+// platformP99Ms is the platform's p99 call time in milliseconds.
+func (s *Server) platformP99Ms() float64 {
+	return float64(s.metrics.callTimes.p99().Microseconds()) / 1000
+}
+
 func (s *Server) status() (Status, error) {
 	online, since, lastOK := s.o.Link.Breaker().State()
 	st := Status{
-		Online: online, OnlineSince: since, PlatformP99Ms: float64(s.metrics.callTimes.p99().Microseconds()) / 1000,
+		Online: online, OnlineSince: since, PlatformP99Ms: s.platformP99Ms(),
 		// A session kept while offline says nothing: the platform may have dropped it.
 		SignedIn: online && s.o.Link.SignedIn(), SignInError: s.o.Link.SignInRefusal(), Version: s.o.Version, StartedAt: s.started,
 		Readers: []cardreader.State{},
@@ -128,16 +133,18 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return time.Since(at).Round(time.Second).String() + " " + t["ago"]
 	},
-	"clock": func(t time.Time) string {
+	// beijing says a moment the one way people read it (settle.BeijingTime), a
+	// moment never reached as "—".
+	"beijing": func(lang string, t time.Time) string {
 		if t.IsZero() {
 			return "—"
 		}
-		return t.In(settle.Beijing).Format("01-02 15:04:05")
+		return settle.BeijingTime(t, lang)
 	},
-	// beijing says a moment the one way people read it (settle.BeijingTime).
-	"beijing": func(lang string, t time.Time) string { return settle.BeijingTime(t, lang) },
-	"secs":    func(s float64) string { return (time.Duration(s) * time.Second).String() },
-	"state":   func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
+	// reason is why a bill was refused or given up, in the page's language.
+	"reason": refusalText,
+	"secs":   func(s float64) string { return (time.Duration(s) * time.Second).String() },
+	"state":  func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
 	// billState is a bill's state as the page names it: a failed bill that
 	// needs no person was refused by the platform at the window.
 	"billState": func(t map[string]string, rec *workflow.Record) string {

@@ -8,7 +8,7 @@ import (
 
 // RetryJob puts a failed or dead queue job back in line, and its bill back to
 // queued, in one transaction (an administrator's retry).
-func (e *Engine) RetryJob(ctx context.Context, id uint64) error {
+func (e *Queue) RetryJob(ctx context.Context, id uint64) error {
 	return e.moveJob(ctx, id, "retried", func(rec *Record) {
 		if rec.State == StateFailed || rec.State == StateDead {
 			rec.State = StateQueued
@@ -19,7 +19,7 @@ func (e *Engine) RetryJob(ctx context.Context, id uint64) error {
 
 // KillJob gives up on a queue job by hand (a person settles the bill another way);
 // its bill is dead too.
-func (e *Engine) KillJob(ctx context.Context, id uint64) error {
+func (e *Queue) KillJob(ctx context.Context, id uint64) error {
 	return e.moveJob(ctx, id, "moved to dead", func(rec *Record) {
 		rec.State, rec.ErrCode, rec.ErrMsg = StateDead, "dead", "moved to dead by an administrator"
 	}, func(tx Tx) error { return tx.Dead(id, "by an administrator") })
@@ -27,7 +27,7 @@ func (e *Engine) KillJob(ctx context.Context, id uint64) error {
 
 // moveJob is an administrator's move of one queue job: the bill it names changes in
 // the same transaction as the job, under the bill's lock.
-func (e *Engine) moveJob(ctx context.Context, id uint64, what string, change func(*Record), move func(Tx) error) error {
+func (e *Queue) moveJob(ctx context.Context, id uint64, what string, change func(*Record), move func(Tx) error) error {
 	var j Job
 	if err := e.st.View(func(tx ReadTx) error {
 		var err error
@@ -53,12 +53,12 @@ func (e *Engine) moveJob(ctx context.Context, id uint64, what string, change fun
 		return err
 	}
 	defer unlock()
-	rec, err := e.Bill(billNo)
+	rec, err := e.bills.Bill(billNo)
 	if err != nil {
 		return err
 	}
 	change(rec)
-	if err := e.save(ctx, rec, move); err != nil {
+	if err := e.bills.save(ctx, rec, move); err != nil {
 		return fmt.Errorf("queue job %d: %w", id, err)
 	}
 	e.log.Warn("queue job "+what+" by an administrator", "id", id, "bill_no", billNo)

@@ -23,8 +23,8 @@ func TestEngine_MoveJob_DoneJob_WrongStateNotStoreError(t *testing.T) {
 		t.Fatalf("state %s; want settled", settled.State)
 	}
 	for name, move := range map[string]func(context.Context, uint64) error{
-		"Retry": r.eng.RetryJob,
-		"Kill":  r.eng.KillJob,
+		"Retry": r.eng.Queue.RetryJob,
+		"Kill":  r.eng.Queue.KillJob,
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := move(context.Background(), settled.QueueID)

@@ -20,7 +20,7 @@ import (
 // It returns nil when the goal is reached (rec.State says which), a final error
 // (isFinal) when a person must look, and any other error when it should be tried
 // again later.
-func (e *Engine) advance(ctx context.Context, rec *Record) error {
+func (e *Bills) advance(ctx context.Context, rec *Record) error {
 	for try := 0; ; try++ {
 		err := e.advanceOnce(ctx, rec)
 		if !errors.Is(err, errRebook) || try == 2 {
@@ -33,7 +33,7 @@ func (e *Engine) advance(ctx context.Context, rec *Record) error {
 // that booked it is in flight); it is pending again and advance starts over.
 var errRebook = fmt.Errorf("the settlement is undone and made again: %w", platform.ErrOutcomeUnknown)
 
-func (e *Engine) advanceOnce(ctx context.Context, rec *Record) error {
+func (e *Bills) advanceOnce(ctx context.Context, rec *Record) error {
 	defer rec.dropPlans()
 	// In resolveRank order: a settlement is undone before the fee details and the
 	// visit it stands on.
@@ -85,7 +85,7 @@ func (e *Engine) advanceOnce(ctx context.Context, rec *Record) error {
 			return err
 		}
 		rec.FeesDone = true
-		e.learnFees(rec, out.Result)
+		e.link.learnFees(rec, out.Result)
 	}
 	if rec.Goal == GoalPresettle && rec.Settlement == nil {
 		if err := e.preSettle(ctx, rec); err != nil || rec.Settlement != nil {
@@ -125,7 +125,7 @@ func (e *Engine) advanceOnce(ctx context.Context, rec *Record) error {
 // preSettle sends 2206 and keeps its answer as the bill's pre-settlement of the
 // current batch; refused because a late 2207 settled the visit, it adopts that
 // settlement instead (rec.Settlement is set).
-func (e *Engine) preSettle(ctx context.Context, rec *Record) error {
+func (e *Bills) preSettle(ctx context.Context, rec *Record) error {
 	var out platform.SettleOutput
 	err := e.readStep(ctx, rec, platform.InfnoPreSettle, SettleInput(rec), &out)
 	if err := e.orSettled(ctx, rec, err); err != nil || rec.Settlement != nil {
@@ -138,7 +138,7 @@ func (e *Engine) preSettle(ctx context.Context, rec *Record) error {
 }
 
 // reachedOr is err, or, when there is none, the bill settled (reached).
-func (e *Engine) reachedOr(ctx context.Context, rec *Record, err error) error {
+func (e *Bills) reachedOr(ctx context.Context, rec *Record, err error) error {
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (e *Engine) reachedOr(ctx context.Context, rec *Record, err error) error {
 }
 
 // reached marks the bill settled: the platform holds its settlement.
-func (e *Engine) reached(ctx context.Context, rec *Record) error {
+func (e *Bills) reached(ctx context.Context, rec *Record) error {
 	rec.State = StateSettled
 	rec.ErrCode, rec.ErrMsg = "", ""
 	e.closeStrayVisits(ctx, rec)
@@ -157,7 +157,7 @@ func (e *Engine) reached(ctx context.Context, rec *Record) error {
 // settled (该就诊已结算, 已结算): a 2207 of this bill that the agent gave up on landed
 // late. Whatever step the platform refused (2204, 2205, 2206, 2202), that settlement
 // is the one being made: it is found with 5203 and adopted (rec.Settlement is set).
-func (e *Engine) orSettled(ctx context.Context, rec *Record, err error) error {
+func (e *Bills) orSettled(ctx context.Context, rec *Record, err error) error {
 	if !errors.Is(err, platform.ErrAlreadySettled) || rec.MdtrtID == "" || rec.Settlement != nil {
 		return err
 	}
@@ -167,20 +167,20 @@ func (e *Engine) orSettled(ctx context.Context, rec *Record, err error) error {
 // adoptSettlement records the platform's settlement of the bill, booked by msgid:
 // the platform's numbers as they are, and its day from the platform's setl_time (the
 // agent's clock only when the answer has none, which the client notes as a surprise).
-func (e *Engine) adoptSettlement(rec *Record, s platform.Setlinfo, msgid string) {
+func (e *Bills) adoptSettlement(rec *Record, s platform.Setlinfo, msgid string) {
 	split := s.Split()
 	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
 	rec.Settlement = &split
 	rec.SettledAt = e.bookedAt(s)
 	rec.SettleDay = settle.Day(rec.SettledAt)
 	rec.SettleMsgid = msgid
-	e.learnSettlement(rec)
+	e.link.learnSettlement(rec)
 }
 
 // bookedAt is when the platform booked s: its setl_time, which decides the day a
 // settlement or a cancellation counts on (bills and stays alike); the agent's clock
 // only when the answer has none (the client notes that as a surprise).
-func (e *Engine) bookedAt(s platform.Setlinfo) time.Time {
+func (e *Bills) bookedAt(s platform.Setlinfo) time.Time {
 	if t, ok := s.SettledAt(); ok {
 		return t
 	}
@@ -191,7 +191,7 @@ func (e *Engine) bookedAt(s platform.Setlinfo) time.Time {
 // the fee details and the registration of a visit never settled (2205, 2202). A bill
 // nothing was ever sent for is simply cancelled. "Nothing to cancel" is a success:
 // what the step would undo is not there.
-func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
+func (e *Bills) advanceCancel(ctx context.Context, rec *Record) error {
 	switch {
 	case rec.Settlement != nil && !rec.Cancelled:
 		var out platform.CancelSettleOutput
@@ -241,21 +241,21 @@ func (e *Engine) advanceCancel(ctx context.Context, rec *Record) error {
 // after a crash every one of them is resolved before the chain is repeated. It returns
 // the msgid the message went out with. A refusal because the platform forgot the
 // session is followed by one sign-in and the step again, with a new msgid.
-func (e *Engine) writeStep(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
-	stale := e.pf.SignNo()
+func (e *Bills) writeStep(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
+	stale := e.link.pf.SignNo()
 	msgid, err := e.writeOnce(ctx, rec, infno, in, out)
-	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
+	if errors.Is(err, platform.ErrSessionExpired) && e.link.renewSession(ctx, stale) {
 		msgid, err = e.writeOnce(ctx, rec, infno, in, out)
 	}
 	return msgid, err
 }
 
-func (e *Engine) writeOnce(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
+func (e *Bills) writeOnce(ctx context.Context, rec *Record, infno string, in, out any) (string, error) {
 	i := rec.plannedFor(infno)
 	if i < 0 {
 		plan := chainFrom(rec, infno)
 		for _, inf := range plan {
-			msgid, err := e.nextMsgid()
+			msgid, err := e.link.nextMsgid()
 			if err != nil {
 				rec.dropPlans()
 				return "", err
@@ -316,7 +316,7 @@ type booking interface {
 // success (platform.md), never reversed; it is resolved, logged and noted as booked,
 // and a settlement is then found with 5203 and adopted. It reports whether the rule
 // applied.
-func (e *Engine) keptBooked(doc booking, surprises *[]string, infno, msgid string, resp *platform.Response, err error) bool {
+func (e *core) keptBooked(doc booking, surprises *[]string, infno, msgid string, resp *platform.Response, err error) bool {
 	switch infno {
 	case platform.InfnoSettle, platform.InfnoCancelSettle, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
 	default:
@@ -361,15 +361,15 @@ func chainFrom(rec *Record, infno string) []string {
 // readStep sends a message that books nothing, or one whose repetition is harmless
 // and whose msgid need not be stored (the resolution's own 2601 and 2205); it may be
 // repeated freely (once more, after a sign-in, when the platform forgot the session).
-func (e *Engine) readStep(ctx context.Context, rec *Record, infno string, in, out any) error {
+func (e *Bills) readStep(ctx context.Context, rec *Record, infno string, in, out any) error {
 	for try := 0; ; try++ {
-		msgid, err := e.nextMsgid()
+		msgid, err := e.link.nextMsgid()
 		if err != nil {
 			return err
 		}
-		stale := e.pf.SignNo()
+		stale := e.link.pf.SignNo()
 		_, err = e.callFor(ctx, rec, infno, msgid, in, out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.link.renewSession(ctx, stale) {
 			continue
 		}
 		if err != nil {
@@ -382,8 +382,8 @@ func (e *Engine) readStep(ctx context.Context, rec *Record, infno string, in, ou
 // callFor sends one message of rec and records its outcome in the bill's history,
 // with what the answer said for people: a warning (warn_msg) for the cashier, and
 // what surprised the client in a successful answer (kept, shown, never reversed).
-func (e *Engine) callFor(ctx context.Context, rec *Record, infno, msgid string, in, out any) (*platform.Response, error) {
-	resp, err := e.call(ctx, infno, e.meta(msgid, rec), in, out)
+func (e *Bills) callFor(ctx context.Context, rec *Record, infno, msgid string, in, out any) (*platform.Response, error) {
+	resp, err := e.link.call(ctx, infno, e.link.meta(msgid, rec), in, out)
 	if rec == nil {
 		return resp, err
 	}
@@ -399,7 +399,7 @@ func (e *Engine) callFor(ctx context.Context, rec *Record, infno, msgid string, 
 	return resp, err
 }
 
-func (e *Engine) recordOutcome(rec *Record, msgid, infno string, err error) {
+func (e *Bills) recordOutcome(rec *Record, msgid, infno string, err error) {
 	now := e.now()
 	switch platform.Classify(err) {
 	case platform.OutcomeOK:
@@ -414,8 +414,8 @@ func (e *Engine) recordOutcome(rec *Record, msgid, infno string, err error) {
 }
 
 // identify finds the person (1101) and the insurance record that pays.
-func (e *Engine) identify(ctx context.Context, rec *Record) error {
-	p, err := e.personOnline(ctx, rec.Bill.Patient, rec)
+func (e *Bills) identify(ctx context.Context, rec *Record) error {
+	p, err := e.link.personOnline(ctx, rec.Bill.Patient, rec)
 	if err != nil {
 		return err
 	}
@@ -423,7 +423,7 @@ func (e *Engine) identify(ctx context.Context, rec *Record) error {
 	return nil
 }
 
-func (e *Engine) setPerson(rec *Record, p *settle.Person, source string) {
+func (e *Bills) setPerson(rec *Record, p *settle.Person, source string) {
 	rec.Person = p
 	rec.PersonSource = source
 	rec.PsnNo = p.PsnNo
@@ -433,7 +433,7 @@ func (e *Engine) setPerson(rec *Record, p *settle.Person, source string) {
 }
 
 // personOnline asks the platform (1101) and caches the answer for offline use.
-func (e *Engine) personOnline(ctx context.Context, pt settle.Patient, rec *Record) (*settle.Person, error) {
+func (e *Link) personOnline(ctx context.Context, pt settle.Patient, rec *Record) (*settle.Person, error) {
 	var out platform.PersonInfoOutput
 	var err error
 	for try := 0; ; try++ {
@@ -442,7 +442,7 @@ func (e *Engine) personOnline(ctx context.Context, pt settle.Patient, rec *Recor
 			return nil, err
 		}
 		stale := e.pf.SignNo()
-		_, err = e.callFor(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
+		_, err = e.bills.callFor(ctx, rec, platform.InfnoPersonInfo, msgid, PersonInput(pt, e.now()), &out)
 		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
 			continue
 		}
@@ -460,7 +460,7 @@ func (e *Engine) personOnline(ctx context.Context, pt settle.Patient, rec *Recor
 
 // checkQualification asks 5301 whether the patient is filed for one of the bill's
 // diagnoses (病种资格参保地认定) on the bill's day.
-func (e *Engine) checkQualification(ctx context.Context, rec *Record) error {
+func (e *Bills) checkQualification(ctx context.Context, rec *Record) error {
 	var out platform.ChronicQueryOutput
 	in := platform.ChronicQueryInput{Data: platform.ChronicQueryData{PsnNo: rec.PsnNo}}
 	if err := e.readStep(ctx, rec, platform.InfnoChronicQuery, in, &out); err != nil {

@@ -51,7 +51,7 @@ func billHash(b *settle.Bill) string {
 // (2201 → 2203 → 2204 → 2206), offline with a local estimate. The same key with the
 // same bill answers what the first call answered; with another bill, an error
 // matching settle.ErrConflict. source names the input ("api", "hl7 <id>", ...).
-func (e *Engine) SubmitBill(ctx context.Context, b settle.Bill, key, source string) (Result, error) {
+func (e *Bills) SubmitBill(ctx context.Context, b settle.Bill, key, source string) (Result, error) {
 	if e.isClosing() {
 		return Result{}, ErrClosed
 	}
@@ -132,7 +132,7 @@ func sourceKind(source string) string {
 
 // replay answers what a remembered answer said: the record as answered, with its
 // bill from the record the store holds.
-func (e *Engine) replay(ent *idemEntry) (Result, error) {
+func (e *Bills) replay(ent *idemEntry) (Result, error) {
 	if ent.Kind == resultRefused {
 		return Result{}, &Refusal{Code: ent.Code, Message: ent.Message}
 	}
@@ -159,7 +159,7 @@ func (e *Engine) replay(ent *idemEntry) (Result, error) {
 // when key is empty), in one commit, and returns the answer. A passing condition
 // (ErrRefusedOffline, a store failure) is not remembered: the same request later gets
 // a fresh answer.
-func (e *Engine) answer(ctx context.Context, rec *Record, key, hash string, res Result, rerr error) (Result, error) {
+func (e *Bills) answer(ctx context.Context, rec *Record, key, hash string, res Result, rerr error) (Result, error) {
 	ent := &idemEntry{Hash: hash, BillNo: rec.Bill.BillNo, Kind: res.Kind, At: e.now()}
 	var ref *Refusal
 	remember := false
@@ -216,7 +216,7 @@ func (e *Engine) answer(ctx context.Context, rec *Record, key, hash string, res 
 
 // mapItems fills every item's national codes, or refuses the bill listing every
 // unmapped or expired code.
-func (e *Engine) mapItems(b *settle.Bill) error {
+func (e *Bills) mapItems(b *settle.Bill) error {
 	if e.o.Mapper == nil {
 		for i := range b.Items {
 			b.Items[i].MedListCodg, b.Items[i].MedinsListCodg = b.Items[i].HISCode, b.Items[i].HISCode
@@ -231,8 +231,8 @@ func (e *Engine) mapItems(b *settle.Bill) error {
 
 // presettle runs the pre-settlement chain within the cashier deadline; offline, or
 // when the platform does not answer in time, the window gets a local estimate.
-func (e *Engine) presettle(ctx context.Context, rec *Record) (Result, error) {
-	if e.breaker.Online() {
+func (e *Bills) presettle(ctx context.Context, rec *Record) (Result, error) {
+	if e.link.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
 		err := e.advance(dctx, rec)
 		cancel()
@@ -251,19 +251,19 @@ func (e *Engine) presettle(ctx context.Context, rec *Record) (Result, error) {
 		return Result{}, ErrRefusedOffline
 	}
 	e.offlinePerson(rec)
-	est := e.estimate(rec)
+	est := e.link.estimate(rec)
 	rec.Presettle, rec.Estimate = &est, true
 	rec.State = StatePresettled
 	return Result{Kind: ResultCreated, Bill: rec}, nil
 }
 
 // offlinePerson fills the person from the cache, or from what the card says.
-func (e *Engine) offlinePerson(rec *Record) {
+func (e *Bills) offlinePerson(rec *Record) {
 	if rec.Person != nil {
 		return
 	}
 	pt := rec.Bill.Patient
-	if cp, err := e.cachedPerson(pt.MdtrtCertType, pt.MdtrtCertNo); err == nil && cp != nil {
+	if cp, err := e.link.cachedPerson(pt.MdtrtCertType, pt.MdtrtCertNo); err == nil && cp != nil {
 		e.setPerson(rec, &cp.Person, SourceCache)
 		return
 	}
@@ -274,7 +274,7 @@ func (e *Engine) offlinePerson(rec *Record) {
 // lockBill takes the bill's lock and loads it; the caller runs unlock when done.
 // The returned context carries what the store writes made under the lock must honour
 // (Locker).
-func (e *Engine) lockBill(ctx context.Context, billNo string) (context.Context, *Record, func(), error) {
+func (e *Bills) lockBill(ctx context.Context, billNo string) (context.Context, *Record, func(), error) {
 	if e.isClosing() {
 		return ctx, nil, nil, ErrClosed
 	}
@@ -293,7 +293,7 @@ func (e *Engine) lockBill(ctx context.Context, billNo string) (context.Context, 
 // SettleBill settles a pre-settled bill (2207), or queues it durably when the
 // platform cannot answer within the cashier deadline. acctUsed and setlway may be
 // empty (defaults "1" and "01").
-func (e *Engine) SettleBill(ctx context.Context, billNo, acctUsed, setlway string) (Result, error) {
+func (e *Bills) SettleBill(ctx context.Context, billNo, acctUsed, setlway string) (Result, error) {
 	ctx, rec, unlock, err := e.lockBill(ctx, billNo)
 	if err != nil {
 		return Result{}, err
@@ -322,7 +322,7 @@ func (e *Engine) SettleBill(ctx context.Context, billNo, acctUsed, setlway strin
 		rec.PsnSetlway = setlway
 	}
 	rec.Goal = GoalSettle
-	if e.breaker.Online() {
+	if e.link.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
 		err := e.advance(dctx, rec)
 		cancel()
@@ -354,7 +354,7 @@ func (e *Engine) SettleBill(ctx context.Context, billNo, acctUsed, setlway strin
 // saveAfterBooking stores what the platform did after the cashier deadline may have
 // passed. It tries a few times; when the store still cannot keep it the request
 // fails (the window must not be told "settled" while the store says otherwise).
-func (e *Engine) saveAfterBooking(ctx context.Context, rec *Record) error {
+func (e *Bills) saveAfterBooking(ctx context.Context, rec *Record) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var err error
@@ -375,7 +375,7 @@ func (e *Engine) saveAfterBooking(ctx context.Context, rec *Record) error {
 // again (Recover, a cancellation) keeps what was decided: a bill settled online is
 // never made an offline one. The answer is given only after the queue record is
 // committed and fsynced.
-func (e *Engine) enqueue(ctx context.Context, rec *Record) error {
+func (e *Bills) enqueue(ctx context.Context, rec *Record) error {
 	if rec.Person == nil {
 		e.offlinePerson(rec)
 	}
@@ -384,7 +384,7 @@ func (e *Engine) enqueue(ctx context.Context, rec *Record) error {
 	if decide {
 		prov = rec.Presettle
 		if prov == nil || rec.Estimate {
-			est := e.estimate(rec)
+			est := e.link.estimate(rec)
 			prov = &est
 		}
 		rec.Provisional = prov
@@ -438,7 +438,7 @@ func (e *Engine) enqueue(ctx context.Context, rec *Record) error {
 
 // requeue gives a bill a queue job: its old job when that one is failed or dead (it
 // heads the bill's key: a new job behind it would never run), else a new one.
-func (e *Engine) requeue(tx Tx, oldID uint64, key string, payload []byte) (uint64, error) {
+func (e *core) requeue(tx Tx, oldID uint64, key string, payload []byte) (uint64, error) {
 	if oldID != 0 {
 		if j, err := tx.Job(oldID); err == nil {
 			switch j.State {
@@ -461,7 +461,7 @@ type jobPayload struct {
 }
 
 // setFailed records a final refusal in rec (saved by the caller).
-func (e *Engine) setFailed(rec *Record, err error) {
+func (e *Bills) setFailed(rec *Record, err error) {
 	rec.State = StateFailed
 	rec.ErrCode = "platform_refused"
 	if errors.Is(err, ErrNotQualified) {

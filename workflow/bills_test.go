@@ -18,7 +18,7 @@ func TestEngine_SubmitBill_TotalOffByOneFen(t *testing.T) {
 	for _, delta := range []settle.Money{+1, -1} {
 		b := r.bill(cardLocalEmployee)
 		b.Total += delta
-		_, err := r.eng.SubmitBill(context.Background(), b, "", "api")
+		_, err := r.eng.Bills.SubmitBill(context.Background(), b, "", "api")
 		var ve *settle.ValidationError
 		if !errors.As(err, &ve) {
 			t.Fatalf("total off by %s: got %v; want a validation error", delta, err)
@@ -30,7 +30,7 @@ func TestEngine_SubmitBill_TotalOffByOneFen(t *testing.T) {
 		if !found {
 			t.Errorf("total off by %s: fields %v; want \"total\" named", delta, ve.Fields)
 		}
-		if _, err := r.eng.Bill(b.BillNo); !errors.Is(err, settle.ErrNotFound) {
+		if _, err := r.eng.Bills.Bill(b.BillNo); !errors.Is(err, settle.ErrNotFound) {
 			t.Errorf("total off by %s: the bill was stored (%v)", delta, err)
 		}
 	}
@@ -62,7 +62,7 @@ func TestEngine_Sync_RefusedQueuedBill_Failed(t *testing.T) {
 	if err != nil || j.State != "failed" {
 		t.Errorf("queue record: %v, %v; want failed", j, err)
 	}
-	if n := r.eng.BillCounts()[workflow.StateFailed]; n != 1 {
+	if n := r.eng.Bills.BillCounts()[workflow.StateFailed]; n != 1 {
 		t.Errorf("failed bills: %d; want 1", n)
 	}
 }
@@ -78,18 +78,18 @@ func TestEngine_BackOnline_BacklogDueAtOnce(t *testing.T) {
 	// The sync tries while the line is still bad: every bill backs off.
 	r.pf.decide = func(string) fault { return lostBefore }
 	for i := 0; i < 4; i++ {
-		r.eng.Breaker().OK()
-		if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+		r.eng.Link.Breaker().OK()
+		if _, err := r.eng.Queue.SyncOnce(context.Background(), 8); err != nil {
 			t.Fatal(err)
 		}
 		r.clock.Advance(20 * time.Second)
 	}
-	r.eng.Breaker().Trip()
+	r.eng.Link.Breaker().Trip()
 	r.pf.decide = nil
-	if !r.eng.Probe(context.Background()) {
+	if !r.eng.Link.Probe(context.Background()) {
 		t.Fatal("probe failed")
 	}
-	if n, err := r.eng.SyncOnce(context.Background(), 8); err != nil || n != len(bills) {
+	if n, err := r.eng.Queue.SyncOnce(context.Background(), 8); err != nil || n != len(bills) {
 		t.Fatalf("first sync after the platform came back: %d jobs, %v; want all %d at once", n, err, len(bills))
 	}
 	for _, b := range bills {

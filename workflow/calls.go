@@ -13,7 +13,7 @@ import (
 
 // call sends one message to the platform and feeds the breaker and the observer.
 // While the breaker is open, it fails at once with ErrOffline (nothing is sent).
-func (e *Engine) call(ctx context.Context, infno string, meta platform.Meta, in, out any) (*platform.Response, error) {
+func (e *Link) call(ctx context.Context, infno string, meta platform.Meta, in, out any) (*platform.Response, error) {
 	if !e.breaker.Online() && infno != platform.InfnoSignIn && ctx.Value(probeKey{}) == nil {
 		return nil, fmt.Errorf("%s: %w", infno, errOfflineNotSent)
 	}
@@ -38,7 +38,7 @@ func (e *Engine) call(ctx context.Context, infno string, meta platform.Meta, in,
 // Call sends one message outside any bill (reconciliation, doctor): the same
 // breaker, observer and msgid rules as the workflows' own calls, bounded by the
 // engine's call timeout.
-func (e *Engine) Call(ctx context.Context, infno string, in, out any) error {
+func (e *Link) Call(ctx context.Context, infno string, in, out any) error {
 	msgid, err := e.nextMsgid()
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func (e *Engine) Call(ctx context.Context, infno string, in, out any) error {
 }
 
 // Meta is a new envelope part (with a new msgid) for a call outside any bill.
-func (e *Engine) Meta() (platform.Meta, error) {
+func (e *Link) Meta() (platform.Meta, error) {
 	msgid, err := e.nextMsgid()
 	if err != nil {
 		return platform.Meta{}, err
@@ -69,7 +69,7 @@ func (e *Engine) Meta() (platform.Meta, error) {
 // stale as one it no longer knows: once for all the callers that hit it at about the
 // same time (when the session is no longer stale, another caller renewed it). It
 // reports whether the engine holds a new session.
-func (e *Engine) renewSession(ctx context.Context, stale string) bool {
+func (e *Link) renewSession(ctx context.Context, stale string) bool {
 	e.sessionMu.Lock()
 	defer e.sessionMu.Unlock()
 	if cur := e.pf.SignNo(); cur != "" && cur != stale {
@@ -91,7 +91,7 @@ func (e *notSentError) Is(target error) bool {
 }
 
 // meta is the envelope part that names the window and the insured place.
-func (e *Engine) meta(msgid string, rec *Record) platform.Meta {
+func (e *Link) meta(msgid string, rec *Record) platform.Meta {
 	m := platform.Meta{Msgid: msgid, OpterType: platform.OpterStaff, Opter: "agent", OpterName: "settle-agent"}
 	if rec != nil {
 		m.InsuplcAdmdvs = rec.Insuplc
@@ -104,7 +104,7 @@ func (e *Engine) meta(msgid string, rec *Record) platform.Meta {
 	return m
 }
 
-func (e *Engine) nextMsgid() (string, error) {
+func (e *Link) nextMsgid() (string, error) {
 	id, err := e.msgids.Next()
 	if err != nil {
 		return "", fmt.Errorf("msgid: %w", err)
@@ -117,7 +117,7 @@ type probeKey struct{}
 
 // Probe checks whether the platform answers: 1101 of the configured test person,
 // else 9001 sign-in (which also renews the session). A success closes the breaker.
-func (e *Engine) Probe(ctx context.Context) bool {
+func (e *Link) Probe(ctx context.Context) bool {
 	if e.o.ProbeCertType == "" || e.o.ProbeCertNo == "" {
 		return e.SignIn(ctx, true)
 	}
@@ -137,7 +137,7 @@ func (e *Engine) Probe(ctx context.Context) bool {
 
 // SignIn sends 9001; on failure the agent works offline and the probe keeps trying.
 // quiet logs a failure at debug level (the probe tries every few seconds).
-func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
+func (e *Link) SignIn(ctx context.Context, quiet bool) bool {
 	msgid, err := e.nextMsgid()
 	if err != nil {
 		e.log.Error("sign-in: no msgid", "err", err)
@@ -154,9 +154,9 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 		if errors.Is(err, platform.ErrBusiness) {
 			// The platform answered: it is there, and refused this machine's sign-in
 			// (a wrong operator, MAC or code). Not offline: IT must look.
-			e.mu.Lock()
+			e.refusalMu.Lock()
 			e.signInRefusal = refusalMessage(err)
-			e.mu.Unlock()
+			e.refusalMu.Unlock()
 			e.log.Error("the platform refused the sign-in (9001); hospital IT must check the operator and the hospital code", "err_msg", refusalMessage(err))
 			return false
 		}
@@ -165,9 +165,9 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 			// The platform could not decrypt or verify the envelope: nothing was booked,
 			// and nothing will be until IT fixes [platform.crypto]. Bills wait in the
 			// queue as while offline; the status page says what to fix.
-			e.mu.Lock()
+			e.refusalMu.Lock()
 			e.signInRefusal = err.Error()
-			e.mu.Unlock()
+			e.refusalMu.Unlock()
 			if !quiet {
 				e.log.Error("the platform refused the sign-in envelope (9001); working offline until [platform.crypto] is fixed", "err", err)
 			}
@@ -181,9 +181,9 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 		return false
 	}
 	e.pf.SetSignNo(out.Signinoutb.SignNo)
-	e.mu.Lock()
+	e.refusalMu.Lock()
 	e.signInRefusal = ""
-	e.mu.Unlock()
+	e.refusalMu.Unlock()
 	e.breaker.OK()
 	e.log.Info("signed in to the platform", "sign_no", out.Signinoutb.SignNo)
 	return true
@@ -191,7 +191,7 @@ func (e *Engine) SignIn(ctx context.Context, quiet bool) bool {
 
 // SignOut sends 9002 at shutdown, briefly: the platform not answering must not hold
 // the stop.
-func (e *Engine) SignOut() {
+func (e *Link) SignOut() {
 	if e.pf.SignNo() == "" || !e.breaker.Online() {
 		return
 	}
@@ -211,7 +211,7 @@ func (e *Engine) SignOut() {
 
 // probeLoop checks, while offline, whether the platform answers again, and re-signs
 // in daily while online.
-func (e *Engine) probeLoop(ctx context.Context) {
+func (e *Link) probeLoop(ctx context.Context) {
 	t := time.NewTicker(e.o.ProbeInterval)
 	defer t.Stop()
 	lastSignIn, lastReminder := e.now(), e.now()
@@ -241,9 +241,9 @@ func (e *Engine) probeLoop(ctx context.Context) {
 
 // SignInRefusal is the platform's message when it refused the last sign-in (9001),
 // for IT; "" when it did not.
-func (e *Engine) SignInRefusal() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func (e *Link) SignInRefusal() string {
+	e.refusalMu.Lock()
+	defer e.refusalMu.Unlock()
 	return e.signInRefusal
 }
 
@@ -251,7 +251,7 @@ func (e *Engine) SignInRefusal() string {
 // it does not answer in time, the last answer kept for that certificate (source
 // "cache", with when it was taken, when the name given, if any, is the person's); else
 // an error matching settle.ErrNotFound.
-func (e *Engine) FindPerson(ctx context.Context, pt settle.Patient) (p *settle.Person, source string, cachedAt time.Time, err error) {
+func (e *Link) FindPerson(ctx context.Context, pt settle.Patient) (p *settle.Person, source string, cachedAt time.Time, err error) {
 	if e.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
 		p, err := e.personOnline(dctx, pt, nil)

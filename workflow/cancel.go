@@ -7,7 +7,7 @@ import (
 
 // CancelBill cancels a bill: 2208 when settled, removal when queued and never sent,
 // a queued cancellation (applied after the settlement it cancels) when offline.
-func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) {
+func (e *Bills) CancelBill(ctx context.Context, billNo string) (Result, error) {
 	ctx, rec, unlock, err := e.lockBill(ctx, billNo)
 	if err != nil {
 		return Result{}, err
@@ -43,7 +43,7 @@ func (e *Engine) CancelBill(ctx context.Context, billNo string) (Result, error) 
 		e.obs.BillEvent("cancelled", "")
 		return Result{Kind: ResultCancelled, Bill: rec}, nil
 	}
-	if !wasQueued && e.breaker.Online() {
+	if !wasQueued && e.link.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
 		err := e.advance(dctx, rec)
 		cancel()
@@ -94,7 +94,7 @@ func withdrawWaiting(tx Tx, id uint64) error {
 
 // finish stores a bill that reached its goal (settled or cancelled), releases the
 // share carried for it (once: Carried is zeroed in the same commit) and runs also.
-func (e *Engine) finish(ctx context.Context, rec *Record, also func(tx Tx) error) error {
+func (e *Bills) finish(ctx context.Context, rec *Record, also func(tx Tx) error) error {
 	release := rec.Carried
 	rec.Carried = 0
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

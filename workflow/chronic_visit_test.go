@@ -45,7 +45,7 @@ func TestBill_Chronic_Lost2201_FoundBy5201(t *testing.T) {
 // live registration (the lost one adopted, not a second).
 func (r *rig) settleOneVisit(b settle.Bill) {
 	r.t.Helper()
-	if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
+	if _, err := r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
 		r.t.Fatalf("settle %s: %v", b.BillNo, err)
 	}
 	r.pf.decide = nil

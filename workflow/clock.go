@@ -56,7 +56,7 @@ func platformTime(s string) (time.Time, bool) {
 // ClockTrusted reports whether the agent's clock may decide deadlines: no platform
 // answer with a time was seen in this run (nothing better to go by), or the last one
 // agreed within an hour.
-func (e *Engine) ClockTrusted() bool {
+func (e *Link) ClockTrusted() bool {
 	c := &e.pclock
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -65,7 +65,7 @@ func (e *Engine) ClockTrusted() bool {
 
 // ClockSkew is the agent's clock minus the platform's at the last answer, and
 // whether one was seen.
-func (e *Engine) ClockSkew() (time.Duration, bool) {
+func (e *Link) ClockSkew() (time.Duration, bool) {
 	c := &e.pclock
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -67,30 +67,77 @@ type Options struct {
 	Catalogue offline.Catalogue
 }
 
-// Engine runs the workflows of bills against the platform and the store.
+// Engine runs the workflows of bills and inpatient stays against the platform and
+// the store. It holds its parts and runs their background work:
+//
+//   - Link, the link to the platform: sign-in and session, the offline probe and
+//     breaker, the platform's clock, msgids, the person cache and the learned policy;
+//   - Bills, the outpatient bill workflow;
+//   - Stays, the inpatient stay workflow;
+//   - Queue, the durable queue's drain, its administration, recovery and the
+//     retention sweep.
 type Engine struct {
-	o       Options
-	st      Store
+	Link  *Link
+	Bills *Bills
+	Stays *Stays
+	Queue *Queue
+	c     *core
+}
+
+// core is what every part of the engine shares: its options, the store, the clock,
+// the log, the locks and the other parts.
+type core struct {
+	o      Options
+	st     Store
+	log    *slog.Logger
+	now    func() time.Time
+	obs    Observer
+	locker Locker
+
+	link  *Link
+	bills *Bills
+	stays *Stays
+	queue *Queue
+
+	mu      sync.Mutex
+	closing bool
+}
+
+// Link is the engine's link to the platform: the session (9001/9002), the offline
+// probe and breaker, the platform's clock, msgids, the person cache and the policy
+// learned from the platform's answers.
+type Link struct {
+	*core
 	pf      Platform
 	msgids  Msgids
-	log     *slog.Logger
-	now     func() time.Time
-	obs     Observer
 	breaker *Breaker
-	locker  Locker
 	learned *offline.Learned
-
-	pclock platformClock
+	pclock  platformClock
 	// hasten: the platform came back; the next drain makes every backed-off job due.
 	hasten atomic.Bool
 
 	sessionMu sync.Mutex
 
-	mu            sync.Mutex
-	outstanding   settle.Money
-	closing       bool
+	refusalMu     sync.Mutex
 	signInRefusal string
 }
+
+// Bills is the outpatient bill workflow: submit, settle and cancel a bill, resolve
+// its unknown outcomes, and the bills as the status page and reports read them.
+type Bills struct {
+	*core
+	mu          sync.Mutex
+	outstanding settle.Money
+}
+
+// Stays is the inpatient stay workflow: admission, fee batches, discharge, mid-stay
+// and final settlements, their cancellations and the resolution of their unknown
+// outcomes.
+type Stays struct{ *core }
+
+// Queue drains the durable queue (bills and stays synced when the platform answers),
+// moves jobs by hand, recovers documents left mid-step and sweeps old ones.
+type Queue struct{ *core }
 
 // New builds an engine and loads what it learned before (policy, outstanding amount).
 func New(o Options) (*Engine, error) {
@@ -111,36 +158,40 @@ func New(o Options) (*Engine, error) {
 	if o.Policy.Mode == "" {
 		o.Policy.Mode = offline.Full
 	}
-	e := &Engine{o: o, st: o.Store, pf: o.Platform, msgids: o.Msgids, log: o.Logger, now: o.Now, obs: o.Observer,
-		locker: o.Locker, learned: offline.NewLearned()}
-	if e.locker == nil {
-		e.locker = newKeyLocks()
+	c := &core{o: o, st: o.Store, log: o.Logger, now: o.Now, obs: o.Observer, locker: o.Locker}
+	if c.locker == nil {
+		c.locker = newKeyLocks()
 	}
-	if e.log == nil {
-		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if e.now == nil {
-		e.now = time.Now
+	if c.now == nil {
+		c.now = time.Now
 	}
-	if e.obs == nil {
-		e.obs = nopObserver{}
+	if c.obs == nil {
+		c.obs = nopObserver{}
 	}
-	e.breaker = NewBreaker(o.BreakerThreshold, e.now)
-	e.breaker.OnChange = func(online bool) {
+	c.link = &Link{core: c, pf: o.Platform, msgids: o.Msgids, learned: offline.NewLearned()}
+	c.bills = &Bills{core: c}
+	c.stays = &Stays{core: c}
+	c.queue = &Queue{core: c}
+	link := c.link
+	link.breaker = NewBreaker(o.BreakerThreshold, c.now)
+	link.breaker.OnChange = func(online bool) {
 		if online {
-			e.hasten.Store(true)
-			e.log.Info("platform answers again: online; the queue syncs now")
+			link.hasten.Store(true)
+			c.log.Info("platform answers again: online; the queue syncs now")
 		} else {
-			e.log.Warn("platform unreachable: OFFLINE; windows keep working and bills are queued")
+			c.log.Warn("platform unreachable: OFFLINE; windows keep working and bills are queued")
 		}
 	}
-	if err := e.loadLearned(); err != nil {
+	if err := link.loadLearned(); err != nil {
 		return nil, err
 	}
-	if err := e.loadOutstanding(); err != nil {
+	if err := c.bills.loadOutstanding(); err != nil {
 		return nil, err
 	}
-	return e, nil
+	return &Engine{Link: c.link, Bills: c.bills, Stays: c.stays, Queue: c.queue, c: c}, nil
 }
 
 type nopObserver struct{}
@@ -149,35 +200,35 @@ func (nopObserver) PlatformCall(string, platform.Outcome, time.Duration) {}
 func (nopObserver) BillEvent(string, string)                             {}
 
 // Breaker is the engine's view of whether the platform is online.
-func (e *Engine) Breaker() *Breaker { return e.breaker }
+func (e *Link) Breaker() *Breaker { return e.breaker }
 
 // Outstanding is the fund share carried for bills collected by estimate.
-func (e *Engine) Outstanding() settle.Money {
+func (e *Bills) Outstanding() settle.Money {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.outstanding
 }
 
 // SignedIn reports whether the engine holds a platform session.
-func (e *Engine) SignedIn() bool { return e.pf.SignNo() != "" }
+func (e *Link) SignedIn() bool { return e.pf.SignNo() != "" }
 
 // Now is the engine's clock.
-func (e *Engine) Now() time.Time { return e.now() }
+func (e *Engine) Now() time.Time { return e.c.now() }
 
 // Learned is the policy and catalogue learned from the platform's answers.
-func (e *Engine) Learned() *offline.Learned { return e.learned }
+func (e *Link) Learned() *offline.Learned { return e.learned }
 
 // Policy is the offline policy.
-func (e *Engine) Policy() offline.Policy { return e.o.Policy }
+func (e *Link) Policy() offline.Policy { return e.o.Policy }
 
 // Stop makes the engine refuse new work (ErrClosed); in-flight work goes on.
 func (e *Engine) Stop() {
-	e.mu.Lock()
-	e.closing = true
-	e.mu.Unlock()
+	e.c.mu.Lock()
+	e.c.closing = true
+	e.c.mu.Unlock()
 }
 
-func (e *Engine) isClosing() bool {
+func (e *core) isClosing() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.closing
@@ -188,7 +239,7 @@ func (e *Engine) isClosing() bool {
 // it has stopped.
 func (e *Engine) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){e.probeLoop, e.syncLoop, e.retentionLoop} {
+	for _, f := range []func(context.Context){e.Link.probeLoop, e.Queue.syncLoop, e.Queue.retentionLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

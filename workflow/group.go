@@ -13,17 +13,17 @@ import (
 
 // RunNode runs what every node runs on its own: the offline probe and the daily
 // sign-in, each node on its own platform session. It returns when ctx ends.
-func (e *Engine) RunNode(ctx context.Context) { e.probeLoop(ctx) }
+func (e *Engine) RunNode(ctx context.Context) { e.Link.probeLoop(ctx) }
 
 // RunLeader runs the leader's background work until ctx ends: the bills and stays
 // other nodes left half done are queued (Recover, then every RecoverInterval for the
 // bills whose lock is free), the queue drains, retention sweeps.
 func (e *Engine) RunLeader(ctx context.Context) {
-	if err := e.Recover(ctx); err != nil && ctx.Err() == nil {
-		e.log.Error("leader: queue the work other nodes left half done", "err", err)
+	if err := e.Queue.Recover(ctx); err != nil && ctx.Err() == nil {
+		e.c.log.Error("leader: queue the work other nodes left half done", "err", err)
 	}
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){e.syncLoop, e.retentionLoop, e.recoverLoop} {
+	for _, f := range []func(context.Context){e.Queue.syncLoop, e.Queue.retentionLoop, e.Queue.recoverLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -37,7 +37,7 @@ func (e *Engine) RunLeader(ctx context.Context) {
 // of a step (it died, or its lease ran out, while the bill's lock was free of others).
 const RecoverInterval = 10 * time.Second
 
-func (e *Engine) recoverLoop(ctx context.Context) {
+func (e *Queue) recoverLoop(ctx context.Context) {
 	t := time.NewTicker(RecoverInterval)
 	defer t.Stop()
 	for {
@@ -57,7 +57,7 @@ func (e *Engine) recoverLoop(ctx context.Context) {
 // recoverAbandoned queues each bill in the middle of a step with no job in line
 // whose lock it can take: no node works on it now (a node holds a bill's lock for
 // the whole of a step), so the node that started the step is gone.
-func (e *Engine) recoverAbandoned(ctx context.Context) (int, error) {
+func (e *Queue) recoverAbandoned(ctx context.Context) (int, error) {
 	ids, err := e.midStepBillIDs()
 	if err != nil {
 		return 0, err
@@ -79,7 +79,7 @@ func (e *Engine) recoverAbandoned(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (e *Engine) recoverBill(ctx context.Context, id string) (bool, error) {
+func (e *Queue) recoverBill(ctx context.Context, id string) (bool, error) {
 	lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	lctx, unlock, err := e.locker.Lock(lctx, id)
@@ -87,12 +87,12 @@ func (e *Engine) recoverBill(ctx context.Context, id string) (bool, error) {
 		return false, nil // busy on another node: not abandoned
 	}
 	defer unlock()
-	rec, err := e.Bill(id)
+	rec, err := e.bills.Bill(id)
 	if err != nil {
 		return false, err
 	}
 	if e.inLine(rec) || (rec.State != StateSettling && !rec.unresolved()) {
 		return false, nil
 	}
-	return true, e.enqueue(lctx, rec)
+	return true, e.bills.enqueue(lctx, rec)
 }

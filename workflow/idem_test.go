@@ -21,13 +21,13 @@ func TestEngine_SubmitBill_ReplayAnswersTheFirstAnswer(t *testing.T) {
 			if key == "" {
 				key = b.BillNo
 			}
-			first, err := r.eng.SubmitBill(context.Background(), b, key, "test")
+			first, err := r.eng.Bills.SubmitBill(context.Background(), b, key, "test")
 			if err != nil {
 				t.Fatalf("submit: %v", err)
 			}
 			r.mustSettle(b.BillNo)
 			r.restart()
-			again, err := r.eng.SubmitBill(context.Background(), b, key, "test")
+			again, err := r.eng.Bills.SubmitBill(context.Background(), b, key, "test")
 			if err != nil {
 				t.Fatalf("submit again: %v", err)
 			}

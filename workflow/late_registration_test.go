@@ -25,6 +25,6 @@ func TestBill_Late2201_BeforeRegisterAgain_Adopted(t *testing.T) {
 		r.pf.Deliver(context.Background())
 		return passThrough
 	}
-	_, _ = r.eng.SubmitBill(context.Background(), b, b.BillNo, "test")
+	_, _ = r.eng.Bills.SubmitBill(context.Background(), b, b.BillNo, "test")
 	r.settleOneVisit(b)
 }

@@ -28,7 +28,7 @@ func TestBill_Late2207_LandsBeforeResolution_Adopted(t *testing.T) {
 				}
 				return passThrough
 			}
-			_, _ = r.eng.SyncOnce(context.Background(), 8)
+			_, _ = r.eng.Queue.SyncOnce(context.Background(), 8)
 			if !r.crashed.Load() {
 				t.Fatal("the sync did not crash at the commit after the late 2207")
 			}

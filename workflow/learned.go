@@ -18,7 +18,7 @@ import (
 
 // loadLearned reads the learned policy. It is a cache: what cannot be read (a key
 // rotated away, a damaged entry) is logged and learned again.
-func (e *Engine) loadLearned() error {
+func (e *Link) loadLearned() error {
 	err := e.st.View(func(tx ReadTx) error {
 		return tx.ForEach(KindLearned, func(id string, v []byte) error {
 			switch {
@@ -46,7 +46,7 @@ func (e *Engine) loadLearned() error {
 
 // learnFees remembers each item's class from a 2204 answer, and the answer's amounts
 // per line (the 2207 inputs come from them).
-func (e *Engine) learnFees(rec *Record, results []platform.FeeResult) {
+func (e *Link) learnFees(rec *Record, results []platform.FeeResult) {
 	byLine := map[string]string{}
 	for _, it := range rec.Bill.Items {
 		byLine[FeedetlSn(rec, it.Line)] = it.MedListCodg
@@ -72,7 +72,7 @@ func (e *Engine) learnFees(rec *Record, results []platform.FeeResult) {
 // learnSettlement remembers the fund ratio the platform applied, and what the
 // settlement says of the patient: the account balance after it, and whether the
 // deductible is still being paid off.
-func (e *Engine) learnSettlement(rec *Record) {
+func (e *Link) learnSettlement(rec *Record) {
 	s := rec.Settlement
 	pt := rec.Bill.Patient
 	if s.ActPayDedc > 0 || s.HifpPay > 0 || s.AcctPay > 0 {
@@ -105,7 +105,7 @@ func (e *Engine) learnSettlement(rec *Record) {
 	}
 }
 
-func (e *Engine) persistLearned(rec *Record, updates map[string][]byte) {
+func (e *Link) persistLearned(rec *Record, updates map[string][]byte) {
 	if len(updates) == 0 {
 		return
 	}
@@ -125,16 +125,16 @@ func (e *Engine) persistLearned(rec *Record, updates map[string][]byte) {
 }
 
 // estimate is the agent's own split of the bill (package offline).
-func (e *Engine) estimate(rec *Record) settle.Split { return e.estimateWith(rec, e.learned) }
+func (e *Link) estimate(rec *Record) settle.Split { return e.estimateWith(rec, e.learned) }
 
 // EstimateWith is the estimate of a stored bill made with l, what the engine had
 // learned at some earlier moment (a Learned().Clone()): tests ask what the offline
 // estimate would have said before the platform ever saw the bill.
-func (e *Engine) EstimateWith(rec *Record, l *offline.Learned) settle.Split {
+func (e *Link) EstimateWith(rec *Record, l *offline.Learned) settle.Split {
 	return e.estimateWith(rec, l)
 }
 
-func (e *Engine) estimateWith(rec *Record, l *offline.Learned) settle.Split {
+func (e *Link) estimateWith(rec *Record, l *offline.Learned) settle.Split {
 	in := offline.Input{Bill: &rec.Bill, PsnNo: rec.PsnNo, Insutype: rec.Insutype, Insuplc: rec.Insuplc, Known: true,
 		UseAccount: rec.AcctUsedFlag != platform.AcctNotUsed, Catalogue: e.o.Catalogue, Day: rec.Bill.CreatedAt}
 	if in.Day.IsZero() {
@@ -154,4 +154,4 @@ func (e *Engine) estimateWith(rec *Record, l *offline.Learned) settle.Split {
 
 // Estimate is the engine's offline estimate of a stored bill (tests compare it with
 // the platform's pre-settlement).
-func (e *Engine) Estimate(rec *Record) settle.Split { return e.estimate(rec) }
+func (e *Link) Estimate(rec *Record) settle.Split { return e.estimate(rec) }

@@ -131,7 +131,7 @@ func TestBill_EightWindowsAtOnce_CarryNoMoreThanMaxOutstanding(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
+			if _, err := r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
 				t.Errorf("settle %s: %v", b.BillNo, err)
 			}
 		}()
@@ -148,7 +148,7 @@ func TestBill_EightWindowsAtOnce_CarryNoMoreThanMaxOutstanding(t *testing.T) {
 	if carried > bound || carried == 0 {
 		t.Errorf("carried over 8 concurrent windows: %s; want more than 0 and at most %s", carried, bound)
 	}
-	if got := r.eng.Outstanding(); got != carried {
+	if got := r.eng.Bills.Outstanding(); got != carried {
 		t.Errorf("outstanding amount: %s; want %s (the sum over the open offline bills)", got, carried)
 	}
 }
@@ -193,7 +193,7 @@ func TestBill_QueuedSyncedThenCancelled_RefundsAllCollected(t *testing.T) {
 	if got := r.mustBill(rec.Bill.BillNo); got.State != workflow.StateSettled || got.Settlement.PsnCashPay == 0 {
 		t.Fatalf("after sync: %s, own cash share %v; want settled with a cash share (else the test proves nothing)", got.State, got.Settlement)
 	}
-	if _, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo); err != nil {
+	if _, err := r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo); err != nil {
 		t.Fatal(err)
 	}
 	got := r.mustBill(rec.Bill.BillNo)
@@ -230,7 +230,7 @@ func TestBill_SettledFromQueue_RefundIsCollectedMinusOwnShare(t *testing.T) {
 func TestBill_CancelledWhileQueued_ListedAsMoneyOwedBack(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	rec := r.queueOffline(cardLocalEmployee)
-	if _, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo); err != nil {
+	if _, err := r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo); err != nil {
 		t.Fatal(err)
 	}
 	got := r.mustBill(rec.Bill.BillNo)
@@ -241,7 +241,7 @@ func TestBill_CancelledWhileQueued_ListedAsMoneyOwedBack(t *testing.T) {
 	if !ok || d.Refund != *got.Collected {
 		t.Errorf("difference: refund %s (ok %v); want %s, all of it back", d.Refund, ok, *got.Collected)
 	}
-	recs, err := r.eng.BillsOfDay(got.QueueDay)
+	recs, err := r.eng.Bills.BillsOfDay(got.QueueDay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestBill_CancelledWhileQueued_ListedAsMoneyOwedBack(t *testing.T) {
 		bills = append(bills, recon.Bill{BillNo: b.Bill.BillNo, State: string(b.State), Total: b.Bill.Total, Offline: b.Offline,
 			Collected: b.Collected, Settlement: b.Settlement, Cancelled: b.Cancelled})
 	}
-	rc := &recon.Reconciler{Bills: func(string) ([]recon.Bill, error) { return bills, nil }, Call: r.eng.Call, SetlOptins: "330100"}
+	rc := &recon.Reconciler{Bills: func(string) ([]recon.Bill, error) { return bills, nil }, Call: r.eng.Link.Call, SetlOptins: "330100"}
 	rep, err := rc.Reconcile(context.Background(), got.QueueDay, false)
 	if err != nil {
 		t.Fatal(err)
@@ -274,17 +274,17 @@ func TestBill_EstimateQueuedThenCancelledUnsent_ReleasesCarried(t *testing.T) {
 	r := newRig(t, rigOptions{mut: estimatePolicy(t, "1000.00")})
 	r.learn(cardLocalEmployee)
 	rec := r.queueOffline(cardLocalEmployee)
-	if rec.Carried == 0 || r.eng.Outstanding() != rec.Carried {
-		t.Fatalf("queued under estimate: carried %s, outstanding %s; want the fund's share carried", rec.Carried, r.eng.Outstanding())
+	if rec.Carried == 0 || r.eng.Bills.Outstanding() != rec.Carried {
+		t.Fatalf("queued under estimate: carried %s, outstanding %s; want the fund's share carried", rec.Carried, r.eng.Bills.Outstanding())
 	}
-	if _, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo); err != nil {
+	if _, err := r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.eng.Outstanding(); got != 0 {
+	if got := r.eng.Bills.Outstanding(); got != 0 {
 		t.Errorf("outstanding after the cancel: %s; want 0.00", got)
 	}
 	r.restart()
-	if got := r.eng.Outstanding(); got != 0 {
+	if got := r.eng.Bills.Outstanding(); got != 0 {
 		t.Errorf("outstanding after a restart: %s; want 0.00 (the store's own figure)", got)
 	}
 }
@@ -313,7 +313,7 @@ func TestBill_RequeuedByRecover_KeepsCollectAndCarried(t *testing.T) {
 	if len(pending.Pending) == 0 {
 		t.Fatalf("no message pending after a lost 2207 (history %+v)", pending.History)
 	}
-	if err := r.eng.KillJob(context.Background(), pending.QueueID); err != nil {
+	if err := r.eng.Queue.KillJob(context.Background(), pending.QueueID); err != nil {
 		t.Fatal(err)
 	}
 	r.restart() // Recover queues the bill again: its pending 2207 must be resolved
@@ -321,7 +321,7 @@ func TestBill_RequeuedByRecover_KeepsCollectAndCarried(t *testing.T) {
 	if got.Collected == nil || *got.Collected != collected || got.Carried != carried {
 		t.Errorf("queued again: collect_now %v carried %s; want %s and %s as decided at the window", got.Collected, got.Carried, collected, carried)
 	}
-	if out := r.eng.Outstanding(); out != carried {
+	if out := r.eng.Bills.Outstanding(); out != carried {
 		t.Errorf("outstanding after the requeue: %s; want %s (reserved once)", out, carried)
 	}
 }
@@ -334,7 +334,7 @@ func TestBill_CancelledMonthAfterSettling_KeptForRetentionFromCancellation(t *te
 	r.mustSubmit(b)
 	r.mustSettle(b.BillNo)
 	r.clock.Advance(29 * 24 * time.Hour)
-	if _, err := r.eng.CancelBill(context.Background(), b.BillNo); err != nil {
+	if _, err := r.eng.Bills.CancelBill(context.Background(), b.BillNo); err != nil {
 		t.Fatal(err)
 	}
 	got := r.mustBill(b.BillNo)
@@ -342,7 +342,7 @@ func TestBill_CancelledMonthAfterSettling_KeptForRetentionFromCancellation(t *te
 		t.Errorf("done day after the cancellation: %s; want %s", got.DoneDay, want)
 	}
 	r.clock.Advance(2 * 24 * time.Hour)
-	if n, err := r.eng.Sweep(context.Background()); err != nil || n != 0 {
+	if n, err := r.eng.Queue.Sweep(context.Background()); err != nil || n != 0 {
 		t.Errorf("sweep two days after the cancellation: %d, %v; want 0", n, err)
 	}
 }
@@ -355,11 +355,11 @@ func TestSweep_BillDoneExactlyRetentionAgo_KeptThatDay(t *testing.T) {
 	r.mustSubmit(b)
 	r.mustSettle(b.BillNo)
 	r.clock.Advance(30 * 24 * time.Hour)
-	if n, err := r.eng.Sweep(context.Background()); err != nil || n != 0 {
+	if n, err := r.eng.Queue.Sweep(context.Background()); err != nil || n != 0 {
 		t.Errorf("sweep on the retention's last day: %d, %v; want 0", n, err)
 	}
 	r.clock.Advance(24 * time.Hour)
-	if n, err := r.eng.Sweep(context.Background()); err != nil || n != 1 {
+	if n, err := r.eng.Queue.Sweep(context.Background()); err != nil || n != 1 {
 		t.Errorf("sweep the day after: %d, %v; want 1", n, err)
 	}
 }
@@ -383,7 +383,7 @@ func TestBill_ReversalRefusedOtherwise_NotTakenAsNotBooked(t *testing.T) {
 		return passThrough
 	}}
 	r.pf.decide = plan.decide
-	if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err == nil {
+	if _, err := r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", ""); err == nil {
 		t.Log("settle answered without error")
 	}
 	r.drain(3, time.Minute)
@@ -424,7 +424,7 @@ func TestBill_LateReversalAfterAdoption_BillNeverSettledOnNothing(t *testing.T) 
 		},
 	}
 	r.pf.decide = plan.decide
-	_, _ = r.eng.SettleBill(ctx, b.BillNo, "", "")
+	_, _ = r.eng.Bills.SettleBill(ctx, b.BillNo, "", "")
 	r.drain(4, time.Minute)
 	// R1 lands now.
 	r.pf.DeliverWhere(ctx, func(i string) bool { return i == platform.InfnoReversal })
@@ -449,7 +449,7 @@ func TestStay_SettledJustAfterMidnight_MachineBehind_CountsOnPlatformDay(t *test
 	ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
 	r.clock.Set(time.Date(2026, 11, 26, 0, 0, 1, 0, settle.Beijing))
 	r.skew = -3 * time.Second // the machine says 23:59:58 of the 25th
-	if _, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+	if _, err := r.eng.Stays.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
 		t.Fatal(err)
 	}
 	rec := r.mustStay(ipt)
@@ -460,14 +460,14 @@ func TestStay_SettledJustAfterMidnight_MachineBehind_CountsOnPlatformDay(t *test
 		t.Errorf("settlement day: %s; want 2026-11-26 (the platform's setl_time)", got)
 	}
 	r.clock.Set(time.Date(2026, 11, 27, 0, 0, 1, 0, settle.Beijing))
-	if _, err := r.eng.CancelStaySettlement(ctx, ipt, rec.Settlements[0].Split.SetlID); err != nil {
+	if _, err := r.eng.Stays.CancelStaySettlement(ctx, ipt, rec.Settlements[0].Split.SetlID); err != nil {
 		t.Fatal(err)
 	}
 	rec = r.mustStay(ipt)
 	if got := rec.Settlements[0].CancelDay; got != "2026-11-27" {
 		t.Errorf("cancellation day: %s; want 2026-11-27 (the platform's time of the 2305)", got)
 	}
-	if days, _ := r.eng.StaysOfDay("2026-11-25"); len(days) != 0 {
+	if days, _ := r.eng.Stays.StaysOfDay("2026-11-25"); len(days) != 0 {
 		t.Errorf("stays of 2026-11-25 (the machine's day): %d; want 0", len(days))
 	}
 }

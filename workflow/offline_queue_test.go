@@ -20,7 +20,7 @@ import (
 func (r *rig) down(on bool) {
 	if on {
 		r.pf.decide = func(string) fault { return notSent }
-		r.eng.Breaker().Trip()
+		r.eng.Link.Breaker().Trip()
 		return
 	}
 	r.pf.decide = nil
@@ -47,8 +47,8 @@ func TestQueue_PastHorizon_BillIsDead(t *testing.T) {
 	r.clock.Advance(8 * 24 * time.Hour)
 	// Online again, but the platform still fails every call as an unknown outcome.
 	r.pf.decide = func(string) fault { return lostBefore }
-	r.eng.Breaker().OK()
-	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+	r.eng.Link.Breaker().OK()
+	if _, err := r.eng.Queue.SyncOnce(context.Background(), 8); err != nil {
 		t.Fatal(err)
 	}
 	got := r.mustBill(rec.Bill.BillNo)
@@ -59,10 +59,10 @@ func TestQueue_PastHorizon_BillIsDead(t *testing.T) {
 	if err != nil || j.State != queue.StateDead {
 		t.Fatalf("its queue record: %v, %v; want dead", j, err)
 	}
-	if n := r.eng.BillCounts()[workflow.StateDead]; n != 1 {
+	if n := r.eng.Bills.BillCounts()[workflow.StateDead]; n != 1 {
 		t.Errorf("dead bills counted: %d; want 1 (shown to a person)", n)
 	}
-	_, err = r.eng.CancelBill(context.Background(), rec.Bill.BillNo)
+	_, err = r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo)
 	var se *workflow.StateError
 	if !errors.As(err, &se) || se.Code != "bill_dead" {
 		t.Errorf("cancel of a dead bill: got %v; want the bill_dead state error", err)
@@ -83,7 +83,7 @@ func TestQueue_Retention_CountsFromSettlementDay(t *testing.T) {
 		t.Fatalf("bill after sync: %s; want settled", got.State)
 	}
 	r.clock.Advance(2 * 24 * time.Hour)
-	n, err := r.eng.Sweep(context.Background())
+	n, err := r.eng.Queue.Sweep(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +96,15 @@ func TestQueue_Retention_CountsFromSettlementDay(t *testing.T) {
 	for i := range again.Items {
 		again.Items[i].MedListCodg, again.Items[i].MedinsListCodg = "", ""
 	}
-	if _, err := r.eng.SubmitBill(context.Background(), again, again.BillNo, "hl7"); err != nil {
+	if _, err := r.eng.Bills.SubmitBill(context.Background(), again, again.BillNo, "hl7"); err != nil {
 		t.Fatalf("repost: %v; want the first answer", err)
 	}
-	if _, err := r.eng.SettleBill(context.Background(), rec.Bill.BillNo, "", ""); err != nil {
+	if _, err := r.eng.Bills.SettleBill(context.Background(), rec.Bill.BillNo, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	r.checkNoDouble()
 	r.clock.Advance(31 * 24 * time.Hour)
-	if n, err := r.eng.Sweep(context.Background()); err != nil || n != 1 {
+	if n, err := r.eng.Queue.Sweep(context.Background()); err != nil || n != 1 {
 		t.Errorf("sweep past retention of the settlement day: %d, %v; want 1", n, err)
 	}
 }
@@ -121,8 +121,8 @@ func TestQueue_AcrossMidnight_CountedOnSettlementDayOnly(t *testing.T) {
 	if got := r.mustBill(rec.Bill.BillNo); got.State != workflow.StateSettled {
 		t.Fatalf("state %s; want settled", got.State)
 	}
-	day1, _ := r.eng.BillsOfDay("2026-11-23")
-	day2, _ := r.eng.BillsOfDay("2026-11-24")
+	day1, _ := r.eng.Bills.BillsOfDay("2026-11-23")
+	day2, _ := r.eng.Bills.BillsOfDay("2026-11-24")
 	if len(day1) != 0 || len(day2) != 1 {
 		t.Errorf("bills of 11-23: %d, of 11-24: %d; want 0 and 1 (the settlement's day only)", len(day1), len(day2))
 	}
@@ -146,17 +146,17 @@ func TestQueue_Estimate_CarriedReleasedOnce(t *testing.T) {
 	if first.Carried <= 0 || second.Carried <= 0 {
 		t.Fatalf("carried %s and %s; want a fund share carried for each (provisional %+v, person %s)", first.Carried, second.Carried, first.Provisional, first.PersonSource)
 	}
-	if got, want := r.eng.Outstanding(), first.Carried+second.Carried; got != want {
+	if got, want := r.eng.Bills.Outstanding(), first.Carried+second.Carried; got != want {
 		t.Fatalf("outstanding %s; want %s", got, want)
 	}
 	// The second bill's job is blocked by nothing; sync only the first.
 	r.down(false)
 	r.drain(5, time.Second)
-	if got := r.eng.Outstanding(); got != 0 {
+	if got := r.eng.Bills.Outstanding(); got != 0 {
 		t.Fatalf("outstanding after both settled: %s; want 0", got)
 	}
 	third := r.queueOffline(cardLocalEmployee)
-	if _, err := r.eng.CancelBill(context.Background(), first.Bill.BillNo); err != nil {
+	if _, err := r.eng.Bills.CancelBill(context.Background(), first.Bill.BillNo); err != nil {
 		t.Fatal(err)
 	}
 	// Back online, but the third bill's 2207 does not get through yet: only the
@@ -172,12 +172,12 @@ func TestQueue_Estimate_CarriedReleasedOnce(t *testing.T) {
 	if got := r.mustBill(first.Bill.BillNo); got.State != workflow.StateCancelled {
 		t.Fatalf("cancelled bill: %s; want cancelled", got.State)
 	}
-	if got := r.eng.Outstanding(); got != third.Carried {
+	if got := r.eng.Bills.Outstanding(); got != third.Carried {
 		t.Errorf("outstanding with the third bill queued: %s; want its carried %s (the first's share released twice?)", got, third.Carried)
 	}
 	r.pf.decide = nil
 	r.drain(10, time.Minute)
-	if got := r.eng.Outstanding(); got != 0 {
+	if got := r.eng.Bills.Outstanding(); got != 0 {
 		t.Errorf("outstanding after everything settled: %s; want 0", got)
 	}
 }
@@ -199,7 +199,7 @@ func TestQueue_CancelFailedBillOffline_IsApplied(t *testing.T) {
 		t.Fatalf("state %s; want failed", got.State)
 	}
 	r.down(true)
-	res, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo)
+	res, err := r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo)
 	if err != nil || res.Kind != workflow.ResultQueued {
 		t.Fatalf("offline cancel: %v %v; want queued", res.Kind, err)
 	}
@@ -255,12 +255,12 @@ func TestQueue_NoCreatedAt_RetryIsSameBill(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.bill(cardLocalEmployee)
 	b.CreatedAt = time.Time{}
-	first, err := r.eng.SubmitBill(context.Background(), b, "", "api")
+	first, err := r.eng.Bills.SubmitBill(context.Background(), b, "", "api")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.clock.Advance(time.Second)
-	again, err := r.eng.SubmitBill(context.Background(), b, "", "api")
+	again, err := r.eng.Bills.SubmitBill(context.Background(), b, "", "api")
 	if err != nil {
 		t.Fatalf("identical retry a second later: %v; want the first answer", err)
 	}
@@ -270,7 +270,7 @@ func TestQueue_NoCreatedAt_RetryIsSameBill(t *testing.T) {
 	other := b
 	other.Items = append([]settle.Item(nil), b.Items[:1]...)
 	other.Total = other.Items[0].Amount
-	if _, err := r.eng.SubmitBill(context.Background(), other, "", "api"); !errors.Is(err, settle.ErrConflict) {
+	if _, err := r.eng.Bills.SubmitBill(context.Background(), other, "", "api"); !errors.Is(err, settle.ErrConflict) {
 		t.Errorf("same bill number, other content: got %v; want a conflict", err)
 	}
 }
@@ -287,7 +287,7 @@ func TestQueue_SaveFailsAfterBooking_WindowNotToldSettled(t *testing.T) {
 		}
 		return passThrough
 	}
-	res, err := r.eng.SettleBill(context.Background(), b.BillNo, "", "")
+	res, err := r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", "")
 	if err == nil {
 		t.Fatalf("settle with a full disk after the booking: %s; want an error (never \"settled\")", res.Kind)
 	}
@@ -322,29 +322,29 @@ func TestQueue_ClockJump_NeitherKillsNorSweeps(t *testing.T) {
 		}
 		return lostBefore
 	}
-	if !r.eng.Probe(context.Background()) {
+	if !r.eng.Link.Probe(context.Background()) {
 		t.Fatal("probe: the platform does not answer")
 	}
-	if r.eng.ClockTrusted() {
-		skew, _ := r.eng.ClockSkew()
+	if r.eng.Link.ClockTrusted() {
+		skew, _ := r.eng.Link.ClockSkew()
 		t.Fatalf("clock trusted with a skew of %v", skew)
 	}
-	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+	if _, err := r.eng.Queue.SyncOnce(context.Background(), 8); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.mustBill(rec.Bill.BillNo); got.State == workflow.StateDead {
 		t.Errorf("queued bill dead after a clock jump; want it kept queued")
 	}
-	if n, err := r.eng.Sweep(context.Background()); err != nil || n != 0 {
+	if n, err := r.eng.Queue.Sweep(context.Background()); err != nil || n != 0 {
 		t.Errorf("sweep after a clock jump: %d, %v; want nothing swept", n, err)
 	}
-	if _, err := r.eng.Bill(settled.BillNo); err != nil {
+	if _, err := r.eng.Bills.Bill(settled.BillNo); err != nil {
 		t.Errorf("settled bill after a clock jump: %v; want it kept", err)
 	}
 	// The clock is put right: everything goes on.
 	r.skew = 0
 	r.pf.decide = nil
-	r.eng.Probe(context.Background())
+	r.eng.Link.Probe(context.Background())
 	r.drain(5, time.Minute)
 	if got := r.mustBill(rec.Bill.BillNo); got.State != workflow.StateSettled {
 		t.Errorf("after the clock is right: %s; want settled", got.State)
@@ -360,7 +360,7 @@ func TestQueue_CancelWhileQueuedBeforeSent_JobWithdrawn(t *testing.T) {
 	if rec.QueueID == 0 {
 		t.Fatal("queued bill has no queue job")
 	}
-	res, err := r.eng.CancelBill(context.Background(), rec.Bill.BillNo)
+	res, err := r.eng.Bills.CancelBill(context.Background(), rec.Bill.BillNo)
 	if err != nil || res.Kind != workflow.ResultCancelled {
 		t.Fatalf("cancel while queued: got %v, %v; want cancelled", res.Kind, err)
 	}

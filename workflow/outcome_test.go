@@ -34,7 +34,7 @@ func (r *rig) settleWith(card string, decide func(string) fault) settle.Bill {
 	b := r.bill(card)
 	r.pf.decide = decide
 	r.mustSubmit(b)
-	if _, err := r.eng.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
+	if _, err := r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", ""); err != nil {
 		r.t.Fatalf("settle %s: %v", b.BillNo, err)
 	}
 	r.pf.decide = nil
@@ -144,7 +144,7 @@ func TestQueue_BookedLate_Adopted(t *testing.T) {
 	b := r.bill(cardLocalEmployee)
 	r.mustSubmit(b)
 	r.pf.decide = faultOnce(platform.InfnoSettle, late)
-	res, err := r.eng.SettleBill(context.Background(), b.BillNo, "", "")
+	res, err := r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", "")
 	if err != nil || res.Kind != workflow.ResultQueued {
 		t.Fatalf("settle with a late 2207: %v %v; want queued", res.Kind, err)
 	}
@@ -170,7 +170,7 @@ func TestQueue_ForgottenSession_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	queued := r.queueOffline(cardLocalEmployee)
 	r.down(false)
-	r.eng.Probe(context.Background())
+	r.eng.Link.Probe(context.Background())
 	if n := r.sim.ExpireSessions(); n == 0 {
 		t.Fatal("the simulator expired no session: the rig never signed in")
 	}
@@ -193,13 +193,13 @@ func TestSignIn_Refused_NotOffline(t *testing.T) {
 		}
 		return passThrough
 	}
-	if r.eng.SignIn(context.Background(), false) {
+	if r.eng.Link.SignIn(context.Background(), false) {
 		t.Fatal("sign-in refused by the platform reported success")
 	}
-	if !r.eng.Breaker().Online() {
+	if !r.eng.Link.Breaker().Online() {
 		t.Error("a refused sign-in opened the breaker; want online (the platform answered)")
 	}
-	if r.eng.SignInRefusal() == "" {
+	if r.eng.Link.SignInRefusal() == "" {
 		t.Error("the refusal is not kept for IT")
 	}
 }
@@ -217,7 +217,7 @@ func TestQueue_SettlementDay_IsPlatformsSetlTime(t *testing.T) {
 	if rec.SettleDay != "2026-11-24" {
 		t.Errorf("settlement day %s; want 2026-11-24 (the platform's setl_time)", rec.SettleDay)
 	}
-	if got, _ := r.eng.BillsOfDay("2026-11-23"); len(got) != 0 {
+	if got, _ := r.eng.Bills.BillsOfDay("2026-11-23"); len(got) != 0 {
 		t.Errorf("bills counted on 11-23: %d; want 0", len(got))
 	}
 }
@@ -301,7 +301,7 @@ func TestSurprise_KeptAndShown(t *testing.T) {
 	if slices.ContainsFunc(rec.History, func(m workflow.Message) bool { return m.Infno == platform.InfnoReversal }) {
 		t.Error("a surprising answer was reversed")
 	}
-	if got := r.eng.SurprisedBills(10); len(got) != 1 || got[0].Bill.BillNo != b.BillNo {
+	if got := r.eng.Bills.SurprisedBills(10); len(got) != 1 || got[0].Bill.BillNo != b.BillNo {
 		t.Errorf("bills listed for a person: %d; want this one", len(got))
 	}
 }

@@ -68,7 +68,7 @@ func billIndex(rec *Record) []string {
 }
 
 // encodeBill encodes rec for Put (outside the commit).
-func (e *Engine) encodeBill(rec *Record) ([]byte, error) {
+func (e *Bills) encodeBill(rec *Record) ([]byte, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("encode bill %s: %w", rec.Bill.BillNo, err)
@@ -77,7 +77,7 @@ func (e *Engine) encodeBill(rec *Record) ([]byte, error) {
 }
 
 // putBill writes rec inside tx (which may run twice).
-func (e *Engine) putBill(tx Tx, rec *Record) error {
+func (e *Bills) putBill(tx Tx, rec *Record) error {
 	enc, err := e.encodeBill(rec)
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func (e *Engine) putBill(tx Tx, rec *Record) error {
 }
 
 // save writes rec durably (fsynced) together with whatever more is done in also.
-func (e *Engine) save(ctx context.Context, rec *Record, also func(tx Tx) error) error {
+func (e *Bills) save(ctx context.Context, rec *Record, also func(tx Tx) error) error {
 	rec.UpdatedAt = e.now()
 	rec.DoneDay = doneDay(rec.State, rec.stored, rec.DoneDay, rec.UpdatedAt)
 	enc, err := e.encodeBill(rec)
@@ -146,7 +146,7 @@ func getBill(tx ReadTx, billNo string) (*Record, error) {
 }
 
 // Bill reads one bill; an error matching settle.ErrNotFound when there is none.
-func (e *Engine) Bill(billNo string) (*Record, error) {
+func (e *Bills) Bill(billNo string) (*Record, error) {
 	var rec *Record
 	err := e.st.View(func(tx ReadTx) error {
 		var err error
@@ -158,7 +158,7 @@ func (e *Engine) Bill(billNo string) (*Record, error) {
 
 // Bills returns up to limit bills in the given state (any state when empty), after
 // the bill number `after`, in bill-number order, updated at or after since.
-func (e *Engine) Bills(state State, after string, limit int, since time.Time) ([]*Record, error) {
+func (e *Bills) Bills(state State, after string, limit int, since time.Time) ([]*Record, error) {
 	var out []*Record
 	err := e.st.View(func(tx ReadTx) error {
 		ids, err := idsInState(tx, KindBill, state, BillStates, after, limit)
@@ -180,7 +180,7 @@ func (e *Engine) Bills(state State, after string, limit int, since time.Time) ([
 }
 
 // BillCounts counts bills per state from the state index.
-func (e *Engine) BillCounts() map[State]int {
+func (e *Bills) BillCounts() map[State]int {
 	out := map[State]int{}
 	_ = e.st.View(func(tx ReadTx) error {
 		for _, st := range BillStates {
@@ -194,7 +194,7 @@ func (e *Engine) BillCounts() map[State]int {
 // BillsOfDay returns every bill that counts on day (yyyy-mm-dd): settled that day
 // (by the platform's setl_time), or queued that day with money collected and not
 // settled yet.
-func (e *Engine) BillsOfDay(day string) ([]*Record, error) {
+func (e *Bills) BillsOfDay(day string) ([]*Record, error) {
 	var out []*Record
 	err := e.st.View(func(tx ReadTx) error {
 		ids, err := tx.IDs(KindBill, IndexDay+day, "", 1<<30)
@@ -219,7 +219,7 @@ func (e *Engine) BillsOfDay(day string) ([]*Record, error) {
 // SurprisedBills returns up to n bills whose platform answers surprised the client
 // (a hospital share, amounts that do not add up, unknown fields, a registration left
 // open): kept as the platform booked them, shown to a person.
-func (e *Engine) SurprisedBills(n int) []*Record {
+func (e *Bills) SurprisedBills(n int) []*Record {
 	var out []*Record
 	_ = e.st.View(func(tx ReadTx) error {
 		ids, err := tx.IDs(KindBill, IndexSurprise, "", n)
@@ -237,7 +237,7 @@ func (e *Engine) SurprisedBills(n int) []*Record {
 }
 
 // RecentBills returns up to n bills of the latest days.
-func (e *Engine) RecentBills(n int) []*Record {
+func (e *Bills) RecentBills(n int) []*Record {
 	var out []*Record
 	_ = e.st.View(func(tx ReadTx) error {
 		ids, err := tx.Latest(KindBill, IndexDay, n)
@@ -276,7 +276,7 @@ type answeredRecord struct {
 	Bill *struct{} `json:"bill,omitempty"`
 }
 
-func (e *Engine) getIdem(key string) (*idemEntry, error) {
+func (e *Bills) getIdem(key string) (*idemEntry, error) {
 	var ent *idemEntry
 	err := e.st.View(func(tx ReadTx) error {
 		data, err := tx.Get(KindIdem, key)
@@ -303,13 +303,13 @@ type cachedPerson struct {
 
 // personID is the cache id of a certificate: a keyed hash, so that card and ID
 // numbers do not stand in the store file in clear even as keys.
-func (e *Engine) personID(certType, certNo string) string {
+func (e *Link) personID(certType, certNo string) string {
 	return hex.EncodeToString(e.st.Name([]byte(certType + "\x00" + certNo)))
 }
 
 // cachePerson keeps the last 1101 answer for a certificate, for offline use: with
 // the bill's next save when there is a bill, else in a commit of its own.
-func (e *Engine) cachePerson(ctx context.Context, rec *Record, certType, certNo string, p settle.Person) error {
+func (e *Link) cachePerson(ctx context.Context, rec *Record, certType, certNo string, p settle.Person) error {
 	return e.updateCachedPerson(ctx, rec, certType, certNo, func(cp *cachedPerson) {
 		cp.Person, cp.At = p, e.now()
 	})
@@ -317,7 +317,7 @@ func (e *Engine) cachePerson(ctx context.Context, rec *Record, certType, certNo 
 
 // updateCachedPerson changes the cached person of a certificate (read, change, write
 // in one transaction); with a bill, the write rides on the bill's next save.
-func (e *Engine) updateCachedPerson(ctx context.Context, rec *Record, certType, certNo string, change func(*cachedPerson)) error {
+func (e *Link) updateCachedPerson(ctx context.Context, rec *Record, certType, certNo string, change func(*cachedPerson)) error {
 	id := e.personID(certType, certNo)
 	write := func(tx Tx) error {
 		cp := new(cachedPerson)
@@ -345,7 +345,7 @@ func (e *Engine) updateCachedPerson(ctx context.Context, rec *Record, certType, 
 	return e.st.Update(ctx, write)
 }
 
-func (e *Engine) cachedPerson(certType, certNo string) (*cachedPerson, error) {
+func (e *Link) cachedPerson(certType, certNo string) (*cachedPerson, error) {
 	var cp *cachedPerson
 	id := e.personID(certType, certNo)
 	err := e.st.View(func(tx ReadTx) error {
@@ -388,7 +388,7 @@ func outstandingIn(tx ReadTx) (settle.Money, error) {
 	return m, nil
 }
 
-func (e *Engine) loadOutstanding() error {
+func (e *Bills) loadOutstanding() error {
 	return e.st.View(func(tx ReadTx) error {
 		m, err := outstandingIn(tx)
 		if err != nil {

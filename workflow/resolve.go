@@ -65,7 +65,7 @@ func ResolutionOrder(pending []Pending) []string {
 }
 
 // resolve settles the outcome of one pending message and forgets it once known.
-func (e *Engine) resolve(ctx context.Context, rec *Record, p Pending) error {
+func (e *Bills) resolve(ctx context.Context, rec *Record, p Pending) error {
 	switch {
 	case platform.IsReversible(p.Infno):
 		return e.reverse(ctx, rec, p)
@@ -84,7 +84,7 @@ func (e *Engine) resolve(ctx context.Context, rec *Record, p Pending) error {
 // definitely: success (undone) or "the original does not exist" (never booked, or
 // no longer standing). A 2601 that times out is tried again with a new msgid of its
 // own; the original's omsgid stays the same.
-func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
+func (e *Bills) reverse(ctx context.Context, rec *Record, p Pending) error {
 	// Each try has a msgid of its own (none is stored: a 2601 repeated is harmless),
 	// and a refusal because the platform forgot the session signs in again.
 	err := e.readStep(ctx, rec, platform.InfnoReversal, ReversalInput(rec, p), nil)
@@ -104,7 +104,7 @@ func (e *Engine) reverse(ctx context.Context, rec *Record, p Pending) error {
 // findVisit resolves a lost 2201: the visit is looked up (5201) by the bill number
 // (ipt_otp_no) alone; found, its mdtrt_id is adopted; not found, the bill registers
 // again.
-func (e *Engine) findVisit(ctx context.Context, rec *Record, p Pending) error {
+func (e *Bills) findVisit(ctx context.Context, rec *Record, p Pending) error {
 	var out platform.VisitQueryOutput
 	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, VisitQueryInput(rec, e.now()), &out); err != nil {
 		return fmt.Errorf("find the visit of a lost 2201 %s: %w", p.Msgid, err)
@@ -124,7 +124,7 @@ func (e *Engine) findVisit(ctx context.Context, rec *Record, p Pending) error {
 // already registered: a lost 2201 of the bill landed late. The visit is found with
 // 5201 by ipt_otp_no and adopted; when 5201 does not list it (yet), the outcome is
 // unknown and the bill is tried again later.
-func (e *Engine) adoptVisit(ctx context.Context, rec *Record, msgid string) error {
+func (e *Bills) adoptVisit(ctx context.Context, rec *Record, msgid string) error {
 	var out platform.VisitQueryOutput
 	if err := e.readStep(ctx, rec, platform.InfnoVisitQuery, VisitQueryInput(rec, e.now()), &out); err != nil {
 		return fmt.Errorf("find the visit registered under %s: %w", rec.Bill.BillNo, err)
@@ -144,7 +144,7 @@ func (e *Engine) adoptVisit(ctx context.Context, rec *Record, msgid string) erro
 // visit. A refusal is noted on the bill for a person; a 5201 or a 2202 without a
 // definite answer keeps StrayVisits set, and the bill stays in the recovery index
 // until a later run (Recover, its queue job) gets one.
-func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
+func (e *Bills) closeStrayVisits(ctx context.Context, rec *Record) {
 	if !rec.StrayVisits || rec.PsnNo == "" {
 		return
 	}
@@ -175,7 +175,7 @@ func (e *Engine) closeStrayVisits(ctx context.Context, rec *Record) {
 // chrg_bchno); success or "nothing to cancel" both mean none of it stands, and the
 // fees go up again under a new batch number (the platform refuses a feedetl_sn it has
 // seen, even cancelled).
-func (e *Engine) cancelBatch(ctx context.Context, rec *Record, p Pending) error {
+func (e *Bills) cancelBatch(ctx context.Context, rec *Record, p Pending) error {
 	if rec.MdtrtID == "" {
 		// No visit: the upload cannot have been booked.
 		rec.logMsg(p.Msgid, p.Infno, OutcomeNotBooked, "no visit", e.now())
@@ -211,7 +211,7 @@ func (e *Engine) cancelBatch(ctx context.Context, rec *Record, p Pending) error 
 
 // cancelFees sends 2205 for one charge batch ("0000": every unsettled line); "nothing
 // to cancel" is a success.
-func (e *Engine) cancelFees(ctx context.Context, rec *Record, batch string) error {
+func (e *Bills) cancelFees(ctx context.Context, rec *Record, batch string) error {
 	// Repeatable like a read (a cancellation of what is gone is "nothing to cancel"),
 	// so it signs in again when the platform forgot the session.
 	err := e.readStep(ctx, rec, platform.InfnoCancelFee, CancelFeeInput(rec, batch), nil)
@@ -225,7 +225,7 @@ func (e *Engine) cancelFees(ctx context.Context, rec *Record, batch string) erro
 // because the visit is already settled:
 // that settlement is the one this bill was making (booked late, after the agent gave
 // up on it). It is found with 5203 by mdtrt_id and adopted.
-func (e *Engine) adoptBooked(ctx context.Context, rec *Record) error {
+func (e *Bills) adoptBooked(ctx context.Context, rec *Record) error {
 	var out platform.SettleQueryOutput
 	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
 	if err := e.readStep(ctx, rec, platform.InfnoSettleQuery, in, &out); err != nil {

@@ -49,7 +49,7 @@ func TestResolve_CrashAfterWholeChain(t *testing.T) {
 		}
 		return passThrough
 	}
-	_, _ = r.eng.SettleBill(context.Background(), b.BillNo, "", "")
+	_, _ = r.eng.Bills.SettleBill(context.Background(), b.BillNo, "", "")
 	r.pf.decide = nil
 	r.restart()
 	var first string

@@ -14,7 +14,7 @@ const sweepBatch = 500
 // cancelled) longer than Retention ago, with their remembered answers. Failed and
 // dead bills, and bills still in flight, are never removed: a person has to look at
 // them. The queue sweeps its own done records.
-func (e *Engine) retentionLoop(ctx context.Context) {
+func (e *Queue) retentionLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -34,12 +34,12 @@ func (e *Engine) retentionLoop(ctx context.Context) {
 // Sweep removes what is past retention; it returns how many bills went. A bill's
 // retention counts from the day it was settled or cancelled (IndexDone), never from
 // the day it was received or queued.
-func (e *Engine) Sweep(ctx context.Context) (int, error) {
+func (e *Queue) Sweep(ctx context.Context) (int, error) {
 	if e.o.Retention <= 0 {
 		return 0, nil
 	}
-	if !e.ClockTrusted() {
-		skew, _ := e.ClockSkew()
+	if !e.link.ClockTrusted() {
+		skew, _ := e.link.ClockSkew()
 		e.log.Warn("retention sweep skipped: the agent's clock disagrees with the platform's", "skew", skew.String())
 		return 0, nil
 	}
@@ -103,7 +103,7 @@ func removeBill(tx Tx, billNo string) (bool, error) {
 // outcome is not known, when it is not in the queue. The sync worker resolves the
 // pending messages and drives the bill to its goal. Only those bills are read (an
 // index), never the whole store.
-func (e *Engine) Recover(ctx context.Context) error {
+func (e *Queue) Recover(ctx context.Context) error {
 	ids, err := e.midStepBillIDs()
 	if err != nil {
 		return err
@@ -114,14 +114,14 @@ func (e *Engine) Recover(ctx context.Context) error {
 			continue
 		}
 		seen[id] = true
-		rec, err := e.Bill(id)
+		rec, err := e.bills.Bill(id)
 		if err != nil {
 			return err
 		}
 		if e.inLine(rec) || (rec.State != StateSettling && !rec.unresolved()) {
 			continue
 		}
-		if err := e.enqueue(ctx, rec); err != nil {
+		if err := e.bills.enqueue(ctx, rec); err != nil {
 			return err
 		}
 		e.log.Warn("work on a bill interrupted by the last stop; queued to finish it", "bill_no", rec.Bill.BillNo, "goal", rec.Goal)
@@ -130,7 +130,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 }
 
 // inLine reports whether rec's queue job is waiting or running.
-func (e *Engine) inLine(rec *Record) bool {
+func (e *Queue) inLine(rec *Record) bool {
 	if rec.QueueID == 0 {
 		return false
 	}
@@ -146,7 +146,7 @@ func (e *Engine) inLine(rec *Record) bool {
 // midStepBillIDs lists the bills a run may have left in the middle of a step: a
 // settlement in flight (state settling) or a goal with messages whose outcome is not
 // known. Recover and a group leader's recoverAbandoned read the same index entries.
-func (e *Engine) midStepBillIDs() ([]string, error) {
+func (e *Queue) midStepBillIDs() ([]string, error) {
 	var ids []string
 	err := e.st.View(func(tx ReadTx) error {
 		for _, entry := range []string{IndexState + string(StateSettling), IndexPending + string(GoalSettle), IndexPending + string(GoalCancel)} {

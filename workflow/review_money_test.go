@@ -25,7 +25,7 @@ func TestStay_SettleAnsweredWithoutSetlID_AdoptedNotReversed(t *testing.T) {
 		return passThrough
 	}}
 	r.pf.decide = plan.decide
-	_, _ = r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	_, _ = r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"})
 	r.drain(4, time.Minute)
 	for _, e := range r.sim.Ledger() {
 		if e.Infno == platform.InfnoInpatientSettle && e.IptNo == ipt && !e.Live() {
@@ -60,7 +60,7 @@ func TestStay_LateReversalAfterAdoption_StayNeverSettledOnNothing(t *testing.T) 
 		},
 	}
 	r.pf.decide = plan.decide
-	_, _ = r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	_, _ = r.eng.Stays.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
 	r.drain(4, time.Minute)
 	// R1 lands now.
 	r.pf.DeliverWhere(ctx, func(i string) bool { return i == platform.InfnoReversal })

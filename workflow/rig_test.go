@@ -349,10 +349,10 @@ func (r *rig) open() {
 	if r.eng, err = workflow.New(o); err != nil {
 		r.t.Fatal(err)
 	}
-	if err := r.eng.Recover(context.Background()); err != nil && !r.crashed.Load() {
+	if err := r.eng.Queue.Recover(context.Background()); err != nil && !r.crashed.Load() {
 		r.t.Fatal(err)
 	}
-	r.eng.SignIn(context.Background(), true)
+	r.eng.Link.SignIn(context.Background(), true)
 	r.t.Cleanup(func() { _ = st.Close() })
 }
 
@@ -391,7 +391,7 @@ func (r *rig) bill(card string) settle.Bill {
 
 func (r *rig) mustSubmit(b settle.Bill) *workflow.Record {
 	r.t.Helper()
-	res, err := r.eng.SubmitBill(context.Background(), b, b.BillNo, "test")
+	res, err := r.eng.Bills.SubmitBill(context.Background(), b, b.BillNo, "test")
 	if err != nil {
 		r.t.Fatalf("submit %s: %v", b.BillNo, err)
 	}
@@ -400,7 +400,7 @@ func (r *rig) mustSubmit(b settle.Bill) *workflow.Record {
 
 func (r *rig) mustSettle(billNo string) workflow.Result {
 	r.t.Helper()
-	res, err := r.eng.SettleBill(context.Background(), billNo, "", "")
+	res, err := r.eng.Bills.SettleBill(context.Background(), billNo, "", "")
 	if err != nil {
 		r.t.Fatalf("settle %s: %v", billNo, err)
 	}
@@ -409,7 +409,7 @@ func (r *rig) mustSettle(billNo string) workflow.Result {
 
 func (r *rig) mustBill(billNo string) *workflow.Record {
 	r.t.Helper()
-	rec, err := r.eng.Bill(billNo)
+	rec, err := r.eng.Bills.Bill(billNo)
 	if err != nil {
 		r.t.Fatalf("bill %s: %v", billNo, err)
 	}
@@ -421,10 +421,10 @@ func (r *rig) mustBill(billNo string) *workflow.Record {
 func (r *rig) drain(rounds int, step time.Duration) {
 	r.t.Helper()
 	for i := 0; i < rounds; i++ {
-		if !r.eng.Breaker().Online() {
-			r.eng.Probe(context.Background())
+		if !r.eng.Link.Breaker().Online() {
+			r.eng.Link.Probe(context.Background())
 		}
-		n, err := r.eng.SyncOnce(context.Background(), 64)
+		n, err := r.eng.Queue.SyncOnce(context.Background(), 64)
 		if err != nil {
 			r.t.Fatalf("sync: %v", err)
 		}

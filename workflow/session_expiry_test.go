@@ -42,7 +42,7 @@ func (r *rig) queuedThenOnline(card string) settle.Bill {
 	r.t.Helper()
 	b := r.queueOffline(card).Bill
 	r.down(false)
-	r.eng.Probe(context.Background())
+	r.eng.Link.Probe(context.Background())
 	return b
 }
 
@@ -52,7 +52,7 @@ func TestBill_CancelBatchAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	b := r.queuedThenOnline(cardLocalEmployee)
 	r.pf.decide = faultOnce(platform.InfnoFeeUpload, lostAfter)
-	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+	if _, err := r.eng.Queue.SyncOnce(context.Background(), 8); err != nil {
 		t.Fatal(err)
 	}
 	if rec := r.mustBill(b.BillNo); rec.State == workflow.StateSettled {

@@ -63,7 +63,7 @@ func (s *simulation) deliverSome() {
 func (s *simulation) checkCarried() {
 	var sum settle.Money
 	for _, sb := range s.bills {
-		rec, err := s.r.eng.Bill(sb.bill.BillNo)
+		rec, err := s.r.eng.Bills.Bill(sb.bill.BillNo)
 		if err != nil {
 			continue
 		}
@@ -75,7 +75,7 @@ func (s *simulation) checkCarried() {
 		}
 		sum += rec.Carried
 	}
-	if got := s.r.eng.Outstanding(); got != sum {
+	if got := s.r.eng.Bills.Outstanding(); got != sum {
 		s.fatalf("the outstanding amount is %s; the bills carry %s", got, sum)
 	}
 	if s.maxOut > 0 && sum > s.maxOut {
@@ -98,7 +98,7 @@ func (s *simulation) checkMoney() {
 	}
 	days := map[string]bool{}
 	for _, sb := range s.bills {
-		if rec, err := r.eng.Bill(sb.bill.BillNo); err == nil {
+		if rec, err := r.eng.Bills.Bill(sb.bill.BillNo); err == nil {
 			for _, d := range []string{rec.SettleDay, rec.QueueDay} {
 				if d != "" {
 					days[d] = true
@@ -108,7 +108,7 @@ func (s *simulation) checkMoney() {
 	}
 	listed := map[string]bool{}
 	for d := range days {
-		recs, err := r.eng.BillsOfDay(d)
+		recs, err := r.eng.Bills.BillsOfDay(d)
 		if err != nil {
 			s.fatalf("bills of %s: %v", d, err)
 		}
@@ -118,7 +118,7 @@ func (s *simulation) checkMoney() {
 	}
 	for _, sb := range s.bills {
 		no := sb.bill.BillNo
-		rec, err := r.eng.Bill(no)
+		rec, err := r.eng.Bills.Bill(no)
 		if errors.Is(err, settle.ErrNotFound) {
 			continue
 		}

@@ -239,7 +239,7 @@ func (s *simulation) call(f func() error) (answered bool, err error) {
 // known reports whether the agent still holds the bill, or never got it (a bill
 // swept past retention is not posted again by the HIS).
 func (s *simulation) known(sb *simBill) bool {
-	_, err := s.r.eng.Bill(sb.bill.BillNo)
+	_, err := s.r.eng.Bills.Bill(sb.bill.BillNo)
 	return err == nil || !sb.stored && !sb.touched
 }
 
@@ -273,7 +273,7 @@ func (s *simulation) step(i int) {
 		}
 		sb := &simBill{bill: b}
 		s.bills = append(s.bills, sb)
-		ok, err := s.call(func() error { _, err := r.eng.SubmitBill(ctx, b, "", "api"); return err })
+		ok, err := s.call(func() error { _, err := r.eng.Bills.SubmitBill(ctx, b, "", "api"); return err })
 		s.note("%d: submit %s: answered %v err %v", i, b.BillNo, ok, err)
 		if ok && (err == nil || errors.Is(err, workflow.ErrRefused)) {
 			sb.stored = true
@@ -282,7 +282,11 @@ func (s *simulation) step(i int) {
 		if sb := s.pick(); sb != nil {
 			var res workflow.Result
 			sb.touched = true
-			ok, err := s.call(func() error { var err error; res, err = r.eng.SettleBill(ctx, sb.bill.BillNo, "", ""); return err })
+			ok, err := s.call(func() error {
+				var err error
+				res, err = r.eng.Bills.SettleBill(ctx, sb.bill.BillNo, "", "")
+				return err
+			})
 			s.note("%d: settle %s: answered %v %s err %v", i, sb.bill.BillNo, ok, res.Kind, err)
 			if ok && err == nil {
 				sb.settleAck, sb.stored = true, true
@@ -293,7 +297,7 @@ func (s *simulation) step(i int) {
 		if sb := s.pick(); sb != nil {
 			sb.touched = true
 			var res workflow.Result
-			ok, err := s.call(func() error { var err error; res, err = r.eng.CancelBill(ctx, sb.bill.BillNo); return err })
+			ok, err := s.call(func() error { var err error; res, err = r.eng.Bills.CancelBill(ctx, sb.bill.BillNo); return err })
 			s.note("%d: cancel %s: answered %v err %v", i, sb.bill.BillNo, ok, err)
 			if ok && err == nil {
 				sb.cancelAck, sb.stored = true, true
@@ -304,7 +308,7 @@ func (s *simulation) step(i int) {
 		// The HIS posts a bill again (its retry after a lost answer, minutes later:
 		// never after the bill was swept past retention).
 		if sb := s.pick(); sb != nil && s.known(sb) {
-			ok, err := s.call(func() error { _, err := r.eng.SubmitBill(ctx, sb.bill, "", "hl7"); return err })
+			ok, err := s.call(func() error { _, err := r.eng.Bills.SubmitBill(ctx, sb.bill, "", "hl7"); return err })
 			s.note("%d: repost %s: answered %v err %v", i, sb.bill.BillNo, ok, err)
 			if errors.Is(err, settle.ErrConflict) {
 				s.fatalf("repost of the same bill %s answered a conflict: %v", sb.bill.BillNo, err)
@@ -314,7 +318,7 @@ func (s *simulation) step(i int) {
 			}
 		}
 	case k < 75:
-		ok, _ := s.call(func() error { _, err := r.eng.SyncOnce(ctx, 1+rng.IntN(8)); return err })
+		ok, _ := s.call(func() error { _, err := r.eng.Queue.SyncOnce(ctx, 1+rng.IntN(8)); return err })
 		s.note("%d: sync (answered %v)", i, ok)
 	case k < 80:
 		r.down(true)
@@ -322,7 +326,7 @@ func (s *simulation) step(i int) {
 		s.note("%d: platform down", i)
 	case k < 86:
 		r.pf.decide = s.decide
-		r.eng.Probe(ctx)
+		r.eng.Link.Probe(ctx)
 		s.note("%d: platform up", i)
 	case k < 90:
 		s.deliverSome()
@@ -334,7 +338,7 @@ func (s *simulation) step(i int) {
 		if rng.IntN(2) == 0 {
 			// ... and the queue is worked at once: a bill's first call may be the 2601
 			// or 2205 of what is pending, and it must sign in again itself.
-			ok, _ := s.call(func() error { _, err := r.eng.SyncOnce(ctx, 1+rng.IntN(8)); return err })
+			ok, _ := s.call(func() error { _, err := r.eng.Queue.SyncOnce(ctx, 1+rng.IntN(8)); return err })
 			s.note("%d: sync after the session was forgotten (answered %v)", i, ok)
 		}
 	case k < 93:
@@ -347,7 +351,7 @@ func (s *simulation) step(i int) {
 			s.note("%d: another front-end settles %s at the platform (msgid %s, %s)", i, card, msgid, day)
 		}
 	case k < 94:
-		n, _ := r.eng.Sweep(ctx)
+		n, _ := r.eng.Queue.Sweep(ctx)
 		simStats["swept"] += n
 		s.note("%d: retention sweep removed %d", i, n)
 	case k < 95:
@@ -381,7 +385,7 @@ func (s *simulation) quiesce() {
 	r.pf.decide = nil
 	r.pf.Deliver(ctx)
 	r.restart()
-	r.eng.Probe(ctx)
+	r.eng.Link.Probe(ctx)
 	if s.rng.IntN(3) == 0 {
 		// The platform forgets the session just after the sign-in: the drain's first
 		// calls are the pending reversals and cancellations, which sign in again.
@@ -389,7 +393,7 @@ func (s *simulation) quiesce() {
 		r.sim.ExpireSessions()
 	}
 	for round := 0; round < 300; round++ {
-		if _, err := r.eng.SyncOnce(ctx, 64); err != nil {
+		if _, err := r.eng.Queue.SyncOnce(ctx, 64); err != nil {
 			s.fatalf("sync: %v", err)
 		}
 		st, _ := r.st.Stats()
@@ -434,7 +438,7 @@ func (s *simulation) check() {
 	lateDays := map[string][]string{}
 	for _, sb := range s.bills {
 		no := sb.bill.BillNo
-		rec, err := r.eng.Bill(no)
+		rec, err := r.eng.Bills.Bill(no)
 		if errors.Is(err, settle.ErrNotFound) {
 			// Only a bill settled or cancelled longer than the retention ago goes.
 			if l := live[no]; len(l) > 0 && r.now().Sub(l[0].Time) < 30*24*time.Hour {
@@ -534,13 +538,13 @@ func (s *simulation) check() {
 		dayList = append(dayList, d)
 	}
 	for _, sb := range s.bills {
-		if rec, err := r.eng.Bill(sb.bill.BillNo); err == nil && rec.QueueDay != "" {
+		if rec, err := r.eng.Bills.Bill(sb.bill.BillNo); err == nil && rec.QueueDay != "" {
 			dayList = append(dayList, rec.QueueDay)
 		}
 	}
 	sort.Strings(dayList)
 	for _, d := range dayList {
-		recs, err := r.eng.BillsOfDay(d)
+		recs, err := r.eng.Bills.BillsOfDay(d)
 		if err != nil {
 			s.fatalf("bills of %s: %v", d, err)
 		}
@@ -561,8 +565,8 @@ func (s *simulation) check() {
 	}
 	// 3201 for every day with settlements at the platform balances for every
 	// insurance type (unless a dead bill left the question to 3202).
-	rc := &recon.Reconciler{Bills: s.reconBills, Call: r.eng.Call, DetailRecon: r.client.DetailReconByFile, Meta: r.eng.Meta,
-		Online: r.eng.Breaker().Online, SetlOptins: "330100"}
+	rc := &recon.Reconciler{Bills: s.reconBills, Call: r.eng.Link.Call, DetailRecon: r.client.DetailReconByFile, Meta: r.eng.Link.Meta,
+		Online: r.eng.Link.Breaker().Online, SetlOptins: "330100"}
 	swept := settle.Day(r.now().Add(-31 * 24 * time.Hour)) // bills of older days may be swept
 	for d := range days {
 		if deadDays[d] || d <= swept {
@@ -669,7 +673,7 @@ func slicesContains(ss []string, s string) bool {
 }
 
 func (s *simulation) reconBills(day string) ([]recon.Bill, error) {
-	recs, err := s.r.eng.BillsOfDay(day)
+	recs, err := s.r.eng.Bills.BillsOfDay(day)
 	if err != nil {
 		return nil, err
 	}

@@ -349,7 +349,7 @@ func stayIndex(rec *StayRecord) []string {
 	return idx
 }
 
-func (e *Engine) encodeStay(rec *StayRecord) ([]byte, error) {
+func (e *Stays) encodeStay(rec *StayRecord) ([]byte, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("encode stay %s: %w", rec.Admission.IptNo, err)
@@ -358,7 +358,7 @@ func (e *Engine) encodeStay(rec *StayRecord) ([]byte, error) {
 }
 
 // saveStay writes rec durably (fsynced) with whatever more is done in also.
-func (e *Engine) saveStay(ctx context.Context, rec *StayRecord, also func(tx Tx) error) error {
+func (e *Stays) saveStay(ctx context.Context, rec *StayRecord, also func(tx Tx) error) error {
 	prev := rec.State
 	rec.State = rec.derive()
 	rec.UpdatedAt = e.now()
@@ -386,7 +386,8 @@ func (e *Engine) saveStay(ctx context.Context, rec *StayRecord, also func(tx Tx)
 	return nil
 }
 
-func putStay(e *Engine, tx Tx, rec *StayRecord) error {
+// putStay writes rec inside tx (a move of its queue job).
+func (e *Stays) putStay(tx Tx, rec *StayRecord) error {
 	enc, err := e.encodeStay(rec)
 	if err != nil {
 		return err
@@ -407,7 +408,7 @@ func getStay(tx ReadTx, iptNo string) (*StayRecord, error) {
 }
 
 // Stay reads one stay; an error matching settle.ErrNotFound when there is none.
-func (e *Engine) Stay(iptNo string) (*StayRecord, error) {
+func (e *Stays) Stay(iptNo string) (*StayRecord, error) {
 	var rec *StayRecord
 	err := e.st.View(func(tx ReadTx) error {
 		var err error
@@ -418,7 +419,7 @@ func (e *Engine) Stay(iptNo string) (*StayRecord, error) {
 }
 
 // StayCounts counts stays per state.
-func (e *Engine) StayCounts() map[State]int {
+func (e *Stays) StayCounts() map[State]int {
 	out := map[State]int{}
 	_ = e.st.View(func(tx ReadTx) error {
 		for _, st := range StayStates {
@@ -430,7 +431,7 @@ func (e *Engine) StayCounts() map[State]int {
 }
 
 // StayWaitingOps counts the operations waiting in the stays' lines (queued stay messages).
-func (e *Engine) StayWaitingOps() int {
+func (e *Stays) StayWaitingOps() int {
 	n := 0
 	_ = e.st.View(func(tx ReadTx) error {
 		ids, err := tx.IDs(KindStay, indexStayWaiting+"1", "", 1<<20)
@@ -448,7 +449,7 @@ func (e *Engine) StayWaitingOps() int {
 }
 
 // Stays returns up to limit stays in state (any when empty), after ipt_no `after`.
-func (e *Engine) Stays(state State, after string, limit int) ([]*StayRecord, error) {
+func (e *Stays) Stays(state State, after string, limit int) ([]*StayRecord, error) {
 	var out []*StayRecord
 	err := e.st.View(func(tx ReadTx) error {
 		ids, err := idsInState(tx, KindStay, state, StayStates, after, limit)
@@ -469,7 +470,7 @@ func (e *Engine) Stays(state State, after string, limit int) ([]*StayRecord, err
 
 // StaysOfDay returns the stays with a settlement (or its cancellation) on day, or a
 // settlement deferred that day while offline.
-func (e *Engine) StaysOfDay(day string) ([]*StayRecord, error) {
+func (e *Stays) StaysOfDay(day string) ([]*StayRecord, error) {
 	var out []*StayRecord
 	err := e.st.View(func(tx ReadTx) error {
 		ids, err := tx.IDs(KindStay, IndexDay+day, "", 1<<30)
@@ -511,7 +512,7 @@ type StaySummary struct {
 
 // StaySummary counts the open stays, the discharged ones not settled, and the stay
 // operations waiting for the platform.
-func (e *Engine) StaySummary() StaySummary {
+func (e *Stays) StaySummary() StaySummary {
 	sum := StaySummary{States: map[State]int{}}
 	_ = e.st.View(func(tx ReadTx) error {
 		for _, st := range StayStates {

@@ -16,7 +16,7 @@ import (
 // admission, which fails the stay and every operation behind it. It returns nil when
 // the line is empty, and the first error to retry later otherwise (the line keeps the
 // operation that met it).
-func (e *Engine) advanceStay(ctx context.Context, rec *StayRecord) error {
+func (e *Stays) advanceStay(ctx context.Context, rec *StayRecord) error {
 	for len(rec.Pending) > 0 {
 		if err := e.resolveStay(ctx, rec, rec.Pending[len(rec.Pending)-1]); err != nil {
 			return err
@@ -38,7 +38,7 @@ func (e *Engine) advanceStay(ctx context.Context, rec *StayRecord) error {
 }
 
 // refuseOp records the final refusal of op; a refused admission fails the stay.
-func (e *Engine) refuseOp(rec *StayRecord, op StayOp, err error) {
+func (e *Stays) refuseOp(rec *StayRecord, op StayOp, err error) {
 	ref := StayRefusal{Op: op.ID, Kind: op.Kind, Batch: op.Batch, Code: "platform_refused", Message: refusalMessage(err), At: e.now()}
 	if errors.Is(err, errStayRefused) {
 		// The agent's own refusal: the platform was not asked.
@@ -79,7 +79,7 @@ func refuseStay(format string, args ...any) error {
 }
 
 // stayStep sends one operation.
-func (e *Engine) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error {
+func (e *Stays) stayStep(ctx context.Context, rec *StayRecord, op StayOp) error {
 	switch op.Kind {
 	case OpAdmit:
 		return e.stayAdmit(ctx, rec)
@@ -146,7 +146,7 @@ func nothingThere(err error) bool {
 	return errors.Is(err, platform.ErrNothingToCancel)
 }
 
-func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
+func (e *Stays) stayAdmit(ctx context.Context, rec *StayRecord) error {
 	if rec.Admitted {
 		return nil
 	}
@@ -161,7 +161,7 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 		if in, ok := p.Primary(); ok {
 			rec.Insutype, rec.Insuplc = in.Insutype, in.InsuplcAdmdvs
 		}
-		if err := e.cachePerson(ctx, nil, pt.MdtrtCertType, pt.MdtrtCertNo, p); err != nil {
+		if err := e.link.cachePerson(ctx, nil, pt.MdtrtCertType, pt.MdtrtCertNo, p); err != nil {
 			e.log.Warn("cache person", "err", err)
 		}
 	}
@@ -179,7 +179,7 @@ func (e *Engine) stayAdmit(ctx context.Context, rec *StayRecord) error {
 	return nil
 }
 
-func (e *Engine) stayFees(ctx context.Context, rec *StayRecord, op StayOp) error {
+func (e *Stays) stayFees(ctx context.Context, rec *StayRecord, op StayOp) error {
 	b := rec.batch(op.Batch)
 	if b == nil || b.Uploaded || b.Cancelled {
 		return nil
@@ -204,7 +204,7 @@ func (e *Engine) stayFees(ctx context.Context, rec *StayRecord, op StayOp) error
 
 // stayCancelFees withdraws one batch's lines (2302 each), resuming after the lines a
 // cancellation cut short already withdrew.
-func (e *Engine) stayCancelFees(ctx context.Context, rec *StayRecord, op StayOp) error {
+func (e *Stays) stayCancelFees(ctx context.Context, rec *StayRecord, op StayOp) error {
 	b := rec.batch(op.Batch)
 	if b == nil || b.Cancelled {
 		return nil
@@ -229,7 +229,7 @@ func (e *Engine) stayCancelFees(ctx context.Context, rec *StayRecord, op StayOp)
 
 // staySettle pre-settles the unsettled fees (2303) and settles them (2304) with the
 // pre-settlement's amounts.
-func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) error {
+func (e *Stays) staySettle(ctx context.Context, rec *StayRecord, op StayOp) error {
 	if !op.Mid && rec.final() != nil {
 		return nil
 	}
@@ -291,7 +291,7 @@ func (e *Engine) staySettle(ctx context.Context, rec *StayRecord, op StayOp) err
 }
 
 // stayPresettle sends 2303 and keeps its answer in rec.Presettle.
-func (e *Engine) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
+func (e *Stays) stayPresettle(ctx context.Context, rec *StayRecord, pre platform.InpatientPreSettleInput) error {
 	var out platform.InpatientSettleOutput
 	if err := e.stayRead(ctx, rec, platform.InfnoInpatientPreSettle, pre, &out); err != nil {
 		return fmt.Errorf("2303 for stay %s: %w", rec.Admission.IptNo, err)
@@ -313,11 +313,11 @@ func platformSetlinfo(s *settle.Split) platform.Setlinfo {
 
 // adoptStaySettlement records the platform's settlement booked by msgid: the unsettled
 // batches are settled by it.
-func (e *Engine) adoptStaySettlement(rec *StayRecord, op StayOp, s platform.Setlinfo, msgid string) {
+func (e *Stays) adoptStaySettlement(rec *StayRecord, op StayOp, s platform.Setlinfo, msgid string) {
 	split := s.Split()
 	split.Insutype, split.InsuplcAdmdvs = rec.Insutype, rec.Insuplc
 	batches, _ := rec.unsettled()
-	st := StaySettlement{Split: split, Mid: op.Mid, Msgid: msgid, SettledAt: e.bookedAt(s), Offline: op.Offline}
+	st := StaySettlement{Split: split, Mid: op.Mid, Msgid: msgid, SettledAt: e.bills.bookedAt(s), Offline: op.Offline}
 	st.SettleDay = settle.Day(st.SettledAt)
 	for _, b := range batches {
 		b.SettledBy = split.SetlID
@@ -327,7 +327,7 @@ func (e *Engine) adoptStaySettlement(rec *StayRecord, op StayOp, s platform.Setl
 	e.obs.BillEvent("stay_settled", "")
 }
 
-func (e *Engine) stayCancelSettlement(ctx context.Context, rec *StayRecord, op StayOp) error {
+func (e *Stays) stayCancelSettlement(ctx context.Context, rec *StayRecord, op StayOp) error {
 	st := rec.settlement(op.SetlID)
 	if st == nil || st.Cancelled {
 		return nil
@@ -339,7 +339,7 @@ func (e *Engine) stayCancelSettlement(ctx context.Context, rec *StayRecord, op S
 		return err
 	}
 	st = rec.settlement(op.SetlID)
-	st.Cancelled, st.CancelDay = true, settle.Day(e.bookedAt(out.Setlinfo))
+	st.Cancelled, st.CancelDay = true, settle.Day(e.bills.bookedAt(out.Setlinfo))
 	for i := range rec.Batches {
 		if rec.Batches[i].SettledBy == op.SetlID {
 			rec.Batches[i].SettledBy = ""
@@ -351,7 +351,7 @@ func (e *Engine) stayCancelSettlement(ctx context.Context, rec *StayRecord, op S
 // stayCancel cancels the admission: the discharge first (2405), every unsettled fee
 // line (2302 "0000"), then 2404. A stay never admitted at the platform is simply
 // cancelled.
-func (e *Engine) stayCancel(ctx context.Context, rec *StayRecord) error {
+func (e *Stays) stayCancel(ctx context.Context, rec *StayRecord) error {
 	if rec.Cancelled {
 		return nil
 	}
@@ -391,17 +391,17 @@ func (e *Engine) stayCancel(ctx context.Context, rec *StayRecord) error {
 // to be resolved before anything else happens to the stay. A refusal because the
 // platform forgot the session (nothing was processed) is followed by one sign-in and
 // the write again, with a new msgid.
-func (e *Engine) stayWrite(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
-	stale := e.pf.SignNo()
+func (e *Stays) stayWrite(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
+	stale := e.link.pf.SignNo()
 	err := e.stayWriteOnce(ctx, rec, infno, batch, in, out)
-	if errors.Is(err, platform.ErrSessionExpired) && e.renewSession(ctx, stale) {
+	if errors.Is(err, platform.ErrSessionExpired) && e.link.renewSession(ctx, stale) {
 		err = e.stayWriteOnce(ctx, rec, infno, batch, in, out)
 	}
 	return err
 }
 
-func (e *Engine) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
-	msgid, err := e.nextMsgid()
+func (e *Stays) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batch string, in, out any) error {
+	msgid, err := e.link.nextMsgid()
 	if err != nil {
 		return err
 	}
@@ -438,15 +438,15 @@ func (e *Engine) stayWriteOnce(ctx context.Context, rec *StayRecord, infno, batc
 // is harmless and whose msgid need not be stored (the resolution's own 2601 and
 // 2302): a msgid of its own per try, and once more after a sign-in when the platform
 // forgot the session (as the bill flow's readStep).
-func (e *Engine) stayRead(ctx context.Context, rec *StayRecord, infno string, in, out any) error {
+func (e *Stays) stayRead(ctx context.Context, rec *StayRecord, infno string, in, out any) error {
 	for try := 0; ; try++ {
-		msgid, err := e.nextMsgid()
+		msgid, err := e.link.nextMsgid()
 		if err != nil {
 			return err
 		}
-		stale := e.pf.SignNo()
+		stale := e.link.pf.SignNo()
 		_, err = e.stayCall(ctx, rec, infno, msgid, in, out)
-		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.renewSession(ctx, stale) {
+		if errors.Is(err, platform.ErrSessionExpired) && try == 0 && e.link.renewSession(ctx, stale) {
 			continue
 		}
 		return err
@@ -456,8 +456,8 @@ func (e *Engine) stayRead(ctx context.Context, rec *StayRecord, infno string, in
 // stayCall sends one message of the stay and records its outcome in the stay's
 // history, with what the answer said for people: a warning (warn_msg) and what
 // surprised the client in a successful answer (kept, shown, never reversed).
-func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) (*platform.Response, error) {
-	resp, err := e.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
+func (e *Stays) stayCall(ctx context.Context, rec *StayRecord, infno, msgid string, in, out any) (*platform.Response, error) {
+	resp, err := e.link.call(ctx, infno, e.stayMeta(msgid, rec), in, out)
 	e.stayOutcome(rec, msgid, infno, err)
 	if resp != nil {
 		if resp.WarnMsg != "" {
@@ -470,7 +470,7 @@ func (e *Engine) stayCall(ctx context.Context, rec *StayRecord, infno, msgid str
 	return resp, err
 }
 
-func (e *Engine) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
+func (e *Stays) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
 	now := e.now()
 	switch platform.Classify(err) {
 	case platform.OutcomeOK:
@@ -485,7 +485,7 @@ func (e *Engine) stayOutcome(rec *StayRecord, msgid, infno string, err error) {
 }
 
 // stayMeta is the envelope part of a stay's message: its window and insured place.
-func (e *Engine) stayMeta(msgid string, rec *StayRecord) platform.Meta {
+func (e *Stays) stayMeta(msgid string, rec *StayRecord) platform.Meta {
 	m := platform.Meta{Msgid: msgid, OpterType: platform.OpterStaff, Opter: rec.Admission.Window,
 		OpterName: "window " + rec.Admission.Window, InsuplcAdmdvs: rec.Insuplc}
 	if m.InsuplcAdmdvs == "" {

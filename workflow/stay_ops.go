@@ -37,7 +37,7 @@ type StayResult struct {
 
 // lockStay takes the stay's lock and loads it; the caller runs unlock when done; the
 // returned context carries what the store writes made under the lock must honour.
-func (e *Engine) lockStay(ctx context.Context, iptNo string) (context.Context, *StayRecord, func(), error) {
+func (e *Stays) lockStay(ctx context.Context, iptNo string) (context.Context, *StayRecord, func(), error) {
 	if e.isClosing() {
 		return ctx, nil, nil, ErrClosed
 	}
@@ -82,7 +82,7 @@ func closedStay(rec *StayRecord) error {
 // answered; another under the same ipt_no is settle.ErrConflict — unless the first
 // was refused and nothing was ever booked, when the new one replaces it (the window
 // fixed the cause, e.g. the patient filed 备案 since).
-func (e *Engine) SubmitAdmission(ctx context.Context, a settle.Admission, source string) (StayResult, error) {
+func (e *Stays) SubmitAdmission(ctx context.Context, a settle.Admission, source string) (StayResult, error) {
 	if e.isClosing() {
 		return StayResult{}, ErrClosed
 	}
@@ -128,7 +128,7 @@ func (e *Engine) SubmitAdmission(ctx context.Context, a settle.Admission, source
 
 // admissionAnswer is what a repeated admission answers: created once admitted, queued
 // while it waits, the refusal when it was refused.
-func (e *Engine) admissionAnswer(rec *StayRecord) (StayResult, error) {
+func (e *Stays) admissionAnswer(rec *StayRecord) (StayResult, error) {
 	switch {
 	case rec.AdmFailed:
 		return StayResult{}, &Refusal{Code: rec.ErrCode, Message: rec.ErrMsg}
@@ -141,8 +141,8 @@ func (e *Engine) admissionAnswer(rec *StayRecord) (StayResult, error) {
 // runStay drives the stay's line after operation op was added, within the cashier
 // deadline when the platform is online; what does not finish is queued durably. It
 // returns done when op went through, ResultQueued when it waits, or op's refusal.
-func (e *Engine) runStay(ctx context.Context, rec *StayRecord, op int, done ResultKind) (ResultKind, error) {
-	if e.breaker.Online() {
+func (e *Stays) runStay(ctx context.Context, rec *StayRecord, op int, done ResultKind) (ResultKind, error) {
+	if e.link.breaker.Online() {
 		dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
 		err := e.advanceStay(dctx, rec)
 		cancel()
@@ -177,7 +177,7 @@ func (e *Engine) runStay(ctx context.Context, rec *StayRecord, op int, done Resu
 
 // saveStayAfter stores what the platform did after the cashier deadline may have
 // passed: without the request's deadline, a few tries.
-func (e *Engine) saveStayAfter(ctx context.Context, rec *StayRecord, also func(Tx) error) error {
+func (e *Stays) saveStayAfter(ctx context.Context, rec *StayRecord, also func(Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var err error
@@ -192,7 +192,7 @@ func (e *Engine) saveStayAfter(ctx context.Context, rec *StayRecord, also func(T
 
 // enqueueStay gives the stay's line a queue job (one per stay, key "stay/<ipt_no>")
 // and stores the stay with it in one commit; the answer is given only after it.
-func (e *Engine) enqueueStay(ctx context.Context, rec *StayRecord) error {
+func (e *Stays) enqueueStay(ctx context.Context, rec *StayRecord) error {
 	now := e.now()
 	for i := range rec.Ops {
 		rec.Ops[i].Offline = true
@@ -206,7 +206,7 @@ func (e *Engine) enqueueStay(ctx context.Context, rec *StayRecord) error {
 			return err
 		}
 		rec.QueueID = id
-		return putStay(e, tx, rec)
+		return e.putStay(tx, rec)
 	})
 	if err != nil {
 		rec.QueueID = oldID
@@ -219,7 +219,7 @@ func (e *Engine) enqueueStay(ctx context.Context, rec *StayRecord) error {
 // SubmitStayFees stores one fee batch of an admitted (or queued) stay and uploads it
 // (2301): mapped to national codes, in order behind what waits. The same batch again
 // answers what it answered; another under the same batch_no is settle.ErrConflict.
-func (e *Engine) SubmitStayFees(ctx context.Context, iptNo string, b settle.FeeBatch, source string) (StayResult, error) {
+func (e *Stays) SubmitStayFees(ctx context.Context, iptNo string, b settle.FeeBatch, source string) (StayResult, error) {
 	b.IptNo = iptNo
 	b.Items = slices.Clone(b.Items) // mapping fills them in: the caller's stay as posted
 	hash := contentHash(&b)
@@ -284,7 +284,7 @@ func batchAnswer(rec *StayRecord, b *StayBatch) (StayResult, error) {
 
 // mapBatch fills every line's national codes by the batch's latest day, or refuses
 // the batch listing every unmapped code.
-func (e *Engine) mapBatch(b *settle.FeeBatch) error {
+func (e *Stays) mapBatch(b *settle.FeeBatch) error {
 	bill := settle.Bill{BillNo: b.BatchNo, Items: make([]settle.Item, len(b.Items))}
 	for i, it := range b.Items {
 		bill.Items[i] = it.Item
@@ -292,7 +292,7 @@ func (e *Engine) mapBatch(b *settle.FeeBatch) error {
 			bill.CreatedAt = it.OccurredAt
 		}
 	}
-	if err := e.mapItems(&bill); err != nil {
+	if err := e.bills.mapItems(&bill); err != nil {
 		return err
 	}
 	for i := range b.Items {
@@ -303,7 +303,7 @@ func (e *Engine) mapBatch(b *settle.FeeBatch) error {
 
 // CancelStayFees withdraws one fee batch (2302 of its lines); a batch not sent yet is
 // simply dropped from the line.
-func (e *Engine) CancelStayFees(ctx context.Context, iptNo, batchNo string) (StayResult, error) {
+func (e *Stays) CancelStayFees(ctx context.Context, iptNo, batchNo string) (StayResult, error) {
 	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
@@ -353,7 +353,7 @@ func pendingFor(rec *StayRecord, batchNo string) bool {
 
 // SubmitDischarge discharges the stay (2402). The same discharge again answers what it
 // answered; another while the first stands is settle.ErrConflict.
-func (e *Engine) SubmitDischarge(ctx context.Context, iptNo string, d settle.Discharge, source string) (StayResult, error) {
+func (e *Stays) SubmitDischarge(ctx context.Context, iptNo string, d settle.Discharge, source string) (StayResult, error) {
 	d.IptNo = iptNo
 	hash := contentHash(&d)
 	if err := d.Validate(); err != nil {
@@ -394,7 +394,7 @@ func (e *Engine) SubmitDischarge(ctx context.Context, iptNo string, d settle.Dis
 }
 
 // CancelDischarge takes the discharge back (2405): the stay is in hospital again.
-func (e *Engine) CancelDischarge(ctx context.Context, iptNo, source string) (StayResult, error) {
+func (e *Stays) CancelDischarge(ctx context.Context, iptNo, source string) (StayResult, error) {
 	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
@@ -420,7 +420,7 @@ func (e *Engine) CancelDischarge(ctx context.Context, iptNo, source string) (Sta
 // PresettleStay asks the platform what the unsettled fees would settle to (2303),
 // after whatever waits in the stay's line. It needs the platform: offline it is
 // ErrOffline (no estimate is made for a stay).
-func (e *Engine) PresettleStay(ctx context.Context, iptNo string, req settle.StaySettle) (StayResult, error) {
+func (e *Stays) PresettleStay(ctx context.Context, iptNo string, req settle.StaySettle) (StayResult, error) {
 	if err := req.Validate(); err != nil {
 		return StayResult{}, err
 	}
@@ -435,7 +435,7 @@ func (e *Engine) PresettleStay(ctx context.Context, iptNo string, req settle.Sta
 	if err := settleAllowed(rec, req.MidSetl); err != nil {
 		return StayResult{}, err
 	}
-	if !e.breaker.Online() {
+	if !e.link.breaker.Online() {
 		return StayResult{}, fmt.Errorf("pre-settle stay %s: %w", iptNo, ErrOffline)
 	}
 	dctx, cancel := context.WithTimeout(ctx, e.o.Deadline)
@@ -466,7 +466,7 @@ func (e *Engine) PresettleStay(ctx context.Context, iptNo string, req settle.Sta
 }
 
 // afterStayAdvance stores a line that did not finish: queued when it waits.
-func (e *Engine) afterStayAdvance(ctx context.Context, rec *StayRecord) error {
+func (e *Stays) afterStayAdvance(ctx context.Context, rec *StayRecord) error {
 	if len(rec.Ops) > 0 || len(rec.Pending) > 0 {
 		return e.enqueueStay(ctx, rec)
 	}
@@ -492,7 +492,7 @@ func settleAllowed(rec *StayRecord, mid bool) error {
 // discharge, or mid-stay (中途结算). Offline it follows the inpatient offline policy:
 // defer queues it (ResultQueued), refuse is ErrRefusedOffline. A stay settled for good
 // answers its settlement again.
-func (e *Engine) SettleStay(ctx context.Context, iptNo string, req settle.StaySettle) (StayResult, error) {
+func (e *Stays) SettleStay(ctx context.Context, iptNo string, req settle.StaySettle) (StayResult, error) {
 	if err := req.Validate(); err != nil {
 		return StayResult{}, err
 	}
@@ -515,7 +515,7 @@ func (e *Engine) SettleStay(ctx context.Context, iptNo string, req settle.StaySe
 	if err := settleAllowed(rec, req.MidSetl); err != nil {
 		return StayResult{}, err
 	}
-	if e.o.StayOffline == StayRefuse && !e.breaker.Online() {
+	if e.o.StayOffline == StayRefuse && !e.link.breaker.Online() {
 		return StayResult{}, ErrRefusedOffline
 	}
 	id := rec.addOp(StayOp{Kind: OpSettle, Mid: req.MidSetl, AcctUsedFlag: req.AcctUsedFlag, PsnSetlway: req.PsnSetlway, At: e.now()})
@@ -533,7 +533,7 @@ func (e *Engine) SettleStay(ctx context.Context, iptNo string, req settle.StaySe
 
 // CancelStaySettlement cancels one settlement of the stay (2305): the stay is back to
 // discharged (or in hospital, for a mid-stay one). Only the newest that stands may be.
-func (e *Engine) CancelStaySettlement(ctx context.Context, iptNo, setlID string) (StayResult, error) {
+func (e *Stays) CancelStaySettlement(ctx context.Context, iptNo, setlID string) (StayResult, error) {
 	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
@@ -565,7 +565,7 @@ func (e *Engine) CancelStaySettlement(ctx context.Context, iptNo, setlID string)
 // CancelStay cancels the admission (2405 when discharged, 2302 of the unsettled fees,
 // 2404); a stay nothing was ever booked for is simply cancelled. A stay with a
 // settlement standing is refused: cancel the settlement first.
-func (e *Engine) CancelStay(ctx context.Context, iptNo, source string) (StayResult, error) {
+func (e *Stays) CancelStay(ctx context.Context, iptNo, source string) (StayResult, error) {
 	ctx, rec, unlock, err := e.lockStay(ctx, iptNo)
 	if err != nil {
 		return StayResult{}, err
@@ -602,7 +602,7 @@ func (e *Engine) CancelStay(ctx context.Context, iptNo, source string) (StayResu
 // ChangeAdmission changes the bed, department or doctor of a stay in hospital (2403),
 // in order behind what waits in its line. The admission's identity (its body for
 // idempotency) stays what was posted; the stay shows the change.
-func (e *Engine) ChangeAdmission(ctx context.Context, iptNo string, c settle.AdmissionChange, source string) (StayResult, error) {
+func (e *Stays) ChangeAdmission(ctx context.Context, iptNo string, c settle.AdmissionChange, source string) (StayResult, error) {
 	c.IptNo = iptNo
 	if err := c.Validate(); err != nil {
 		return StayResult{}, err

@@ -20,7 +20,7 @@ func (r *rig) lostThenExpired(infno string, f fault) string {
 	r.t.Helper()
 	ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
 	r.pf.decide = faultOnce(infno, f)
-	if _, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+	if _, err := r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
 		r.t.Fatalf("settle: %v", err)
 	}
 	r.pf.decide = nil
@@ -44,11 +44,11 @@ func TestStay_StayLostUploadAfterSessionExpiry_SignsInAgain(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalEmployee)
-	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.pf.decide = faultOnce(platform.InfnoInpatientFeeUpload, lostAfter)
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 3), "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 3), "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.pf.decide = nil
@@ -98,12 +98,12 @@ func TestStay_ReversalRefusedOtherwise_NeverResent(t *testing.T) {
 			}
 			if tc.infno == platform.InfnoAdmission {
 				ipt = a.IptNo
-				if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+				if _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				ipt, _ = r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
-				if _, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+				if _, err := r.eng.Stays.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
 					t.Fatalf("settle: %v", err)
 				}
 			}
@@ -148,7 +148,7 @@ func TestStay_Late2401_BeforeAdmitAgain_Adopted(t *testing.T) {
 		r.pf.Deliver(ctx)
 		return refused
 	}
-	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.drain(10, time.Minute)
@@ -178,7 +178,7 @@ func TestStay_ReversalNotFound_LoggedNotBooked(t *testing.T) {
 			r := newRig(t, rigOptions{})
 			ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
 			r.pf.decide = faultOnce(platform.InfnoInpatientSettle, tc.f)
-			if _, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+			if _, err := r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
 				t.Fatalf("settle: %v", err)
 			}
 			r.pf.decide = nil
@@ -210,10 +210,10 @@ func TestStay_WithdrawalRefusedOtherwise_NotCancelled(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalEmployee)
-	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 3), "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 3), "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.pf.refuseMsg = "人员信息不存在: psn_no P0001"
@@ -223,7 +223,7 @@ func TestStay_WithdrawalRefusedOtherwise_NotCancelled(t *testing.T) {
 		}
 		return passThrough
 	}
-	_, _ = r.eng.CancelStayFees(ctx, a.IptNo, "D1")
+	_, _ = r.eng.Stays.CancelStayFees(ctx, a.IptNo, "D1")
 	r.drain(10, time.Minute)
 	r.pf.decide = nil
 	rec := r.mustStay(a.IptNo)

@@ -21,7 +21,7 @@ import (
 //   - 2401 first 5201 by the ipt_no: adopted when found;
 //   - 2402: 5201 — discharged (endtime set): go on; else 2402 again;
 //   - 2302, 2403, 2405, 2404: sent again — each is harmless when already done.
-func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
+func (e *Stays) resolveStay(ctx context.Context, rec *StayRecord, p Pending) error {
 	switch p.Infno {
 	case platform.InfnoAdmission, platform.InfnoInpatientSettle, platform.InfnoInpatientCancelSettle:
 		if p.Infno == platform.InfnoAdmission && rec.PsnNo != "" && !rec.Admitted {
@@ -97,7 +97,7 @@ func (e *Engine) resolveStay(ctx context.Context, rec *StayRecord, p Pending) er
 // stay's standing lines. All of the upload's lines there: it was booked, the batch is
 // uploaded (true). None: it was not. Some: they are withdrawn (2302). Either way the
 // batch is then uploaded again as a new attempt, under new feedetl_sns.
-func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayBatch) (bool, error) {
+func (e *Stays) resolveLostUpload(ctx context.Context, rec *StayRecord, b *StayBatch) (bool, error) {
 	var out platform.FeeQueryOutput
 	in := platform.FeeQueryInput{Data: platform.FeeQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
 	if err := e.stayRead(ctx, rec, platform.InfnoFeeQuery, in, &out); err != nil {
@@ -139,7 +139,7 @@ func (e *Engine) resolveLostUpload(ctx context.Context, rec *StayRecord, b *Stay
 // late. The visit is found with 5201 by the ipt_no and its mdtrt_id adopted; when
 // 5201 does not list it (yet), the outcome is unknown and the stay is tried again
 // later — never failed while the platform may hold its admission.
-func (e *Engine) adoptAdmission(ctx context.Context, rec *StayRecord, msgid string, refused error) error {
+func (e *Stays) adoptAdmission(ctx context.Context, rec *StayRecord, msgid string, refused error) error {
 	v, ok, err := e.findStayVisit(ctx, rec)
 	if err != nil {
 		return err // no definite answer to the query: try again later
@@ -166,7 +166,7 @@ func lastMsgid(rec *StayRecord, infno string) string {
 
 // findStayVisit asks 5201 for the person's inpatient visits and returns the one with the
 // stay's ipt_no (its endtime is set once discharged).
-func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
+func (e *Stays) findStayVisit(ctx context.Context, rec *StayRecord) (platform.VisitRecord, bool, error) {
 	var out platform.VisitQueryOutput
 	in := platform.VisitQueryInput{Data: platform.VisitQueryData{PsnNo: rec.PsnNo, MedType: settle.MedTypeInpatient}}
 	if err := e.stayRead(ctx, rec, platform.InfnoVisitQuery, in, &out); err != nil {
@@ -182,7 +182,7 @@ func (e *Engine) findStayVisit(ctx context.Context, rec *StayRecord) (platform.V
 // adoptLateSettlement asks 5203 for the stay's settlements and adopts one that stands
 // and the agent does not know: a 2304 of ours booked late. The error is set when the
 // query got no definite answer.
-func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
+func (e *Stays) adoptLateSettlement(ctx context.Context, rec *StayRecord, op StayOp) (bool, error) {
 	var out platform.SettleQueryOutput
 	in := platform.SettleQueryInput{Data: platform.SettleQueryData{PsnNo: rec.PsnNo, MdtrtID: rec.MdtrtID}}
 	if err := e.stayRead(ctx, rec, platform.InfnoSettleQuery, in, &out); err != nil {
@@ -214,7 +214,7 @@ func (e *Engine) adoptLateSettlement(ctx context.Context, rec *StayRecord, op St
 // the agent does not: lines of an upload it gave up on (resolved as not booked) that
 // the platform booked late. It asks 5204 only when such an upload exists, or when
 // always is set.
-func (e *Engine) withdrawStrays(ctx context.Context, rec *StayRecord, always bool) error {
+func (e *Stays) withdrawStrays(ctx context.Context, rec *StayRecord, always bool) error {
 	known := map[string]bool{}
 	superseded := false
 	for i := range rec.Batches {

@@ -99,7 +99,7 @@ func runStaySimulation(t *testing.T, seed uint64) {
 	for i := 0; i < 3; i++ {
 		s := stay{a: r.admission(cards[i%len(cards)])}
 		s.a.AdmittedAt = r.now()
-		again("admit", func() error { _, err := r.eng.SubmitAdmission(ctx, s.a, "sim"); return err })
+		again("admit", func() error { _, err := r.eng.Stays.SubmitAdmission(ctx, s.a, "sim"); return err })
 		for day := 1; day <= 2+rng.IntN(2); day++ {
 			r.clock.Advance(6 * time.Hour)
 			b := r.dayFees(fmt.Sprintf("D%d", day), 10+rng.IntN(300))
@@ -109,22 +109,22 @@ func runStaySimulation(t *testing.T, seed uint64) {
 				r.crashAt.Store(int64(1 + rng.IntN(3)))
 				r.crashAfter = rng.IntN(2) == 0
 			}
-			again("fees", func() error { _, err := r.eng.SubmitStayFees(ctx, s.a.IptNo, b, "sim"); return err })
+			again("fees", func() error { _, err := r.eng.Stays.SubmitStayFees(ctx, s.a.IptNo, b, "sim"); return err })
 			if rng.IntN(5) == 0 {
 				r.pf.Deliver(ctx)
 			}
 		}
 		if rng.IntN(3) == 0 {
-			r.eng.Breaker().Trip() // an outage: the rest of this stay queues
+			r.eng.Link.Breaker().Trip() // an outage: the rest of this stay queues
 		}
 		if rng.IntN(4) == 0 {
 			// The platform forgets the session: the stay's writes and reads sign in again.
 			r.sim.ExpireSessions()
 		}
 		d := r.discharge()
-		again("discharge", func() error { _, err := r.eng.SubmitDischarge(ctx, s.a.IptNo, d, "sim"); return err })
+		again("discharge", func() error { _, err := r.eng.Stays.SubmitDischarge(ctx, s.a.IptNo, d, "sim"); return err })
 		again("settle", func() error {
-			_, err := r.eng.SettleStay(ctx, s.a.IptNo, settle.StaySettle{AcctUsedFlag: "0"})
+			_, err := r.eng.Stays.SettleStay(ctx, s.a.IptNo, settle.StaySettle{AcctUsedFlag: "0"})
 			return err
 		})
 		stays = append(stays, s)

@@ -13,7 +13,7 @@ import (
 // the stay's new state: done when the line is empty, failed when a pending message
 // cannot be resolved without a person, back to ready with backoff otherwise (dead past
 // the retry horizon, and the stay with it).
-func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
+func (e *Queue) syncStay(ctx context.Context, j Job, iptNo string) {
 	sctx := context.WithoutCancel(ctx)
 	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
@@ -21,7 +21,7 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 	}
 	defer unlock()
 	sctx = context.WithoutCancel(ctx) // the lock's fence with it
-	rec, err := e.Stay(iptNo)
+	rec, err := e.stays.Stay(iptNo)
 	if errors.Is(err, settle.ErrNotFound) {
 		e.log.Error("queued stay not in the store; moved to failed", "ipt_no", iptNo, "id", j.ID)
 		_ = e.st.Update(sctx, func(tx Tx) error { return tx.Fail(j.ID, "stay not found in the store") })
@@ -37,14 +37,14 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 		rec.Dead = false
 	}
 	if len(rec.Ops) == 0 && len(rec.Pending) == 0 {
-		_ = e.saveStay(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) })
+		_ = e.stays.saveStay(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) })
 		return
 	}
 	settled := len(rec.Settlements)
-	err = e.advanceStay(ctx, rec)
+	err = e.stays.advanceStay(ctx, rec)
 	switch {
 	case err == nil:
-		if serr := e.saveStay(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) }); serr != nil {
+		if serr := e.stays.saveStay(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) }); serr != nil {
 			e.log.Error("store synced stay", "ipt_no", iptNo, "err", serr)
 			return
 		}
@@ -57,7 +57,7 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 		}
 	case isFinal(err):
 		rec.ErrCode, rec.ErrMsg = "platform_refused", refusalMessage(err)
-		if serr := e.saveStay(sctx, rec, func(tx Tx) error {
+		if serr := e.stays.saveStay(sctx, rec, func(tx Tx) error {
 			if err := tx.Fail(j.ID, rec.ErrMsg); err != nil && !lostLease(err) {
 				return err
 			}
@@ -69,8 +69,8 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 	default:
 		reason := err.Error()
 		dead := false
-		trusted := e.trustClockFor("ipt_no", iptNo)
-		serr := e.saveStay(sctx, rec, func(tx Tx) error {
+		trusted := e.link.trustClockFor("ipt_no", iptNo)
+		serr := e.stays.saveStay(sctx, rec, func(tx Tx) error {
 			var err error
 			if dead, err = returnJob(tx, j.ID, reason, trusted); err != nil || !dead {
 				return err
@@ -78,7 +78,7 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 			d := *rec
 			d.Dead, d.ErrCode, d.ErrMsg = true, "dead", "not sent within the retry horizon: "+reason
 			d.State = d.derive()
-			return putStay(e, tx, &d)
+			return e.stays.putStay(tx, &d)
 		})
 		if serr != nil {
 			e.log.Error("store retried stay", "ipt_no", iptNo, "err", serr)
@@ -95,7 +95,7 @@ func (e *Engine) syncStay(ctx context.Context, j Job, iptNo string) {
 // recoverStays queues the stays whose line was cut short by the last stop without a
 // queue job in line (an online request that crashed mid-way): their stored msgids are
 // resolved and their operations sent by the sync loop.
-func (e *Engine) recoverStays(ctx context.Context) error {
+func (e *Queue) recoverStays(ctx context.Context) error {
 	var recs []*StayRecord
 	err := e.st.View(func(tx ReadTx) error {
 		ids, err := tx.IDs(KindStay, IndexState+string(StateQueued), "", 1<<20)
@@ -123,7 +123,7 @@ func (e *Engine) recoverStays(ctx context.Context) error {
 		if len(rec.Ops) == 0 && len(rec.Pending) == 0 {
 			continue
 		}
-		if err := e.enqueueStay(ctx, rec); err != nil {
+		if err := e.stays.enqueueStay(ctx, rec); err != nil {
 			return err
 		}
 		e.log.Warn("stay interrupted by the last stop; queued to finish it", "ipt_no", rec.Admission.IptNo)
@@ -139,14 +139,14 @@ func isStayJob(j Job) bool {
 
 // moveStayJob is an administrator's move of a stay's queue job: retried, the stay is
 // no longer dead and its line is sent again; moved to dead, the stay is dead too.
-func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(Tx) error) error {
+func (e *Queue) moveStayJob(ctx context.Context, j Job, what string, move func(Tx) error) error {
 	iptNo := jobBillNo(j)
 	ctx, unlock, err := e.locker.Lock(ctx, "stay\x00"+iptNo)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rec, err := e.Stay(iptNo)
+	rec, err := e.stays.Stay(iptNo)
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(
 	} else {
 		rec.Dead, rec.ErrCode, rec.ErrMsg = true, "dead", "moved to dead by an administrator"
 	}
-	if err := e.saveStay(ctx, rec, move); err != nil {
+	if err := e.stays.saveStay(ctx, rec, move); err != nil {
 		return fmt.Errorf("queue job %d: %w", j.ID, err)
 	}
 	e.log.Warn("queue job "+what+" by an administrator", "id", j.ID, "ipt_no", iptNo)
@@ -165,7 +165,7 @@ func (e *Engine) moveStayJob(ctx context.Context, j Job, what string, move func(
 // sweepStays removes the stays settled for good or cancelled before cutoff (their
 // IndexDone day), in batches; a stay with operations waiting or a message whose
 // outcome is unknown stays whatever its day. It returns how many went.
-func (e *Engine) sweepStays(ctx context.Context, cutoff string) (int, error) {
+func (e *Queue) sweepStays(ctx context.Context, cutoff string) (int, error) {
 	total := 0
 	for {
 		n, seen := 0, 0

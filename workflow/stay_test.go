@@ -54,7 +54,7 @@ func (r *rig) stayFlow(card string, want workflow.ResultKind) (string, settle.Mo
 	r.t.Helper()
 	ctx := context.Background()
 	a := r.admission(card)
-	res, err := r.eng.SubmitAdmission(ctx, a, "test")
+	res, err := r.eng.Stays.SubmitAdmission(ctx, a, "test")
 	if err != nil || want != "" && res.Kind != want {
 		r.t.Fatalf("admit %s: %v, %v; want %s", a.IptNo, res.Kind, err, want)
 	}
@@ -62,14 +62,14 @@ func (r *rig) stayFlow(card string, want workflow.ResultKind) (string, settle.Mo
 	for day, saline := range []int{300, 100} {
 		r.clock.Advance(9 * time.Hour)
 		b := r.dayFees(fmt.Sprintf("D%d", day+1), saline)
-		res, err := r.eng.SubmitStayFees(ctx, a.IptNo, b, "test")
+		res, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, b, "test")
 		if err != nil || want != "" && res.Kind != want || res.Batch == nil {
 			r.t.Fatalf("fees %s: %v, %v; want a stored batch", b.BatchNo, res.Kind, err)
 		}
 		total += b.Total()
 		r.clock.Advance(15 * time.Hour)
 	}
-	if _, err := r.eng.SubmitDischarge(ctx, a.IptNo, r.discharge(), "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitDischarge(ctx, a.IptNo, r.discharge(), "test"); err != nil {
 		r.t.Fatalf("discharge: %v", err)
 	}
 	return a.IptNo, total
@@ -77,7 +77,7 @@ func (r *rig) stayFlow(card string, want workflow.ResultKind) (string, settle.Mo
 
 func (r *rig) mustStay(iptNo string) *workflow.StayRecord {
 	r.t.Helper()
-	rec, err := r.eng.Stay(iptNo)
+	rec, err := r.eng.Stays.Stay(iptNo)
 	if err != nil {
 		r.t.Fatalf("stay %s: %v", iptNo, err)
 	}
@@ -112,7 +112,7 @@ func TestStay_Online_AdmissionToSettlement(t *testing.T) {
 	if rec.State != workflow.StateDischarged || rec.MdtrtID == "" || !rec.Discharged {
 		t.Fatalf("after discharge: state %s mdtrt %q; want discharged", rec.State, rec.MdtrtID)
 	}
-	pre, err := r.eng.PresettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	pre, err := r.eng.Stays.PresettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
 	if err != nil || pre.Split == nil || pre.Split.MedfeeSumamt != total {
 		t.Fatalf("presettle: %+v, %v; want the split of %s", pre.Split, err, total)
 	}
@@ -120,7 +120,7 @@ func TestStay_Online_AdmissionToSettlement(t *testing.T) {
 	if pre.Split.ActPayDedc != settle.MustMoney("800.00") || pre.Split.FundPaySumamt != settle.MustMoney("646.00") {
 		t.Errorf("presettle: deductible %s fund %s; want 800.00 and 646.00", pre.Split.ActPayDedc, pre.Split.FundPaySumamt)
 	}
-	res, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	res, err := r.eng.Stays.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
 	if err != nil || res.Kind != workflow.ResultSettled || res.Settlement == nil {
 		t.Fatalf("settle: %v, %v; want settled", res.Kind, err)
 	}
@@ -128,11 +128,11 @@ func TestStay_Online_AdmissionToSettlement(t *testing.T) {
 		t.Errorf("settlement: %+v; want the pre-settlement's split, clr_type 21", s)
 	}
 	r.checkStayOnce(ipt)
-	again, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{})
+	again, err := r.eng.Stays.SettleStay(ctx, ipt, settle.StaySettle{})
 	if err != nil || again.Kind != workflow.ResultFound || again.Settlement.Split.SetlID != res.Settlement.Split.SetlID {
 		t.Errorf("settle again: %v, %v; want the same settlement found", again.Kind, err)
 	}
-	if _, err := r.eng.SubmitStayFees(ctx, ipt, r.dayFees("D9", 1), "test"); !errors.Is(err, workflow.ErrWrongState) {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, ipt, r.dayFees("D9", 1), "test"); !errors.Is(err, workflow.ErrWrongState) {
 		t.Errorf("fees after the final settlement: %v; want a state error", err)
 	}
 	var infnos []string
@@ -144,7 +144,7 @@ func TestStay_Online_AdmissionToSettlement(t *testing.T) {
 	if got := fmt.Sprint(infnos); got != "[2401 2301 2301 2402 2304]" {
 		t.Errorf("the platform's books: %s; want [2401 2301 2301 2402 2304]", got)
 	}
-	counts := r.eng.StayCounts()
+	counts := r.eng.Stays.StayCounts()
 	if counts[workflow.StateSettled] != 1 {
 		t.Errorf("stay counts %v; want one settled", counts)
 	}
@@ -154,37 +154,37 @@ func TestStay_Idempotent(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalResident)
-	first, err := r.eng.SubmitAdmission(ctx, a, "test")
+	first, err := r.eng.Stays.SubmitAdmission(ctx, a, "test")
 	if err != nil || first.Kind != workflow.ResultCreated {
 		t.Fatalf("admit: %v, %v", first.Kind, err)
 	}
-	again, err := r.eng.SubmitAdmission(ctx, a, "test")
+	again, err := r.eng.Stays.SubmitAdmission(ctx, a, "test")
 	if err != nil || again.Kind != workflow.ResultCreated || again.Stay.MdtrtID != first.Stay.MdtrtID {
 		t.Errorf("the same admission again: %v, %v; want the same answer", again.Kind, err)
 	}
 	other := a
 	other.Bed = "99-99"
-	if _, err := r.eng.SubmitAdmission(ctx, other, "test"); !errors.Is(err, settle.ErrConflict) {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, other, "test"); !errors.Is(err, settle.ErrConflict) {
 		t.Errorf("another admission under the same ipt_no: %v; want ErrConflict", err)
 	}
 	b := r.dayFees("D1", 10)
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, b, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, b, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := r.eng.SubmitStayFees(ctx, a.IptNo, b, "test"); err != nil || res.Kind != workflow.ResultCreated {
+	if res, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, b, "test"); err != nil || res.Kind != workflow.ResultCreated {
 		t.Errorf("the same batch again: %v, %v; want what it answered", res.Kind, err)
 	}
 	b.Items[2].Qty, b.Items[2].Amount = 20000*10, settle.MustMoney("70.00")
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, b, "test"); !errors.Is(err, settle.ErrConflict) {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, b, "test"); !errors.Is(err, settle.ErrConflict) {
 		t.Errorf("the same batch_no with other lines: %v; want ErrConflict", err)
 	}
 	unmapped := r.dayFees("D2", 1)
 	unmapped.Items[0].HISCode = "NOPE01"
 	var ve *settle.ValidationError
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, unmapped, "test"); !errors.Is(err, workflow.ErrUnmapped) || !errors.As(err, &ve) {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, unmapped, "test"); !errors.Is(err, workflow.ErrUnmapped) || !errors.As(err, &ve) {
 		t.Errorf("an unmapped code: %v; want ErrUnmapped naming it", err)
 	}
-	if _, err := r.eng.SubmitStayFees(ctx, "ZYNOSUCH", r.dayFees("D1", 1), "test"); !errors.Is(err, settle.ErrNotFound) {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, "ZYNOSUCH", r.dayFees("D1", 1), "test"); !errors.Is(err, settle.ErrNotFound) {
 		t.Errorf("fees of an unknown stay: %v; want ErrNotFound", err)
 	}
 	if n := len(r.mustStay(a.IptNo).Batches); n != 1 {
@@ -195,7 +195,7 @@ func TestStay_Idempotent(t *testing.T) {
 func TestStay_Unfiled_RefusedVerbatim(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	a := r.admission(cardUnfiled)
-	_, err := r.eng.SubmitAdmission(context.Background(), a, "test")
+	_, err := r.eng.Stays.SubmitAdmission(context.Background(), a, "test")
 	var ref *workflow.Refusal
 	if !errors.As(err, &ref) || !strings.Contains(ref.Message, "未备案") {
 		t.Fatalf("admission of an unfiled cross-region patient: %v; want the platform's 未备案 verbatim", err)
@@ -203,7 +203,7 @@ func TestStay_Unfiled_RefusedVerbatim(t *testing.T) {
 	if rec := r.mustStay(a.IptNo); rec.State != workflow.StateFailed {
 		t.Errorf("state %s; want failed", rec.State)
 	}
-	if _, err := r.eng.SubmitStayFees(context.Background(), a.IptNo, r.dayFees("D1", 1), "test"); !errors.As(err, &ref) {
+	if _, err := r.eng.Stays.SubmitStayFees(context.Background(), a.IptNo, r.dayFees("D1", 1), "test"); !errors.As(err, &ref) {
 		t.Errorf("fees of a refused stay: %v; want the refusal", err)
 	}
 }
@@ -213,18 +213,18 @@ func TestStay_Offline_QueuedInOrderThenSynced(t *testing.T) {
 	r := newRig(t, rigOptions{mut: func(o *workflow.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }})
 	r.down(true)
 	ipt, total := r.stayFlow(cardShanghaiFiled, workflow.ResultQueued)
-	res, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{})
+	res, err := r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{})
 	if err != nil || res.Kind != workflow.ResultQueued {
 		t.Fatalf("settle offline (defer): %v, %v; want queued", res.Kind, err)
 	}
-	if _, err := r.eng.PresettleStay(context.Background(), ipt, settle.StaySettle{}); !errors.Is(err, workflow.ErrOffline) {
+	if _, err := r.eng.Stays.PresettleStay(context.Background(), ipt, settle.StaySettle{}); !errors.Is(err, workflow.ErrOffline) {
 		t.Errorf("presettle offline: %v; want ErrOffline (no estimate for a stay)", err)
 	}
 	rec := r.mustStay(ipt)
 	if rec.State != workflow.StateQueued || len(rec.Ops) != 5 {
 		t.Fatalf("offline: state %s, %d operations waiting; want queued with 5", rec.State, len(rec.Ops))
 	}
-	if n := r.eng.StayWaitingOps(); n != 5 {
+	if n := r.eng.Stays.StayWaitingOps(); n != 5 {
 		t.Errorf("waiting stay operations: %d; want 5", n)
 	}
 	r.down(false)
@@ -252,7 +252,7 @@ func TestStay_Offline_RefusePolicy(t *testing.T) {
 	r := newRig(t, rigOptions{mut: func(o *workflow.Options) { o.StayOffline = workflow.StayRefuse }})
 	r.down(true)
 	ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultQueued)
-	if _, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{}); !errors.Is(err, workflow.ErrRefusedOffline) {
+	if _, err := r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{}); !errors.Is(err, workflow.ErrRefusedOffline) {
 		t.Fatalf("settle offline under refuse: %v; want ErrRefusedOffline", err)
 	}
 	r.down(false)
@@ -276,7 +276,7 @@ func TestStay_LostAnswers(t *testing.T) {
 				return passThrough
 			}
 			ipt, total := r.stayFlow(cardLocalEmployee, "")
-			if _, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
+			if _, err := r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"}); err != nil {
 				t.Fatalf("settle: %v", err)
 			}
 			r.drain(20, 2*time.Second)
@@ -310,7 +310,7 @@ func TestStay_LateSettlement(t *testing.T) {
 		}
 		return passThrough
 	}
-	res, err := r.eng.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	res, err := r.eng.Stays.SettleStay(context.Background(), ipt, settle.StaySettle{AcctUsedFlag: "0"})
 	if err != nil {
 		t.Fatalf("settle: %v", err)
 	}
@@ -325,36 +325,36 @@ func TestStay_MidStayAndCancellations(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalResident)
-	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 400), "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 400), "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.eng.SettleStay(ctx, a.IptNo, settle.StaySettle{}); !errors.Is(err, workflow.ErrWrongState) {
+	if _, err := r.eng.Stays.SettleStay(ctx, a.IptNo, settle.StaySettle{}); !errors.Is(err, workflow.ErrWrongState) {
 		t.Errorf("final settlement before discharge: %v; want a state error", err)
 	}
-	mid, err := r.eng.SettleStay(ctx, a.IptNo, settle.StaySettle{MidSetl: true})
+	mid, err := r.eng.Stays.SettleStay(ctx, a.IptNo, settle.StaySettle{MidSetl: true})
 	if err != nil || mid.Settlement == nil || !mid.Settlement.Mid || mid.Stay.State != workflow.StateAdmitted {
 		t.Fatalf("mid-stay settlement: %+v, %v; want settled mid-stay, the stay still admitted", mid, err)
 	}
-	if _, err := r.eng.CancelStayFees(ctx, a.IptNo, "D1"); !errors.Is(err, workflow.ErrWrongState) {
+	if _, err := r.eng.Stays.CancelStayFees(ctx, a.IptNo, "D1"); !errors.Is(err, workflow.ErrWrongState) {
 		t.Errorf("cancel a settled batch: %v; want a state error", err)
 	}
 	r.clock.Advance(24 * time.Hour)
-	if _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D2", 10), "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, r.dayFees("D2", 10), "test"); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := r.eng.CancelStayFees(ctx, a.IptNo, "D2"); err != nil || res.Kind != workflow.ResultCancelled {
+	if res, err := r.eng.Stays.CancelStayFees(ctx, a.IptNo, "D2"); err != nil || res.Kind != workflow.ResultCancelled {
 		t.Fatalf("cancel batch D2: %v, %v", res.Kind, err)
 	}
 	if v, _ := r.sim.StayAt(fixmedins, a.IptNo); v.LiveFees != 3 {
 		t.Errorf("fee lines standing after the 2302s: %d; want the 3 of D1", v.LiveFees)
 	}
-	if res, err := r.eng.CancelStaySettlement(ctx, a.IptNo, mid.Settlement.Split.SetlID); err != nil || res.Kind != workflow.ResultCancelled {
+	if res, err := r.eng.Stays.CancelStaySettlement(ctx, a.IptNo, mid.Settlement.Split.SetlID); err != nil || res.Kind != workflow.ResultCancelled {
 		t.Fatalf("cancel the mid-stay settlement: %v, %v", res.Kind, err)
 	}
-	if res, err := r.eng.CancelStay(ctx, a.IptNo, "test"); err != nil || res.Stay.State != workflow.StateCancelled {
+	if res, err := r.eng.Stays.CancelStay(ctx, a.IptNo, "test"); err != nil || res.Stay.State != workflow.StateCancelled {
 		t.Fatalf("cancel the stay: %v, %v; want cancelled", res.Kind, err)
 	}
 	if _, ok := r.sim.StayAt(fixmedins, a.IptNo); ok {
@@ -375,11 +375,17 @@ func TestStay_CrashEverywhere(t *testing.T) {
 				r.crashAt.Store(n)
 				a := r.admission(cardLocalEmployee)
 				steps := []func() error{
-					func() error { _, err := r.eng.SubmitAdmission(ctx, a, "test"); return err },
-					func() error { _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 100), "test"); return err },
-					func() error { _, err := r.eng.SubmitStayFees(ctx, a.IptNo, r.dayFees("D2", 50), "test"); return err },
-					func() error { _, err := r.eng.SubmitDischarge(ctx, a.IptNo, r.discharge(), "test"); return err },
-					func() error { _, err := r.eng.SettleStay(ctx, a.IptNo, settle.StaySettle{}); return err },
+					func() error { _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); return err },
+					func() error {
+						_, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, r.dayFees("D1", 100), "test")
+						return err
+					},
+					func() error {
+						_, err := r.eng.Stays.SubmitStayFees(ctx, a.IptNo, r.dayFees("D2", 50), "test")
+						return err
+					},
+					func() error { _, err := r.eng.Stays.SubmitDischarge(ctx, a.IptNo, r.discharge(), "test"); return err },
+					func() error { _, err := r.eng.Stays.SettleStay(ctx, a.IptNo, settle.StaySettle{}); return err },
 				}
 				i := 0
 				for ; i < len(steps) && !r.crashed.Load(); i++ {
@@ -410,24 +416,24 @@ func TestStay_PastHorizon_DeadThenRetried(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.down(true)
 	a := r.admission(cardLocalEmployee)
-	if res, err := r.eng.SubmitAdmission(context.Background(), a, "test"); err != nil || res.Kind != workflow.ResultQueued {
+	if res, err := r.eng.Stays.SubmitAdmission(context.Background(), a, "test"); err != nil || res.Kind != workflow.ResultQueued {
 		t.Fatalf("admit offline: %v, %v", res.Kind, err)
 	}
 	r.clock.Advance(8 * 24 * time.Hour)
 	r.pf.decide = func(string) fault { return lostBefore }
-	r.eng.Breaker().OK()
-	if _, err := r.eng.SyncOnce(context.Background(), 8); err != nil {
+	r.eng.Link.Breaker().OK()
+	if _, err := r.eng.Queue.SyncOnce(context.Background(), 8); err != nil {
 		t.Fatal(err)
 	}
 	rec := r.mustStay(a.IptNo)
 	if rec.State != workflow.StateDead {
 		t.Fatalf("stay past the retry horizon: %s; want dead", rec.State)
 	}
-	if got := r.eng.StaySummary(); got.States[workflow.StateDead] != 1 {
+	if got := r.eng.Stays.StaySummary(); got.States[workflow.StateDead] != 1 {
 		t.Errorf("summary %+v; want one dead stay", got)
 	}
 	r.pf.decide = nil
-	if err := r.eng.RetryJob(context.Background(), rec.QueueID); err != nil {
+	if err := r.eng.Queue.RetryJob(context.Background(), rec.QueueID); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	r.drain(20, 2*time.Second)
@@ -445,23 +451,23 @@ func TestStay_Retention(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	done, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
-	if _, err := r.eng.SettleStay(ctx, done, settle.StaySettle{}); err != nil {
+	if _, err := r.eng.Stays.SettleStay(ctx, done, settle.StaySettle{}); err != nil {
 		t.Fatal(err)
 	}
 	open := r.admission(cardLocalResident)
-	if _, err := r.eng.SubmitAdmission(ctx, open, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, open, "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.clock.Advance(29 * 24 * time.Hour)
-	if _, err := r.eng.Sweep(ctx); err != nil {
+	if _, err := r.eng.Queue.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r.mustStay(done)
 	r.clock.Advance(3 * 24 * time.Hour)
-	if _, err := r.eng.Sweep(ctx); err != nil {
+	if _, err := r.eng.Queue.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.eng.Stay(done); !errors.Is(err, settle.ErrNotFound) {
+	if _, err := r.eng.Stays.Stay(done); !errors.Is(err, settle.ErrNotFound) {
 		t.Errorf("a stay settled 32 days ago (retention 30 days): %v; want it removed", err)
 	}
 	r.mustStay(open.IptNo)
@@ -473,7 +479,7 @@ func TestStay_ChangeAdmission(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
 	a := r.admission(cardLocalEmployee)
-	if _, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil {
+	if _, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil {
 		t.Fatal(err)
 	}
 	var lost atomic.Bool
@@ -484,7 +490,7 @@ func TestStay_ChangeAdmission(t *testing.T) {
 		return passThrough
 	}
 	c := settle.AdmissionChange{Bed: "12-05", Dept: settle.Code{Code: "0302", Name: "呼吸内科"}}
-	if _, err := r.eng.ChangeAdmission(ctx, a.IptNo, c, "test"); err != nil {
+	if _, err := r.eng.Stays.ChangeAdmission(ctx, a.IptNo, c, "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.drain(10, 2*time.Second)
@@ -501,10 +507,10 @@ func TestStay_ChangeAdmission(t *testing.T) {
 	if n < 1 {
 		t.Errorf("2403 bookings at the platform: %d; want the change booked", n)
 	}
-	if res, err := r.eng.SubmitAdmission(ctx, a, "test"); err != nil || res.Kind != workflow.ResultCreated {
+	if res, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil || res.Kind != workflow.ResultCreated {
 		t.Errorf("the original admission posted again after the change: %v, %v; want what it answered", res.Kind, err)
 	}
-	if _, err := r.eng.ChangeAdmission(ctx, a.IptNo, settle.AdmissionChange{}, "test"); !errors.Is(err, settle.ErrInvalid) {
+	if _, err := r.eng.Stays.ChangeAdmission(ctx, a.IptNo, settle.AdmissionChange{}, "test"); !errors.Is(err, settle.ErrInvalid) {
 		t.Errorf("an empty change: %v; want a validation error", err)
 	}
 }
@@ -518,7 +524,7 @@ func TestStay_ClockJump_QueuedStayNotKilled(t *testing.T) {
 	ctx := context.Background()
 	ipt, _ := r.stayFlow(cardLocalEmployee, workflow.ResultCreated)
 	r.down(true)
-	res, err := r.eng.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
+	res, err := r.eng.Stays.SettleStay(ctx, ipt, settle.StaySettle{AcctUsedFlag: "0"})
 	if err != nil || res.Kind != workflow.ResultQueued {
 		t.Fatalf("settle while offline: %v, %v; want queued", res.Kind, err)
 	}
@@ -529,13 +535,13 @@ func TestStay_ClockJump_QueuedStayNotKilled(t *testing.T) {
 		}
 		return lostBefore
 	}
-	if !r.eng.Probe(ctx) {
+	if !r.eng.Link.Probe(ctx) {
 		t.Fatal("probe: the platform does not answer")
 	}
-	if r.eng.ClockTrusted() {
+	if r.eng.Link.ClockTrusted() {
 		t.Fatal("clock trusted after a jump of 40 days")
 	}
-	if _, err := r.eng.SyncOnce(ctx, 8); err != nil {
+	if _, err := r.eng.Queue.SyncOnce(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.mustStay(ipt); got.State == workflow.StateDead || got.Dead {
@@ -543,7 +549,7 @@ func TestStay_ClockJump_QueuedStayNotKilled(t *testing.T) {
 	}
 	r.skew = 0
 	r.pf.decide = nil
-	r.eng.Probe(ctx)
+	r.eng.Link.Probe(ctx)
 	r.drain(10, time.Minute)
 	r.checkStayOnce(ipt)
 }

@@ -15,7 +15,7 @@ import (
 // of different visits concurrently (bounded by SyncConcurrency) and at a bounded rate,
 // so that the windows' own online bills keep priority. Each job is driven to its goal
 // by advance, resuming from the bill's stored step.
-func (e *Engine) syncLoop(ctx context.Context) {
+func (e *Queue) syncLoop(ctx context.Context) {
 	conc := e.o.SyncConcurrency
 	limit := rate.Inf
 	if e.o.SyncRate > 0 {
@@ -39,7 +39,7 @@ func (e *Engine) syncLoop(ctx context.Context) {
 		e.hastenBacklog(ctx)
 		free := conc - inflight
 		var jobs []Job
-		if free > 0 && e.breaker.Online() {
+		if free > 0 && e.link.breaker.Online() {
 			var err error
 			jobs, err = e.st.Lease(ctx, free)
 			if err != nil && ctx.Err() == nil {
@@ -81,8 +81,8 @@ func (e *Engine) syncLoop(ctx context.Context) {
 
 // hastenBacklog makes the backlog due at once after the platform came back: no bill
 // waits out a backoff it took while the platform was away.
-func (e *Engine) hastenBacklog(ctx context.Context) {
-	if !e.hasten.CompareAndSwap(true, false) {
+func (e *Queue) hastenBacklog(ctx context.Context) {
+	if !e.link.hasten.CompareAndSwap(true, false) {
 		return
 	}
 	if n, err := e.st.Hasten(ctx); err != nil {
@@ -114,7 +114,7 @@ func lostLease(err error) bool {
 
 // SyncOnce leases up to n due jobs and syncs them one after the other (tests and
 // tools; the engine's Run drains concurrently). It returns how many it synced.
-func (e *Engine) SyncOnce(ctx context.Context, n int) (int, error) {
+func (e *Queue) SyncOnce(ctx context.Context, n int) (int, error) {
 	e.hastenBacklog(ctx)
 	jobs, err := e.st.Lease(ctx, n)
 	if err != nil {
@@ -129,7 +129,7 @@ func (e *Engine) SyncOnce(ctx context.Context, n int) (int, error) {
 // SyncJob drives one queued bill and moves its job in the same transaction as the
 // bill's new state: done when settled or cancelled, failed on a final refusal, back
 // to ready with backoff otherwise (dead past the retry horizon, and the bill with it).
-func (e *Engine) SyncJob(ctx context.Context, j Job) {
+func (e *Queue) SyncJob(ctx context.Context, j Job) {
 	sctx := context.WithoutCancel(ctx)
 	var p jobPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil || (p.BillNo == "" && p.ID == "") {
@@ -151,7 +151,7 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 	}
 	defer unlock()
 	sctx = context.WithoutCancel(ctx) // the lock's fence with it
-	rec, err := e.Bill(billNo)
+	rec, err := e.bills.Bill(billNo)
 	if errors.Is(err, settle.ErrNotFound) {
 		e.log.Error("queued bill not in the store; moved to failed", "bill_no", billNo, "id", j.ID)
 		_ = e.st.Update(sctx, func(tx Tx) error { return tx.Fail(j.ID, "bill not found in the store") })
@@ -172,10 +172,10 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 		_ = e.st.Update(sctx, func(tx Tx) error { return ackLenient(tx, j.ID) })
 		return
 	}
-	err = e.advance(ctx, rec)
+	err = e.bills.advance(ctx, rec)
 	switch {
 	case err == nil:
-		serr := e.finish(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) })
+		serr := e.bills.finish(sctx, rec, func(tx Tx) error { return ackLenient(tx, j.ID) })
 		if serr != nil {
 			e.log.Error("store synced bill", "bill_no", rec.Bill.BillNo, "err", serr)
 			return
@@ -191,8 +191,8 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 			e.log.Info("queued cancellation applied", "bill_no", rec.Bill.BillNo)
 		}
 	case isFinal(err):
-		e.setFailed(rec, err)
-		if serr := e.save(sctx, rec, func(tx Tx) error {
+		e.bills.setFailed(rec, err)
+		if serr := e.bills.save(sctx, rec, func(tx Tx) error {
 			if err := tx.Fail(j.ID, rec.ErrMsg); err != nil && !lostLease(err) {
 				return err
 			}
@@ -208,14 +208,14 @@ func (e *Engine) SyncJob(ctx context.Context, j Job) {
 
 // retryLater puts the job back with backoff; past the retry horizon the job comes
 // back dead and the bill is stored dead in the same transaction.
-func (e *Engine) retryLater(ctx context.Context, rec *Record, j Job, cause error) {
+func (e *Queue) retryLater(ctx context.Context, rec *Record, j Job, cause error) {
 	if rec.State != StateSettling {
 		rec.State = StateQueued
 	}
 	reason := cause.Error()
 	dead := false
-	trusted := e.trustClockFor("bill_no", rec.Bill.BillNo)
-	serr := e.save(ctx, rec, func(tx Tx) error {
+	trusted := e.link.trustClockFor("bill_no", rec.Bill.BillNo)
+	serr := e.bills.save(ctx, rec, func(tx Tx) error {
 		var err error
 		if dead, err = returnJob(tx, j.ID, reason, trusted); err != nil || !dead {
 			return err
@@ -223,7 +223,7 @@ func (e *Engine) retryLater(ctx context.Context, rec *Record, j Job, cause error
 		d := *rec
 		d.State = StateDead
 		d.ErrCode, d.ErrMsg = "dead", "not settled within the retry horizon: "+reason
-		return e.putBill(tx, &d)
+		return e.bills.putBill(tx, &d)
 	})
 	if serr != nil {
 		e.log.Error("store retried bill", "bill_no", rec.Bill.BillNo, "err", serr)
@@ -247,7 +247,7 @@ func ackLenient(tx Tx, id uint64) error {
 
 // trustClockFor reports whether the agent's clock may decide the retry horizon now,
 // and logs for the document named by key, value when it may not.
-func (e *Engine) trustClockFor(key, value string) bool {
+func (e *Link) trustClockFor(key, value string) bool {
 	trusted := e.ClockTrusted()
 	if !trusted {
 		e.log.Warn("the agent's clock disagrees with the platform's: the retry horizon is not applied", key, value)

@@ -237,12 +237,7 @@ func printCounts(w io.Writer, counts map[string]map[string]int, lang string) {
 }
 
 // staffText picks the sentence of a staff command in its language (Chinese unless
-// "en" was asked for).
+// "en" was asked for; settle.Say).
 func staffText(lang string) func(en, zh string) string {
-	return func(en, zh string) string {
-		if lang == "en" {
-			return en
-		}
-		return zh
-	}
+	return func(en, zh string) string { return settle.Say(lang, en, zh) }
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/text/width"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
@@ -21,7 +22,7 @@ import (
 	"github.com/settle-agent/settle-agent/store"
 )
 
-const catalogueUsage = "catalogue sync [--config FILE] | catalogue status [--config FILE] [--json]"
+const catalogueUsage = "catalogue sync [--config FILE] [--lang zh|en] | catalogue status [--config FILE] [--json] [--lang zh|en]"
 
 // runCatalogue is `settle-agent catalogue sync|status`: the local copy of the
 // platform's catalogue (docs/catalogue.md). While the agent runs, both go through its
@@ -37,6 +38,7 @@ func runCatalogue(ctx context.Context, env *cmdEnv, args []string) error {
 		"status shows per catalogue the version, rows and age, and warns past [catalogue] max_age.")
 	configPath := fs.String("config", config.DefaultPath(), "the agent's configuration file")
 	asJSON := fs.Bool("json", false, "status: print the status as one JSON object")
+	lang := fs.String("lang", settle.LangZh, "language of the output: zh (中文) or en")
 	switch sub {
 	case "sync", "status":
 	case "-h", "--help", "help":
@@ -66,26 +68,27 @@ func runCatalogue(ctx context.Context, env *cmdEnv, args []string) error {
 			if err != nil {
 				return err
 			}
-			return printCatalogueStatus(env.stdout, st, *asJSON, time.Now())
+			return printCatalogueStatus(env.stdout, st, *asJSON, time.Now(), *lang)
 		}
-		return catalogueSync(ctx, api, newProgressBar(env.stderr))
+		return catalogueSync(ctx, api, newProgressBar(env.stderr, *lang))
 	}
 	if sub == "status" {
 		st, err := localCatalogueStatus(cfg)
 		if err != nil {
 			return err
 		}
-		return printCatalogueStatus(env.stdout, st, *asJSON, time.Now())
+		return printCatalogueStatus(env.stdout, st, *asJSON, time.Now(), *lang)
 	}
-	sess, err := openCatalogueSession(ctx, cfg, nil, newProgressBar(env.stderr).update)
+	sess, err := openCatalogueSession(ctx, cfg, nil, newProgressBar(env.stderr, *lang).update)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
 	rep, err := sess.syncer.Sync(ctx)
-	printSyncReport(env.stdout, rep)
+	printSyncReport(env.stdout, rep, *lang)
 	if err != nil {
-		return fmt.Errorf("catalogue sync did not finish: %w\nrun 'settle-agent catalogue sync' again: it resumes where it stopped", err)
+		return fmt.Errorf(settle.Say(*lang, "catalogue sync did not finish: %w\nrun 'settle-agent catalogue sync' again: it resumes where it stopped",
+			"目录同步未完成：%w\n再运行一次 settle-agent catalogue sync：它从中断处继续"), err)
 	}
 	return nil
 }
@@ -197,50 +200,55 @@ func (s *catalogueSession) close(ctx context.Context) {
 	s.store.Close()
 }
 
-func printSyncReport(w io.Writer, rep catalogue.Report) {
+func printSyncReport(w io.Writer, rep catalogue.Report, lang string) {
+	say := func(en, zh string) string { return settle.Say(lang, en, zh) }
 	for _, r := range rep.Results {
-		state := "完成"
+		state := say("done", "完成")
 		if r.Err != "" {
-			state = "失败：" + r.Err
+			state = say("failed: ", "失败：") + r.Err
 		}
 		ver := ""
 		if r.Ver != "" {
-			ver = "，版本 " + r.Ver
+			ver = say(", version ", "，版本 ") + r.Ver
 		}
-		fmt.Fprintf(w, "%s %s：%d 行%s；%s\n", r.Infno, r.Title, r.Rows, ver, state)
+		fmt.Fprintf(w, say("%s %s: %d rows%s; %s\n", "%s %s：%d 行%s；%s\n"), r.Infno, r.Title, r.Rows, ver, state)
 	}
 	if len(rep.Results) > 0 {
-		fmt.Fprintf(w, "目录同步用时 %s\n", rep.Took.Round(time.Millisecond))
+		fmt.Fprintf(w, say("catalogue sync took %s\n", "目录同步用时 %s\n"), rep.Took.Round(time.Millisecond))
 	}
 }
 
-func printCatalogueStatus(w io.Writer, st catalogue.Status, asJSON bool, now time.Time) error {
+// printCatalogueStatus prints per catalogue its version, rows and when it was
+// synced (settle.BeijingTime), in lang, or the status as JSON.
+func printCatalogueStatus(w io.Writer, st catalogue.Status, asJSON bool, now time.Time, lang string) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		return enc.Encode(st)
 	}
-	rows := [][]string{{"目录", "名称", "版本", "行数", "同步于", "年龄", "最近错误"}}
+	say := func(en, zh string) string { return settle.Say(lang, en, zh) }
+	rows := [][]string{{say("CATALOGUE", "目录"), say("TITLE", "名称"), say("VERSION", "版本"), say("ROWS", "行数"),
+		say("SYNCED", "同步于"), say("AGE", "年龄"), say("LAST ERROR", "最近错误")}}
 	for _, c := range st.Catalogues {
-		synced, age := "从未", "-"
+		synced, age := say("never", "从未"), "-"
 		if !c.SyncedAt.IsZero() {
-			synced, age = c.SyncedAt.Local().Format(time.DateTime), catalogue.Age(now.Sub(c.SyncedAt))
+			synced, age = settle.BeijingTime(c.SyncedAt, lang), catalogue.Age(now.Sub(c.SyncedAt))
 		}
 		ver := c.Ver
 		if c.Kind == "query" {
 			ver = "-"
 			if c.Since != "" {
-				ver = "自 " + c.Since
+				ver = say("since ", "自 ") + c.Since
 			}
 		}
 		rows = append(rows, []string{c.Infno, c.Title, orDash(ver), fmt.Sprint(c.Rows), synced, age, orDash(oneLine(c.LastError))})
 	}
 	writeTable(w, rows)
 	if st.Progress.Running {
-		fmt.Fprintf(w, "正在同步：%s %s（%d/%d），%d 行\n", st.Progress.Infno, st.Progress.Title, st.Progress.Step, st.Progress.Steps, st.Progress.Done)
+		fmt.Fprintf(w, say("syncing: %s %s (%d/%d), %d rows\n", "正在同步：%s %s（%d/%d），%d 行\n"), st.Progress.Infno, st.Progress.Title, st.Progress.Step, st.Progress.Steps, st.Progress.Done)
 	}
 	if st.Warning != "" {
-		fmt.Fprintln(w, "警告："+st.Warning)
+		fmt.Fprintln(w, say("warning: ", "警告：")+st.Warning)
 	}
 	return nil
 }

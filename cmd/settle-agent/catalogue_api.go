@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/internal/adminclient"
 )
@@ -48,9 +49,10 @@ func catalogueSync(ctx context.Context, a *adminclient.Client, bar *progressBar)
 				}
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("catalogue sync did not finish:\n  %s\nthe agent resumes where it stopped on its next sync", strings.Join(failed, "\n  "))
+				return fmt.Errorf(settle.Say(bar.lang, "catalogue sync did not finish:\n  %s\nthe agent resumes where it stopped on its next sync",
+					"目录同步未完成：\n  %s\n代理下次同步时从中断处继续"), strings.Join(failed, "\n  "))
 			}
-			fmt.Fprintln(bar.w, "目录同步完成")
+			fmt.Fprintln(bar.w, settle.Say(bar.lang, "catalogue sync finished", "目录同步完成"))
 			return nil
 		}
 		select {

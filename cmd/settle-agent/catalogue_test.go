@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/agent"
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
@@ -67,12 +69,27 @@ func TestCatalogueCommands(t *testing.T) {
 	}
 
 	code, out, errOut = runCmd(t, nil, "mapping", "check", "--config", conf, mapping)
-	if code != 0 || !strings.Contains(out, "目录核对通过") {
-		t.Fatalf("check of the demo mapping: exit %d\n%s%s", code, out, errOut)
+	n := len(p.Fixture().Items)
+	total := fmt.Sprintf("目录对照文件可用：%d 行，%d 个 HIS 编码；都在已同步的医保目录中", n, n)
+	if code != 0 || !strings.Contains(out, total) || strings.Count(out, "\n") != 1 {
+		t.Fatalf("check of the demo mapping: exit %d\n%s%s; want the one total line %q", code, out, errOut, total)
+	}
+	code, out, errOut = runCmd(t, nil, "mapping", "check", "--lang", "en", "--config", conf, mapping)
+	total = fmt.Sprintf("mapping file OK: %d row(s), %d HIS code(s); all in the synced catalogue", n, n)
+	if code != 0 || !strings.Contains(out, total) || strings.Count(out, "\n") != 1 {
+		t.Fatalf("check --lang en of the demo mapping: exit %d\n%s%s; want the one total line %q", code, out, errOut, total)
+	}
+	code, out, _ = runCmd(t, nil, "catalogue", "status", "--config", conf)
+	if code != 0 || !strings.Contains(out, "同步于") || len(settle.StrayTimes(out)) != 0 {
+		t.Errorf("catalogue status: exit %d\n%s; want Chinese with every time in Beijing time (strays %q)", code, out, settle.StrayTimes(out))
+	}
+	code, out, _ = runCmd(t, nil, "catalogue", "status", "--lang", "en", "--config", conf)
+	if code != 0 || !strings.Contains(out, "SYNCED") || !strings.Contains(out, "(Beijing time)") {
+		t.Errorf("catalogue status --lang en: exit %d\n%s; want English with Beijing time", code, out)
 	}
 	// The mapping shipped with the dry-run kit passes too.
 	code, out, errOut = runCmd(t, nil, "mapping", "check", "--config", conf, filepath.Join("..", "..", "examples", "dryrun", "mapping.csv"))
-	if code != 0 || !strings.Contains(out, "目录核对通过") {
+	if code != 0 || !strings.Contains(out, "目录对照文件可用") {
 		t.Fatalf("check of examples/dryrun/mapping.csv: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, nil, "mapping", "upload", "--config", conf, "--dry-run")
@@ -91,8 +108,8 @@ func TestCatalogueCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = runCmd(t, nil, "mapping", "check", "--config", conf, wrong)
-	n := len(p.Fixture().Items) + 2
-	for _, want := range []string{"line " + strconv.Itoa(n) + ": med_list_codg: 国家编码 XJ99ZZZ999Z999999999999", "line " + strconv.Itoa(n+1) + ": price:"} {
+	n = len(p.Fixture().Items) + 2
+	for _, want := range []string{"第 " + strconv.Itoa(n) + " 行：med_list_codg：国家编码 XJ99ZZZ999Z999999999999", "第 " + strconv.Itoa(n+1) + " 行：price："} {
 		if code == 0 || !strings.Contains(out, want) {
 			t.Errorf("check of a wrong mapping: exit %d; want non-zero and %q in\n%s", code, want, out)
 		}
@@ -146,7 +163,7 @@ func TestCatalogueCommands_ThroughAgent(t *testing.T) {
 		t.Fatalf("status after the sync: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd(t, nil, "mapping", "check", "--config", conf, mapping)
-	if code != 0 || !strings.Contains(out, "目录核对通过") {
+	if code != 0 || !strings.Contains(out, "目录对照文件可用") {
 		t.Fatalf("check through the agent: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd(t, nil, "mapping", "upload", "--config", conf)

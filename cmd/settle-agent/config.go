@@ -107,7 +107,7 @@ func mappingSummary(env *cmdEnv, file string) (string, error) {
 	}
 	m, err := hisadapter.ParseMapping(bytes.NewReader(b))
 	if err != nil {
-		hisadapter.CheckMapping(bytes.NewReader(b), env.stderr)
+		hisadapter.CheckMapping(bytes.NewReader(b), env.stderr, "en")
 		return "", fmt.Errorf("%s is not usable (the lines above)", file)
 	}
 	if m.Codes() == 0 {

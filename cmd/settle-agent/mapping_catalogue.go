@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/catalogue"
 	"github.com/settle-agent/settle-agent/config"
 	"github.com/settle-agent/settle-agent/hisadapter"
@@ -23,7 +24,7 @@ var beijingCST = time.FixedZone("CST", 8*3600)
 // runMappingCheckCatalogue is `mapping check --config FILE MAPPING`: the file's own
 // checks and the catalogue's, through the running agent's admin API or on the
 // catalogue file when the agent is stopped.
-func runMappingCheckCatalogue(ctx context.Context, env *cmdEnv, configPath, mappingPath string) error {
+func runMappingCheckCatalogue(ctx context.Context, env *cmdEnv, configPath, mappingPath, lang string) error {
 	cfg, err := config.Load(configPath, env.getenv)
 	if err != nil {
 		return fmt.Errorf("%v\nfix the configuration (settle-agent config check %s) and try again", err, configPath)
@@ -55,16 +56,16 @@ func runMappingCheckCatalogue(ctx context.Context, env *cmdEnv, configPath, mapp
 			return err
 		}
 	}
-	rep.Write(env.stdout)
+	rep.Write(env.stdout, lang)
 	if !rep.OK() {
-		return errors.New(mappingPath + " is not usable; fix the lines above")
+		return errors.New(settle.Say(lang, mappingPath+" is not usable; fix the lines above", mappingPath+" 不可用：改正上面各行"))
 	}
 	return nil
 }
 
 // runMappingUpload is `mapping upload [--dry-run] [MAPPING]`: the configured mapping
 // (or MAPPING) to the platform, through the running agent or directly.
-func runMappingUpload(ctx context.Context, env *cmdEnv, configPath string, dryRun bool, pos []string) error {
+func runMappingUpload(ctx context.Context, env *cmdEnv, configPath string, dryRun bool, lang string, pos []string) error {
 	if configPath == "" {
 		configPath = config.DefaultPath()
 	}
@@ -112,13 +113,13 @@ func runMappingUpload(ctx context.Context, env *cmdEnv, configPath string, dryRu
 			return err
 		}
 		if err != nil {
-			rep.Write(env.stdout)
+			rep.Write(env.stdout, lang)
 			return err
 		}
 	}
-	rep.Write(env.stdout)
+	rep.Write(env.stdout, lang)
 	if !rep.OK() {
-		return errors.New("the mapping upload is not complete: see the lines above")
+		return errors.New(settle.Say(lang, "the mapping upload is not complete: see the lines above", "目录对照上传未完成：见上面各行"))
 	}
 	return nil
 }

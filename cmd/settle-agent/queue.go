@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	settle "github.com/settle-agent/settle-agent"
@@ -36,7 +35,7 @@ var redactedFields = map[string]func(string) string{
 	"psn_no":        settle.MaskID,
 }
 
-const queueUsage = "queue ls [--state S] [--limit N] | show ID | retry ID | export [--unredacted]  (each with --config FILE, or --store DIR, or --api URL --token file:PATH)"
+const queueUsage = "queue ls [--state S] [--limit N] | show ID | retry ID | export [--unredacted]  (each with --config FILE, or --store DIR, or --api URL --token file:PATH; --lang zh|en)"
 
 // runQueue looks into the durable queue: through the running agent's admin API
 // (--api), or the store file directly when the agent is stopped.
@@ -54,6 +53,7 @@ func runQueue(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.StringVar(&q.store, "store", "", "the agent's data folder (the store file is DIR/"+storeFile+"); default $SETTLE_AGENT_STORE_DIR")
 	fs.StringVar(&q.config, "config", "", "the agent's configuration file: its [store] dir, or while the agent runs its [api] listen and admin_token (default "+config.DefaultPath()+" when it exists)")
 	fs.StringVar(&q.api, "api", "", "the running agent's API, e.g. http://127.0.0.1:8420 (needs the admin token)")
+	lang := fs.String("lang", settle.LangZh, "language of the output: zh (中文) or en")
 	fs.StringVar(&q.token, "token", "", "the agent's admin token as file:PATH or env:NAME, like the configuration's secrets (a bare value shows in ps; default $SETTLE_AGENT_API_ADMIN_TOKEN, else the configuration's)")
 	var (
 		state      = new(string)
@@ -130,9 +130,9 @@ func runQueue(ctx context.Context, env *cmdEnv, args []string) error {
 			}
 			return json.NewEncoder(env.stdout).Encode(map[string]any{"records": recs})
 		}
-		printRecords(env.stdout, recs)
+		printRecords(env.stdout, recs, *lang)
 		if *limit > 0 && len(recs) == *limit {
-			fmt.Fprintf(env.stdout, "(first %d shown; next page: --after %d)\n", *limit, recs[len(recs)-1].ID)
+			fmt.Fprintf(env.stdout, settle.Say(*lang, "(first %d shown; next page: --after %d)\n", "（只列出前 %d 条；下一页：--after %d）\n"), *limit, recs[len(recs)-1].ID)
 		}
 		return nil
 	case "show":
@@ -153,7 +153,8 @@ func runQueue(ctx context.Context, env *cmdEnv, args []string) error {
 		if err := src.retry(ctx, id); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "record %d is ready again; the agent sends it on its next pass.\n", id)
+		fmt.Fprintf(env.stdout, settle.Say(*lang, "record %d is ready again; the agent sends it on its next pass.\n",
+			"记录 %d 已重新排队，代理下一轮会发送它。\n"), id)
 		return nil
 	}
 	return src.export(ctx, env.stdout, redact)
@@ -175,12 +176,16 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// printRecords prints records as a table, times in Beijing time (the zone of the
-// status page and the platform), marked as such in the header.
-func printRecords(w io.Writer, recs []*queue.Record) {
-	bj := func(t time.Time) string { return settle.BeijingTime(t, "en") }
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tKEY\tENQUEUED\tNEXT\tTRIES\tREASON")
+// printRecords prints records as a table in lang, times in Beijing time
+// (settle.BeijingTime), as on the status page.
+func printRecords(w io.Writer, recs []*queue.Record, lang string) {
+	say := func(en, zh string) string { return settle.Say(lang, en, zh) }
+	bj := func(t time.Time) string { return settle.BeijingTime(t, lang) }
+	states := map[queue.State]string{
+		queue.StateReady: say("ready", "待发送"), queue.StateLeased: say("leased", "发送中"), queue.StateFailed: say("failed", "失败"),
+		queue.StateDead: say("dead", "已放弃"), queue.StateDone: say("done", "已完成"),
+	}
+	rows := [][]string{{"ID", say("STATE", "状态"), say("KEY", "键"), say("ENQUEUED", "入队时间"), say("NEXT", "下一步"), say("TRIES", "尝试次数"), say("REASON", "原因")}}
 	for _, r := range recs {
 		next := ""
 		reason := r.Reason
@@ -188,20 +193,24 @@ func printRecords(w io.Writer, recs []*queue.Record) {
 		case queue.StateReady:
 			next = bj(r.NextAt)
 		case queue.StateLeased:
-			next = "lease until " + bj(r.LeaseUntil)
+			next = say("lease until ", "租约到 ") + bj(r.LeaseUntil)
 		case queue.StateDone:
 			// A finished record's last failure is history, not its reason now.
-			next, reason = "done "+bj(r.DoneAt), ""
+			next, reason = say("done ", "完成于 ")+bj(r.DoneAt), ""
 		}
 		if len([]rune(reason)) > 60 {
 			reason = string([]rune(reason)[:57]) + "..."
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.State, r.Key,
-			bj(r.EnqueuedAt), next, len(r.Attempts), strings.ReplaceAll(reason, "\n", " "))
+		state := states[r.State]
+		if state == "" {
+			state = string(r.State)
+		}
+		rows = append(rows, []string{strconv.FormatUint(r.ID, 10), state, r.Key, bj(r.EnqueuedAt), next,
+			strconv.Itoa(len(r.Attempts)), strings.ReplaceAll(reason, "\n", " ")})
 	}
-	tw.Flush()
+	writeTable(w, rows)
 	if len(recs) == 0 {
-		fmt.Fprintln(w, "(no records)")
+		fmt.Fprintln(w, say("(no records)", "（没有记录）"))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	settle "github.com/settle-agent/settle-agent"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -271,22 +272,32 @@ func TestRunQueue_ConfigWhileAgentRuns(t *testing.T) {
 	})
 }
 
-// The table shows Beijing time, says so, and a finished record's old failure is not its reason.
+// The table shows Beijing time, says so, in Chinese unless English is asked for, and
+// a finished record's old failure is not its reason.
 func TestPrintRecords_BeijingTime_DoneWithoutReason(t *testing.T) {
 	at := time.Date(2026, 12, 1, 16, 30, 0, 0, time.UTC) // 00:30 the next day in Beijing
 	recs := []*queue.Record{
 		{ID: 1, Key: "MZ1", State: queue.StateDone, Reason: "connection refused", EnqueuedAt: at, DoneAt: at.Add(time.Minute)},
 		{ID: 2, Key: "MZ2", State: queue.StateFailed, Reason: "参保人未备案", EnqueuedAt: at},
+		{ID: 3, Key: "MZ3", State: queue.StateReady, EnqueuedAt: at, NextAt: at},
 	}
-	var b bytes.Buffer
-	printRecords(&b, recs)
-	out := b.String()
-	for _, want := range []string{"2026-12-02 00:30:00 (Beijing time)", "done 2026-12-02 00:31:00 (Beijing time)", "参保人未备案"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("table lacks %q:\n%s", want, out)
+	for lang, wants := range map[string][]string{
+		"en": {"STATE", "2026-12-02 00:30:00 (Beijing time)", "done 2026-12-02 00:31:00 (Beijing time)", "参保人未备案", "failed"},
+		"zh": {"状态", "2026-12-02 00:30:00 北京时间", "完成于 2026-12-02 00:31:00 北京时间", "参保人未备案", "失败", "待发送"},
+	} {
+		var b bytes.Buffer
+		printRecords(&b, recs, lang)
+		out := b.String()
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s table lacks %q:\n%s", lang, want, out)
+			}
 		}
-	}
-	if strings.Contains(out, "connection refused") {
-		t.Errorf("a done record shows its old failure:\n%s", out)
+		if got := settle.StrayTimes(out); len(got) != 0 {
+			t.Errorf("%s table says times %q; want each as settle.BeijingTime says it", lang, got)
+		}
+		if strings.Contains(out, "connection refused") {
+			t.Errorf("a done record shows its old failure:\n%s", out)
+		}
 	}
 }

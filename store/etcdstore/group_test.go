@@ -134,10 +134,10 @@ func (g *group) node(digit int) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Recover(context.Background()); err != nil {
+	if err := eng.Queue.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	eng.SignIn(context.Background(), true)
+	eng.Link.SignIn(context.Background(), true)
 	return &node{sess: sess, st: st, eng: eng, pf: pf}
 }
 
@@ -163,7 +163,7 @@ func (g *group) bill(card string) settle.Bill {
 
 func (n *node) submit(t testing.TB, b settle.Bill) {
 	t.Helper()
-	if _, err := n.eng.SubmitBill(context.Background(), b, b.BillNo, "test"); err != nil {
+	if _, err := n.eng.Bills.SubmitBill(context.Background(), b, b.BillNo, "test"); err != nil {
 		t.Fatalf("submit %s: %v", b.BillNo, err)
 	}
 }
@@ -205,7 +205,7 @@ func TestTwoNodesNeverSendOneStepTwice(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := n.eng.SettleBill(context.Background(), no, "", "")
+				res, err := n.eng.Bills.SettleBill(context.Background(), no, "", "")
 				switch {
 				case err != nil:
 					errs <- fmt.Errorf("settle %s: %w", no, err)
@@ -243,12 +243,12 @@ func TestNodeThatLostItsLockCannotWrite(t *testing.T) {
 			})
 		}
 	}
-	_, err := a.eng.SettleBill(context.Background(), bl.BillNo, "", "")
+	_, err := a.eng.Bills.SettleBill(context.Background(), bl.BillNo, "", "")
 	if err == nil {
 		t.Fatal("A settled after its lease expired: got nil; want its write fenced")
 	}
 	t.Logf("A: %v", err)
-	rec, err := b.eng.Bill(bl.BillNo)
+	rec, err := b.eng.Bills.Bill(bl.BillNo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestNodeThatLostItsLockCannotWrite(t *testing.T) {
 	if len(rec.Pending) == 0 {
 		t.Errorf("the bill A left has no pending message; want the 2207 A reserved before it left")
 	}
-	res, err := b.eng.SettleBill(context.Background(), bl.BillNo, "", "")
+	res, err := b.eng.Bills.SettleBill(context.Background(), bl.BillNo, "", "")
 	if err != nil {
 		t.Fatalf("B settles: %v", err)
 	}

@@ -29,7 +29,11 @@ var groupSeeds = flag.Int("group-seeds", 4, "seeds of the group simulation (Test
 // The seed draws the faults, the cashiers and the deaths; the interleaving of the
 // nodes is the Go scheduler's, so a seed's run is not replayed exactly.
 func TestGroupSimulation(t *testing.T) {
-	for seed := range *groupSeeds {
+	n := *groupSeeds
+	if testing.Short() {
+		n = min(n, 1)
+	}
+	for seed := range n {
 		t.Run(fmt.Sprintf("seed%d", seed+1), func(t *testing.T) { runGroup(t, uint64(seed+1)) })
 	}
 }
@@ -53,7 +57,7 @@ func runGroup(t *testing.T, seed uint64) {
 		if rng.IntN(3) == 0 {
 			b = g.bill(cardLocalEmployee)
 		}
-		if _, err := n.eng.SubmitBill(ctx, b, b.BillNo, "sim"); err != nil {
+		if _, err := n.eng.Bills.SubmitBill(ctx, b, b.BillNo, "sim"); err != nil {
 			var v *settle.ValidationError
 			if errors.As(err, &v) {
 				t.Fatalf("step %d: submit %s: %v", step, b.BillNo, err)
@@ -80,7 +84,7 @@ func runGroup(t *testing.T, seed uint64) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = m.eng.SettleBill(ctx, b.BillNo, "", "")
+				_, _ = m.eng.Bills.SettleBill(ctx, b.BillNo, "", "")
 			}()
 		}
 		wg.Wait()
@@ -89,7 +93,7 @@ func runGroup(t *testing.T, seed uint64) {
 			nodes[i] = g.node(i + 1) // a new process on the same machine, same digit
 		}
 		if rng.IntN(10) == 0 {
-			if _, err := nodes[rng.IntN(len(nodes))].eng.CancelBill(ctx, bills[rng.IntN(len(bills))]); err != nil {
+			if _, err := nodes[rng.IntN(len(nodes))].eng.Bills.CancelBill(ctx, bills[rng.IntN(len(bills))]); err != nil {
 				t.Logf("step %d: cancel: %v", step, err)
 			}
 		}
@@ -107,23 +111,23 @@ func drainGroup(t *testing.T, g *group, nodes []*node, bills []string) {
 	for round := range 60 {
 		open := 0
 		for _, n := range nodes {
-			n.eng.Probe(ctx)
+			n.eng.Link.Probe(ctx)
 			if _, err := n.st.Hasten(ctx); err != nil {
 				t.Fatalf("hasten: %v", err)
 			}
-			if _, err := n.eng.SyncOnce(ctx, 64); err != nil {
+			if _, err := n.eng.Queue.SyncOnce(ctx, 64); err != nil {
 				t.Fatalf("sync: %v", err)
 			}
 		}
 		for _, no := range bills {
-			rec, err := nodes[0].eng.Bill(no)
+			rec, err := nodes[0].eng.Bills.Bill(no)
 			if err != nil {
 				t.Fatalf("bill %s: %v", no, err)
 			}
 			if rec.State == workflow.StateQueued || rec.State == workflow.StateSettling {
 				open++
 				if rec.QueueID == 0 { // cut short by a death and not queued
-					_, _ = nodes[round%len(nodes)].eng.SettleBill(ctx, no, "", "")
+					_, _ = nodes[round%len(nodes)].eng.Bills.SettleBill(ctx, no, "", "")
 				}
 			}
 		}
@@ -143,7 +147,7 @@ func judgeGroup(t *testing.T, g *group, n *node, bills []string) map[string]int 
 		}
 	}
 	for _, no := range bills {
-		rec, err := n.eng.Bill(no)
+		rec, err := n.eng.Bills.Bill(no)
 		if err != nil {
 			t.Fatalf("bill %s: %v", no, err)
 		}

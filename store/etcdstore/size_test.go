@@ -47,7 +47,7 @@ func TestSettledBillCostsAtMost2KB(t *testing.T) {
 	for range bills {
 		b := g.bill(cardLocalResident)
 		n.submit(t, b)
-		res, err := n.eng.SettleBill(context.Background(), b.BillNo, "", "")
+		res, err := n.eng.Bills.SettleBill(context.Background(), b.BillNo, "", "")
 		if err != nil || res.Bill.State != workflow.StateSettled {
 			t.Fatalf("settle %s: %v", b.BillNo, err)
 		}
