@@ -46,3 +46,28 @@ func refusalText(lang string, rec *workflow.Record) string {
 	}
 	return msg
 }
+
+// The engine's notes on a platform answer that surprised it (workflow.Record.Surprises),
+// as the Chinese page says them.
+var surprisesZh = []struct {
+	en *regexp.Regexp
+	zh string
+}{
+	{regexp.MustCompile(`^settlement (\S+) of visit (\S+) was booked by msgid "(.*)", not one this bill sent; adopted: check it in the day's 3202$`),
+		"平台上就诊 $2 的结算 $1 由报文 $3 记账，不是本单据发出的；已按平台记录采用：请在当日 3202 明细中核对"},
+	{regexp.MustCompile(`^visit (\S+) holds (\d+) standing settlements at the platform; (\S+) adopted$`),
+		"就诊 $1 在平台上有 $2 笔有效结算；已采用 $3"},
+}
+
+// surpriseText is one surprise note in lang.
+func surpriseText(lang, note string) string {
+	if lang == settle.LangEn {
+		return note
+	}
+	for _, s := range surprisesZh {
+		if s.en.MatchString(note) {
+			return s.en.ReplaceAllString(note, s.zh)
+		}
+	}
+	return note
+}

@@ -39,3 +39,21 @@ func TestStatusPage_RefusalReasonsInThePagesLanguage(t *testing.T) {
 		}
 	}
 }
+
+// The engine's surprise notes read in Chinese on the Chinese page; one the page does
+// not know stays as written.
+func TestSurpriseText_InThePagesLanguage(t *testing.T) {
+	for _, tc := range []struct{ note, zh string }{
+		{`settlement ST1 of visit MD9 was booked by msgid "H1X", not one this bill sent; adopted: check it in the day's 3202`,
+			"平台上就诊 MD9 的结算 ST1 由报文 H1X 记账，不是本单据发出的；已按平台记录采用：请在当日 3202 明细中核对"},
+		{"visit MD9 holds 2 standing settlements at the platform; ST2 adopted", "就诊 MD9 在平台上有 2 笔有效结算；已采用 ST2"},
+		{"something new", "something new"},
+	} {
+		if got := surpriseText("zh", tc.note); got != tc.zh {
+			t.Errorf("surpriseText(zh, %q) = %q; want %q", tc.note, got, tc.zh)
+		}
+		if got := surpriseText("en", tc.note); got != tc.note {
+			t.Errorf("surpriseText(en, %q) = %q; want it as written", tc.note, got)
+		}
+	}
+}
