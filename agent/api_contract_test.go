@@ -162,15 +162,15 @@ func TestStatusPage_DeadByAdmin_NotRetryHorizon(t *testing.T) {
 	if st, body := s.Do("POST", "/v1/queue/"+id+"/dead", tokAdmin, nil); st != 200 {
 		t.Fatalf("dead by hand: %d %v", st, body)
 	}
-	for _, tc := range []struct{ url, wrong string }{{"/", "重试期满仍未上传"}, {"/?lang=en", "not sent within the retry horizon"}} {
+	for _, tc := range []struct{ url, wrong, want string }{{"/", "重试期满仍未", "管理员已放弃"}, {"/?lang=en", "within the retry horizon:", "administrator"}} {
 		page := getPage(t, s.URL+tc.url, "")
 		i := strings.Index(page, b.BillNo)
 		if i < 0 {
 			t.Fatalf("%s: the dead bill %s is not on the page", tc.url, b.BillNo)
 		}
 		row := page[i : i+strings.Index(page[i:], "</tr>")]
-		if strings.Contains(row, tc.wrong) || !strings.Contains(row, "administrator") {
-			t.Errorf("%s: the bill given up by an administrator reads %q; want it not to claim %q", tc.url, row, tc.wrong)
+		if strings.Contains(row, tc.wrong) || !strings.Contains(row, tc.want) {
+			t.Errorf("%s: the bill given up by an administrator reads %q; want %q and no claim of %q", tc.url, row, tc.want, tc.wrong)
 		}
 	}
 }

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/width"
+
+	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/cardreader"
 	"github.com/settle-agent/settle-agent/cluster"
 	"github.com/settle-agent/settle-agent/config"
@@ -138,20 +141,26 @@ func Failed(checks []Check) int {
 	return n
 }
 
-// WriteChecks prints checks one per line, the way `settle-agent doctor` shows them:
+// WriteChecks prints checks one per line in lang (settle.Say), the way
+// `settle-agent doctor` shows them:
 //
 //	ok    store         /var/lib/settle-agent/settle-agent.db: 12 queued, 0 failed, 0 dead
 //	FAIL  platform      sign-in failed: ... — check [platform] base_url and the 金保 line
 //
-// A check that is not ok carries its fix after a dash.
-func WriteChecks(w io.Writer, checks []Check) error {
+// In Chinese the status and the check's name are Chinese (正常 存储 …); the details
+// and fixes are written in English. A check that is not ok carries its fix after a
+// dash.
+func WriteChecks(w io.Writer, checks []Check, lang string) error {
 	var b strings.Builder
 	for _, c := range checks {
-		st := c.Status
+		st, name := c.Status, c.Name
 		if st == CheckFail {
 			st = "FAIL"
 		}
-		line := fmt.Sprintf("%-6s%-14s%s", st, c.Name, oneLine(c.Detail))
+		if lang != settle.LangEn {
+			st, name = statusZh[c.Status], checkNameZh(c.Name)
+		}
+		line := pad(st, 6) + pad(name, 14) + oneLine(c.Detail)
 		if c.Status != CheckOK && c.Fix != "" {
 			line += " — " + oneLine(c.Fix)
 		}
@@ -159,6 +168,49 @@ func WriteChecks(w io.Writer, checks []Check) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// statusZh and namesZh are how the checks read in Chinese.
+var (
+	statusZh = map[string]string{CheckOK: "正常", CheckWarn: "注意", CheckFail: "失败"}
+	namesZh  = map[string]string{
+		"configuration": "配置", "data folder": "数据目录", "free space": "磁盘空间", "item mapping": "目录对照",
+		"drop folder": "投递目录", "store": "存储", "catalogue": "医保目录", "api listen": "API 端口",
+		"hl7 listen": "HL7 端口", "readers": "读卡器", "e-voucher": "电子凭证", "platform": "医保平台",
+		"clock skew": "时钟偏差", "group": "集群", "group members": "集群成员", "group quorum": "集群多数派",
+		"group leader": "集群主节点", "group clocks": "集群时钟", "etcd quota": "etcd 配额", "etcd TLS": "etcd TLS",
+	}
+	namePrefixZh = map[string]string{"reader ": "读卡器 ", "scanner ": "扫码器 "}
+)
+
+// checkNameZh is a check's name in Chinese (the English one when it has none).
+func checkNameZh(name string) string {
+	if zh, ok := namesZh[name]; ok {
+		return zh
+	}
+	for en, zh := range namePrefixZh {
+		if rest, ok := strings.CutPrefix(name, en); ok {
+			return zh + rest
+		}
+	}
+	return name
+}
+
+// pad fills s with spaces to n terminal columns (a Chinese character takes two).
+func pad(s string, n int) string {
+	w := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			w += 2
+		default:
+			w++
+		}
+	}
+	if w >= n {
+		return s + " "
+	}
+	return s + strings.Repeat(" ", n-w)
 }
 
 // oneLine keeps a detail on its line: an error message may carry newlines.

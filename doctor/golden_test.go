@@ -17,12 +17,30 @@ func TestWriteChecks_Golden(t *testing.T) {
 		{Name: "clock skew", Status: CheckWarn, Detail: "not measured", Fix: ""},
 	}
 	var b strings.Builder
-	if err := WriteChecks(&b, checks); err != nil {
+	if err := WriteChecks(&b, checks, "en"); err != nil {
 		t.Fatal(err)
 	}
 	goldenFile(t, "doctor.golden", b.String())
 	if got, want := strings.Count(b.String(), "\n"), len(checks); got != want {
 		t.Errorf("lines: got %d; want %d (one per check)", got, want)
+	}
+	// In Chinese (the default of `settle-agent doctor`) the status and the check's
+	// name read in Chinese, every check known by a Chinese name.
+	var zh strings.Builder
+	if err := WriteChecks(&zh, checks, "zh"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"正常  配置", "注意  磁盘空间", "失败  读卡器 W01", "失败  医保平台", "— check the cable"} {
+		if !strings.Contains(zh.String(), want) {
+			t.Errorf("Chinese lines lack %q:\n%s", want, zh.String())
+		}
+	}
+	for _, name := range []string{"configuration", "data folder", "free space", "item mapping", "drop folder", "store", "catalogue",
+		"api listen", "hl7 listen", "readers", "e-voucher", "platform", "clock skew", "group", "group members", "group quorum",
+		"group leader", "group clocks", "etcd quota"} {
+		if checkNameZh(name) == name {
+			t.Errorf("check %q: got no Chinese name; want one", name)
+		}
 	}
 }
 

@@ -131,7 +131,7 @@ func (s *doctorSetup) Run2(cfg *config.Config, o Options) []Check {
 	s.t.Helper()
 	checks := Run(context.Background(), cfg, o)
 	var b strings.Builder
-	_ = WriteChecks(&b, checks)
+	_ = WriteChecks(&b, checks, "en")
 	s.t.Logf("doctor:\n%s", b.String())
 	return checks
 }

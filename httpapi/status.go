@@ -141,8 +141,11 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return settle.BeijingTime(t, lang)
 	},
-	"secs":  func(s float64) string { return (time.Duration(s) * time.Second).String() },
-	"state": func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
+	// reason is why a bill was refused or given up, in the page's language.
+	"reason":   refusalText,
+	"surprise": surpriseText,
+	"secs":     func(s float64) string { return (time.Duration(s) * time.Second).String() },
+	"state":    func(t map[string]string, s workflow.State) string { return textOr(t, "state_"+string(s), string(s)) },
 	// billState is a bill's state as the page names it: a failed bill that
 	// needs no person was refused by the platform at the window.
 	"billState": func(t map[string]string, rec *workflow.Record) string {

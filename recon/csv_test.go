@@ -28,6 +28,10 @@ func TestWriteCSV_DepositAndFormulas(t *testing.T) {
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+	// The day is the Beijing settlement day; no cell says a time another way.
+	if got := settle.StrayTimes(buf.String()); len(got) != 0 {
+		t.Errorf("CSV says times %q; want none but as settle.BeijingTime says them", got)
+	}
 }
 
 func ptr(m settle.Money) *settle.Money { return &m }

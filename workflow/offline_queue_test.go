@@ -383,3 +383,31 @@ func TestQueue_CancelWhileQueuedBeforeSent_JobWithdrawn(t *testing.T) {
 		}
 	}
 }
+
+// A stay admitted while offline and cancelled before its admission was sent leaves
+// no ready queue job behind either.
+func TestQueue_StayCancelledBeforeSent_JobWithdrawn(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.down(true)
+	ctx := context.Background()
+	a := r.admission(cardLocalEmployee)
+	if res, err := r.eng.Stays.SubmitAdmission(ctx, a, "test"); err != nil || res.Kind != workflow.ResultQueued {
+		t.Fatalf("admit while offline: got %v, %v; want queued", res.Kind, err)
+	}
+	res, err := r.eng.Stays.CancelStay(ctx, a.IptNo, "test")
+	if err != nil || res.Kind != workflow.ResultCancelled {
+		t.Fatalf("cancel the queued stay: got %v, %v; want cancelled", res.Kind, err)
+	}
+	st, err := r.st.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Ready != 0 || st.Leased != 0 {
+		t.Errorf("queue after the cancel: got %d ready, %d leased; want none", st.Ready, st.Leased)
+	}
+	r.down(false)
+	r.drain(3, time.Second)
+	if _, ok := r.sim.StayAt(fixmedins, a.IptNo); ok {
+		t.Error("the platform holds the admission of a stay cancelled before it was sent")
+	}
+}

@@ -581,8 +581,10 @@ func (e *Stays) CancelStay(ctx context.Context, iptNo, source string) (StayResul
 		return StayResult{}, stayStateError(rec, &StateError{Code: "stay_has_settlement", Message: "a settlement stands (or waits): cancel it first"})
 	}
 	if !rec.Admitted && len(rec.Pending) == 0 {
+		// Nothing reached the platform: the stay is cancelled, and its queue job,
+		// when it still waits, is withdrawn in the same commit.
 		rec.Ops, rec.Cancelled, rec.AdmFailed = nil, true, false
-		if err := e.saveStayAfter(ctx, rec, nil); err != nil {
+		if err := e.saveStayAfter(ctx, rec, func(tx Tx) error { return withdrawWaiting(tx, rec.QueueID) }); err != nil {
 			return StayResult{}, err
 		}
 		e.obs.BillEvent("stay_cancelled", "")

@@ -470,7 +470,10 @@ func (d *demo) outage(ctx context.Context) error {
 		return err
 	}
 	q, _ := status["queue"].(map[string]any)
-	d.say("    status: online=%v, %v bills queued, oldest %.0f s — see %s/", status["online"], q["queued"], q["oldest_age_s"], d.url)
+	bills, _ := status["bills"].(map[string]any)
+	stays, _ := status["stays"].(map[string]any)
+	d.say("    status: online=%v, %v bills and %v inpatient step(s) queued, oldest %.0f s — see %s/",
+		status["online"], bills["queued"], stays["queued_ops"], q["oldest_age_s"], d.url)
 
 	d.headline("The network comes back: the agent notices, syncs the queue, and settles each bill exactly once")
 	d.sim.SetFaults(sim.Faults{})
@@ -508,7 +511,16 @@ func (d *demo) outage(ctx context.Context) error {
 			m["insutype"], m["clr_type"], m["fixmedins_setl_cnt"], m["medfee_sumamt"], m["fund_pay_sumamt"], m["acct_pay"], m["stmt_rslt_dscr"])
 	}
 	diffs, _ := rep["differences"].([]any)
-	d.say("    %d offline bills listed for the cashier office (refunds/amounts due); CSV at /v1/reconciliation?date=%s&format=csv", len(diffs), day)
+	offlineBills, deposits := 0, 0
+	for _, x := range diffs {
+		if m, _ := x.(map[string]any); m["deposit"] == true {
+			deposits++
+		} else {
+			offlineBills++
+		}
+	}
+	d.say("    %d offline bill(s) and %d inpatient stay(s) against the deposit listed for the cashier office (refunds/amounts due); CSV at /v1/reconciliation?date=%s&format=csv",
+		offlineBills, deposits, day)
 	if rep["clean"] != true {
 		return fmt.Errorf("reconciliation is not clean: %v", rep)
 	}

@@ -56,13 +56,17 @@ token = "w01-token-0123456789"
 		p.SetFaults(sim.Faults{Down: true})
 		defer p.SetFaults(sim.Faults{})
 		code, out, _ := runCmd(t, nil, "doctor", "--config", conf)
+		if code == 0 || !strings.Contains(out, "失败  医保平台") {
+			t.Errorf("platform down: exit %d, output %q; want non-zero and a 失败 line (Chinese by default)", code, out)
+		}
+		code, out, _ = runCmd(t, nil, "doctor", "--config", conf, "--lang", "en")
 		if code == 0 || !strings.Contains(out, "FAIL") {
-			t.Errorf("platform down: exit %d, output %q; want non-zero and a FAIL line", code, out)
+			t.Errorf("platform down, --lang en: exit %d, output %q; want non-zero and a FAIL line", code, out)
 		}
 	})
 	t.Run("BadConfig", func(t *testing.T) {
 		code, out, _ := runCmd(t, nil, "doctor", "--config", filepath.Join(dir, "missing.toml"))
-		if code == 0 || !strings.Contains(out, "configuration") {
+		if code == 0 || !strings.Contains(out, "配置") {
 			t.Errorf("missing config: exit %d, output %q; want non-zero naming the configuration", code, out)
 		}
 	})
