@@ -257,6 +257,22 @@ func (m *Money) UnmarshalText(b []byte) error {
 	return err
 }
 
+// StandingCash is the patient's own cash share of the settlement that stands at the
+// platform, against which what was collected offline is judged: the settlement's
+// psn_cash_pay while it stands; 0 once it is cancelled, or when the bill was cancelled
+// before it settled (nothing stands: all of it goes back). known is false while the
+// bill still waits for the platform (nothing to judge yet). The one rule for
+// workflow.DifferenceOf and the reconciliation.
+func StandingCash(s *Split, settlementCancelled, billCancelled bool) (own Money, known bool) {
+	switch {
+	case s != nil && !settlementCancelled:
+		return s.PsnCashPay, true
+	case settlementCancelled || billCancelled:
+		return 0, true
+	}
+	return 0, false
+}
+
 // Owed splits what was collected against what the patient really owes (own) into the
 // refund the patient gets back or the amount still due: refund − due = collected − own,
 // one of them 0.

@@ -101,8 +101,10 @@ func TestGroup_ImportSingleMachine(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cluster import: %v", err)
 	}
-	if res.Moved["bill"] != len(all) || res.Moved["jobs"] < 5 {
-		t.Errorf("import moved %v; want %d bills and at least 5 queue jobs", res.Moved, len(all))
+	// The four bills queued during the outage have a job each; the bill killed while
+	// settling has none (the group's leader finds it by its state).
+	if res.Moved["bill"] != len(all) || res.Moved["jobs"] < 4 {
+		t.Errorf("import moved %v; want %d bills and at least 4 queue jobs", res.Moved, len(all))
 	}
 
 	// Every bill settles, exactly once at the platform, readable on every node.

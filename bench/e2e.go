@@ -68,6 +68,9 @@ type Options struct {
 	ProfileDir string
 	// Keep leaves the temporary folder in place (its path is printed).
 	Keep bool
+	// Cluster, when 3 (or more), runs a group of that many agents on embedded etcd
+	// on this machine instead of one agent (`bench e2e --cluster 3`, group.go).
+	Cluster int
 }
 
 // Result is what `bench e2e --json` prints; the first eight names are cli.md's contract.
@@ -116,6 +119,8 @@ type Result struct {
 	// (other work on the machine lowers every figure).
 	LoadAvgStart float64 `json:"load_avg_start"`
 	LoadAvgLoad  float64 `json:"load_avg_load"`
+	// Cluster is the number of agents of the group (0: one agent on bbolt).
+	Cluster int `json:"cluster,omitempty"`
 }
 
 func (o *Options) withDefaults() Options {
@@ -162,7 +167,7 @@ func Run(ctx context.Context, o *Options) (*Result, error) {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	r := &run{opt: opt, dir: tmp, res: &Result{Windows: opt.Windows, Backlog: opt.Backlog}}
+	r := &run{opt: opt, dir: tmp, res: &Result{Windows: opt.Windows, Backlog: opt.Backlog, Cluster: opt.Cluster}}
 	defer r.close()
 	if err := r.all(ctx); err != nil {
 		return nil, err
@@ -171,22 +176,24 @@ func Run(ctx context.Context, o *Options) (*Result, error) {
 	return r.res, nil
 }
 
-// run is one benchmark run: its folder, simulator, agent process and figures.
+// run is one benchmark run: its folder, simulator, agent processes and figures.
 type run struct {
 	opt  Options
 	dir  string
 	res  *Result
 	plat *simPlatform
-	proc *agentProc
-	sys  *system
+	// systems and procs are the agents (one, or the nodes of a group); sys and proc
+	// are the first, which the benchmark asks for the queue and the bills.
+	systems []*system
+	procs   []*agentProc
+	proc    *agentProc
+	sys     *system
 }
 
 func (r *run) say(format string, a ...any) { fmt.Fprintf(r.opt.Out, format+"\n", a...) }
 
 func (r *run) close() {
-	if r.proc != nil {
-		_ = r.proc.stop(10 * time.Second)
-	}
+	_ = r.stopAll(10 * time.Second)
 	if r.plat != nil {
 		_ = r.plat.close()
 	}
@@ -195,6 +202,9 @@ func (r *run) close() {
 func (r *run) all(ctx context.Context) error {
 	res := r.res
 	r.say("bench e2e in %s (%d windows, %s load, backlog %d)", r.dir, r.opt.Windows, r.opt.Load, r.opt.Backlog)
+	if r.opt.Cluster > 0 {
+		r.say("a group of %d agents on embedded etcd on this machine; window w talks to node w mod %d; CPU summed over the nodes, memory of the largest", r.opt.Cluster, r.opt.Cluster)
+	}
 	if r.opt.Fsync != nil {
 		f, err := r.opt.Fsync(ctx, filepath.Join(r.dir, "fsync.bin"), time.Second)
 		if err != nil {
@@ -210,12 +220,17 @@ func (r *run) all(ctx context.Context) error {
 		return err
 	}
 	r.plat, res.SimSeparate = plat, plat.proc != nil
-	sys, err := newSystem(r.dir, plat.url, r.opt)
+	if r.opt.Cluster > 0 {
+		r.systems, err = newGroupSystems(r.dir, plat.url, r.opt)
+	} else {
+		var s *system
+		s, err = newSystem(r.dir, plat.url, r.opt, "", "")
+		r.systems = []*system{s}
+	}
 	if err != nil {
 		return err
 	}
-	r.sys = sys
-	if r.proc, err = r.start(ctx); err != nil {
+	if err := r.start(ctx); err != nil {
 		return err
 	}
 	_, _, res.RSSSupported = readRSS(r.proc.pid())
@@ -224,10 +239,14 @@ func (r *run) all(ctx context.Context) error {
 	}
 
 	// Idle: started, signed in, nothing to do yet.
-	if err := r.sys.waitOnline(ctx, true); err != nil {
+	if err := r.waitOnlineAll(ctx, true); err != nil {
 		return err
 	}
-	res.IdleRSSMB = mb(r.proc.rss.settle(ctx, time.Second))
+	var idle int64
+	for _, p := range r.procs {
+		idle = max(idle, p.rss.settle(ctx, time.Second))
+	}
+	res.IdleRSSMB = mb(idle)
 	r.say("idle RSS        %8.1f MB   (target <= 25: %s)", res.IdleRSSMB, verdict(res.IdleRSSMB <= 25))
 
 	if err := r.load(ctx); err != nil {
@@ -236,8 +255,8 @@ func (r *run) all(ctx context.Context) error {
 	if err := r.backlog(ctx); err != nil {
 		return err
 	}
-	res.RSSMaxMB = mb(r.proc.rss.max())
-	res.AnonMaxMB = mb(r.proc.rss.anonMax())
+	peak, anon := r.rssMax()
+	res.RSSMaxMB, res.AnonMaxMB = mb(peak), mb(anon)
 	r.say("RSS max         %8.1f MB   (whole run before restart; target <= 80: %s)", res.RSSMaxMB, verdict(res.RSSMaxMB <= 80))
 	r.say("  of it anonymous at most %.1f MB (heap, stacks: RssAnon); the rest is the store file bbolt maps, page cache the kernel can drop", res.AnonMaxMB)
 	if err := r.restart(ctx); err != nil {
@@ -246,21 +265,21 @@ func (r *run) all(ctx context.Context) error {
 	return r.checkLedger(ctx)
 }
 
-func (r *run) start(ctx context.Context) (*agentProc, error) {
-	p, err := startAgent(ctx, r.opt.AgentCommand(r.sys.configPath), filepath.Join(r.dir, "agent.out"))
-	if err != nil {
-		return nil, err
+// start starts the agents and waits until they answer (a group: until it is ready).
+func (r *run) start(ctx context.Context) error {
+	if err := r.startAll(ctx); err != nil {
+		_ = r.stopAll(5 * time.Second)
+		return err
 	}
-	if err := r.sys.waitHealthy(ctx, p, 30*time.Second); err != nil {
-		_ = p.stop(5 * time.Second)
-		return nil, err
+	if r.opt.Cluster > 0 {
+		return r.waitReady(ctx)
 	}
-	return p, nil
+	return nil
 }
 
 // restart stops the agent (SIGTERM) and times a start on the store the run filled.
 func (r *run) restart(ctx context.Context) error {
-	if err := r.proc.stop(30 * time.Second); err != nil {
+	if err := r.stopAll(30 * time.Second); err != nil {
 		return fmt.Errorf("bench e2e: stop the agent: %w", err)
 	}
 	if fi, err := os.Stat(r.sys.storePath()); err == nil {
@@ -272,11 +291,9 @@ func (r *run) restart(ctx context.Context) error {
 			r.res.StoreBytesPerBill, r.res.StoreBytes, bills, verdict(r.res.StoreBytesPerBill <= 1500))
 	}
 	t0 := time.Now()
-	p, err := r.start(ctx)
-	if err != nil {
+	if err := r.start(ctx); err != nil {
 		return fmt.Errorf("bench e2e: restart: %w", err)
 	}
-	r.proc = p
 	r.res.StartupMs = ms(time.Since(t0))
 	r.res.StartupRecords = r.res.Chains + r.res.PacedChains + r.res.Backlog
 	r.say("startup         %8.0f ms   (process start to /healthz on a store of %d bills, %.0f MB; target <= 1000: %s)",
@@ -330,7 +347,12 @@ type cpuSample struct {
 }
 
 func (r *run) cpuNow() cpuSample {
-	a, ok1 := readCPU(r.proc.pid())
+	var a time.Duration
+	ok1 := true
+	for _, p := range r.procs {
+		c, ok := readCPU(p.pid())
+		a, ok1 = a+c, ok1 && ok
+	}
 	s, ok2 := readCPU(r.plat.pid())
 	m, ok3 := readCPU(os.Getpid())
 	return cpuSample{agent: a, sim: s, self: m, ok: ok1 && ok2 && ok3}

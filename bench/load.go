@@ -143,8 +143,9 @@ func warnUntimed(r *run, t chainTimes) {
 func (r *run) windows(ctx context.Context, m *billMaker, prefix string, d, period time.Duration) (chainTimes, time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var firstErr atomic.Value
-	fail := func(err error) { firstErr.CompareAndSwap(nil, err); cancel() }
+	// The first error of any window (a Pointer: errors of different types may come).
+	var firstErr atomic.Pointer[error]
+	fail := func(err error) { firstErr.CompareAndSwap(nil, &err); cancel() }
 	times := make([]chainTimes, r.opt.Windows)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -171,7 +172,7 @@ func (r *run) windows(ctx context.Context, m *billMaker, prefix string, d, perio
 					return
 				}
 				no := fmt.Sprintf("%s%s%07d", prefix, id, n)
-				pre, err := r.sys.do(ctx, "POST", "/v1/bills", tok, m.body(no, id, w+n))
+				pre, err := r.sysFor(w).do(ctx, "POST", "/v1/bills", tok, m.body(no, id, w+n))
 				if err == nil && pre.status != 201 {
 					err = fmt.Errorf("%w: POST /v1/bills %s: %d %s", ErrUnexpected, no, pre.status, pre.body)
 				}
@@ -179,7 +180,7 @@ func (r *run) windows(ctx context.Context, m *billMaker, prefix string, d, perio
 					fail(err)
 					return
 				}
-				set, err := r.sys.do(ctx, "POST", "/v1/bills/"+no+"/settle", tok, []byte(`{}`))
+				set, err := r.sysFor(w).do(ctx, "POST", "/v1/bills/"+no+"/settle", tok, []byte(`{}`))
 				if err == nil && set.status != 200 {
 					err = fmt.Errorf("%w: POST /v1/bills/%s/settle online: %d %s", ErrUnexpected, no, set.status, set.body)
 				}
@@ -203,7 +204,8 @@ func (r *run) windows(ctx context.Context, m *billMaker, prefix string, d, perio
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	if err, ok := firstErr.Load().(error); ok {
+	if p := firstErr.Load(); p != nil {
+		err := *p
 		return chainTimes{}, 0, fmt.Errorf("bench e2e: online load: %w", err)
 	}
 	var all chainTimes
@@ -243,8 +245,9 @@ func (r *run) backlog(ctx context.Context) error {
 	ctx2, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
-	var firstErr atomic.Value
-	fail := func(err error) { firstErr.CompareAndSwap(nil, err); cancel() }
+	// The first error of any window (a Pointer: errors of different types may come).
+	var firstErr atomic.Pointer[error]
+	fail := func(err error) { firstErr.CompareAndSwap(nil, &err); cancel() }
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range r.opt.Windows {
@@ -258,7 +261,7 @@ func (r *run) backlog(ctx context.Context) error {
 					return
 				}
 				no := fmt.Sprintf("Q%s%07d", id, n)
-				pre, err := r.sys.do(ctx2, "POST", "/v1/bills", tok, m.body(no, id, n))
+				pre, err := r.sysFor(w).do(ctx2, "POST", "/v1/bills", tok, m.body(no, id, n))
 				if err == nil && pre.status != 201 {
 					err = fmt.Errorf("%w: POST /v1/bills %s offline: %d %s", ErrUnexpected, no, pre.status, pre.body)
 				}
@@ -266,7 +269,7 @@ func (r *run) backlog(ctx context.Context) error {
 					fail(err)
 					return
 				}
-				set, err := r.sys.do(ctx2, "POST", "/v1/bills/"+no+"/settle", tok, []byte(`{}`))
+				set, err := r.sysFor(w).do(ctx2, "POST", "/v1/bills/"+no+"/settle", tok, []byte(`{}`))
 				if err == nil && set.status != 202 {
 					err = fmt.Errorf("%w: POST /v1/bills/%s/settle offline: %d %s", ErrUnexpected, no, set.status, set.body)
 				}
@@ -278,7 +281,8 @@ func (r *run) backlog(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
+	if p := firstErr.Load(); p != nil {
+		err := *p
 		return fmt.Errorf("bench e2e: queue the backlog: %w", err)
 	}
 	fill := time.Since(start)
@@ -293,7 +297,10 @@ func (r *run) backlog(ctx context.Context) error {
 		return fmt.Errorf("%w: %d bills queued, the queue holds %d ready", ErrUnexpected, r.opt.Backlog, z.Queue.Ready)
 	}
 
-	win := r.proc.rss.open()
+	wins := make([]*rssWindow, len(r.procs))
+	for i, p := range r.procs {
+		wins[i] = p.rss.open()
+	}
 	t0 := time.Now()
 	cpu0 := r.cpuNow()
 	if err := r.plat.setDown(ctx, false); err != nil {
@@ -302,8 +309,8 @@ func (r *run) backlog(ctx context.Context) error {
 	prof := r.startProfile(ctx, "drain.pprof", 5*time.Second)
 	lastSay := t0
 	err = poll(ctx, 30*time.Minute, 100*time.Millisecond, "the queue to drain", func() (bool, error) {
-		if r.proc.exited() {
-			return false, fmt.Errorf("%w while draining: %v (see %s)", ErrAgentExited, r.proc.waitErr(), r.proc.outPath)
+		if p := r.exited(); p != nil {
+			return false, fmt.Errorf("%w while draining: %v (see %s)", ErrAgentExited, p.waitErr(), p.outPath)
 		}
 		z, err := r.sys.readyz(ctx)
 		if err != nil {
@@ -314,13 +321,18 @@ func (r *run) backlog(ctx context.Context) error {
 		}
 		if time.Since(lastSay) >= 10*time.Second {
 			lastSay = time.Now()
-			r.say("  draining: %d left after %.0f s, RSS %.1f MB", z.Queue.Ready+z.Queue.Leased, time.Since(t0).Seconds(), mb(r.proc.rss.max()))
+			peak, _ := r.rssMax()
+			r.say("  draining: %d left after %.0f s, RSS %.1f MB", z.Queue.Ready+z.Queue.Leased, time.Since(t0).Seconds(), mb(peak))
 		}
 		return z.Queue.Ready+z.Queue.Leased == 0, nil
 	})
 	drain := time.Since(t0)
 	cpu1 := r.cpuNow()
-	w := r.proc.rss.done(win)
+	var w rssWindow // the largest node's
+	for i, p := range r.procs {
+		x := p.rss.done(wins[i])
+		w.first, w.last, w.peak = max(w.first, x.first), max(w.last, x.last), max(w.peak, x.peak)
+	}
 	if err != nil {
 		return err
 	}

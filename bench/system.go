@@ -29,11 +29,16 @@ type system struct {
 	configPath string
 	url        string
 	client     *http.Client
+	// group: the agent is a node of a group, its store the group's etcd.
+	group bool
 }
 
 // newSystem writes the agent's configuration: a fixed free port, the windows, the
 // store in dir, the platform at simURL, sync as fast as the platform takes it.
-func newSystem(dir, simURL string, o Options) (*system, error) {
+//
+// key and cluster, when set, are the [store] key the nodes of a group share and the
+// body of this node's [cluster] section.
+func newSystem(dir, simURL string, o Options, key, cluster string) (*system, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("bench e2e: find a free port: %w", err)
@@ -46,10 +51,16 @@ func newSystem(dir, simURL string, o Options) (*system, error) {
 	// takes it, no rate limit in the way of the load.
 	path, _, err := simagent.WriteConfig(dir, simURL, simagent.Options{HospitalName: "Bench Hospital",
 		Windows: windows, AdminToken: adminToken, Listen: fmt.Sprintf("127.0.0.1:%d", port), RateLimit: 1000000,
-		Seal: true, PlatformTimeout: 3 * time.Second, ProbeInterval: 100 * time.Millisecond,
+		Seal: true, Key: key, Cluster: cluster, PlatformTimeout: 3 * time.Second, ProbeInterval: 100 * time.Millisecond,
 		Policy: "full", OfflineDeadline: 3 * time.Second, SyncConcurrency: o.SyncConcurrency, SyncRate: 1000000, LogFile: true})
 	if err != nil {
 		return nil, fmt.Errorf("bench e2e: %w", err)
+	}
+	// A group on one machine answers far slower under the saturated load (every step
+	// is an etcd transaction that three members write to the same disk).
+	timeout := 30 * time.Second
+	if cluster != "" {
+		timeout = 2 * time.Minute
 	}
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -59,13 +70,19 @@ func newSystem(dir, simURL string, o Options) (*system, error) {
 		DisableCompression:  true,
 	}
 	return &system{
-		dir: dir, configPath: path,
+		dir: dir, configPath: path, group: cluster != "",
 		url:    fmt.Sprintf("http://127.0.0.1:%d", port),
-		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		client: &http.Client{Transport: tr, Timeout: timeout},
 	}, nil
 }
 
-func (s *system) storePath() string { return filepath.Join(s.dir, "data", agent.StoreFile) }
+// storePath is the store's file: the bbolt file, or a node's copy of etcd's database.
+func (s *system) storePath() string {
+	if s.group {
+		return filepath.Join(s.dir, "data", "etcd", "member", "snap", "db")
+	}
+	return filepath.Join(s.dir, "data", agent.StoreFile)
+}
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -41,6 +41,9 @@ func startMember(k *config.Cluster, dataDir string, log *slog.Logger) (*embed.Et
 	ec.ClusterState = embed.ClusterStateFlagNew
 	ec.InitialClusterToken = "settle-agent"
 	ec.QuotaBackendBytes = k.QuotaBytes
+	// The engine's retention removes up to 500 bills in one transaction, several
+	// thousand operations (etcd's default allows 128; docs/etcdstore.md).
+	ec.MaxTxnOps = 10000
 	ec.PreVote = true
 	ec.StrictReconfigCheck = true
 	ec.ListenMetricsUrls = nil

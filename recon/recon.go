@@ -167,15 +167,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, day string, check bool) (*Re
 			}
 			// Against the settlement that stands: none after a cancellation (all of
 			// it goes back), unknown while the bill waits for the platform.
-			var real settle.Money
-			known := true
-			switch {
-			case b.Settlement != nil && !b.Cancelled:
-				real = b.Settlement.PsnCashPay
-			case b.Cancelled || b.State == stateCancelled:
-			default:
-				known = false
-			}
+			real, known := settle.StandingCash(b.Settlement, b.Cancelled, b.State == stateCancelled)
 			if known {
 				row.RealCash = &real
 				row.Refund, row.AmountDue = settle.Owed(*b.Collected, real)

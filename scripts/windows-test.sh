@@ -17,6 +17,7 @@
 #   scripts/windows-test.sh teardown     # unmount what the root mounted
 #   PKGS="./queue ./hisadapter" scripts/windows-test.sh   # some packages only
 #   SHORT=1 scripts/windows-test.sh      # every package in -short mode (what CI runs)
+#   JOBS=1 scripts/windows-test.sh       # one package at a time (default 3)
 #
 # Exit status: 0 when the demo and every package passed, 1 otherwise.
 set -euo pipefail
@@ -25,6 +26,7 @@ R=${WINE_ROOT:-/var/cache/settle-agent/trixie}
 W=/tmp/settle-win # inside the root
 PKG_TIMEOUT=${PKG_TIMEOUT:-600}
 SHORT=${SHORT:-0} # 1: -test.short (the chaos, kill and long simulation tests skip)
+JOBS=${JOBS:-3}   # packages tested at a time
 
 unmount() {
   for m in "$R/sys" "$R/proc"; do mountpoint -q "$m" && umount "$m"; done
@@ -131,25 +133,39 @@ else
   printf 'FAIL  %-50s %ds (log: %s)\n' "demo --exit" $((SECONDS - start)) "$R$W/demo.log"; failed=1
   tail -20 "$R$W/demo.log" | sed 's/^/      /'
 fi
-for p in $pkgs; do
+# test PKG: runs one package's test binary and prints its line (and, failing, its
+# failures, at once: a line is never split by another package's). Failure leaves
+# NAME.failed beside the log.
+test_pkg() {
+  local p=$1 rel name exe log start short=() skipped out
   rel=${p#"$module"}; rel=${rel#/}; name=$(echo "${rel:-root}" | tr / _)
   exe="$W/bin/$name.test.exe" log="$R$W/bin/$name.log"
   if [ ! -f "$R$exe" ]; then
     if grep -q "no test files" "$R$W/bin/$name.build.log"; then
-      printf 'skip  %-50s no tests on Windows\n' "$p"; continue
+      printf 'skip  %-50s no tests on Windows\n' "$p"; return 0
     fi
-    printf 'FAIL  %-50s does not build for Windows (log: %s)\n' "$p" "$R$W/bin/$name.build.log"; failed=1; continue
+    printf 'FAIL  %-50s does not build for Windows (log: %s)\n' "$p" "$R$W/bin/$name.build.log"
+    touch "$R$W/bin/$name.failed"; return 0
   fi
   start=$SECONDS
-  short=()
   [ "$SHORT" = 1 ] && short=(-test.short)
   if run "$W/src/${rel:-.}" "$PKG_TIMEOUT" "$exe" -test.timeout=$((PKG_TIMEOUT - 30))s -test.v "${short[@]}" >"$log" 2>&1; then
     # the tests skipped for Wine or Windows, by name (a -short skip or a helper process is no news)
     skipped=$(awk '/--- SKIP: / { if (why ~ /[Ww]ine|[Ww]indows|Linux only/) printf "%s ", $3 } { why = $0 }' "$log")
     printf 'ok    %-50s %ds%s\n' "$p" $((SECONDS - start)) "${skipped:+, skipped on Windows or Wine: ${skipped% }}"
   else
-    printf 'FAIL  %-50s %ds (log: %s)\n' "$p" $((SECONDS - start)) "$log"; failed=1
-    grep -E -- '^(--- FAIL|panic:|FAIL)|_test\.go:[0-9]+:' "$log" | head -20 | sed 's/^/      /'
+    touch "$R$W/bin/$name.failed"
+    out=$(printf 'FAIL  %-50s %ds (log: %s)\n' "$p" $((SECONDS - start)) "$log"
+      grep -E -- '^(--- FAIL|panic:|FAIL)|_test\.go:[0-9]+:' "$log" | head -20 | sed 's/^/      /' || true)
+    printf '%s\n' "$out"
   fi
+}
+# JOBS packages at a time: a test under Wine mostly waits (process starts, the
+# network, polls), so a few side by side take little longer than one.
+for p in $pkgs; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  test_pkg "$p" &
 done
+wait
+if compgen -G "$R$W/bin/*.failed" >/dev/null; then failed=1; fi
 exit $failed

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -142,6 +143,9 @@ type Pending struct {
 	Unknown bool   `json:"unknown,omitempty"` // the send ended without a definite answer
 	// Batch is the charge batch of a 2204.
 	Batch string `json:"batch,omitempty"`
+	// Absent counts, on a Reversals entry, the 2601s of it answered "原交易不存在"
+	// (rebook's guard against undoing forever what another message did).
+	Absent int `json:"absent,omitempty"`
 	// planned: stored for a later step of this run and not sent yet (not persisted:
 	// a stored entry may always have been sent).
 	planned bool
@@ -206,11 +210,17 @@ func (r Reversals) has(msgid string) bool {
 
 // after records how a 2601 of p ended: undone for certain (no error) takes p off the
 // list; no definite answer puts it on (that 2601 may land later, and undo p if p
-// lands too).
+// lands too); "原交易不存在" is counted on p's entry (rebook).
 func (r *Reversals) after(p Pending, err error) {
 	switch {
 	case err == nil:
 		*r = slices.DeleteFunc(*r, func(q Pending) bool { return q.Msgid == p.Msgid })
+	case errors.Is(err, platform.ErrOriginalNotFound):
+		for i := range *r {
+			if (*r)[i].Msgid == p.Msgid {
+				(*r)[i].Absent++
+			}
+		}
 	case platform.Classify(err) == platform.OutcomeUnknown && !r.has(p.Msgid):
 		*r = append(*r, Pending{Infno: p.Infno, Msgid: p.Msgid})
 	}
@@ -218,13 +228,30 @@ func (r *Reversals) after(p Pending, err error) {
 
 // rebook puts the messages of infno whose 2601 is in flight back as pending: they
 // are reversed for certain before the step is made again. It reports whether any was.
+//
+// What the step found done may have been done by another message, whose reversal is
+// not in flight: then the 2601s of these messages answer "原交易不存在" round after
+// round, and the step is refused round after round (seed 215986: a 2208 refused
+// "already cancelled" for ever). A message lands at most once, so once each entry's
+// 2601 was answered "原交易不存在" more often than there are entries (at least once
+// after the step was refused), none of them did it: they leave the list, rebook
+// reports false, and what the platform holds stands.
 func (r *Record) rebook(infno string) bool {
+	n := 0
+	for _, p := range r.Reversing {
+		if p.Infno == infno {
+			n++
+		}
+	}
 	put := false
 	for _, p := range r.Reversing {
-		if p.Infno == infno && !slices.ContainsFunc(r.Pending, func(q Pending) bool { return q.Msgid == p.Msgid }) {
+		if p.Infno == infno && p.Absent <= n && !slices.ContainsFunc(r.Pending, func(q Pending) bool { return q.Msgid == p.Msgid }) {
 			r.Pending = append(r.Pending, Pending{Infno: p.Infno, Msgid: p.Msgid, Unknown: true})
 			put = true
 		}
+	}
+	if !put {
+		r.Reversing = slices.DeleteFunc(r.Reversing, func(p Pending) bool { return p.Infno == infno && p.Absent > n })
 	}
 	return put
 }
@@ -322,14 +349,11 @@ func DifferenceOf(rec *Record) (Difference, bool) {
 	if rec.Settlement != nil {
 		d.Settlement = rec.Settlement.SetlID
 	}
-	switch {
-	case rec.Settlement != nil && !rec.Cancelled:
-		d.RealCash = rec.Settlement.PsnCashPay
-	case rec.State == StateCancelled || rec.Cancelled:
-		d.RealCash = 0 // nothing stands at the platform: all of it goes back
-	default:
+	own, known := settle.StandingCash(rec.Settlement, rec.Cancelled, rec.State == StateCancelled)
+	if !known {
 		return Difference{}, false
 	}
+	d.RealCash = own
 	d.Refund, d.AmountDue = settle.Owed(d.Collected, d.RealCash)
 	return d, true
 }

@@ -91,6 +91,47 @@ type faultPlatform struct {
 	mu    sync.Mutex
 	later []lateCall
 	calls []string // infno of every call that left
+	// reached orders the calls as they reached the platform: msgid -> position
+	// (a late call at its landing). The fake clock does not move between calls, so
+	// "landed after the bill's last message" is told by this order, not by time.
+	reached map[string]int
+	seq     int
+	// answered lists the msgids of writes the platform booked and answered infcode
+	// 0 in a form the client could not read in full (unreadable): a success, never
+	// to be reversed (platform.md).
+	answered map[string]bool
+	// restarts: where in the order of reached calls the agent restarted (a crash).
+	restarts []int
+}
+
+// restartedBetween reports whether the agent restarted after msgid a reached the
+// platform and before msgid b did (what it learned in between may be lost).
+func (f *faultPlatform) restartedBetween(a, b string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	from, to := f.reached[a], f.reached[b]
+	for _, at := range f.restarts {
+		if at >= from && (to == 0 || at < to) {
+			return true
+		}
+	}
+	return false
+}
+
+// reachedLocked records that msgid reached the platform now; the caller holds f.mu.
+func (f *faultPlatform) reachedLocked(msgid string) {
+	if f.reached == nil {
+		f.reached = map[string]int{}
+	}
+	f.seq++
+	f.reached[msgid] = f.seq
+}
+
+// reachedAt is msgid's position in the order calls reached the platform (0: never).
+func (f *faultPlatform) reachedAt(msgid string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reached[msgid]
 }
 
 type lateCall struct {
@@ -127,6 +168,7 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, infno)
+	f.reachedLocked(m.Msgid)
 	f.mu.Unlock()
 	resp, err := f.inner.Call(ctx, infno, m, in, out)
 	if d == lostAfter {
@@ -137,6 +179,14 @@ func (f *faultPlatform) Call(ctx context.Context, infno string, m platform.Meta,
 		// setl_id (an unreadable success: ErrBadResponse).
 		so.Setlinfo.SetlID = ""
 		return resp, fmt.Errorf("call %s %s: %w", infno, m.Msgid, so.ValidateFor(infno))
+	}
+	if d == unreadable && err == nil {
+		f.mu.Lock()
+		if f.answered == nil {
+			f.answered = map[string]bool{}
+		}
+		f.answered[m.Msgid] = true
+		f.mu.Unlock()
 	}
 	if so, ok := out.(*platform.InpatientSettleOutput); ok && d == unreadable && err == nil {
 		// The same for a stay's 2304.
@@ -169,6 +219,9 @@ func (f *faultPlatform) DeliverWhere(ctx context.Context, land func(infno string
 	f.later = kept
 	f.mu.Unlock()
 	for _, c := range now {
+		f.mu.Lock()
+		f.reachedLocked(c.meta.Msgid)
+		f.mu.Unlock()
 		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
 	}
 }
@@ -196,6 +249,9 @@ func (f *faultPlatform) DeliverSome(ctx context.Context, pick func(n int) []int)
 	f.later = kept
 	f.mu.Unlock()
 	for _, c := range send {
+		f.mu.Lock()
+		f.reachedLocked(c.meta.Msgid)
+		f.mu.Unlock()
 		_, _ = f.inner.Call(ctx, c.infno, c.meta, c.in, nil)
 	}
 }
@@ -363,6 +419,9 @@ func (r *rig) restart() {
 	_ = r.st.Close()
 	r.crashed.Store(false)
 	r.crashAt.Store(0)
+	r.pf.mu.Lock()
+	r.pf.restarts = append(r.pf.restarts, r.pf.seq)
+	r.pf.mu.Unlock()
 	r.open()
 }
 

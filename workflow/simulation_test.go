@@ -15,6 +15,7 @@ import (
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/platform/sim"
+	"github.com/settle-agent/settle-agent/queue"
 	"github.com/settle-agent/settle-agent/recon"
 	"github.com/settle-agent/settle-agent/workflow"
 )
@@ -403,7 +404,14 @@ func (s *simulation) quiesce() {
 		r.clock.Advance(31 * time.Second) // past any backoff
 	}
 	st, _ := r.st.Stats()
-	s.fatalf("queue not drained after the faults stopped: %+v", st)
+	var left []string
+	recs, _ := r.st.Queue().List(queue.Filter{})
+	for _, q := range recs {
+		if q.State == queue.StateReady || q.State == queue.StateLeased {
+			left = append(left, fmt.Sprintf("job %d %s %s (next %s): %s", q.ID, q.Key, q.State, q.NextAt, q.Reason))
+		}
+	}
+	s.fatalf("queue not drained after the faults stopped: %+v\n%s", st, strings.Join(left, "\n"))
 }
 
 // billOfBatch is the bill a charge batch belongs to.
@@ -630,15 +638,21 @@ func (s *simulation) sentBy(rec *workflow.Record, msgid string) bool {
 }
 
 // lateAfterClose reports whether a registration landed after the bill's last
-// message: nothing the agent can see (a person finds it with 5201).
+// message reached the platform: nothing the agent can see (a person finds it with
+// 5201). The order calls reached the platform decides it, not their times: the fake
+// clock does not move between calls, so a landing just after the bill's last 5201
+// carries the same time (seed 202500).
 func (s *simulation) lateAfterClose(e sim.Entry, rec *workflow.Record) bool {
-	last := time.Time{}
+	landed := s.r.pf.reachedAt(e.Msgid)
+	if landed == 0 {
+		return false
+	}
 	for _, m := range rec.History {
-		if m.At.After(last) {
-			last = m.At
+		if m.Msgid != e.Msgid && s.r.pf.reachedAt(m.Msgid) > landed {
+			return false
 		}
 	}
-	return e.Time.After(last.Add(-s.r.skew))
+	return true
 }
 
 // namedNotBooked reports whether rec's history names msgid as a 2207 the platform

@@ -179,6 +179,22 @@ func (r *StayRecord) final() *StaySettlement {
 	return nil
 }
 
+// finalKept is the final settlement that stands and no cancellation waiting in the
+// line will undo, or nil: a settle request after a queued cancellation of the final
+// is a new settlement behind it, never the one being cancelled.
+func (r *StayRecord) finalKept() *StaySettlement {
+	f := r.final()
+	if f == nil {
+		return nil
+	}
+	for _, op := range r.Ops {
+		if op.Kind == OpCancelSettlement && op.SetlID == f.Split.SetlID {
+			return nil
+		}
+	}
+	return f
+}
+
 // live lists the settlements that stand.
 func (r *StayRecord) live() []*StaySettlement {
 	var out []*StaySettlement

@@ -273,15 +273,22 @@ func (e *Stays) staySettle(ctx context.Context, rec *StayRecord, op StayOp) erro
 		break
 	}
 	if err != nil {
-		if errors.Is(err, platform.ErrAlreadySettled) || errors.Is(err, ErrBookedUnread) {
+		if errors.Is(err, platform.ErrAlreadySettled) || errors.Is(err, ErrBookedUnread) || platform.Classify(err) == platform.OutcomeBusiness {
 			// Booked late (a 2304 of ours given up on), or booked now in an answer the
-			// agent cannot read in full: that settlement is the one being made.
+			// agent cannot read in full: that settlement is the one being made. A
+			// late 2304 also shows as a 2303 refused for the lines it settled ("no
+			// unsettled fees", the total differing): any refusal asks 5203 first.
 			adopted, qerr := e.adoptLateSettlement(ctx, rec, op)
 			switch {
 			case qerr != nil:
 				return qerr // no definite answer to the query: try again later
 			case adopted:
 				return nil // a 2304 of ours booked late: that settlement is the one being made
+			case errors.Is(err, platform.ErrAlreadySettled) || errors.Is(err, ErrBookedUnread):
+				// Said settled, and 5203 lists no settlement the stay does not know:
+				// the one seen went away meanwhile (a late 2601 undid it). Not a
+				// refusal: the settlement is asked again later.
+				return fmt.Errorf("stay %s said settled, but 5203 lists no settlement it does not know: %w", rec.Admission.IptNo, platform.ErrOutcomeUnknown)
 			}
 		}
 		return err
@@ -379,6 +386,15 @@ func (e *Stays) stayCancel(ctx context.Context, rec *StayRecord) error {
 		}
 	}
 	err := e.stayWrite(ctx, rec, platform.InfnoCancelAdmission, "", StayRef(rec), nil)
+	if platform.Classify(err) == platform.OutcomeBusiness && !nothingThere(err) {
+		// A lost 2301 landed late, after the 2302: its lines stand and the platform
+		// refuses the 2404 for them (存在未撤销的费用明细). Every unsettled line goes
+		// (2302 "0000"), then the 2404 again.
+		if cerr := e.stayWrite(ctx, rec, platform.InfnoInpatientCancelFee, "", InpatientCancelFeeInput(rec, platform.FeedetlSnAll), nil); cerr != nil && !nothingThere(cerr) {
+			return cerr
+		}
+		err = e.stayWrite(ctx, rec, platform.InfnoCancelAdmission, "", StayRef(rec), nil)
+	}
 	if err != nil && !nothingThere(err) {
 		return err
 	}

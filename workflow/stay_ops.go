@@ -478,7 +478,7 @@ func (e *Stays) afterStayAdvance(ctx context.Context, rec *StayRecord) error {
 func settleAllowed(rec *StayRecord, mid bool) error {
 	discharged := rec.Discharged || rec.waiting(OpDischarge, "")
 	switch {
-	case rec.final() != nil:
+	case rec.finalKept() != nil:
 		return stayStateError(rec, &StateError{Code: "stay_settled", Message: "it is settled for good"})
 	case !mid && !discharged:
 		return stayStateError(rec, &StateError{Code: "stay_not_discharged", Message: "it is not discharged: discharge it first, or settle mid-stay (mid_setl: true)"})
@@ -501,14 +501,30 @@ func (e *Stays) SettleStay(ctx context.Context, iptNo string, req settle.StaySet
 		return StayResult{}, err
 	}
 	defer unlock()
-	if f := rec.final(); f != nil && !req.MidSetl {
+	if f := rec.finalKept(); f != nil && !req.MidSetl {
 		return StayResult{Kind: ResultFound, Stay: rec, Settlement: f}, nil
 	}
 	if err := closedStay(rec); err != nil {
 		return StayResult{}, err
 	}
-	for _, op := range rec.Ops {
+	if live := rec.live(); req.MidSetl && len(live) > 0 && live[len(live)-1].Mid && !rec.waiting(OpFees, "") {
+		if _, total := rec.unsettled(); total == 0 {
+			// The mid-stay settlement asked again (its answer was lost): nothing came
+			// since the one that stands; it is the answer.
+			return StayResult{Kind: ResultFound, Stay: rec, Settlement: live[len(live)-1]}, nil
+		}
+	}
+	for i, op := range rec.Ops {
 		if op.Kind == OpSettle && op.Mid == req.MidSetl {
+			if !op.Offline {
+				// The window is told queued now (a crash cut the first answer short
+				// and Recover queued the line): the deposit covers the patient, and
+				// the settlement's cash is asked on its day's report.
+				rec.Ops[i].Offline = true
+				if err := e.saveStayAfter(ctx, rec, nil); err != nil {
+					return StayResult{}, err
+				}
+			}
 			return StayResult{Kind: ResultQueued, Stay: rec}, nil
 		}
 	}

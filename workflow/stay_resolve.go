@@ -30,7 +30,10 @@ func (e *Stays) resolveStay(ctx context.Context, rec *StayRecord, p Pending) err
 			if err != nil {
 				return err
 			}
-			if ok {
+			// Found, but a 2601 of it went out unanswered: that 2601 may still land
+			// and undo the admission under the stay's feet (seed 314). It is reversed
+			// for certain below, and the stay admitted anew.
+			if ok && !rec.Reversing.has(p.Msgid) {
 				rec.MdtrtID, rec.Admitted = v.MdtrtID, true
 				rec.logMsg(p.Msgid, p.Infno, OutcomeAdopted, "found by 5201 as "+v.MdtrtID, e.now())
 				break

@@ -56,6 +56,11 @@ type Options struct {
 	RateLimit float64
 	// Seal gives the store a random [store] key.
 	Seal bool
+	// Key is the [store] key (base64), for agents that share one (a group); it
+	// overrides Seal.
+	Key string
+	// Cluster is the body of a [cluster] section (TOML lines), empty for none.
+	Cluster string
 	// PlatformTimeout (2 s), ProbeInterval (50 ms) and OfflineDeadline (3 s) are
 	// [platform] timeout, [platform] probe_interval and [offline] deadline.
 	PlatformTimeout, ProbeInterval, OfflineDeadline time.Duration
@@ -115,7 +120,9 @@ func WriteConfig(dir, simURL string, o Options) (string, *config.Config, error) 
 	fmt.Fprintf(&b, "[platform]\nbase_url = %s\ntimeout = %s\nprobe_interval = %s\n\n", q(simURL), or(o.PlatformTimeout, 2*time.Second), or(o.ProbeInterval, 50*time.Millisecond))
 	fmt.Fprintf(&b, "[api]\nlisten = %s\nadmin_token = %s\nrate_limit = %g\n\n", q(listen), q(o.AdminToken), rateLimit)
 	fmt.Fprintf(&b, "[store]\ndir = %s\n", q(filepath.Join(dir, "data")))
-	if o.Seal {
+	if o.Key != "" {
+		fmt.Fprintf(&b, "key = %s\n", q(o.Key))
+	} else if o.Seal {
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return "", nil, err
@@ -141,6 +148,9 @@ func WriteConfig(dir, simURL string, o Options) (string, *config.Config, error) 
 	}
 	for _, w := range o.Windows {
 		fmt.Fprintf(&b, "[[window]]\nid = %s\ntoken = %s\n\n", q(w.ID), q(w.Token))
+	}
+	if o.Cluster != "" {
+		fmt.Fprintf(&b, "[cluster]\n%s\n", o.Cluster)
 	}
 	path := filepath.Join(dir, ConfigFile)
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

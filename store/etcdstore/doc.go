@@ -21,6 +21,7 @@
 //	q/k/<key>\x00<id>        a job not done yet, under its key (the head of a key is its first)
 //	q/t/<time><id>           a job that is the head of its key, at the time it is due
 //	q/f/<time><id>           a done job, at the time it was done (retention)
+//	q/s/<state><id>          every job, under its state (counts and listings by state, no scan)
 //	import                   the import of a single machine's store, if any (import.go)
 //
 // Documents are sealed (store.Codec) before they leave the process.

@@ -228,6 +228,9 @@ func (im *Importer) Job(r *queue.Record) error {
 			}
 		}
 	}
+	if err := im.add(w.stateKey(j.State, r.ID), nil); err != nil {
+		return err
+	}
 	b, err := json.Marshal(j)
 	if err != nil {
 		return err

@@ -71,6 +71,9 @@ func (w *writeTx) dueKey(at int64, id uint64) string {
 func (w *writeTx) doneKey(at int64, id uint64) string {
 	return w.qKey("f/" + hex16(uint64(at)) + hex16(id))
 }
+func (w *writeTx) stateKey(st byte, id uint64) string {
+	return w.qKey("s/" + string(st) + hex16(id))
+}
 
 func (w *writeTx) now() int64 { return w.t.s.now().UnixNano() }
 
@@ -154,6 +157,12 @@ func (w *writeTx) Enqueue(key string, payload []byte) (uint64, error) {
 // place writes j (old: its previous version, nil for a new job) and keeps the key,
 // due and done indexes in line.
 func (w *writeTx) place(id uint64, old, j *job) error {
+	if old == nil || old.State != j.State {
+		if old != nil {
+			w.t.del(w.stateKey(old.State, id))
+		}
+		w.t.put(w.stateKey(j.State, id), nil)
+	}
 	leftKey := old != nil && old.State != sDone && j.State == sDone
 	if leftKey {
 		w.t.del(w.keyIdx(j.Key, id))
@@ -500,6 +509,7 @@ func (s *Store) SweepQueue(ctx context.Context) (int, error) {
 				}
 				w.t.del(e.key)
 				w.t.del(w.recKey(id))
+				w.t.del(w.stateKey(sDone, id))
 				n++
 			}
 			return nil

@@ -62,6 +62,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	closed bool
+	// retryMu is held by an Update's runs after its first (attempt).
+	retryMu sync.Mutex
 }
 
 var _ workflow.Store = (*Store)(nil)
@@ -209,10 +211,7 @@ func (s *Store) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 	}
 	for try := 0; ; try++ {
 		t := newTxn(s, ctx)
-		err := fn(&writeTx{t: t})
-		if err == nil {
-			err = t.commit()
-		}
+		err := s.attempt(try, t, fn)
 		switch {
 		case err == nil:
 			if t.notify {
@@ -232,6 +231,21 @@ func (s *Store) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 		case <-time.After(d):
 		}
 	}
+}
+
+// attempt is one run of an Update's function and its commit. A run after a conflict
+// holds the node's retry lock: writers of one node that collided on a key every step
+// writes (the amount carried offline, the queue's sequence) then go one after the
+// other instead of colliding again and again, while first runs stay concurrent.
+func (s *Store) attempt(try int, t *txn, fn func(workflow.Tx) error) error {
+	if try > 0 {
+		s.retryMu.Lock()
+		defer s.retryMu.Unlock()
+	}
+	if err := fn(&writeTx{t: t}); err != nil {
+		return err
+	}
+	return t.commit()
 }
 
 // msgidKey is the named value holding a node's msgid reservation (unix seconds).
