@@ -25,6 +25,7 @@ func (d *doctor) group(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	d.addCheck(etcdTLSCheck(cfg.Cluster))
+	d.addCheck(apiTLSCheck(cfg.API))
 	if d.o.Group == nil {
 		d.warn("group", "this build of doctor cannot ask the agent about its group",
 			"run 'settle-agent cluster status' beside the running agent")
@@ -163,6 +164,22 @@ func etcdTLSCheck(k *config.Cluster) Check {
 		return Check{Name: name, Status: CheckOK, Detail: "every etcd address is loopback"}
 	}
 	return Check{Name: name, Status: CheckOK, Detail: fmt.Sprintf("%d addresses off loopback, all https", remote)}
+}
+
+// apiTLSCheck warns when a node of a group serves windows off this machine without
+// TLS: in a group the windows reach every front-end over the network, and their
+// tokens and the patients' data would cross it in clear.
+func apiTLSCheck(a config.API) Check {
+	const name = "API TLS"
+	host, _, err := net.SplitHostPort(a.Listen)
+	switch {
+	case err == nil && host != "" && loopback(host):
+		return Check{Name: name, Status: CheckOK, Detail: "[api] listen " + a.Listen + " is loopback"}
+	case a.TLSCert != "":
+		return Check{Name: name, Status: CheckOK, Detail: "[api] listen " + a.Listen + " serves TLS"}
+	}
+	return Check{name, CheckWarn, "windows reach this node at " + a.Listen + " without TLS: their tokens and the patients' data cross the network in clear",
+		"set [api] tls_cert and tls_key (and client_ca to require the windows' certificates); see docs/cluster.md, \"Certificates\""}
 }
 
 // loopback reports whether host is this machine only.

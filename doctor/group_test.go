@@ -78,6 +78,25 @@ func TestEtcdTLSCheck_PlainURLOffLoopbackFails(t *testing.T) {
 	}
 }
 
+func TestAPITLSCheck_PlainListenOffLoopbackWarns(t *testing.T) {
+	cases := []struct {
+		name   string
+		a      config.API
+		want   string
+		detail string
+	}{
+		{"loopback", config.API{Listen: "127.0.0.1:8420"}, CheckOK, "is loopback"},
+		{"every address, TLS", config.API{Listen: ":8420", TLSCert: "api.crt", TLSKey: "api.key"}, CheckOK, "serves TLS"},
+		{"every address, plain", config.API{Listen: "0.0.0.0:8420"}, CheckWarn, "without TLS"},
+		{"hospital network, plain", config.API{Listen: "10.0.0.1:8420"}, CheckWarn, "10.0.0.1:8420"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantCheck(t, []Check{apiTLSCheck(c.a)}, "API TLS", c.want, c.detail)
+		})
+	}
+}
+
 // With [cluster], Run adds the group's lines from what Options.Group answers; an
 // agent that does not answer is one failed line; without [cluster] nothing is added.
 func TestDoctor_GroupChecksOnlyWithCluster(t *testing.T) {

@@ -78,6 +78,14 @@ func TestParseMapping_Problems(t *testing.T) {
 		t.Fatal("CheckMapping said ok; want problems")
 	}
 	goldenFile(t, filepath.Join("mapping", "bad.golden"), out.Bytes())
+	// In Chinese (the default of `settle-agent mapping check`) the lines, the reasons
+	// the checks know and the total read in Chinese.
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	CheckMapping(f, &out, "zh")
+	goldenFile(t, filepath.Join("mapping", "bad.zh.golden"), out.Bytes())
 	_, err = ParseMapping(strings.NewReader("his_code,name\nA,b\n"))
 	var le *LinesError
 	if !errors.As(err, &le) || !errors.Is(err, ErrMapping) || le.Problems[0].Line != 1 || !strings.Contains(err.Error(), "med_list_codg") {

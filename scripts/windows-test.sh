@@ -121,7 +121,8 @@ run() { # run DIR TIMEOUT ARGS...: one Windows program in DIR (inside the root)
   local dir=$1 t=$2; shift 2
   timeout -k 10 "$t" chroot "$R" bash -c 'cd "$1" && shift && exec w "$@"' _ "$dir" "$@"
 }
-chroot "$R" env WINEPREFIX=/tmp/wineprefix /usr/lib/wine/wineserver -p 60 # one server for every run
+# one server for every run; what it prints of the objects a killed process left is noise
+chroot "$R" env WINEPREFIX=/tmp/wineprefix /usr/lib/wine/wineserver -p 60 2>/dev/null
 trap 'chroot "$R" env WINEPREFIX=/tmp/wineprefix /usr/lib/wine/wineserver -k 2>/dev/null || true' EXIT
 
 failed=0

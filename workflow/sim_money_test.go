@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/settle-agent/settle-agent/recon"
+
 	settle "github.com/settle-agent/settle-agent"
 	"github.com/settle-agent/settle-agent/platform"
 	"github.com/settle-agent/settle-agent/workflow"
@@ -160,5 +162,45 @@ func (s *simulation) checkMoney() {
 		if d.AmountDue != 0 {
 			s.count("money_due")
 		}
+	}
+}
+
+// checkReconMoney judges the day's reconciliation report (what /v1/reconciliation
+// answers, JSON and CSV) by the oracle: each row's refund and amount due against what
+// the window was told to collect and the own share of the settlement that stands at
+// the platform's ledger (0 when none stands and the bill is cancelled).
+func (s *simulation) checkReconMoney(day string, rep *recon.Reconciliation) {
+	live := map[string][]settle.Money{}
+	for _, e := range s.r.sim.Ledger() {
+		if e.Infno == platform.InfnoSettle && e.Live() {
+			live[billOfBatch(e.ChrgBchno)] = append(live[billOfBatch(e.ChrgBchno)], e.PsnCashPay)
+		}
+	}
+	told := map[string]*simBill{}
+	for _, sb := range s.bills {
+		told[sb.bill.BillNo] = sb
+	}
+	for _, row := range rep.Differences {
+		sb := told[row.BillNo]
+		if sb == nil || !sb.toldSet || sb.told == nil || row.RealCash == nil {
+			continue
+		}
+		if row.Collected != *sb.told {
+			s.fatalf("reconciliation of %s: bill %s collected %s; the window was told to collect %s", day, row.BillNo, row.Collected, *sb.told)
+		}
+		var own settle.Money
+		switch l := live[row.BillNo]; {
+		case len(l) == 1 && row.State == string(workflow.StateSettled):
+			own = l[0]
+		case len(l) == 0 && row.State == string(workflow.StateCancelled):
+		default:
+			continue // the bookings are judged by check
+		}
+		refund, due := settle.Owed(*sb.told, own)
+		if row.Refund != refund || row.AmountDue != due {
+			s.fatalf("reconciliation of %s: bill %s refund %s, amount due %s; the oracle says refund %s, amount due %s (told %s, own share standing %s)",
+				day, row.BillNo, row.Refund, row.AmountDue, refund, due, *sb.told, own)
+		}
+		s.count("recon_money_checked")
 	}
 }

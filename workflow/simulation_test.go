@@ -584,6 +584,7 @@ func (s *simulation) check() {
 		if err != nil {
 			s.fatalf("reconcile %s: %v", d, err)
 		}
+		s.checkReconMoney(d, rep)
 		named := map[string]bool{}
 		insutypes := map[string]bool{}
 		for _, tot := range rep.Totals {

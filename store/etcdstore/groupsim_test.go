@@ -101,6 +101,9 @@ func runGroup(t *testing.T, seed uint64) {
 	g.sim.SetFaults(sim.Faults{})
 	drainGroup(t, g, nodes, bills)
 	states := judgeGroup(t, g, nodes[0], bills)
+	for k, v := range judgeGroupMoney(t, g, nodes, bills) {
+		states[k] = v
+	}
 	t.Logf("seed %d: %d bills, %d node deaths; bills %v; platform %v", seed, len(bills), deaths, states, g.sim.Stats())
 }
 
@@ -187,4 +190,56 @@ func judgeGroup(t *testing.T, g *group, n *node, bills []string) map[string]int 
 		}
 	}
 	return states
+}
+
+// judgeGroupMoney checks the bills' money across the group (docs/architecture.md
+// "Money invariants"): the amount carried offline, one value every node shares in
+// etcd, is the sum of what the bills carry on every node and nothing settled or
+// cancelled still carries; a bill with money collected at the window states its
+// refund or amount due as collected minus the patient's own share of the settlement
+// that stands at the platform (none for a cancelled bill).
+func judgeGroupMoney(t *testing.T, g *group, nodes []*node, bills []string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	own := map[string][]settle.Money{} // charge batch -> own cash share of its live settlements
+	for _, e := range g.sim.Ledger() {
+		if e.Infno == platform.InfnoSettle && e.Live() {
+			own[e.ChrgBchno] = append(own[e.ChrgBchno], e.PsnCashPay)
+		}
+	}
+	var carried settle.Money
+	for _, no := range bills {
+		rec, err := nodes[0].eng.Bills.Bill(no)
+		if err != nil {
+			t.Fatalf("bill %s: %v", no, err)
+		}
+		done := rec.State == workflow.StateSettled || rec.State == workflow.StateCancelled
+		if rec.Carried < 0 || rec.Carried != 0 && done {
+			t.Errorf("bill %s is %s and carries %s; want 0 once settled or cancelled, never below", no, rec.State, rec.Carried)
+		}
+		carried += rec.Carried
+		d, ok := workflow.DifferenceOf(rec)
+		if !ok || !done {
+			continue
+		}
+		var share settle.Money
+		switch l := own[workflow.ChargeBatch(rec)]; {
+		case rec.State == workflow.StateSettled && !rec.Cancelled && len(l) == 1:
+			share = l[0]
+		case rec.State == workflow.StateCancelled && len(l) == 0:
+		default:
+			continue // the bookings are judged by judgeGroup
+		}
+		counts["money_checked"]++
+		if d.Refund-d.AmountDue != *rec.Collected-share || d.Refund < 0 || d.AmountDue < 0 || d.Refund != 0 && d.AmountDue != 0 {
+			t.Errorf("bill %s (%s): refund %s, amount due %s; want collected %s minus the platform's own share %s",
+				no, rec.State, d.Refund, d.AmountDue, rec.Collected, share)
+		}
+	}
+	for i, n := range nodes {
+		if got := n.eng.Bills.Outstanding(); got != carried {
+			t.Errorf("node %d: the amount carried offline is %s; the bills carry %s", i+1, got, carried)
+		}
+	}
+	return counts
 }
