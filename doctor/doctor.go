@@ -41,6 +41,31 @@ type Check struct {
 	Status string `json:"status"` // CheckOK, CheckWarn or CheckFail
 	Detail string `json:"detail"` // what was found, one line
 	Fix    string `json:"fix,omitempty"`
+	// DetailZh and FixZh are Detail and Fix in Chinese, what `settle-agent doctor`
+	// prints by default; empty means the check has no Chinese text (English is shown).
+	DetailZh string `json:"detail_zh,omitempty"`
+	FixZh    string `json:"fix_zh,omitempty"`
+}
+
+// zh gives the check its Chinese detail and fix; d.fail(...).zh(detail, fix) builds
+// a check in both languages where it is made.
+func (c *Check) zh(detail, fix string) {
+	c.DetailZh, c.FixZh = detail, fix
+}
+
+// text is the check's detail and fix in lang: Chinese unless lang is English,
+// the English text where the check has no Chinese one.
+func (c Check) text(lang string) (detail, fix string) {
+	detail, fix = c.Detail, c.Fix
+	if lang != settle.LangEn {
+		if c.DetailZh != "" {
+			detail = c.DetailZh
+		}
+		if c.FixZh != "" {
+			fix = c.FixZh
+		}
+	}
+	return detail, fix
 }
 
 // Defaults used when an Options field is zero.
@@ -147,8 +172,9 @@ func Failed(checks []Check) int {
 //	ok    store         /var/lib/settle-agent/settle-agent.db: 12 queued, 0 failed, 0 dead
 //	FAIL  platform      sign-in failed: ... — check [platform] base_url and the 金保 line
 //
-// In Chinese the status and the check's name are Chinese (正常 存储 …); the details
-// and fixes are written in English. A check that is not ok carries its fix after a
+// In Chinese (the default) the status, the check's name, the detail and the fix
+// are Chinese (正常 存储 …); commands, paths, configuration keys, numbers and the
+// operating system's own error texts stay as they are. A check that is not ok carries its fix after a
 // dash.
 func WriteChecks(w io.Writer, checks []Check, lang string) error {
 	var b strings.Builder
@@ -160,9 +186,10 @@ func WriteChecks(w io.Writer, checks []Check, lang string) error {
 		if lang != settle.LangEn {
 			st, name = statusZh[c.Status], checkNameZh(c.Name)
 		}
-		line := pad(st, 6) + pad(name, 14) + oneLine(c.Detail)
-		if c.Status != CheckOK && c.Fix != "" {
-			line += " — " + oneLine(c.Fix)
+		detail, fix := c.text(lang)
+		line := pad(st, 6) + pad(name, 14) + oneLine(detail)
+		if c.Status != CheckOK && fix != "" {
+			line += " — " + oneLine(fix)
 		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
@@ -261,14 +288,17 @@ func newDoctor(o Options) *doctor {
 	return &doctor{o: o, log: log}
 }
 
-func (d *doctor) add(name, status, detail, fix string) {
+// add appends a check and returns it, so that its Chinese text can be given
+// where it is made: d.fail(name, en, fixEn).zh(zh, fixZh).
+func (d *doctor) add(name, status, detail, fix string) *Check {
 	d.checks = append(d.checks, Check{Name: name, Status: status, Detail: detail, Fix: fix})
 	d.log.Info("doctor check", "check", name, "status", status, "detail", detail)
+	return &d.checks[len(d.checks)-1]
 }
 
-func (d *doctor) ok(name, detail string)        { d.add(name, CheckOK, detail, "") }
-func (d *doctor) warn(name, detail, fix string) { d.add(name, CheckWarn, detail, fix) }
-func (d *doctor) fail(name, detail, fix string) { d.add(name, CheckFail, detail, fix) }
+func (d *doctor) ok(name, detail string) *Check        { return d.add(name, CheckOK, detail, "") }
+func (d *doctor) warn(name, detail, fix string) *Check { return d.add(name, CheckWarn, detail, fix) }
+func (d *doctor) fail(name, detail, fix string) *Check { return d.add(name, CheckFail, detail, fix) }
 
 // configuration loads (or validates) the configuration and returns what the
 // other checks go on with: the configuration as far as it could be read, or the
@@ -287,7 +317,9 @@ func (d *doctor) configuration(cfg *config.Config) *config.Config {
 	switch {
 	case cfg == nil:
 		d.fail(name, fmt.Sprintf("cannot read %s: %v; going on with the defaults and SETTLE_AGENT_* variables", path, unwrapPathErr(err)),
-			fmt.Sprintf("write one with 'settle-agent config example > %s', edit it, or pass --config FILE", path))
+			fmt.Sprintf("write one with 'settle-agent config example > %s', edit it, or pass --config FILE", path)).
+			zh(fmt.Sprintf("无法读取 %s：%v；以下按默认值和 SETTLE_AGENT_* 环境变量继续检查", path, unwrapPathErr(err)),
+				fmt.Sprintf("用 'settle-agent config example > %s' 生成一份并修改，或用 --config FILE 指定配置文件", path))
 		// An empty document still takes the environment's overrides; its own
 		// problems (a hospital code is required, ...) are not this file's.
 		cfg, _ = config.Parse(nil, path, d.o.Getenv)
@@ -299,15 +331,20 @@ func (d *doctor) configuration(cfg *config.Config) *config.Config {
 	case errors.As(err, &verr):
 		n := len(verr.Problems)
 		d.fail(name, fmt.Sprintf("%s: %d problem%s (listed below); going on with what could be read", path, n, plural(n)),
-			fmt.Sprintf("fix each, then 'settle-agent config check %s'", path))
+			fmt.Sprintf("fix each, then 'settle-agent config check %s'", path)).
+			zh(fmt.Sprintf("%s：%d 处问题（见下）；以下按能读出的部分继续检查", path, n),
+				fmt.Sprintf("逐条改正后运行 'settle-agent config check %s'", path))
 		for _, line := range verr.Lines() {
 			d.fail(name, line, "")
 		}
 	case err != nil:
-		d.fail(name, fmt.Sprintf("%s: %v", path, err), fmt.Sprintf("fix it, then 'settle-agent config check %s'", path))
+		d.fail(name, fmt.Sprintf("%s: %v", path, err), fmt.Sprintf("fix it, then 'settle-agent config check %s'", path)).
+			zh(fmt.Sprintf("配置 %s 有误：%v", path, err), fmt.Sprintf("改正后运行 'settle-agent config check %s'", path))
 	default:
 		d.ok(name, fmt.Sprintf("%s: %d window%s, platform %s, api %s, store %s",
-			displayPath(path), len(cfg.Windows), plural(len(cfg.Windows)), cfg.Platform.BaseURL, cfg.API.Listen, cfg.Store.Dir))
+			displayPath(path), len(cfg.Windows), plural(len(cfg.Windows)), cfg.Platform.BaseURL, cfg.API.Listen, cfg.Store.Dir)).
+			zh(fmt.Sprintf("%s：%d 个窗口，医保平台 %s，API %s，数据目录 %s",
+				displayPathZh(path), len(cfg.Windows), cfg.Platform.BaseURL, cfg.API.Listen, cfg.Store.Dir), "")
 	}
 	if path != "" {
 		for _, w := range config.PermissionWarnings(path) {
@@ -320,6 +357,13 @@ func (d *doctor) configuration(cfg *config.Config) *config.Config {
 func displayPath(p string) string {
 	if p == "" {
 		return "(configuration in memory)"
+	}
+	return p
+}
+
+func displayPathZh(p string) string {
+	if p == "" {
+		return "（内存中的配置）"
 	}
 	return p
 }

@@ -7,11 +7,14 @@ import (
 
 func TestWriteChecks_Golden(t *testing.T) {
 	checks := []Check{
-		{Name: "configuration", Status: CheckOK, Detail: "/etc/settle-agent/settle-agent.toml: 2 windows, platform https://10.1.2.3:8080, api 127.0.0.1:8420, store /var/lib/settle-agent"},
+		{Name: "configuration", Status: CheckOK, Detail: "/etc/settle-agent/settle-agent.toml: 2 windows, platform https://10.1.2.3:8080, api 127.0.0.1:8420, store /var/lib/settle-agent",
+			DetailZh: "/etc/settle-agent/settle-agent.toml：2 个窗口，医保平台 https://10.1.2.3:8080，API 127.0.0.1:8420，数据目录 /var/lib/settle-agent"},
 		{Name: "configuration", Status: CheckWarn, Detail: "configuration file /etc/settle-agent/settle-agent.toml is readable by group/others (mode 0644); run: chmod 600 /etc/settle-agent/settle-agent.toml"},
-		{Name: "data folder", Status: CheckOK, Detail: "/var/lib/settle-agent is writable", Fix: "not shown when ok"},
-		{Name: "free space", Status: CheckWarn, Detail: "only 812.0 MiB free on the disk of /var/lib/settle-agent (warns under 1.0 GiB)", Fix: "free space on that disk"},
-		{Name: "store", Status: CheckOK, Detail: "/var/lib/settle-agent/settle-agent.db: 12 queued, 0 failed, 0 dead, 1.0 MiB"},
+		{Name: "data folder", Status: CheckOK, Detail: "/var/lib/settle-agent is writable", Fix: "not shown when ok", DetailZh: "/var/lib/settle-agent 可写", FixZh: "正常时不显示"},
+		{Name: "free space", Status: CheckWarn, Detail: "only 812.0 MiB free on the disk of /var/lib/settle-agent (warns under 1.0 GiB)", Fix: "free space on that disk",
+			DetailZh: "/var/lib/settle-agent 所在磁盘仅剩 812.0 MiB（少于 1.0 GiB 即提醒）", FixZh: "请清理该磁盘"},
+		{Name: "store", Status: CheckOK, Detail: "/var/lib/settle-agent/settle-agent.db: 12 queued, 0 failed, 0 dead, 1.0 MiB",
+			DetailZh: "/var/lib/settle-agent/settle-agent.db：排队 12 笔，失败 0 笔，放弃 0 笔，1.0 MiB"},
 		{Name: "reader W01", Status: CheckFail, Detail: "open /dev/ttyUSB0:\nno such file or directory", Fix: "check the cable"},
 		{Name: "platform", Status: CheckFail, Detail: "sign-in (9001) failed: connection refused", Fix: "check [platform] base_url and the 金保 line"},
 		{Name: "clock skew", Status: CheckWarn, Detail: "not measured", Fix: ""},
@@ -30,7 +33,9 @@ func TestWriteChecks_Golden(t *testing.T) {
 	if err := WriteChecks(&zh, checks, "zh"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"正常  配置", "注意  磁盘空间", "失败  读卡器 W01", "失败  医保平台", "— check the cable"} {
+	goldenFile(t, "doctor_zh.golden", zh.String())
+	for _, want := range []string{"正常  配置", "注意  磁盘空间", "失败  读卡器 W01", "失败  医保平台", "— check the cable", "/var/lib/settle-agent 可写",
+		"— 请清理该磁盘"} {
 		if !strings.Contains(zh.String(), want) {
 			t.Errorf("Chinese lines lack %q:\n%s", want, zh.String())
 		}

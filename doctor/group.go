@@ -64,11 +64,11 @@ func membersCheck(st cluster.Status) Check {
 	}
 	switch {
 	case len(st.Members) == 0:
-		return Check{name, CheckFail, "node " + st.Node + " knows no member of its group",
-			"check [cluster] peers (or endpoints) and that etcd answers; see docs/cluster.md"}
+		return Check{name, CheckFail, "node " + st.Node + " knows no member of its group", "check [cluster] peers (or endpoints) and that etcd answers; see docs/cluster.md", "", ""}
+
 	case len(down) > 0:
-		return Check{name, CheckWarn, fmt.Sprintf("%d of %d reachable; not answering: %s", len(st.Members)-len(down), len(st.Members), strings.Join(down, ", ")),
-			"start settle-agent on those machines or check the network between them (port of their peer URL)"}
+		return Check{name, CheckWarn, fmt.Sprintf("%d of %d reachable; not answering: %s", len(st.Members)-len(down), len(st.Members), strings.Join(down, ", ")), "start settle-agent on those machines or check the network between them (port of their peer URL)", "", ""}
+
 	}
 	return Check{Name: name, Status: CheckOK, Detail: fmt.Sprintf("all %d reachable", len(st.Members))}
 }
@@ -76,8 +76,8 @@ func membersCheck(st cluster.Status) Check {
 func quorumCheck(st cluster.Status) Check {
 	const name = "group quorum"
 	if !st.Quorum {
-		return Check{name, CheckFail, "node " + st.Node + " has no quorum: it settles nothing until a majority of the group answers",
-			"bring back enough members for a majority; see docs/cluster.md, \"No quorum\""}
+		return Check{name, CheckFail, "node " + st.Node + " has no quorum: it settles nothing until a majority of the group answers", "bring back enough members for a majority; see docs/cluster.md, \"No quorum\"", "", ""}
+
 	}
 	return Check{Name: name, Status: CheckOK, Detail: "node " + st.Node + " reaches a majority"}
 }
@@ -85,8 +85,8 @@ func quorumCheck(st cluster.Status) Check {
 func leaderCheck(st cluster.Status) Check {
 	const name = "group leader"
 	if st.Leader == "" {
-		return Check{name, CheckWarn, "the group has no leader now: background work (catalogue sync, day-end) waits",
-			"wait a lease (a few seconds) and run doctor again; if it stays, check quorum"}
+		return Check{name, CheckWarn, "the group has no leader now: background work (catalogue sync, day-end) waits", "wait a lease (a few seconds) and run doctor again; if it stays, check quorum", "", ""}
+
 	}
 	return Check{Name: name, Status: CheckOK, Detail: st.Leader + " leads"}
 }
@@ -96,8 +96,8 @@ func leaderCheck(st cluster.Status) Check {
 func groupClockCheck(st cluster.Status, maxSkew time.Duration) Check {
 	const name = "group clocks"
 	if len(st.Nodes) == 0 {
-		return Check{name, CheckWarn, "no node keeps a heartbeat in the group, so its clocks cannot be compared",
-			"wait a few seconds after the agents start and run doctor again"}
+		return Check{name, CheckWarn, "no node keeps a heartbeat in the group, so its clocks cannot be compared", "wait a few seconds after the agents start and run doctor again", "", ""}
+
 	}
 	var lo, hi time.Duration
 	loNode, hiNode := st.Node, st.Node
@@ -111,8 +111,8 @@ func groupClockCheck(st cluster.Status, maxSkew time.Duration) Check {
 	}
 	spread := hi - lo
 	if spread > maxSkew {
-		return Check{name, CheckWarn, fmt.Sprintf("%s is %s ahead of %s (over %s)", hiNode, spread.Round(time.Millisecond), loNode, maxSkew),
-			"synchronise every front-end to the same time server (w32tm /resync or chronyc makestep)"}
+		return Check{name, CheckWarn, fmt.Sprintf("%s is %s ahead of %s (over %s)", hiNode, spread.Round(time.Millisecond), loNode, maxSkew), "synchronise every front-end to the same time server (w32tm /resync or chronyc makestep)", "", ""}
+
 	}
 	return Check{Name: name, Status: CheckOK, Detail: fmt.Sprintf("%d nodes within %s of each other", len(st.Nodes), spread.Round(time.Millisecond))}
 }
@@ -120,16 +120,16 @@ func groupClockCheck(st cluster.Status, maxSkew time.Duration) Check {
 func quotaCheck(u cluster.Usage) Check {
 	const name = "etcd quota"
 	if u.QuotaBytes <= 0 {
-		return Check{name, CheckWarn, "etcd's quota is unknown", "check [cluster] quota_bytes and that etcd answers"}
+		return Check{name, CheckWarn, "etcd's quota is unknown", "check [cluster] quota_bytes and that etcd answers", "", ""}
 	}
 	r := u.Ratio()
 	detail := fmt.Sprintf("%d MiB of %d MiB (%.0f%%)", u.DBSizeBytes>>20, u.QuotaBytes>>20, r*100)
 	switch {
 	case r >= 1:
-		return Check{name, CheckFail, detail + ": full, etcd refuses writes",
-			"raise [cluster] quota_bytes (8 GiB at most) or shorten [cluster] history; see docs/cluster.md"}
+		return Check{name, CheckFail, detail + ": full, etcd refuses writes", "raise [cluster] quota_bytes (8 GiB at most) or shorten [cluster] history; see docs/cluster.md", "", ""}
+
 	case r >= cluster.QuotaWarn:
-		return Check{name, CheckWarn, detail, "raise [cluster] quota_bytes or shorten [cluster] history before it fills; see docs/cluster.md"}
+		return Check{name, CheckWarn, detail, "raise [cluster] quota_bytes or shorten [cluster] history before it fills; see docs/cluster.md", "", ""}
 	}
 	return Check{Name: name, Status: CheckOK, Detail: detail}
 }
@@ -158,8 +158,8 @@ func etcdTLSCheck(k *config.Cluster) Check {
 	}
 	switch {
 	case len(plain) > 0:
-		return Check{name, CheckFail, "without TLS off this machine: " + strings.Join(plain, ", "),
-			"use https:// and set [cluster] ca_file, cert_file and key_file; see docs/cluster.md, \"Certificates\""}
+		return Check{name, CheckFail, "without TLS off this machine: " + strings.Join(plain, ", "), "use https:// and set [cluster] ca_file, cert_file and key_file; see docs/cluster.md, \"Certificates\"", "", ""}
+
 	case remote == 0:
 		return Check{Name: name, Status: CheckOK, Detail: "every etcd address is loopback"}
 	}
@@ -178,8 +178,8 @@ func apiTLSCheck(a config.API) Check {
 	case a.TLSCert != "":
 		return Check{Name: name, Status: CheckOK, Detail: "[api] listen " + a.Listen + " serves TLS"}
 	}
-	return Check{name, CheckWarn, "windows reach this node at " + a.Listen + " without TLS: their tokens and the patients' data cross the network in clear",
-		"set [api] tls_cert and tls_key (and client_ca to require the windows' certificates); see docs/cluster.md, \"Certificates\""}
+	return Check{name, CheckWarn, "windows reach this node at " + a.Listen + " without TLS: their tokens and the patients' data cross the network in clear", "set [api] tls_cert and tls_key (and client_ca to require the windows' certificates); see docs/cluster.md, \"Certificates\"", "", ""}
+
 }
 
 // loopback reports whether host is this machine only.
