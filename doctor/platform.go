@@ -213,8 +213,10 @@ func (d *doctor) clockSkew(ctx context.Context, cfg *config.Config, si signIn) {
 	const name = "clock skew"
 	fix := "set this machine's clock: Linux 'timedatectl set-ntp true' with the hospital's NTP server; Windows 'w32tm /resync'; " +
 		"the platform's gateway refuses calls more than 300 s off"
+	fixZh := "请校准本机时钟：Linux 用 'timedatectl set-ntp true' 并指向医院的 NTP 服务器；Windows 用 'w32tm /resync'；" +
+		"时间偏差超过 300 s 时平台网关拒绝调用"
 	if cfg.Platform.BaseURL == "" {
-		d.warn(name, "not measured: no platform to compare with", "set [platform] base_url")
+		d.warn(name, "not measured: no platform to compare with", "set [platform] base_url").zh("未测量：没有可比对的医保平台", "请设置 [platform] base_url")
 		return
 	}
 	skew, source, err := d.headSkew(ctx, cfg)
@@ -224,19 +226,36 @@ func (d *doctor) clockSkew(ctx context.Context, cfg *config.Config, si signIn) {
 		}
 	}
 	if err != nil {
-		d.warn(name, "not measured: "+err.Error(), "get the platform check to pass first")
+		d.warn(name, "not measured: "+err.Error(), "get the platform check to pass first").zh("未测量："+err.Error(), "请先让医保平台检查通过")
 		return
 	}
 	skew = skew.Round(time.Second)
 	detail := fmt.Sprintf("the platform's clock is %s this machine's (%s)", describeSkew(skew), source)
+	detailZh := fmt.Sprintf("医保平台时钟%s（%s）", describeSkewZh(skew), sourceZh[source])
 	switch abs := max(skew, -skew); {
 	case abs > skewFail:
-		d.fail(name, detail+"; over 300 s every signed call is refused", fix)
+		d.fail(name, detail+"; over 300 s every signed call is refused", fix).zh(detailZh+"；超过 300 s 时每个签名调用都会被拒绝", fixZh)
 	case abs > skewWarn:
-		d.warn(name, detail+"; over 30 s", fix)
+		d.warn(name, detail+"; over 30 s", fix).zh(detailZh+"；超过 30 s", fixZh)
 	default:
-		d.ok(name, detail)
+		d.ok(name, detail).zh(detailZh, "")
 	}
+}
+
+// sourceZh is where the platform's time was read, in Chinese.
+var sourceZh = map[string]string{
+	"respond_time of the sign-in answer": "取自签到应答的 respond_time",
+	"HTTP Date of the platform's answer": "取自平台应答的 HTTP Date",
+}
+
+func describeSkewZh(s time.Duration) string {
+	switch {
+	case s > 0:
+		return "比本机快 " + s.String()
+	case s < 0:
+		return "比本机慢 " + (-s).String()
+	}
+	return "与本机相差不到 1s"
 }
 
 func describeSkew(s time.Duration) string {
