@@ -53,22 +53,25 @@ type signIn struct {
 func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 	const name = "platform"
 	if cfg.Platform.BaseURL == "" {
-		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line")
+		d.fail(name, "[platform] base_url is empty", "set [platform] base_url to the platform's address on the 金保 line").
+			zh("[platform] base_url 未填写", "请把 [platform] base_url 设为医保平台在金保专线上的地址")
 		return signIn{}
 	}
 	if d.o.PlatformOptions == nil {
-		d.fail(name, "doctor was built without the agent's platform options", "a build problem: tell the vendor (doctor.Options.PlatformOptions)")
+		d.fail(name, "doctor was built without the agent's platform options", "a build problem: tell the vendor (doctor.Options.PlatformOptions)").
+			zh("doctor 构建时缺少 agent 的平台选项", "这是构建问题：请告知厂商（doctor.Options.PlatformOptions）")
 		return signIn{}
 	}
 	po := d.o.PlatformOptions(cfg)
 	po.Now, po.Logger, po.MaxIdleConnsPerHost = d.o.Now, d.log, 1
 	client, err := platform.NewClient(po)
 	if err != nil {
-		fix := "check [platform] base_url, ca_file, cert_file and key_file"
+		fix, fixZh := "check [platform] base_url, ca_file, cert_file and key_file", "请检查 [platform] base_url、ca_file、cert_file 和 key_file"
 		if errors.Is(err, gmcodec.ErrSettings) {
 			fix = "fix the [platform.crypto] keys named (settle-agent config check names each); use what the province issued"
+			fixZh = "请改正所指的 [platform.crypto] 各项（settle-agent config check 会逐项列出），使用省平台下发的值"
 		}
-		d.fail(name, err.Error(), fix)
+		d.fail(name, err.Error(), fix).zh("无法建立平台客户端："+err.Error(), fixZh)
 		return signIn{}
 	}
 	defer client.Close()
@@ -82,58 +85,74 @@ func (d *doctor) platform(ctx context.Context, cfg *config.Config) signIn {
 	latency := end.Sub(start).Round(time.Millisecond)
 	at := start.Add(end.Sub(start) / 2)
 	if err != nil {
-		detail, fix := explainPlatformErr(cfg, err)
-		d.fail(name, fmt.Sprintf("sign-in (9001) to %s failed after %v: %s", cfg.Platform.BaseURL, latency, detail), fix)
+		detail, fix, fixZh := explainPlatformErr(cfg, err)
+		d.fail(name, fmt.Sprintf("sign-in (9001) to %s failed after %v: %s", cfg.Platform.BaseURL, latency, detail), fix).
+			zh(fmt.Sprintf("签到（9001）%s 失败，耗时 %v：%s", cfg.Platform.BaseURL, latency, detail), fixZh)
 		return signIn{resp: resp, at: at}
 	}
-	signedOut := "signed out again"
+	signedOut, signedOutZh := "signed out again", "已签退"
 	client.SetSignNo(out.Signinoutb.SignNo)
 	if _, err := client.Call(ctx, platform.InfnoSignOut, platform.Meta{Msgid: doctorMsgid(cfg.Hospital.FixmedinsCode, cfg.Hospital.MsgidNode, start, 1)},
 		platform.SignOutInput{SignOut: platform.SignOutData{SignNo: out.Signinoutb.SignNo, OpterNo: doctorOpter}}, nil); err != nil {
 		signedOut = "sign-out (9002) failed: " + err.Error()
+		signedOutZh = "签退（9002）失败：" + err.Error()
 	}
 	if d.agentHoldsStore {
 		if r, err := d.agentReadyz(ctx, cfg); err == nil && !r.Online {
 			signedOut += "; the running agent still works offline: it tries again every [platform] probe_interval"
+			signedOutZh += "；运行中的 agent 仍处于离线状态：每隔 [platform] probe_interval 重试"
 		}
 	}
-	envelope := ""
+	envelope, envelopeZh := "", ""
 	if cfg.Platform.Crypto.Mode != "" || cfg.Platform.Crypto.Sign != "" {
 		envelope = fmt.Sprintf(" with 国密 envelopes (mode %q, sign %q)", cfg.Platform.Crypto.Mode, cfg.Platform.Crypto.Sign)
+		envelopeZh = fmt.Sprintf("，使用国密信封（mode %q，sign %q）", cfg.Platform.Crypto.Mode, cfg.Platform.Crypto.Sign)
 	}
 	d.ok(name, fmt.Sprintf("signed in to %s as %s%s in %v (sign_no %s; %s)", cfg.Platform.BaseURL,
-		cfg.Hospital.FixmedinsCode, envelope, latency, out.Signinoutb.SignNo, signedOut))
+		cfg.Hospital.FixmedinsCode, envelope, latency, out.Signinoutb.SignNo, signedOut)).
+		zh(fmt.Sprintf("已以 %s 签到 %s%s，耗时 %v（sign_no %s；%s）", cfg.Hospital.FixmedinsCode, cfg.Platform.BaseURL,
+			envelopeZh, latency, out.Signinoutb.SignNo, signedOutZh), "")
 	return signIn{resp: resp, at: at}
 }
 
-// explainPlatformErr turns a failed call into what happened and what to do.
-func explainPlatformErr(cfg *config.Config, err error) (detail, fix string) {
+// explainPlatformErr turns a failed call into what happened and what to do, in
+// English and in Chinese.
+func explainPlatformErr(cfg *config.Config, err error) (detail, fix, fixZh string) {
 	detail = err.Error()
 	line := "check [platform] base_url and the 金保 line (is the front-end machine's route to the platform up?)"
+	lineZh := "请检查 [platform] base_url 和金保专线（前置机到医保平台的线路是否通？）"
 	var refusal *platform.EnvelopeRefusal
 	switch {
 	case errors.As(err, &refusal):
-		return detail, "the platform could not decrypt or verify doctor's envelope: " + refusal.Settings()
+		return detail, "the platform could not decrypt or verify doctor's envelope: " + refusal.Settings(),
+			"医保平台无法解密或验证 doctor 的信封：" + refusal.Settings()
 	case errors.Is(err, platform.ErrBadResponse) && strings.Contains(detail, "[platform.crypto]"):
-		return detail, "the platform's answer could not be opened or its signature does not verify: check the [platform.crypto] keys the error names against what the province issued"
+		return detail, "the platform's answer could not be opened or its signature does not verify: check the [platform.crypto] keys the error names against what the province issued",
+			"医保平台的应答无法解开或签名验证不通过：请按省平台下发的值核对错误中所指的 [platform.crypto] 各项"
 	case errors.Is(err, platform.ErrUnauthorized):
 		if cfg.Platform.Paasid == "" {
-			return detail, "the gateway wants signed calls: set [platform] paasid and token to what the platform issued for this hospital"
+			return detail, "the gateway wants signed calls: set [platform] paasid and token to what the platform issued for this hospital",
+				"网关要求签名调用：请把 [platform] paasid 和 token 设为平台为本院下发的值"
 		}
-		return detail, "the gateway refused the signature: check [platform] paasid and token (the pair the platform issued), and this machine's clock (see clock skew)"
+		return detail, "the gateway refused the signature: check [platform] paasid and token (the pair the platform issued), and this machine's clock (see clock skew)",
+			"网关拒绝了签名：请核对 [platform] paasid 和 token（平台下发的那一对），并检查本机时钟（见时钟偏差）"
 	case errors.Is(err, platform.ErrBusiness):
-		return detail, "the platform refused the sign-in: check [hospital] fixmedins_code and admdvs with the platform's operator"
+		return detail, "the platform refused the sign-in: check [hospital] fixmedins_code and admdvs with the platform's operator",
+			"医保平台拒绝签到：请与平台运维核对 [hospital] fixmedins_code 和 admdvs"
 	case strings.Contains(detail, "certificate") || strings.Contains(detail, "x509") || strings.Contains(detail, "tls:"):
 		if cfg.Platform.CAFile == "" {
-			return detail, "the platform's TLS certificate is not trusted: set [platform] ca_file to the 金保 network's CA bundle (PEM)"
+			return detail, "the platform's TLS certificate is not trusted: set [platform] ca_file to the 金保 network's CA bundle (PEM)",
+				"不信任医保平台的 TLS 证书：请把 [platform] ca_file 设为金保网的 CA 证书包（PEM）"
 		}
-		return detail, fmt.Sprintf("the platform's TLS certificate is not trusted by [platform] ca_file %s: get the right CA bundle from the platform's operator; check the machine's date too", cfg.Platform.CAFile)
+		return detail, fmt.Sprintf("the platform's TLS certificate is not trusted by [platform] ca_file %s: get the right CA bundle from the platform's operator; check the machine's date too", cfg.Platform.CAFile),
+			fmt.Sprintf("[platform] ca_file %s 不信任医保平台的 TLS 证书：请向平台运维索取正确的 CA 证书包；也请检查本机日期", cfg.Platform.CAFile)
 	case errors.Is(err, platform.ErrNotSent):
-		return detail, line
+		return detail, line, lineZh
 	case errors.Is(err, platform.ErrOutcomeUnknown):
-		return detail, "the platform took the call but did not answer properly: " + line + "; if it persists, ask the platform's operator"
+		return detail, "the platform took the call but did not answer properly: " + line + "; if it persists, ask the platform's operator",
+			"医保平台收到了调用但未正常应答：" + lineZh + "；若持续如此，请联系平台运维"
 	}
-	return detail, line
+	return detail, line, lineZh
 }
 
 // localIP is this machine's address on the route to the platform ("" when unknown),
