@@ -139,10 +139,10 @@ func (s *doctorSetup) Run2(cfg *config.Config, o Options) []Check {
 }
 
 // translated are the checks whose every detail and fix doctor writes in Chinese
-// too. The others (item mapping, drop folder, readers, e-voucher, group, the
+// too. The others (readers, e-voucher, group, the
 // configuration's own problem lines) still print English in Chinese mode.
 var translated = map[string]bool{"data folder": true, "free space": true, "store": true, "api listen": true, "hl7 listen": true,
-	"catalogue": true, "clock skew": true, "platform": true}
+	"catalogue": true, "clock skew": true, "platform": true, "item mapping": true, "drop folder": true}
 
 // wantChinese fails t for a check of translated (or a configuration check found
 // ok) whose Chinese line carries no Chinese detail or fix: what hospital staff read
