@@ -134,6 +134,22 @@ func (f *faultPlatform) reachedAt(msgid string) int {
 	return f.reached[msgid]
 }
 
+// landedAfterAll reports whether msgid reached the platform after every other
+// message of history did: a late booking of a document whose work was over, which
+// the agent cannot see (a person finds it with 5201 or the day's reconciliation).
+func (f *faultPlatform) landedAfterAll(msgid string, history []workflow.Message) bool {
+	landed := f.reachedAt(msgid)
+	if landed == 0 {
+		return false
+	}
+	for _, m := range history {
+		if m.Msgid != msgid && f.reachedAt(m.Msgid) > landed {
+			return false
+		}
+	}
+	return true
+}
+
 type lateCall struct {
 	infno string
 	meta  platform.Meta

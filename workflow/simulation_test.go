@@ -644,16 +644,7 @@ func (s *simulation) sentBy(rec *workflow.Record, msgid string) bool {
 // clock does not move between calls, so a landing just after the bill's last 5201
 // carries the same time (seed 202500).
 func (s *simulation) lateAfterClose(e sim.Entry, rec *workflow.Record) bool {
-	landed := s.r.pf.reachedAt(e.Msgid)
-	if landed == 0 {
-		return false
-	}
-	for _, m := range rec.History {
-		if m.Msgid != e.Msgid && s.r.pf.reachedAt(m.Msgid) > landed {
-			return false
-		}
-	}
-	return true
+	return s.r.pf.landedAfterAll(e.Msgid, rec.History)
 }
 
 // namedNotBooked reports whether rec's history names msgid as a 2207 the platform
