@@ -22,11 +22,11 @@ func TestSimulation_SeedsThatFailedOnce(t *testing.T) {
 }
 
 // The seeds that once failed the stay simulation replay on every run.
-//   - 401147, 405615: a lost 2401 landed after its 2601 answered "原交易不存在", the
+//   - 1421, 401147, 405615: a lost 2401 landed after its 2601 answered "原交易不存在", the
 //     stay was admitted again and cancelled — after the stay's last message, where the
 //     agent cannot see it; the oracle took it for an admission the agent left behind.
 func TestStay_Simulation_SeedsThatFailedOnce(t *testing.T) {
-	for _, seed := range []uint64{401147, 405615} {
+	for _, seed := range []uint64{1421, 401147, 405615} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runStaySimulation(t, seed) })
 	}
 }

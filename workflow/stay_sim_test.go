@@ -387,8 +387,8 @@ func (s *staySim) checkEnd() {
 // admissionLateAfterClose reports whether admission mdtrt is a 2401 the agent sent
 // that reached the platform after every other message of the stay — after its 2601
 // was answered 原交易不存在, the stay admitted again and cancelled: nothing the agent
-// can see, as for a bill's late registration (lateAfterClose; stay seeds 401147,
-// 405615).
+// can see, as for a bill's late registration (lateAfterClose; stay seeds 1421,
+// 401147, 405615).
 func (s *staySim) admissionLateAfterClose(mdtrt string, rec *workflow.StayRecord) bool {
 	for _, e := range s.r.sim.Ledger() {
 		if e.Infno == "2401" && e.MdtrtID == mdtrt {
